@@ -1,0 +1,93 @@
+import {Command, Flags, Interfaces} from '@oclif/core'
+
+import {CliError, ExitCode, isCliError} from '../output/errors.js'
+import {redact} from '../output/redact.js'
+import {style} from '../output/style.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * Shared by every tracebloc command: --json / --verbose, error rendering (one-line cause, a
+ * next step, the documented exit code, no stack trace unless --verbose, secrets redacted).
+ * Commands return a typed result from run(); --json prints it as one document.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true
+  static baseFlags = {
+    verbose: Flags.boolean({description: 'Show debug detail and stack traces on errors', helpGroup: 'GLOBAL'}),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+  }
+
+  /** Human output on stdout (suppressed under --json). */
+  protected out(line = ''): void {
+    if (!this.jsonEnabled()) process.stdout.write(redact(line) + '\n')
+  }
+
+  /** Human notes and warnings on stderr (suppressed under --json). */
+  protected note(line: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(redact(line) + '\n')
+  }
+
+  protected warnLine(line: string): void {
+    this.note(style.yellow('Warning: ') + line)
+  }
+
+  protected trace(line: string): void {
+    if (this.flags?.verbose) process.stderr.write(style.dim(redact(line)) + '\n')
+  }
+
+  public override logJson(json: unknown): void {
+    process.stdout.write(redact(JSON.stringify(json, null, 2)) + '\n')
+  }
+
+  protected override toErrorJson(err: unknown): unknown {
+    const e = err as CliError & {oclif?: {exit?: number}}
+    return {
+      status: 'error',
+      error: redact(e?.message ?? String(err)),
+      exit_code: e?.exitCode ?? e?.oclif?.exit ?? ExitCode.GENERIC,
+      ...(e?.reason ? {reason: e.reason} : {}),
+      ...(e?.hint ? {hint: redact(e.hint)} : {}),
+    }
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's ExitError (this.exit()) carries its code; pass it through untouched.
+    if (err.oclif?.exit !== undefined && !isCliError(err) && err.message.startsWith('EEXIT')) throw err
+    const verbose = this.flags?.verbose ?? process.argv.includes('--verbose')
+    const code = isCliError(err) ? err.exitCode : (err.oclif?.exit ?? ExitCode.GENERIC)
+    process.exitCode = code
+    if (this.jsonEnabled()) {
+      this.logJson(this.toErrorJson(isCliError(err) ? err : Object.assign(err, {exitCode: code})))
+      return
+    }
+    const lines = [style.red('Error: ') + redact(firstLine(err.message))]
+    if (isCliError(err) && err.hint) lines.push('  ' + style.dim('→ ') + redact(err.hint))
+    if (!isCliError(err) && code === ExitCode.GENERIC && !verbose) lines.push('  ' + style.dim('→ run again with --verbose for details'))
+    if (verbose && err.stack) lines.push(style.dim(redact(err.stack)))
+    process.stderr.write(lines.join('\n') + '\n')
+    // Swallow: exit code is set; oclif must not print the error a second time.
+    return undefined
+  }
+}
+
+function firstLine(msg: string): string {
+  // Parse errors from oclif are multi-line with useful detail (e.g. "See more help with --help"); keep them.
+  return msg.trimEnd()
+}

@@ -1,0 +1,52 @@
+// Exit codes are frozen: they match the Go CLI's table (GO-CLI.md §6.5) so users' scripts keep
+// working. Every decision about which code a failure gets is made once, where the error is built.
+export const ExitCode = {
+  OK: 0,
+  GENERIC: 1,
+  BAD_INPUT: 2,
+  LOCAL_ENV: 3,
+  NO_CLIENT: 4,
+  AUTH: 5,
+  TABLE_EXISTS: 6,
+  STAGING: 7,
+  SUBMIT: 8,
+  JOB: 9,
+  INTERRUPTED: 130,
+} as const
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export interface CliErrorOptions {
+  exitCode: number
+  /** One line telling the user what to do next. */
+  hint?: string
+  /** Stable machine-readable reason for --json consumers (e.g. "rbac_denied"). */
+  reason?: string
+  cause?: unknown
+}
+
+/** A failure the user can act on: one-line cause, a next step, a documented exit code. */
+export class CliError extends Error {
+  readonly exitCode: number
+  readonly hint?: string
+  readonly reason?: string
+
+  constructor(message: string, opts: CliErrorOptions) {
+    super(message, {cause: opts.cause})
+    this.name = 'CliError'
+    this.exitCode = opts.exitCode
+    this.hint = opts.hint
+    this.reason = opts.reason
+  }
+}
+
+/** Raised when the user interrupts (SIGINT/SIGTERM); always exit 130. */
+export class InterruptedError extends CliError {
+  constructor(message = 'interrupted') {
+    super(message, {exitCode: ExitCode.INTERRUPTED, reason: 'interrupted'})
+    this.name = 'InterruptedError'
+  }
+}
+
+export function isCliError(err: unknown): err is CliError {
+  return err instanceof CliError
+}

@@ -1,0 +1,75 @@
+// Fault knobs, shared by every part of the sandbox. Tests flip them in-process
+// (sandbox.faults.set({...})); `npm run sandbox` also accepts them as SANDBOX_FAULTS='{"…":…}'
+// and through the control API (POST /_sandbox/faults on the API server, admin token).
+export interface FaultSettings {
+  // --- API server (apiserver/) ---
+  /** Answer the next N API requests with this HTTP status (429 or 5xx) and Retry-After. */
+  apiErrorBurst?: {count: number; status: number; retryAfterSeconds?: number; pathIncludes?: string}
+  /** Cut exec WebSocket streams after this many stdin bytes; `times` cuts, then behave. */
+  cutExecAfterBytes?: {bytes: number; times: number}
+  /** Cut port-forward streams after this many bytes; `times` cuts, then behave. */
+  cutPortForwardAfterBytes?: {bytes: number; times: number}
+  /** Cap exec stdin throughput (bytes/s) to emulate a slow link. */
+  execBytesPerSecond?: number
+  /** Negotiate only v4.channel.k8s.io for exec (an API server < 1.30). */
+  execV4Only?: boolean
+  // --- kubelet/ ---
+  /** Pods whose image matches this substring fail with ErrImagePull → ImagePullBackOff. */
+  imagePullFailure?: string
+  /** Pods whose name matches this substring stay Pending with a FailedScheduling event. */
+  stuckPending?: string
+  /** Cut log streams after this many bytes (once per stream). */
+  cutLogStreamAfterBytes?: number
+  // --- release/ ---
+  /** PVC client-pvc reports phase Pending instead of Bound. */
+  pvcNotBound?: boolean
+  /** jobs-manager pod: 'down' = no pod Running; 'notready' = Running but Ready=False, port closed. */
+  jobsManager?: 'down' | 'notready'
+  /** Answer the next N submits with this status (e.g. 503) before behaving. */
+  submitErrorBurst?: {count: number; status: number}
+  /** GET /v1/version answers 404 (older jobs-manager). */
+  noVersionEndpoint?: boolean
+  /** Schema copy jobs-manager validates with: 'current' (vendored) or 'upstream-newer' (di develop). */
+  serverSchema?: 'current' | 'upstream-newer'
+  /** Ingestor failure modes, documented in PROTOCOL.md §4.9. */
+  ingestor?: 'config-error' | 'validator-failure' | 'skipped-rows' | 'file-transfer-failure' | 'crash' | 'mysql-unreachable' | 'slow'
+}
+
+export class Faults {
+  private settings: FaultSettings = {}
+  private readonly listeners = new Set<(s: FaultSettings) => void>()
+
+  get(): Readonly<FaultSettings> {
+    return this.settings
+  }
+
+  set(patch: FaultSettings): void {
+    this.settings = {...this.settings, ...patch}
+    for (const l of this.listeners) l(this.settings)
+  }
+
+  clear(): void {
+    this.settings = {}
+    for (const l of this.listeners) l(this.settings)
+  }
+
+  /** Consume one unit of a counted fault (burst/cut); returns true when the fault fires. */
+  take<K extends 'apiErrorBurst' | 'submitErrorBurst'>(key: K): FaultSettings[K] | undefined {
+    const f = this.settings[key] as {count: number} | undefined
+    if (!f || f.count <= 0) return undefined
+    f.count--
+    return f as FaultSettings[K]
+  }
+
+  takeCut(key: 'cutExecAfterBytes' | 'cutPortForwardAfterBytes'): number | undefined {
+    const f = this.settings[key]
+    if (!f || f.times <= 0) return undefined
+    f.times--
+    return f.bytes
+  }
+
+  onChange(fn: (s: FaultSettings) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+}
