@@ -1,0 +1,12 @@
+// Entry point of the emulated ingestor image: the kubelet runs this (under bubblewrap, as uid 65534)
+// for any pod whose image is ghcr.io/tracebloc/ingestor…; the active fault arrives in SANDBOX_INGESTOR_FAULT.
+import {runIngestor, type IngestorFault} from './ingestor.js'
+
+const code = await runIngestor({
+  env: process.env,
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  fault: (process.env.SANDBOX_INGESTOR_FAULT || undefined) as IngestorFault | undefined,
+  slowMs: Number(process.env.SANDBOX_INGESTOR_SLOW_MS) || undefined,
+})
+process.exitCode = code
