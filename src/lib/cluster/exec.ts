@@ -1,0 +1,183 @@
+// A small pods/exec client on `ws`, instead of client-node's Exec, because we need what it lacks
+// (ECOSYSTEM.md §1.3): stdin backpressure (it buffers a whole tar stream in memory), the Status body
+// of a failed upgrade, pings for idle load balancers, and settling on a cut connection instead of hanging.
+import type {Readable} from 'node:stream'
+import WebSocket from 'ws'
+
+import {CliError, ExitCode} from '../output/errors.js'
+import {ClusterTarget} from './kube.js'
+
+const STDIN = 0
+const STDOUT = 1
+const STDERR = 2
+const STATUS = 3
+const CLOSE = 255
+const MAX_FRAME = 1 << 20
+const HIGH_WATER = 8 << 20
+
+export interface ExecOptions {
+  namespace: string
+  pod: string
+  container?: string
+  command: string[]
+  /** Bytes for the command's stdin. Callers length-frame the remote side (`head -c N`) so v4 servers work too. */
+  stdin?: Readable | AsyncIterable<Buffer>
+  onStdout?: (chunk: Buffer) => void
+  onStderr?: (chunk: Buffer) => void
+  /** Called with the number of stdin bytes handed to the socket so far (for progress). */
+  onStdinProgress?: (bytes: number) => void
+  signal?: AbortSignal
+  /** Keep at most this many bytes of stdout/stderr in the result (default 1 MiB). */
+  captureLimit?: number
+}
+
+export interface ExecResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  protocol: string
+}
+
+/** The connection dropped before the command reported its status: safe to retry the step. */
+export class ExecStreamCut extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ExecStreamCut'
+  }
+}
+
+/** The API server refused the upgrade (RBAC, pod gone, container not running …). */
+export class ExecRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'ExecRefused'
+  }
+}
+
+export async function wsOptions(t: ClusterTarget): Promise<WebSocket.ClientOptions> {
+  const opts: WebSocket.ClientOptions = {}
+  await t.kc.applyToHTTPSOptions(opts)
+  return opts
+}
+
+export function wsUrl(t: ClusterTarget, path: string): string {
+  return t.server.replace(/^http/, 'ws').replace(/\/$/, '') + path
+}
+
+/** Resolve the Status body of a refused upgrade into a readable error. */
+export function onUpgradeRefused(ws: WebSocket, reject: (e: Error) => void): void {
+  ws.on('unexpected-response', (_req, res) => {
+    let body = ''
+    res.on('data', (c: Buffer) => {
+      if (body.length < 4096) body += c.toString('utf8')
+    })
+    res.on('end', () => {
+      let message = body.trim() || `HTTP ${res.statusCode}`
+      try {
+        message = JSON.parse(body).message ?? message
+      } catch {
+        // plain-text body
+      }
+      reject(new ExecRefused(res.statusCode ?? 0, message))
+    })
+  })
+}
+
+export async function execInPod(t: ClusterTarget, o: ExecOptions): Promise<ExecResult> {
+  const q = new URLSearchParams()
+  for (const c of o.command) q.append('command', c)
+  if (o.container) q.set('container', o.container)
+  q.set('stdout', 'true')
+  q.set('stderr', 'true')
+  if (o.stdin) q.set('stdin', 'true')
+  const path = `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods/${encodeURIComponent(o.pod)}/exec?${q}`
+  const ws = new WebSocket(wsUrl(t, path), ['v5.channel.k8s.io', 'v4.channel.k8s.io'], await wsOptions(t))
+  const limit = o.captureLimit ?? 1 << 20
+  let stdout = ''
+  let stderr = ''
+  let settled = false
+
+  return new Promise<ExecResult>((resolve, reject) => {
+    const ping = setInterval(() => ws.readyState === WebSocket.OPEN && ws.ping(), 20_000)
+    const done = (err: Error | undefined, result?: ExecResult) => {
+      if (settled) return
+      settled = true
+      clearInterval(ping)
+      o.signal?.removeEventListener('abort', onAbort)
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate()
+      if (err) reject(err)
+      else resolve(result!)
+    }
+    const onAbort = () => done(o.signal!.reason instanceof Error ? o.signal!.reason : new Error('aborted'))
+    if (o.signal?.aborted) return onAbort()
+    o.signal?.addEventListener('abort', onAbort, {once: true})
+    onUpgradeRefused(ws, (e) => done(e))
+    ws.on('error', (e) => done(new ExecStreamCut(`exec connection to ${o.namespace}/${o.pod} failed: ${e.message}`)))
+    ws.on('close', (code) => done(new ExecStreamCut(`exec stream to ${o.namespace}/${o.pod} closed before the command finished (code ${code})`)))
+    ws.on('message', (data: Buffer) => {
+      if (data.length < 1) return
+      const ch = data[0]
+      const payload = data.subarray(1)
+      if (payload.length === 0) return
+      if (ch === STDOUT) {
+        o.onStdout?.(payload)
+        if (stdout.length < limit) stdout += payload.toString('utf8')
+      } else if (ch === STDERR) {
+        o.onStderr?.(payload)
+        if (stderr.length < limit) stderr += payload.toString('utf8')
+      } else if (ch === STATUS) {
+        done(undefined, {exitCode: exitCodeFromStatus(payload.toString('utf8')), stdout, stderr, protocol: ws.protocol})
+      }
+    })
+    ws.on('open', () => {
+      if (!o.stdin) return
+      pumpStdin(ws, o.stdin, o.onStdinProgress).catch((e) => done(e instanceof Error ? e : new Error(String(e))))
+    })
+  })
+}
+
+async function pumpStdin(ws: WebSocket, stdin: Readable | AsyncIterable<Buffer>, onProgress?: (n: number) => void): Promise<void> {
+  let sent = 0
+  for await (const chunk of stdin as AsyncIterable<Buffer>) {
+    for (let off = 0; off < chunk.length; off += MAX_FRAME) {
+      const part = chunk.subarray(off, off + MAX_FRAME)
+      // Backpressure: never let more than HIGH_WATER bytes queue in the socket (client-node has none).
+      while (ws.bufferedAmount > HIGH_WATER) {
+        if (ws.readyState !== WebSocket.OPEN) return
+        await new Promise((r) => setTimeout(r, 2))
+      }
+      if (ws.readyState !== WebSocket.OPEN) return
+      const frame = Buffer.allocUnsafe(part.length + 1)
+      frame[0] = STDIN
+      part.copy(frame, 1)
+      ws.send(frame)
+      sent += part.length
+      onProgress?.(sent)
+    }
+  }
+  // v5: half-close stdin so the process sees EOF and the status still arrives. On v4 the remote
+  // command is length-framed by the caller, so nothing more is needed (closing would lose the status).
+  if (ws.readyState === WebSocket.OPEN && ws.protocol === 'v5.channel.k8s.io') ws.send(Buffer.from([CLOSE, STDIN]))
+}
+
+function exitCodeFromStatus(text: string): number {
+  let st: {status?: string; reason?: string; message?: string; details?: {causes?: Array<{reason?: string; message?: string}>}}
+  try {
+    st = JSON.parse(text)
+  } catch {
+    return text.trim() === '' ? 0 : 1
+  }
+  if (st.status === 'Success') return 0
+  const cause = st.details?.causes?.find((c) => c.reason === 'ExitCode')
+  if (cause?.message && /^\d+$/.test(cause.message)) return Number(cause.message)
+  // e.g. InternalError: executable not found
+  throw new CliError(`command failed in pod: ${st.message ?? st.reason ?? text}`, {exitCode: ExitCode.STAGING, reason: 'exec_failed'})
+}
+
+/** Quote one argument for POSIX sh. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`
+}

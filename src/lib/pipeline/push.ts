@@ -1,0 +1,314 @@
+// `dataset push` as a pipeline of listr2 tasks: validate → connect → stage → submit → watch.
+// Each step is a function of the shared context; the command only parses flags and renders the result.
+import {Listr, ListrTask} from 'listr2'
+
+import {checkSharedPvc, ClientRelease, discoverRelease, pickJobsManagerPod, SharedPvc} from '../cluster/discovery.js'
+import {ClusterFlags, ClusterTarget, loadClusterTarget} from '../cluster/kube.js'
+import {openPortForward, PortForward} from '../cluster/portforward.js'
+import {checkPermissions, PermissionCheck, PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../cluster/rbac.js'
+import {IngestorToken, mintIngestorToken} from '../cluster/token.js'
+import type {DatasetPlan, PlanOptions} from '../dataset/index.js'
+import {CliError, ExitCode, InterruptedError} from '../output/errors.js'
+import {redact} from '../output/redact.js'
+import {SCHEMA_SHA256} from '../schema/index.js'
+import {buildStagePod, createStagePod, deletePod, findOrphanStagePods, stagePodName, waitPodReady} from '../staging/stage-pod.js'
+import {removeScratch, stageFiles, StagingPaths, stagingPaths, StreamResult} from '../staging/stream.js'
+import {buildSubmitBody, fetchServerSchema, newIdempotencyKey, submitIngestion, SubmitResult} from '../submit/submit.js'
+import type {IngestSummary} from '../watch/banner.js'
+import {watchIngestionJob, WatchOutcome} from '../watch/follow.js'
+import {humanBytes, humanDuration} from './format.js'
+
+export interface PushOptions {
+  plan: PlanOptions
+  cluster: ClusterFlags
+  idempotencyKey?: string
+  imageDigest?: string
+  stageImage: string
+  detach: boolean
+  dryRun: boolean
+  json: boolean
+  cleanOrphans: boolean
+  signal: AbortSignal
+  /** TTY → listr2's live renderer; otherwise plain lines. */
+  tty: boolean
+  podReadyTimeoutMs: number
+  podStartTimeoutMs: number
+}
+
+export type PushStatus =
+  | 'dry-run'
+  | 'detached'
+  | 'succeeded'
+  | 'completed_with_failures'
+  | 'failed'
+  | 'not_started'
+  | 'unknown'
+  | 'interrupted'
+  | 'error'
+
+/** Everything the run learned; the command turns it into the final panel or the --json document. */
+export interface PushContext {
+  plan?: DatasetPlan
+  target?: ClusterTarget
+  release?: ClientRelease
+  pvc?: SharedPvc
+  permissions?: PermissionCheck[]
+  jobsManagerPod?: string
+  token?: IngestorToken
+  stagePod?: string
+  paths?: StagingPaths
+  staged?: StreamResult
+  swapped?: boolean
+  portForward?: PortForward
+  idempotencyKey: string
+  serverSchema?: {schema_version?: string; schema_sha256?: string}
+  submit?: SubmitResult
+  watch?: WatchOutcome
+  warnings: string[]
+  timings: Record<string, number>
+  reclaimed?: boolean
+}
+
+const nowMs = () => performance.now()
+
+async function timed<T>(ctx: PushContext, key: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = nowMs()
+  try {
+    return await fn()
+  } finally {
+    ctx.timings[key] = Math.round(nowMs() - t0)
+  }
+}
+
+export function initialContext(o: PushOptions): PushContext {
+  return {idempotencyKey: o.idempotencyKey ?? newIdempotencyKey(), warnings: [], timings: {}}
+}
+
+export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: string) => void; warn: (s: string) => void}): Promise<void> {
+  const throttle = throttled(o.tty ? 100 : 2000)
+  const tasks: ListrTask<PushContext>[] = [
+    {
+      title: 'Validate the dataset locally',
+      task: async (c, task) =>
+        timed(c, 'validate_ms', async () => {
+          const {planDataset} = await import('../dataset/index.js')
+          c.plan = await planDataset({
+            ...o.plan,
+            onProgress: (p) => throttle(() => (task.output = `${p.phase}${p.files !== undefined ? ` · ${p.files} files` : ''}${p.bytes !== undefined ? ` · ${humanBytes(p.bytes)}` : ''}`)),
+          })
+          c.warnings.push(...c.plan.warnings)
+          task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}`
+        }),
+    },
+    {
+      title: 'Connect to the tracebloc client',
+      task: async (c, task) =>
+        timed(c, 'connect_ms', async () => {
+          c.target = await loadClusterTarget(o.cluster)
+          task.output = `context ${c.target.context}, namespace ${c.target.namespace}`
+          c.release = await discoverRelease(c.target, o.signal)
+          if (c.release.note) log.warn(c.release.note)
+          const ns = c.release.namespace
+          c.pvc = await checkSharedPvc(c.target, o.signal)
+          task.output = 'checking permissions'
+          c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
+          requirePermissions(ns, c.permissions)
+          c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
+          if (!o.dryRun) {
+            task.output = 'minting the ingestor token'
+            c.token = await mintIngestorToken(c.target, ns, c.release.ingestorSA, 3600, o.signal)
+            // One port-forward serves the schema check now and the submit later.
+            c.portForward = await openPortForward(c.target, ns, c.jobsManagerPod, 8080)
+            c.serverSchema = await fetchServerSchema(c.portForward.baseUrl, o.signal)
+            if (c.serverSchema?.schema_sha256 && c.serverSchema.schema_sha256 !== SCHEMA_SHA256) {
+              log.warn(
+                `jobs-manager validates with schema ${c.serverSchema.schema_version ?? '?'} (sha256 ${c.serverSchema.schema_sha256.slice(0, 12)}…), this CLI embeds ${SCHEMA_SHA256.slice(0, 12)}…; if the cluster rejects the config, its errors are shown verbatim`,
+              )
+              c.warnings.push('schema_mismatch')
+            }
+          }
+          task.title = `Connected to release ${c.release.release} (chart ${c.release.chartVersion}) in ${ns}`
+        }),
+    },
+    {
+      title: 'Stage files into client-pvc',
+      skip: () => (o.dryRun ? 'dry run: nothing is copied' : false),
+      task: async (c, task) =>
+        timed(c, 'stage_ms', async () => {
+          const t = c.target!
+          const ns = c.release!.namespace
+          const plan = c.plan!
+          await reportOrphans(t, ns, o.cleanOrphans, log)
+          const name = stagePodName(plan.table)
+          c.stagePod = name
+          task.output = `creating stage pod ${name}`
+          await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.table, serviceAccount: c.release!.ingestorSA, image: o.stageImage, runId: c.idempotencyKey.slice(0, 63)}), o.signal)
+          await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = `waiting for stage pod: ${s}`)})
+          c.paths = stagingPaths(plan.table)
+          const entries = plan.files.map((f) => ({localPath: f.localPath, name: f.stagedPath, size: f.size}))
+          c.staged = await stageFiles({
+            t,
+            namespace: ns,
+            pod: name,
+            table: plan.table,
+            entries,
+            paths: c.paths,
+            signal: o.signal,
+            onNote: (l) => log.warn(l),
+            onProgress: (p) =>
+              throttle(
+                () =>
+                  (task.output = `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.files}/${p.totalFiles} files · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.retries ? ` · ${p.retries} retries` : ''}`),
+              ),
+          })
+          c.swapped = true
+          await deletePod(t, ns, name)
+          c.stagePod = undefined
+          const rate = c.staged.seconds > 0 ? c.staged.bytes / c.staged.seconds : 0
+          task.title = `Staged ${c.staged.files} files (${humanBytes(c.staged.bytes)}) in ${humanDuration(c.staged.seconds)} (${humanBytes(rate)}/s), verified`
+        }),
+    },
+    {
+      title: 'Submit to jobs-manager',
+      skip: () => (o.dryRun ? 'dry run: nothing is submitted' : false),
+      task: async (c, task) =>
+        timed(c, 'submit_ms', async () => {
+          const body = buildSubmitBody(c.plan!.configYaml, c.idempotencyKey, o.imageDigest)
+          c.submit = await submitIngestion({
+            baseUrl: c.portForward!.baseUrl,
+            token: c.token!.token,
+            body,
+            signal: o.signal,
+            onRetry: (why, n) => (task.output = `attempt ${n} failed (${why}); retrying with the same idempotency key`),
+          })
+          task.title = c.submit.replay
+            ? `Attached to the existing run ${c.submit.jobName} (same idempotency key)`
+            : `Submitted: Job ${c.submit.jobName}`
+        }),
+    },
+    {
+      title: 'Watch the ingestion',
+      skip: () => (o.dryRun ? 'dry run' : o.detach ? 'detached: the ingestion runs on in the cluster' : false),
+      rendererOptions: {outputBar: Infinity, persistentOutput: true},
+      task: async (c, task) =>
+        timed(c, 'watch_ms', async () => {
+          await c.portForward?.close()
+          c.portForward = undefined
+          c.watch = await watchIngestionJob(c.target!, {
+            namespace: c.submit!.namespace,
+            jobName: c.submit!.jobName,
+            signal: o.signal,
+            podStartTimeoutMs: o.podStartTimeoutMs,
+            onLine: (l) => (task.output = redact(l)),
+            onStatus: (s) => (task.output = s),
+          })
+          task.title = `Ingestion ${c.watch.job === 'Complete' ? 'finished' : c.watch.job === 'Failed' ? 'failed' : 'ended'}`
+        }),
+    },
+  ]
+
+  const list = new Listr<PushContext>(tasks, {
+    ctx,
+    concurrent: false,
+    exitOnError: true,
+    registerSignalListeners: false, // listr2 would process.exit(127) on SIGINT and skip our cleanup
+    renderer: 'default',
+    fallbackRenderer: 'simple',
+    fallbackRendererCondition: () => !o.tty,
+    silentRendererCondition: () => o.json,
+    rendererOptions: {collapseSubtasks: false},
+  })
+  await list.run()
+}
+
+async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, log: {warn: (s: string) => void}) {
+  try {
+    const orphans = await findOrphanStagePods(t, ns)
+    if (orphans.length === 0) return
+    if (clean) {
+      for (const p of orphans) await deletePod(t, ns, p.name)
+      log.warn(`removed ${orphans.length} stage pod(s) left by crashed runs: ${orphans.map((p) => p.name).join(', ')}`)
+    } else {
+      log.warn(
+        `${orphans.length} stage pod(s) left by crashed runs: ${orphans.map((p) => `${p.name} (${p.phase}, table ${p.table})`).join(', ')}; remove them with --clean-orphans or: kubectl delete pod -n ${ns} ${orphans.map((p) => p.name).join(' ')}`,
+      )
+    }
+  } catch {
+    // orphan scan is advisory
+  }
+}
+
+/** Cleanup on every path (success, failure, SIGINT/SIGTERM): scratch dir, stage pod, port-forward. */
+export async function cleanupPush(ctx: PushContext): Promise<void> {
+  await ctx.portForward?.close().catch(() => undefined)
+  ctx.portForward = undefined
+  const t = ctx.target
+  const ns = ctx.release?.namespace
+  if (t && ns && ctx.stagePod) {
+    if (ctx.paths && !ctx.swapped) await removeScratch(t, ns, ctx.stagePod, ctx.paths)
+    await deletePod(t, ns, ctx.stagePod).catch(() => undefined)
+    ctx.stagePod = undefined
+  }
+}
+
+/** After a clean success the staged copy is no longer needed (the ingestor copied it): reclaim the PVC space. */
+export async function reclaimStaging(ctx: PushContext, stageImage: string, timeoutMs: number): Promise<boolean> {
+  const t = ctx.target!
+  const ns = ctx.release!.namespace
+  const table = ctx.plan!.table
+  const name = stagePodName(table)
+  ctx.stagePod = name
+  try {
+    await createStagePod(t, buildStagePod({name, namespace: ns, table, serviceAccount: ctx.release!.ingestorSA, image: stageImage, runId: ctx.idempotencyKey.slice(0, 63)}))
+    await waitPodReady(t, ns, name, {timeoutMs})
+    const {execInPod, shQuote} = await import('../cluster/exec.js')
+    const r = await execInPod(t, {namespace: ns, pod: name, container: 'stage', command: ['/bin/sh', '-c', `rm -rf ${shQuote(stagingPaths(table).dest)}`]})
+    return r.exitCode === 0
+  } catch {
+    return false
+  } finally {
+    await deletePod(t, ns, name).catch(() => undefined)
+    ctx.stagePod = undefined
+  }
+}
+
+export function classify(ctx: PushContext, o: Pick<PushOptions, 'dryRun' | 'detach'>): {status: PushStatus; exitCode: number; error?: string} {
+  if (o.dryRun) return {status: 'dry-run', exitCode: ExitCode.OK}
+  if (o.detach) return {status: 'detached', exitCode: ExitCode.OK}
+  const w = ctx.watch
+  if (!w) return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the run was not watched to the end'}
+  if (w.notStarted) return {status: 'not_started', exitCode: ExitCode.JOB, error: `the ingestion pod never started: ${w.notStarted}`}
+  if (w.job === 'Failed') return {status: 'failed', exitCode: ExitCode.JOB, error: 'the ingestion Job failed — see the logs above'}
+  if (w.job === 'Complete') {
+    if (w.summary?.hasFailures) return {status: 'completed_with_failures', exitCode: ExitCode.JOB, error: 'the ingestion finished but its summary reports failures or skipped rows'}
+    return {status: 'succeeded', exitCode: ExitCode.OK}
+  }
+  return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the ingestion outcome could not be determined'}
+}
+
+export function summaryJson(s?: IngestSummary) {
+  if (!s) return undefined
+  return {
+    ingestor_id: s.ingestorId,
+    total_records: s.totalRecords,
+    inserted_records: s.insertedRecords,
+    sent_to_api: s.apiSentRecords,
+    skipped_records: s.skippedRecords,
+    file_transfer_failures: s.fileTransferFailures,
+    db_insert_failures: s.dbInsertFailures,
+    success_rate: s.successRate,
+  }
+}
+
+function throttled(ms: number) {
+  let last = 0
+  return (fn: () => void) => {
+    const now = Date.now()
+    if (now - last >= ms) {
+      last = now
+      fn()
+    }
+  }
+}
+
+export {CliError, InterruptedError}

@@ -1,0 +1,90 @@
+// The ingestor's summary banner is the only machine-readable summary it prints (PROTOCOL.md §4.8).
+// Parsing follows §8.13 and the Go CLI (GO-CLI.md §6.2) exactly: ANSI stripped, start marker, emoji
+// label prefixes, trailing comma-grouped integers, end at the first ═×60 line after a field.
+export interface IngestSummary {
+  ingestorId?: string
+  totalRecords: number
+  processedRecords: number
+  insertedRecords: number
+  apiSentRecords: number
+  skippedRecords: number
+  fileTransferFailures: number
+  dbInsertFailures: number
+  successRate: number
+  hasFailures: boolean
+}
+
+// eslint-disable-next-line no-control-regex -- matching ANSI SGR escapes is the point
+const ANSI = /\u001B\[[0-9;]*m/g
+export const stripAnsi = (s: string) => s.replace(ANSI, '')
+
+const START = '📊 INGESTION SUMMARY 📊'
+const END = '═'.repeat(60)
+const FIELDS: Array<[string, keyof IngestSummary]> = [
+  ['📈 Total Records Found:', 'totalRecords'],
+  ['✅ Successfully Processed:', 'processedRecords'],
+  ['💾 Inserted to Database:', 'insertedRecords'],
+  ['🚀 Sent to API:', 'apiSentRecords'],
+  ['⏭️  Skipped Records:', 'skippedRecords'],
+  ['📁 File Transfer Failures:', 'fileTransferFailures'],
+  ['❌ Failed DB Insertion:', 'dbInsertFailures'],
+]
+
+export class BannerParser {
+  private current?: Partial<IngestSummary>
+  private fields = 0
+  private done?: IngestSummary
+
+  push(rawLine: string): void {
+    if (this.done) return
+    const line = stripAnsi(rawLine)
+    if (line.includes(START)) {
+      this.current = {}
+      this.fields = 0
+      return
+    }
+    if (!this.current) return
+    if (line.includes(END) && this.fields > 0) {
+      this.done = finalize(this.current)
+      return
+    }
+    const id = /Ingestor ID:\s*(.+?)\s*$/.exec(line)
+    if (id) {
+      this.current.ingestorId = id[1]
+      return
+    }
+    for (const [prefix, key] of FIELDS) {
+      if (!line.includes(prefix)) continue
+      const m = /([0-9][0-9,]*)\s*$/.exec(line)
+      if (m) {
+        ;(this.current as Record<string, number>)[key] = Number(m[1].replace(/,/g, ''))
+        this.fields++
+      }
+      return
+    }
+  }
+
+  result(): IngestSummary | undefined {
+    return this.done
+  }
+}
+
+function finalize(p: Partial<IngestSummary>): IngestSummary {
+  const s = {
+    ingestorId: p.ingestorId,
+    totalRecords: p.totalRecords ?? 0,
+    processedRecords: p.processedRecords ?? 0,
+    insertedRecords: p.insertedRecords ?? 0,
+    apiSentRecords: p.apiSentRecords ?? 0,
+    skippedRecords: p.skippedRecords ?? 0,
+    fileTransferFailures: p.fileTransferFailures ?? 0,
+    dbInsertFailures: p.dbInsertFailures ?? 0,
+  }
+  return {
+    ...s,
+    successRate: s.totalRecords > 0 ? Math.round((s.insertedRecords / s.totalRecords) * 1000) / 10 : 0,
+    // The Go CLI's five clauses: skipped rows exit 0 on the cluster yet are not a clean run.
+    hasFailures:
+      s.dbInsertFailures > 0 || s.fileTransferFailures > 0 || s.skippedRecords > 0 || s.insertedRecords < s.totalRecords || s.apiSentRecords < s.insertedRecords,
+  }
+}
