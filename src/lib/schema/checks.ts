@@ -1,0 +1,83 @@
+// Checks the schema cannot express but the ingestor enforces at run time (PROTOCOL.md §3.3, §4.3,
+// §4.5). Catching them here saves a round trip through staging and a failed Job. Each check only
+// looks at values of the right type: a wrong type is already a schema error.
+import path from 'node:path'
+
+import {pyStr} from './pyrepr.js'
+import type {PathElement, RawIssue} from './validate.js'
+import {isMapping} from './validate.js'
+
+export const TABLE_NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/
+export const TABLE_NAME_MAX = 63
+/** Column names the ingestor creates itself (`create_table` rejects them in `schema`). */
+export const RESERVED_COLUMNS = ['id', 'created_at', 'updated_at', 'status', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id']
+/** Base SQL types the ingestor's DataValidator accepts (Go CLI list, cli#213, same ingestor vintage as the vendored schema). */
+export const SQL_TYPES = ['VARCHAR', 'CHAR', 'TEXT', 'INT', 'INTEGER', 'TINYINT', 'SMALLINT', 'MEDIUMINT', 'BIGINT', 'FLOAT', 'DOUBLE', 'DECIMAL', 'NUMERIC', 'BOOLEAN', 'BOOL', 'DATE', 'DATETIME', 'TIMESTAMP', 'TIME', 'BLOB', 'LONGBLOB']
+export const COLUMN_NAME_MAX = 64
+/** The shared PVC inside the ingestor pod. */
+export const STORAGE_ROOT = '/data/shared'
+/** Source keys that name files/folders inside the pod. */
+export const SOURCE_KEYS = ['csv', 'json'] as const
+/** Sidecar folders in the order the ingestor picks SRC_PATH from (`dirname` of the first one set). */
+export const SIDECAR_KEYS = ['images', 'texts', 'masks', 'annotations', 'sequences'] as const
+
+export function sqlBaseType(type: string): string {
+  return type.trim().toUpperCase().split('(')[0].trim().split(/\s+/)[0] ?? ''
+}
+
+export function runtimeIssues(cfg: Record<string, unknown>): RawIssue[] {
+  const out: RawIssue[] = []
+  const add = (p: PathElement[], keyword: string, message: string) => out.push({path: p, keyword, message, order: [1e9, out.length]})
+
+  const table = cfg.table
+  if (typeof table === 'string' && table.length > 0) {
+    if (!TABLE_NAME_RE.test(table)) {
+      add(['table'], 'tableName', `${pyStr(table)} is not a valid table name: start with a letter, then only letters, digits and _ (no hyphens, spaces or dots)`)
+    } else if (table.length > TABLE_NAME_MAX) {
+      add(['table'], 'tableName', `table name is ${table.length} characters; the maximum is ${TABLE_NAME_MAX}`)
+    }
+  }
+
+  const schema = cfg.schema
+  if (isMapping(schema)) {
+    for (const [col, type] of Object.entries(schema)) {
+      if (RESERVED_COLUMNS.includes(col.toLowerCase())) {
+        add(['schema', col], 'reservedColumn', `${pyStr(col)} is a column the ingestor creates itself (reserved: ${RESERVED_COLUMNS.join(', ')}); rename it`)
+      }
+      if ([...col].length > COLUMN_NAME_MAX) add(['schema', col], 'columnName', `column name is ${[...col].length} characters; the maximum is ${COLUMN_NAME_MAX}`)
+      if (typeof type === 'string') {
+        const base = sqlBaseType(type)
+        if (!SQL_TYPES.includes(base)) add(['schema', col], 'sqlType', `Unknown data type: ${pyStr(type)} (accepted: ${SQL_TYPES.join(', ')})`)
+      }
+    }
+  }
+
+  for (const key of [...SOURCE_KEYS, ...SIDECAR_KEYS]) {
+    const v = cfg[key]
+    if (typeof v !== 'string' || v.length === 0) continue
+    const norm = path.posix.normalize(v)
+    if (!path.posix.isAbsolute(v) || !norm.startsWith(STORAGE_ROOT + '/') || norm.length <= STORAGE_ROOT.length + 1) {
+      add([key], 'inPodPath', `${pyStr(v)} must be an absolute path on the shared volume inside the ingestor pod, under ${STORAGE_ROOT}/ (e.g. ${STORAGE_ROOT}/<dataset>/${key === 'csv' ? 'labels.csv' : key === 'json' ? 'data.json' : key + '/'})`)
+    }
+  }
+
+  // The ingestor reads SRC_PATH/<images|texts|…> whatever the YAML names the folder, with
+  // SRC_PATH = dirname(first sidecar set). So each must be literally named after its key and all
+  // must share one parent.
+  let parent: {key: string; dir: string} | undefined
+  for (const key of SIDECAR_KEYS) {
+    const v = cfg[key]
+    if (typeof v !== 'string' || v.length === 0) continue
+    const trimmed = v.replace(/\/+$/, '')
+    const base = path.posix.basename(trimmed)
+    const dir = path.posix.dirname(trimmed)
+    if (base !== key) {
+      add([key], 'sidecarLayout', `${pyStr(v)} must be a folder named '${key}/': the ingestor reads ${dir}/${key}/ whatever name is given here`)
+    }
+    if (!parent) parent = {key, dir}
+    else if (dir !== parent.dir) {
+      add([key], 'sidecarLayout', `${pyStr(v)} must sit in the same folder as ${parent.key} (${parent.dir}/): the ingestor reads every sidecar folder from there`)
+    }
+  }
+  return out
+}
