@@ -1,0 +1,120 @@
+import {BaseCommand} from '../../lib/command/base.js'
+import {clusterFlags} from '../../lib/command/cluster-flags.js'
+import {checkSharedPvc, discoverRelease, JOBS_MANAGER_PORT, pickJobsManagerPod} from '../../lib/cluster/discovery.js'
+import {loadClusterTarget} from '../../lib/cluster/kube.js'
+import {checkPermissions, describePermission, PUSH_PERMISSIONS, TOKEN_PERMISSIONS} from '../../lib/cluster/rbac.js'
+import {mintIngestorToken} from '../../lib/cluster/token.js'
+import {CliError} from '../../lib/output/errors.js'
+import {style} from '../../lib/output/style.js'
+import {SCHEMA_SHA256, SCHEMA_VERSION} from '../../lib/schema/index.js'
+
+export interface ClusterInfo {
+  context: string
+  server: string
+  namespace: string
+  release: string
+  chart_version: string
+  app_version: string
+  jobs_manager: {service: string; url: string; pod?: string; ready: boolean; error?: string}
+  ingestor_sa: string
+  ingestor_image_digest?: string
+  token: {source?: string; sha256_prefix?: string; expires_at?: string; error?: string}
+  pvc: {name: string; phase?: string; access_modes?: string[]; capacity?: string; error?: string}
+  schema: {cli: {version: string; sha256: string}; server?: {version?: string; sha256?: string}; match?: boolean}
+  permissions: Array<{permission: string; allowed: boolean; purpose: string}>
+  ready: boolean
+}
+
+export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCommand> {
+  static summary = 'Show the tracebloc client release this CLI would push to, and whether it is ready'
+  static flags = {...clusterFlags}
+
+  async run(): Promise<ClusterInfo> {
+    const t = await loadClusterTarget(this.flags)
+    const rel = await discoverRelease(t)
+    if (rel.note) this.warnLine(rel.note)
+    const ns = rel.namespace
+    const info: ClusterInfo = {
+      context: t.context,
+      server: t.server,
+      namespace: ns,
+      release: rel.release,
+      chart_version: rel.chartVersion,
+      app_version: rel.appVersion,
+      jobs_manager: {service: rel.service.name, url: `http://${rel.service.name}.${ns}.svc.cluster.local:${JOBS_MANAGER_PORT}`, ready: false},
+      ingestor_sa: `${ns}/${rel.ingestorSA}`,
+      ingestor_image_digest: rel.ingestorDigest,
+      token: {},
+      pvc: {name: 'client-pvc'},
+      schema: {cli: {version: SCHEMA_VERSION, sha256: SCHEMA_SHA256}},
+      permissions: [],
+      ready: false,
+    }
+    const problem = (e: unknown) => (e instanceof CliError ? e.message : (e as Error).message)
+    try {
+      const pvc = await checkSharedPvc(t)
+      Object.assign(info.pvc, {phase: pvc.phase, access_modes: pvc.accessModes, capacity: pvc.capacity})
+    } catch (error) {
+      info.pvc.error = problem(error)
+    }
+    const checks = await checkPermissions(t, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS])
+    info.permissions = checks.map((c) => ({permission: describePermission(c), allowed: c.allowed, purpose: c.purpose}))
+    try {
+      const tok = await mintIngestorToken(t, ns, rel.ingestorSA, 600)
+      info.token = {source: tok.source, sha256_prefix: tok.fingerprint, expires_at: tok.expiresAt?.toISOString() ?? (tok.source === 'secret' ? 'never (static secret)' : undefined)}
+    } catch (error) {
+      info.token.error = problem(error)
+    }
+    try {
+      info.jobs_manager.pod = await pickJobsManagerPod(t, rel)
+      info.jobs_manager.ready = true
+      const {openPortForward} = await import('../../lib/cluster/portforward.js')
+      const {fetchServerSchema} = await import('../../lib/submit/submit.js')
+      const pf = await openPortForward(t, ns, info.jobs_manager.pod, JOBS_MANAGER_PORT)
+      try {
+        const s = await fetchServerSchema(pf.baseUrl)
+        if (s) info.schema.server = {version: s.schema_version, sha256: s.schema_sha256}
+        if (s?.schema_sha256) info.schema.match = s.schema_sha256 === SCHEMA_SHA256
+      } finally {
+        await pf.close()
+      }
+    } catch (error) {
+      info.jobs_manager.error = problem(error)
+    }
+    const tokenOk = Boolean(info.token.source)
+    info.ready = tokenOk && info.jobs_manager.ready && !info.pvc.error && checks.filter((c) => c.resource !== 'serviceaccounts' && c.resource !== 'secrets').every((c) => c.allowed)
+    this.render(info)
+    return info
+  }
+
+  private render(i: ClusterInfo): void {
+    const ok = (b: boolean) => (b ? style.green('✔') : style.red('✖'))
+    const row = (k: string, v: string) => this.out(`  ${k.padEnd(16)} ${v}`)
+    this.out(style.bold('Kubeconfig'))
+    row('context', i.context)
+    row('server', i.server)
+    row('namespace', i.namespace)
+    this.out(style.bold('Client release'))
+    row('name', i.release)
+    row('chart version', i.chart_version)
+    row('app version', i.app_version)
+    row('jobs-manager', `${i.jobs_manager.url} ${ok(i.jobs_manager.ready)} ${i.jobs_manager.pod ?? i.jobs_manager.error ?? ''}`)
+    row('ingestor SA', i.ingestor_sa)
+    row('ingestor image', i.ingestor_image_digest ?? '<not pinned — jobs-manager uses its default tag>')
+    row('client-pvc', i.pvc.error ? `${ok(false)} ${i.pvc.error}` : `${i.pvc.phase} ${i.pvc.access_modes?.join(',') ?? ''} ${i.pvc.capacity ?? ''}`)
+    this.out(style.bold('Ingestor token'))
+    if (i.token.error) row('error', i.token.error)
+    else {
+      row('source', i.token.source ?? '')
+      row('sha256[:8]', i.token.sha256_prefix ?? '')
+      row('expires', i.token.expires_at ?? 'unknown')
+    }
+    this.out(style.bold('Schema'))
+    row('cli', `${i.schema.cli.version} ${i.schema.cli.sha256.slice(0, 12)}…`)
+    row('jobs-manager', i.schema.server ? `${i.schema.server.version ?? '?'} ${(i.schema.server.sha256 ?? '').slice(0, 12)}… ${i.schema.match ? ok(true) : style.yellow('differs')}` : 'not reported (GET /v1/version unavailable)')
+    this.out(style.bold('Permissions'))
+    for (const p of i.permissions) row(ok(p.allowed), `${p.permission} — ${p.purpose}`)
+    this.out('')
+    this.out(i.ready ? `${ok(true)} Ready for \`tracebloc dataset push\`.` : `${ok(false)} Not ready: fix the items marked ✖ above.`)
+  }
+}
