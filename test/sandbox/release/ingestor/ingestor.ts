@@ -221,13 +221,7 @@ async function main(io: IngestorIO): Promise<number> {
   const hostPath = (p: string) => root + p
   const cfgPath = io.env.INGEST_CONFIG
   if (!cfgPath) fail(io, 'INGEST_CONFIG env var not set. The official image expects the Helm subchart (client#86) to mount the ingest.yaml and set INGEST_CONFIG to its path.')
-  let isFile = false
-  try {
-    isFile = fs.statSync(hostPath(cfgPath)).isFile()
-  } catch {
-    isFile = false
-  }
-  if (!isFile) fail(io, `INGEST_CONFIG points to ${cfgPath} which does not exist.`)
+  if (!fs.statSync(hostPath(cfgPath), {throwIfNoEntry: false})?.isFile()) fail(io, `INGEST_CONFIG points to ${cfgPath} which does not exist.`)
   let cfg: unknown
   try {
     cfg = yaml.load(fs.readFileSync(hostPath(cfgPath), 'utf8'), {schema: yaml.YAML11_SCHEMA})
@@ -305,7 +299,7 @@ async function main(io: IngestorIO): Promise<number> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       const holder = fs.readFileSync(hostPath(lockPath), 'utf8').trim()
-      throw new Error(`Another ingest is already running for table '${table}' (lock at ${lockPath}). Holder: ${holder}. Wait for it to finish, or remove the lock file if that ingest is gone.`)
+      throw new Error(`Another ingest is already running for table '${table}' (lock at ${lockPath}). Holder: ${holder}. Wait for it to finish, or remove the lock file if that ingest is gone.`, {cause: e})
     }
     fs.writeSync(lockFd, JSON.stringify({ingestor_id: ingestorId, table_name: table, pid: process.pid, hostname: io.env.HOSTNAME ?? 'ingestor', started_at: new Date().toISOString()}))
 

@@ -1,0 +1,55 @@
+// Image filesystems. Every image name maps to a busybox root (so the stage pod's `alpine:3.20@sha256:…`
+// gets sh/tar/mv/rm/find/sha256sum/head), except the tracebloc ingestor image, whose "filesystem" is
+// the host's /usr + /lib read-only plus this repo (Node + the emulation script).
+import {execFileSync} from 'node:child_process'
+import * as fs from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+export const BUSYBOX = process.env.SANDBOX_BUSYBOX ?? '/bin/busybox'
+const INGESTOR_MAIN = path.join(REPO_ROOT, 'test', 'sandbox', 'release', 'ingestor', 'main.ts')
+
+export function isIngestorImage(image: string): boolean {
+  return /(^|\/)tracebloc\/ingestor([:@]|$)/.test(image)
+}
+
+/** Checks the host tools are there, with the install line when they are not. */
+export function checkHostTools(): void {
+  for (const [bin, pkg] of [['bwrap', 'bubblewrap'], [BUSYBOX, 'busybox-static']]) {
+    try {
+      execFileSync(bin === 'bwrap' ? 'bwrap' : bin, ['--version'], {stdio: 'ignore'})
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`sandbox kubelet needs ${bin}: apt-get install -y ${pkg}`, {cause: e})
+    }
+  }
+}
+
+let applets: string[] | undefined
+
+/** A fresh, writable busybox root for one pod (copied, so pods cannot see each other's writes). */
+export function makeBusyboxRoot(dir: string, mountPoints: string[]): void {
+  applets ??= execFileSync(BUSYBOX, ['--list'], {encoding: 'utf8'}).split('\n').filter((a) => a && a !== 'busybox')
+  for (const d of ['bin', 'usr', 'etc', 'tmp', 'proc', 'dev', 'root', 'home', 'var/run', 'data']) fs.mkdirSync(path.join(dir, d), {recursive: true})
+  fs.chmodSync(path.join(dir, 'tmp'), 0o1777)
+  fs.copyFileSync(BUSYBOX, path.join(dir, 'bin', 'busybox'))
+  fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755)
+  for (const a of applets) fs.symlinkSync('busybox', path.join(dir, 'bin', a))
+  fs.symlinkSync('../bin', path.join(dir, 'usr', 'bin'))
+  fs.symlinkSync('bin', path.join(dir, 'sbin'))
+  fs.symlinkSync('../bin', path.join(dir, 'usr', 'sbin'))
+  fs.writeFileSync(path.join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnonroot:x:65532:65532:nonroot:/home/nonroot:/bin/sh\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n')
+  fs.writeFileSync(path.join(dir, 'etc', 'group'), 'root:x:0:\nnonroot:x:65532:\nnogroup:x:65534:\n')
+  fs.writeFileSync(path.join(dir, 'etc', 'os-release'), 'NAME="Alpine Linux (sandbox busybox)"\nID=alpine\n')
+  for (const m of mountPoints) fs.mkdirSync(path.join(dir, m), {recursive: true})
+}
+
+/** bwrap arguments that make the ingestor "image": host runtime read-only, the repo for Node + script. */
+export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: string} {
+  const binds: string[] = []
+  for (const p of ['/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc']) {
+    if (fs.existsSync(p)) binds.push(fs.lstatSync(p).isSymbolicLink() ? '--symlink' : '--ro-bind', fs.lstatSync(p).isSymbolicLink() ? fs.readlinkSync(p) : p, p)
+  }
+  binds.push('--ro-bind', REPO_ROOT, REPO_ROOT)
+  return {binds, command: [process.execPath, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
+}
