@@ -1,0 +1,186 @@
+// Entry point of the local half of `dataset push`: layout discovery → preflight (one streaming pass
+// per file) → ingest-config synthesis → schema validation. Nothing here touches the cluster.
+import path from 'node:path'
+import {createInterface} from 'node:readline/promises'
+
+import {CliError, ExitCode} from '../output/errors.js'
+import {dumpIngestYaml, formatIssues, SQL_TYPES, sqlBaseType, validateIngestConfig} from '../schema/index.js'
+import {CATEGORIES, categoriesOf, type CategoryInfo, type Family, flagAppliesTo, flagName, REGISTRY, SCOPED_FLAGS} from './categories.js'
+import {stagingPrefix, synthesizeConfig} from './config.js'
+import {preflightImage} from './families/image.js'
+import {preflightTabular} from './families/tabular.js'
+import {preflightText} from './families/text.js'
+import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
+import {discoverLayout, sniffFamilies} from './layout.js'
+import {badInput, Problems, quote} from './util.js'
+
+export {CATEGORIES, flagAppliesTo} from './categories.js'
+export {parseSchemaFlag, parseSize} from './flags.js'
+
+export interface PlanOptions {
+  path: string
+  table: string
+  category?: string
+  intent?: 'train' | 'test'
+  labelColumn?: string
+  targetSize?: [number, number]
+  minSize?: [number, number]
+  schema?: Record<string, string>
+  labelPolicy?: 'passthrough' | 'bucket'
+  timeColumn?: string
+  numberOfKeypoints?: number
+  interactive?: boolean
+  onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void
+}
+
+export interface StagedFile {
+  localPath: string
+  stagedPath: string
+  size: number
+  mtimeMs: number
+}
+
+export interface DatasetPlan {
+  category: string
+  family: Family
+  table: string
+  intent: 'train' | 'test'
+  stagingPrefix: string
+  config: Record<string, unknown>
+  configYaml: string
+  files: StagedFile[]
+  totalBytes: number
+  rows: number
+  warnings: string[]
+  details: Record<string, unknown>
+}
+
+const TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export function checkTableName(table: string): void {
+  if (!table) throw badInput('dataset name is required (set --table)', undefined, 'table_name')
+  if (table.length > 63) throw badInput(`table name is ${table.length} characters; the max is 63 — pick a shorter --table`, undefined, 'table_name')
+  if (!TABLE_RE.test(table)) throw badInput(`${quote(table)} won't work as a table name — use letters, digits and _ only, not starting with a digit (no hyphens or spaces; e.g. ${quote(table.replace(/[^A-Za-z0-9_]/g, '_').replace(/^([0-9])/, '_$1'))})`, undefined, 'table_name')
+}
+
+function checkSize(name: string, v: [number, number] | undefined): void {
+  if (v === undefined) return
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((n) => Number.isInteger(n) && n >= 1)) throw badInput(`${name} must be two positive integers WxH (e.g. 256x256)`, undefined, 'bad_flag')
+}
+
+async function pickCategory(opts: PlanOptions): Promise<CategoryInfo> {
+  if (opts.category !== undefined) {
+    const c = REGISTRY.get(opts.category)
+    if (!c) throw badInput(`task ${quote(opts.category)} isn't a recognized category. Supported: ${CATEGORIES.join(', ')}`, 'Pass --category with one of the names above.', 'unknown_category')
+    return c
+  }
+  const fams = await sniffFamilies(opts.path)
+  if (fams.length !== 1) {
+    throw badInput(
+      fams.length === 0
+        ? `can't tell what kind of data ${quote(opts.path)} holds (expected a CSV, or a folder with a CSV plus images/, texts/ or sequences/) — pass --category`
+        : `${quote(opts.path)} could be ${fams.join(' or ')} data — pass --category (one of: ${fams.flatMap((f) => categoriesOf(f)).join(', ')})`,
+      undefined,
+      'category_required',
+    )
+  }
+  const fam = fams[0]!
+  const tasks = categoriesOf(fam)
+  if (!opts.interactive) {
+    throw badInput(`this looks like ${fam} data; pass --category with the task — one of: ${tasks.join(', ')}`, undefined, 'category_required')
+  }
+  const rl = createInterface({input: process.stdin, output: process.stderr})
+  try {
+    process.stderr.write(`This looks like ${fam} data. Which task is it for?\n`)
+    tasks.forEach((t, i) => process.stderr.write(`  ${i + 1}) ${t} — ${REGISTRY.get(t)!.blurb}\n`))
+    for (;;) {
+      const ans = (await rl.question(`Task [1-${tasks.length}]: `)).trim()
+      const n = Number(ans)
+      const pick = Number.isInteger(n) && n >= 1 && n <= tasks.length ? tasks[n - 1] : tasks.find((t) => t === ans)
+      if (pick) return REGISTRY.get(pick)!
+      process.stderr.write(`Please answer with a number from 1 to ${tasks.length}.\n`)
+    }
+  } finally {
+    rl.close()
+  }
+}
+
+function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {
+  const given = SCOPED_FLAGS.filter((k) => opts[k] !== undefined)
+  const misapplied = given.filter((k) => !flagAppliesTo(k, cat.name))
+  if (misapplied.length > 0) {
+    throw badInput(`${misapplied.map(flagName).join(', ')} ${misapplied.length === 1 ? "doesn't" : "don't"} apply to ${cat.name} — remove ${misapplied.length === 1 ? 'it' : 'them'}`, undefined, 'flag_not_applicable')
+  }
+  checkSize('--target-size', opts.targetSize)
+  checkSize('--min-size', opts.minSize)
+  if (opts.labelPolicy !== undefined && !['passthrough', 'bucket'].includes(opts.labelPolicy)) throw badInput(`--label-policy must be bucket or passthrough, not ${quote(String(opts.labelPolicy))}`, undefined, 'bad_flag')
+  if (cat.name === 'keypoint_detection') {
+    const n = opts.numberOfKeypoints
+    if (n === undefined) throw badInput('keypoint_detection needs --number-of-keypoints N (the keypoints per image, e.g. 17 for COCO pose)', undefined, 'bad_flag')
+    if (!Number.isInteger(n) || n <= 0) throw badInput(`--number-of-keypoints must be a positive integer, not ${n}`, undefined, 'bad_flag')
+  }
+  if (opts.labelColumn !== undefined && opts.labelColumn.trim() === '') throw badInput('--label-column is empty — name the CSV column that holds the label', undefined, 'bad_flag')
+  if (opts.timeColumn !== undefined && opts.timeColumn.trim() === '') throw badInput('--time-column is empty', undefined, 'bad_flag')
+  if (opts.schema) {
+    const bad = Object.entries(opts.schema).filter(([, t]) => !SQL_TYPES.includes(sqlBaseType(t)))
+    if (Object.keys(opts.schema).length === 0) throw badInput('--schema is empty — use col:TYPE,…', undefined, 'bad_flag')
+    if (bad.length > 0) throw badInput(`--schema has unknown SQL type(s): ${bad.map(([c, t]) => `${c}:${t}`).join(', ')} — use one of ${SQL_TYPES.join(', ')}`, undefined, 'bad_flag')
+  }
+  return {
+    labelColumn: opts.labelColumn,
+    targetSize: opts.targetSize,
+    minSize: opts.minSize,
+    schema: opts.schema,
+    labelPolicy: opts.labelPolicy ?? 'bucket',
+    timeColumn: opts.timeColumn,
+    numberOfKeypoints: opts.numberOfKeypoints,
+    onProgress: opts.onProgress,
+  }
+}
+
+export async function planDataset(opts: PlanOptions): Promise<DatasetPlan> {
+  checkTableName(opts.table)
+  const intent = opts.intent ?? 'train'
+  if (intent !== 'train' && intent !== 'test') throw badInput(`--intent must be train or test, not ${quote(String(intent))}`, undefined, 'bad_flag')
+  const cat = await pickCategory(opts)
+  const ro = resolveOptions(cat, opts)
+
+  opts.onProgress?.({phase: 'Reading your files'})
+  const layout = await discoverLayout(opts.path, cat)
+  const ctx: FamilyContext = {cat, layout, opts: ro, problems: new Problems(), warnings: [...layout.warnings], details: {}}
+  let r: FamilyResult
+  if (cat.family === 'image') r = await preflightImage(ctx)
+  else if (cat.family === 'text') r = await preflightText(ctx)
+  else r = await preflightTabular(ctx)
+  ctx.problems.throwIfAny(path.basename(layout.csv.path) === 'labels.csv' ? layout.root : layout.csv.path)
+
+  const config = synthesizeConfig(cat, opts.table, intent, r, ro)
+  const issues = validateIngestConfig(config)
+  if (issues.length > 0) {
+    throw new CliError(`synthesized ingest config failed schema validation (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${formatIssues(issues)}`, {
+      exitCode: ExitCode.BAD_INPUT,
+      reason: 'config_invalid',
+      hint: 'Check the flag values above.',
+    })
+  }
+
+  const files: StagedFile[] = [{localPath: layout.csv.path, stagedPath: 'labels.csv', size: layout.csv.size, mtimeMs: layout.csv.mtimeMs}]
+  if (layout.tokenizer) files.push({localPath: layout.tokenizer.path, stagedPath: 'tokenizer.json', size: layout.tokenizer.size, mtimeMs: layout.tokenizer.mtimeMs})
+  for (const d of layout.dirs) for (const f of d.files) files.push({localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs})
+  const totalBytes = files.reduce((s, f) => s + f.size, 0)
+
+  return {
+    category: cat.name,
+    family: cat.family,
+    table: opts.table,
+    intent,
+    stagingPrefix: stagingPrefix(opts.table),
+    config,
+    configYaml: dumpIngestYaml(config),
+    files,
+    totalBytes,
+    rows: r.rows,
+    warnings: ctx.warnings,
+    details: {...ctx.details, csv: path.basename(layout.csv.path), root: layout.root},
+  }
+}

@@ -1,0 +1,150 @@
+// Layout discovery: where the CSV is and which sidecar files get staged (layout.v1.json). Reads
+// directory entries and lstat only; file contents are the preflight's job.
+import {lstat, readdir} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {CategoryInfo, Family} from './categories.js'
+import {badData, mapLimit, quote, someOf} from './util.js'
+
+export interface FileEntry {
+  name: string
+  path: string
+  size: number
+  mtimeMs: number
+}
+
+export interface SidecarDir {
+  subdir: string
+  files: FileEntry[]
+  /** Names skipped: wrong extension, sub-folders. */
+  skipped: string[]
+}
+
+export interface Layout {
+  root: string
+  csv: FileEntry
+  dirs: SidecarDir[]
+  tokenizer?: FileEntry
+  warnings: string[]
+}
+
+export const SIDECAR_EXTS: Record<string, readonly string[]> = {
+  images: ['.jpg', '.jpeg', '.png'],
+  texts: ['.txt', '.text'],
+  sequences: ['.txt', '.text'],
+  annotations: ['.xml'],
+  masks: ['.png'],
+}
+
+async function statEntry(p: string): Promise<FileEntry> {
+  const st = await lstat(p)
+  return {name: path.basename(p), path: p, size: st.size, mtimeMs: st.mtimeMs}
+}
+
+async function statPath(p: string): Promise<Awaited<ReturnType<typeof lstat>>> {
+  try {
+    return await lstat(p)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw badData(`no such file or directory: ${quote(p)} — check the path to your dataset`, undefined, 'path_missing')
+    throw badData(`cannot read ${quote(p)} (${code}) — check its permissions`, undefined, 'path_unreadable')
+  }
+}
+
+/** Find the dataset CSV: a bare .csv (tabular only) or the one CSV in the folder (labels.csv preferred). */
+async function findCsv(root: string, family: Family): Promise<{root: string; csv: string}> {
+  const st = await statPath(root)
+  if (st.isSymbolicLink()) throw badData(`${quote(root)} is a symbolic link — pass the real path (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
+  if (st.isFile()) {
+    if (!/\.csv$/i.test(root)) throw badData(`${quote(root)} is not a .csv file — pass a CSV file or a dataset folder`, undefined, 'layout')
+    if (family !== 'tabular') throw badData(`${quote(root)} is a single CSV, but ${family} datasets are a folder with a CSV and ${family === 'image' ? 'images/' : 'texts/'} — pass the folder`, undefined, 'layout')
+    return {root: path.dirname(root), csv: root}
+  }
+  if (!st.isDirectory()) throw badData(`${quote(root)} is neither a file nor a folder`, undefined, 'layout')
+  let entries
+  try {
+    entries = await readdir(root, {withFileTypes: true})
+  } catch (err) {
+    throw badData(`cannot list ${quote(root)} (${(err as NodeJS.ErrnoException).code}) — check its permissions`, undefined, 'path_unreadable')
+  }
+  const csvs = entries.filter((e) => /\.csv$/i.test(e.name) && !e.name.startsWith('.'))
+  const links = csvs.filter((e) => e.isSymbolicLink())
+  if (links.length > 0) throw badData(`${someOf(links.map((e) => e.name))} in ${quote(root)} ${links.length === 1 ? 'is a symbolic link' : 'are symbolic links'} — replace with the real file`, undefined, 'symlink')
+  const files = csvs.filter((e) => e.isFile()).map((e) => e.name).sort()
+  if (files.length === 0) throw badData(`no .csv file in ${quote(root)} — the dataset needs one CSV (${family === 'tabular' ? 'the table' : 'a filename column plus labels'})`, undefined, 'layout')
+  if (files.length > 1) {
+    if (family !== 'tabular' && files.includes('labels.csv')) return {root, csv: path.join(root, 'labels.csv')}
+    throw badData(`${files.length} CSV files in ${quote(root)} (${someOf(files)}) — keep exactly one${family === 'tabular' ? '' : ' (or name the manifest labels.csv)'}`, undefined, 'layout')
+  }
+  return {root, csv: path.join(root, files[0]!)}
+}
+
+async function readSidecar(root: string, subdir: string, exts: readonly string[]): Promise<SidecarDir> {
+  const dir = path.join(root, subdir)
+  let st
+  try {
+    st = await lstat(dir)
+  } catch {
+    throw badData(`missing ${subdir}/ folder in ${quote(root)} — put the ${subdir} next to the CSV in a folder named exactly ${subdir}/`, undefined, 'layout')
+  }
+  if (st.isSymbolicLink()) throw badData(`${quote(dir)} is a symbolic link — use a real folder`, undefined, 'symlink')
+  if (!st.isDirectory()) throw badData(`${quote(dir)} is not a folder`, undefined, 'layout')
+  const entries = await readdir(dir, {withFileTypes: true})
+  const keep: string[] = []
+  const skipped: string[] = []
+  const links: string[] = []
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue // hidden files: the ingestor ignores them too
+    if (e.isSymbolicLink()) { links.push(e.name); continue }
+    if (!e.isFile()) { skipped.push(e.name + '/'); continue }
+    const ext = path.extname(e.name).toLowerCase()
+    if (exts.includes(ext)) keep.push(e.name)
+    else skipped.push(e.name)
+  }
+  if (links.length > 0) throw badData(`${links.length} symbolic link(s) in ${subdir}/: ${someOf(links.sort())} — replace them with real files (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
+  if (keep.length === 0) {
+    throw badData(`no ${exts.join('/')} files in ${subdir}/${skipped.length > 0 ? ` (found only: ${someOf(skipped.sort())})` : ''} — add the ${subdir} the CSV refers to`, undefined, 'layout')
+  }
+  keep.sort()
+  const files = await mapLimit(keep, 64, (n) => statEntry(path.join(dir, n)))
+  return {subdir, files, skipped: skipped.sort()}
+}
+
+export async function discoverLayout(input: string, cat: CategoryInfo): Promise<Layout> {
+  const {root, csv} = await findCsv(path.resolve(input), cat.family)
+  const warnings: string[] = []
+  const dirs: SidecarDir[] = []
+  const subdirs = [...(cat.primarySubdir ? [cat.primarySubdir] : []), ...cat.sidecars.map((s) => s.subdir)]
+  for (const sd of subdirs) {
+    const d = await readSidecar(root, sd, SIDECAR_EXTS[sd]!)
+    if (d.skipped.length > 0) warnings.push(`skipped ${d.skipped.length} entr${d.skipped.length === 1 ? 'y' : 'ies'} in ${sd}/ that won't be uploaded: ${someOf(d.skipped)}`)
+    dirs.push(d)
+  }
+  let tokenizer: FileEntry | undefined
+  if (cat.family === 'text') {
+    try {
+      const st = await lstat(path.join(root, 'tokenizer.json'))
+      if (st.isFile()) tokenizer = {name: 'tokenizer.json', path: path.join(root, 'tokenizer.json'), size: st.size, mtimeMs: st.mtimeMs}
+    } catch {
+      // optional
+    }
+  }
+  return {root, csv: await statEntry(csv), dirs, tokenizer, warnings}
+}
+
+/** Which families a path could be, from directory entries only (for category detection). */
+export async function sniffFamilies(input: string): Promise<Family[]> {
+  const p = path.resolve(input)
+  const st = await statPath(p)
+  if (st.isFile()) return /\.csv$/i.test(p) ? ['tabular'] : []
+  if (!st.isDirectory()) return []
+  const entries = await readdir(p, {withFileTypes: true})
+  const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name))
+  const csvs = entries.filter((e) => e.isFile() && /\.csv$/i.test(e.name)).length
+  if (csvs === 0) return []
+  const out: Family[] = []
+  if (dirs.has('images')) out.push('image')
+  if (dirs.has('texts') || dirs.has('sequences')) out.push('text')
+  if (out.length === 0 && csvs === 1) out.push('tabular')
+  return out
+}

@@ -1,0 +1,89 @@
+import {CliError, ExitCode} from '../output/errors.js'
+
+/** "a, b, c, d, e … and 7 more": never more than five examples in a message. */
+export function someOf(items: readonly string[], total = items.length, max = 5): string {
+  const shown = items.slice(0, max).join(', ')
+  return total > max ? `${shown} … and ${total - max} more` : shown
+}
+
+/** Keeps the first few examples and the true count without holding every offender in memory. */
+export class Examples {
+  readonly items: string[] = []
+  count = 0
+  add(item: string): void {
+    this.count++
+    if (this.items.length < 5) this.items.push(item)
+  }
+
+  toString(): string {
+    return someOf(this.items, this.count)
+  }
+}
+
+export function badInput(message: string, hint?: string, reason = 'bad_input'): CliError {
+  return new CliError(message, {exitCode: ExitCode.BAD_INPUT, hint, reason})
+}
+
+export function badData(message: string, hint?: string, reason = 'preflight_failed'): CliError {
+  return new CliError(message, {exitCode: ExitCode.LOCAL_ENV, hint, reason})
+}
+
+/** A preflight finding. Findings are collected so one run reports every problem, not just the first. */
+export interface Problem {
+  exitCode: 2 | 3
+  message: string
+}
+
+export class Problems {
+  readonly list: Problem[] = []
+  data(message: string): void {
+    this.list.push({exitCode: 3, message})
+  }
+
+  input(message: string): void {
+    this.list.push({exitCode: 2, message})
+  }
+
+  /** Throws when anything was found; the exit code is that of the first finding (the Go CLI's check order). */
+  throwIfAny(where: string): void {
+    if (this.list.length === 0) return
+    const first = this.list[0]!
+    if (this.list.length === 1) throw new CliError(first.message, {exitCode: first.exitCode, reason: 'preflight_failed', hint: 'Fix the data above and run the command again; nothing was uploaded.'})
+    const lines = this.list.map((p, i) => `  ${i + 1}. ${p.message}`)
+    throw new CliError(`${where}: ${this.list.length} problems found:\n${lines.join('\n')}`, {
+      exitCode: first.exitCode,
+      reason: 'preflight_failed',
+      hint: 'Fix the problems above and run the command again; nothing was uploaded.',
+    })
+  }
+}
+
+/** Run fn over items with at most `limit` in flight, preserving order of results. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return out
+}
+
+/** Values the Go CLI treats as missing for type checks (GO-CLI.md §7.4: curated sentinels on the raw cell, or whitespace). */
+const CURATED_NA = new Set(['', 'NA', 'N/A', 'n/a', 'NULL', 'null', 'None', 'none', 'NaN', 'nan', '<NA>', '#N/A'])
+export function isCuratedNA(raw: string): boolean {
+  return CURATED_NA.has(raw) || raw.trim() === ''
+}
+
+/** pandas' default na_values: what the ingestor reads as null. Note `none` (lowercase) is NOT in it. */
+const PANDAS_NA = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null'])
+export function isPandasNA(raw: string): boolean {
+  return PANDAS_NA.has(raw)
+}
+
+export function quote(s: string): string {
+  return JSON.stringify(s)
+}
