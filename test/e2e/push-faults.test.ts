@@ -1,0 +1,116 @@
+// dataset push against a sandbox with faults switched on: each failure the user can meet gets its
+// documented exit code and status, and leaves no pod and no scratch directory behind.
+import assert from 'node:assert/strict'
+import {existsSync, readdirSync} from 'node:fs'
+import path from 'node:path'
+import {after, afterEach, before, describe, test} from 'node:test'
+
+import {startSandbox} from '../sandbox/index.js'
+import {CATS_DOGS, runCli} from './cli.js'
+
+type Sandbox = Awaited<ReturnType<typeof startSandbox>>
+let sb: Sandbox
+let n = 0
+
+before(async () => {
+  sb = await startSandbox()
+})
+after(async () => {
+  await sb?.stop()
+})
+afterEach(() => {
+  sb.faults.clear()
+  // nothing half-done may remain in the cluster after any failure
+  const left = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
+  assert.deepEqual(left.map((p) => p.metadata.name), [], 'stage pods left behind')
+  const staging = path.join(sb.pvcDir, '.tracebloc-staging')
+  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e)) : []
+  assert.deepEqual(scratch, [], 'scratch directories left behind')
+})
+
+function push(extra: string[] = [], env: Record<string, string> = {}) {
+  const table = `cats_fault_${++n}`
+  return runCli(['dataset', 'push', CATS_DOGS, '--table', table, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, '--json', ...extra], {
+    env: {TRACEBLOC_STAGE_POD_TIMEOUT: '15', TRACEBLOC_POD_START_TIMEOUT: '15', ...env},
+  })
+}
+
+describe('cluster-side failures before any byte moves', () => {
+  test('PVC not Bound → exit 4', async () => {
+    sb.faults.set({pvcNotBound: true})
+    const r = await push()
+    assert.equal(r.code, 4, r.stderr)
+    assert.equal(r.json.reason, 'pvc_not_bound')
+  })
+
+  test('jobs-manager down → exit 8 in the connect step', async () => {
+    sb.faults.set({jobsManager: 'down'})
+    const r = await push()
+    assert.equal(r.code, 8, r.stderr)
+    assert.equal(r.json.reason, 'jobs_manager_unavailable')
+    assert.equal(r.json.timings.stage_ms, undefined)
+  })
+
+  test('jobs-manager Running but not Ready → exit 8', async () => {
+    sb.faults.set({jobsManager: 'notready'})
+    const r = await push()
+    assert.equal(r.code, 8, r.stderr)
+    assert.equal(r.json.reason, 'jobs_manager_unavailable')
+  })
+})
+
+describe('staging failures', () => {
+  test('stage image cannot be pulled → exit 7 with the real reason', async () => {
+    sb.faults.set({imagePullFailure: 'alpine'})
+    const r = await push()
+    assert.equal(r.code, 7, r.stderr)
+    assert.equal(r.json.reason, 'image_pull_failed')
+    assert.match(r.json.error, /ImagePullBackOff|ErrImagePull/)
+  })
+
+  test('a cut exec stream is retried and the push still succeeds', async () => {
+    sb.faults.set({cutExecAfterBytes: {bytes: 60_000, times: 2}})
+    const r = await push()
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.staged.retries, 2)
+    assert.equal(r.json.summary.total_records, 576)
+  })
+})
+
+describe('submit', () => {
+  test('5xx bursts are retried with the same key: one run only', async () => {
+    sb.faults.set({submitErrorBurst: {count: 2, status: 503}})
+    const r = await push()
+    assert.equal(r.code, 0, r.stderr)
+    const jobs = sb.store.list({group: 'batch', version: 'v1', resource: 'jobs'}, {namespace: sb.namespace, labelSelector: `tracebloc.io/ingestion-run=${r.json.idempotency_key}`}).items
+    assert.equal(jobs.length, 1)
+  })
+})
+
+describe('ingestor outcomes', () => {
+  for (const [mode, status, code] of [
+    ['config-error', 'failed', 9],
+    ['validator-failure', 'failed', 9],
+    ['file-transfer-failure', 'completed_with_failures', 9],
+    ['skipped-rows', 'completed_with_failures', 9],
+  ] as const) {
+    test(`${mode} → ${status}, exit ${code}`, async () => {
+      sb.faults.set({ingestor: mode})
+      const r = await push()
+      assert.equal(r.code, code, r.stderr)
+      assert.equal(r.json.status, status)
+      assert.equal(r.json.exit_code, code)
+      assert.ok(r.json.error, 'failures carry an error message')
+      // staging is reclaimed only on a clean success
+      assert.notEqual(r.json.staging_reclaimed, true)
+    })
+  }
+
+  test('ingestor image cannot be pulled → not_started, exit 9 (never "detached")', async () => {
+    sb.faults.set({imagePullFailure: 'ingestor'})
+    const r = await push()
+    assert.equal(r.code, 9, r.stderr)
+    assert.equal(r.json.status, 'not_started')
+    assert.match(r.json.error, /ImagePullBackOff|ErrImagePull/)
+  })
+})

@@ -1,0 +1,63 @@
+// SIGINT and SIGTERM at several points of each phase: exit 130, no stage pod and no scratch directory
+// left in the cluster; after the submit an interrupt only stops watching.
+import assert from 'node:assert/strict'
+import {existsSync, readdirSync} from 'node:fs'
+import path from 'node:path'
+import {after, before, test} from 'node:test'
+
+import {startSandbox} from '../sandbox/index.js'
+import {CATS_DOGS, runCli} from './cli.js'
+
+type Sandbox = Awaited<ReturnType<typeof startSandbox>>
+let sb: Sandbox
+let n = 0
+
+before(async () => {
+  sb = await startSandbox()
+})
+after(async () => {
+  await sb?.stop()
+})
+
+function leftovers() {
+  const podsLeft = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
+  const staging = path.join(sb.pvcDir, '.tracebloc-staging')
+  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e)) : []
+  return {pods: podsLeft.map((p) => p.metadata.name), scratch}
+}
+
+const points: Array<[string, (out: string) => boolean, Record<string, unknown>]> = [
+  ['while connecting', (o) => o.includes('Connect to the tracebloc client'), {}],
+  ['while the stage pod starts', (o) => o.includes('creating stage pod') || o.includes('waiting for stage pod'), {}],
+  ['mid-copy', (o) => /\d+\/7 files/.test(o), {execBytesPerSecond: 40_000}],
+  ['while submitting', (o) => o.includes('Submit to jobs-manager'), {submitErrorBurst: {count: 3, status: 503}}],
+]
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  for (const [when, cond, faults] of points) {
+    test(`${sig} ${when} → exit 130, nothing left behind`, async () => {
+      sb.faults.clear()
+      sb.faults.set(faults)
+      const r = await runCli(['dataset', 'push', CATS_DOGS, '--table', `cats_sig_${++n}`, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath], {
+        interrupt: {signal: sig, when: cond},
+        env: {TRACEBLOC_STAGE_POD_TIMEOUT: '20'},
+      })
+      sb.faults.clear()
+      assert.equal(r.code, 130, r.stdout + r.stderr)
+      assert.deepEqual(leftovers(), {pods: [], scratch: []})
+    })
+  }
+}
+
+test('SIGINT while watching detaches: exit 130, the Job keeps running, how to follow it is printed', async () => {
+  sb.faults.clear()
+  sb.faults.set({ingestor: 'slow'})
+  const r = await runCli(['dataset', 'push', CATS_DOGS, '--table', `cats_sig_${++n}`, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath], {
+    interrupt: {signal: 'SIGINT', when: (o) => o.includes('Watch the ingestion') && o.includes('following logs')},
+  })
+  sb.faults.clear()
+  assert.equal(r.code, 130, r.stdout + r.stderr)
+  assert.match(r.stdout + r.stderr, /keeps running/)
+  assert.match(r.stdout + r.stderr, /kubectl logs -f -n tracebloc job\/ingest-job-/)
+  assert.deepEqual(leftovers(), {pods: [], scratch: []})
+})
