@@ -319,6 +319,7 @@ export class Kubelet implements PodRuntime {
       cwd = img.cwd
       const fault = this.opts.faults.get().ingestor
       if (fault) env.SANDBOX_INGESTOR_FAULT = fault
+      env.SANDBOX_SCHEMA = this.opts.faults.get().serverSchema ?? 'current'
       env.TMPDIR = '/tmp'
       env.HOME = '/tmp'
     } else if (argv.length === 0) argv = ['/bin/sh']

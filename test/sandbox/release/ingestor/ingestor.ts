@@ -24,7 +24,12 @@ export interface IngestorIO {
 }
 
 const STORAGE_PATH = '/data/shared'
-const SCHEMA_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schemas', 'ingest.v1.current.json')
+const SCHEMA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'schemas')
+
+/** The schema copy a sandbox component validates with (fault `serverSchema`; the ingestor gets it as env). */
+export function schemaFile(which: 'current' | 'upstream-newer' | undefined): string {
+  return path.join(SCHEMA_DIR, `ingest.v1.${which === 'upstream-newer' ? 'upstream-newer' : 'current'}.json`)
+}
 
 const A = {reset: '\x1b[0m', bold: '\x1b[1m', green: '\x1b[92m', red: '\x1b[91m', yellow: '\x1b[93m', blue: '\x1b[94m', cyan: '\x1b[96m'}
 
@@ -231,7 +236,7 @@ async function main(io: IngestorIO): Promise<number> {
   if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) {
     fail(io, 'ingest.yaml must be a mapping at the top level (apiVersion / kind / category / ...).')
   }
-  const schema = JSON.parse(fs.readFileSync(SCHEMA_FILE, 'utf8'))
+  const schema = JSON.parse(fs.readFileSync(schemaFile(io.env.SANDBOX_SCHEMA === 'upstream-newer' ? 'upstream-newer' : 'current'), 'utf8'))
   // config-error fault: the ingestor's schema rejects a key the caller's schema accepted (version skew).
   const errors = validatePy(schema, io.fault === 'config-error' ? {...(cfg as object), sandbox_skew: true} : cfg)
   if (errors.length > 0) fail(io, `ingest.yaml validation failed:\n${formatPyErrors(errors)}`)
