@@ -63,8 +63,8 @@ export interface InferredSchema {
   warnings: string[]
 }
 
-/** Infer from the sampled rows; reserved columns skipped, empty and id-like columns flagged. */
-export function inferSchema(header: readonly string[], sample: readonly string[][]): InferredSchema {
+/** Infer from the sampled rows; reserved columns skipped, empty and id-like columns (≥10 all-distinct integers, not the label) flagged. */
+export function inferSchema(header: readonly string[], sample: readonly string[][], labelColumn?: string): InferredSchema {
   const schema: Record<string, string> = {}
   const warnings: string[] = []
   const skipped: string[] = []
@@ -77,7 +77,7 @@ export function inferSchema(header: readonly string[], sample: readonly string[]
     schema[col] = t
     const present = vals.map((v) => v.trim()).filter((v) => !isCuratedNA(v))
     if (present.length === 0) empty.push(col)
-    else if ((t === 'INT' || t === 'BIGINT') && present.length > 1 && new Set(present).size === present.length) idLike.push(col)
+    else if ((t === 'INT' || t === 'BIGINT') && col !== labelColumn && present.length >= 10 && new Set(present).size === present.length) idLike.push(col)
   })
   if (skipped.length > 0) warnings.push(`skipped reserved column(s) the ingestor creates itself: ${skipped.join(', ')} — they are not part of the schema`)
   if (empty.length > 0) warnings.push(`column(s) with no values in the first ${INFER_SAMPLE_ROWS} rows typed VARCHAR(1): ${empty.join(', ')} — pass --schema to set their type`)

@@ -135,7 +135,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
 
   const finishSample = (): void => {
     if (!schema) {
-      const inf = inferSchema(header, sample)
+      const inf = inferSchema(header, sample, labelCol?.name)
       schema = inf.schema
       if (cat.name === 'time_series_forecasting' && schema.timestamp && /^(DATE|DATETIME)$/.test(schema.timestamp)) schema.timestamp = 'TIMESTAMP'
       warnings.push(...inf.warnings)
