@@ -47,9 +47,10 @@ export function makeBusyboxRoot(dir: string, mountPoints: string[]): void {
 /** bwrap arguments that make the ingestor "image": host runtime read-only, the repo for Node + script. */
 export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: string} {
   const binds: string[] = []
-  for (const p of ['/usr', '/lib', '/lib64', '/bin', '/sbin', '/etc']) {
+  for (const p of ['/usr', '/lib', '/lib64', '/bin', '/sbin']) {
     if (fs.existsSync(p)) binds.push(fs.lstatSync(p).isSymbolicLink() ? '--symlink' : '--ro-bind', fs.lstatSync(p).isSymbolicLink() ? fs.readlinkSync(p) : p, p)
   }
-  binds.push('--ro-bind', REPO_ROOT, REPO_ROOT)
+  // an empty /etc: Node needs nothing from it, and mounts like /etc/tracebloc/ingest get a place to go
+  binds.push('--tmpfs', '/etc', '--ro-bind', REPO_ROOT, REPO_ROOT)
   return {binds, command: [process.execPath, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
 }

@@ -1,0 +1,136 @@
+// The whole sandbox in one call: Store + API server (HTTPS, random port) + kubelet + controllers +
+// the tracebloc client release, with a kubeconfig written for it. State lives in a temp dir that
+// stop() removes. Tests start one per file; `npm run sandbox` (main.ts) runs one in the foreground.
+import * as fs from 'node:fs'
+import https from 'node:https'
+import os from 'node:os'
+import path from 'node:path'
+import {MemoryStore, startApiServer} from './apiserver/index.js'
+import {Faults, type FaultSettings} from './faults.js'
+import {writeKubeconfig} from './kubeconfig.js'
+import {Controllers} from './kubelet/controllers.js'
+import {Kubelet} from './kubelet/kubelet.js'
+import {installRelease, type Release} from './release/chart.js'
+import type {TokenReviewResult} from './release/jobs-manager.js'
+import type {Store} from './types.js'
+
+export interface SandboxOptions {
+  /** State directory (default: a fresh temp dir, removed by stop()). */
+  dir?: string
+  /** Where to write the kubeconfig (default: <dir>/kubeconfig). */
+  kubeconfigPath?: string
+  faults?: FaultSettings
+  /** Also create the legacy kubernetes.io/service-account-token Secret `ingestor-token`. */
+  legacySecret?: boolean
+  kubernetesMinor?: number
+}
+
+export interface Sandbox {
+  kubeconfigPath: string
+  namespace: 'tracebloc'
+  store: Store
+  faults: Faults
+  /** Host directory behind PVC client-pvc (what pods see at /data/shared). */
+  pvcDir: string
+  apiUrl: string
+  /** user → bearer token (admin, no-token-request, no-exec, reader). */
+  tokens: Record<string, string>
+  kubelet: Kubelet
+  release: Release
+  stop(): Promise<void>
+}
+
+const NAMESPACE = 'tracebloc'
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const ownDir = !opts.dir
+  const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tracebloc-sandbox-'))
+  fs.mkdirSync(dir, {recursive: true})
+  const pvcHostDir = (ns: string, claim: string) => {
+    const d = path.join(dir, 'pvcs', ns, claim)
+    if (!fs.existsSync(d)) {
+      fs.mkdirSync(d, {recursive: true})
+      fs.chmodSync(d, 0o2777) // as the chart's init-writable-data container leaves /data/shared
+    }
+    return d
+  }
+  const pvcDir = pvcHostDir(NAMESPACE, 'client-pvc')
+  const store = new MemoryStore()
+  const faults = new Faults()
+  if (opts.faults) faults.set(opts.faults)
+  const kubelet = new Kubelet({store, faults, stateDir: path.join(dir, 'kubelet'), pvcHostDir})
+  const api = await startApiServer({store, runtime: kubelet, faults, namespaces: [NAMESPACE], kubernetesVersion: {major: 1, minor: opts.kubernetesMinor ?? 32}})
+  const controllers = new Controllers(store, kubelet)
+  kubelet.start()
+  controllers.start()
+
+  const call = (method: string, p: string, body: unknown) => apiCall(api.url, api.caPem, api.tokens.admin, method, p, body)
+  // jobs-manager reviews callers' tokens through the API server, as the real one does (tokenreviews create).
+  const reviewToken = async (token: string): Promise<TokenReviewResult> => {
+    const r = await call('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: {token}})
+    const st = r.body?.status ?? {}
+    if (!st.authenticated) return {error: st.error || 'token not authenticated'}
+    const m = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(st.user?.username ?? '')
+    if (!m) return {error: `user ${st.user?.username} is not a service account`}
+    return {namespace: m[1], serviceAccount: m[2]}
+  }
+  const release = installRelease({store, faults, kubelet, namespace: NAMESPACE, reviewToken})
+  if (opts.legacySecret) {
+    // What the token controller fills into a kubernetes.io/service-account-token Secret.
+    const r = await call('POST', `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/ingestor/token`, {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 10 * 365 * 86400}})
+    const sa = store.get({group: '', version: 'v1', resource: 'serviceaccounts'}, NAMESPACE, 'ingestor')!
+    store.create({group: '', version: 'v1', resource: 'secrets'}, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/service-account-token',
+      metadata: {name: 'ingestor-token', namespace: NAMESPACE, annotations: {'kubernetes.io/service-account.name': 'ingestor', 'kubernetes.io/service-account.uid': sa.metadata.uid}},
+      data: {token: Buffer.from(String(r.body?.status?.token ?? '')).toString('base64'), namespace: Buffer.from(NAMESPACE).toString('base64'), 'ca.crt': api.caData},
+    })
+  }
+
+  const kubeconfigPath = opts.kubeconfigPath ?? path.join(dir, 'kubeconfig')
+  writeKubeconfig(kubeconfigPath, {url: api.url, caData: api.caData, tokens: api.tokens, namespace: NAMESPACE})
+
+  let stopped = false
+  return {
+    kubeconfigPath,
+    namespace: NAMESPACE,
+    store,
+    faults,
+    pvcDir,
+    apiUrl: api.url,
+    tokens: api.tokens,
+    kubelet,
+    release,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      release.stop()
+      controllers.stop()
+      await kubelet.stop()
+      await api.close()
+      if (ownDir) fs.rmSync(dir, {recursive: true, force: true})
+      if (opts.kubeconfigPath) fs.rmSync(opts.kubeconfigPath, {force: true})
+    },
+  }
+}
+
+function apiCall(base: string, ca: string, token: string, method: string, p: string, body: unknown): Promise<{status: number; body: any}> {
+  return new Promise((resolve, reject) => {
+    const data = Buffer.from(JSON.stringify(body))
+    const req = https.request(base + p, {method, ca, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': data.length}}, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        try {
+          resolve({status: res.statusCode ?? 0, body: JSON.parse(text)})
+        } catch {
+          resolve({status: res.statusCode ?? 0, body: text})
+        }
+      })
+    })
+    req.on('error', reject)
+    req.end(data)
+  })
+}
