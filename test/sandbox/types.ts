@@ -65,6 +65,8 @@ export interface ExecIO {
   stdout?: Writable
   stderr?: Writable
   tty?: boolean
+  /** With tty: emits 'resize' with {width, height} for each channel-4 message from the client. */
+  resize?: import('node:events').EventEmitter
 }
 
 export type ExecResult = {exitCode: number} | {error: string}

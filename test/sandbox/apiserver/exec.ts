@@ -1,0 +1,150 @@
+// pods/exec over WebSocket (remotecommand channel protocols v4/v5, ECOSYSTEM.md §4.1).
+// Frames are [channel byte] + payload: 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize,
+// 255 CLOSE (v5: [255, 0] = stdin EOF). The server never sends CLOSE to clients.
+import {EventEmitter} from 'node:events'
+import {PassThrough, Writable} from 'node:stream'
+import type {WebSocket} from 'ws'
+import {StatusError, type ExecResult} from '../types.js'
+import type {ServerContext} from './context.js'
+
+export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io']
+
+/** Pick the subprotocol like a ≥1.30 API server (v5 first); execV4Only emulates an older one. */
+export function chooseExecProtocol(offered: string[], v4Only: boolean): string | undefined {
+  const allowed = v4Only ? ['v4.channel.k8s.io', 'channel.k8s.io'] : EXEC_PROTOCOLS
+  return allowed.find((p) => offered.includes(p))
+}
+
+export interface ExecParams {
+  namespace: string
+  pod: string
+  container?: string
+  command: string[]
+  stdin: boolean
+  stdout: boolean
+  stderr: boolean
+  tty: boolean
+}
+
+export function execParams(namespace: string, pod: string, q: URLSearchParams): ExecParams {
+  const b = (k: string) => q.get(k) === 'true' || q.get(k) === '1'
+  const command = q.getAll('command')
+  if (command.length === 0) throw new StatusError(400, 'BadRequest', 'you must specify at least 1 command')
+  const p = {namespace, pod, container: q.get('container') ?? undefined, command, stdin: b('stdin'), stdout: b('stdout'), stderr: b('stderr'), tty: b('tty')}
+  if (!p.stdin && !p.stdout && !p.stderr) throw new StatusError(400, 'BadRequest', 'you must specify at least 1 of stdin, stdout, stderr')
+  return p
+}
+
+function statusJson(p: ExecParams, r: ExecResult): Record<string, unknown> {
+  if ('exitCode' in r && r.exitCode === 0) return {metadata: {}, status: 'Success'}
+  if ('exitCode' in r) {
+    return {
+      metadata: {}, status: 'Failure', reason: 'NonZeroExitCode',
+      message: `command terminated with non-zero exit code: error executing command [${p.command.join(' ')}], exit code ${r.exitCode}`,
+      details: {causes: [{reason: 'ExitCode', message: String(r.exitCode)}]},
+    }
+  }
+  return {metadata: {}, status: 'Failure', reason: 'InternalError', message: `Internal error occurred: error executing command in container: ${r.error}`, details: {causes: [{message: r.error}]}, code: 500}
+}
+
+export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams): Promise<void> {
+  const protocol = ws.protocol
+  const jsonStatus = protocol === 'v4.channel.k8s.io' || protocol === 'v5.channel.k8s.io'
+  const ac = new AbortController()
+  const send = (channel: number, data: Buffer, cb?: (err?: Error) => void) => {
+    if (ws.readyState !== ws.OPEN) return cb?.()
+    ws.send(Buffer.concat([Buffer.from([channel]), data]), cb)
+  }
+  const output = (channel: number) =>
+    new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _enc, cb) {
+        // The ws send callback fires once the frame reached the socket: that is the backpressure.
+        send(channel, chunk, () => cb())
+      },
+    })
+
+  const stdin = p.stdin ? new PassThrough({highWaterMark: 1 << 20}) : undefined
+  const stdout = p.stdout ? output(1) : undefined
+  const stderr = p.stderr && !p.tty ? output(2) : undefined
+  const resize = p.tty ? new EventEmitter() : undefined
+
+  // Faults: cut after N stdin bytes; throttle stdin.
+  const cutAt = p.stdin ? ctx.faults.takeCut('cutExecAfterBytes') : undefined
+  let received = 0
+  let pauses = 0
+  const pause = () => {
+    if (pauses++ === 0) ws.pause()
+  }
+  const resume = () => {
+    if (--pauses === 0 && ws.readyState === ws.OPEN) ws.resume()
+  }
+
+  ws.on('message', (data: Buffer) => {
+    if (data.length === 0) return
+    const channel = data[0]
+    const payload = data.subarray(1)
+    if (channel === 0 && stdin && !stdin.writableEnded) {
+      let chunk = payload
+      if (cutAt !== undefined && received + chunk.length > cutAt) {
+        chunk = chunk.subarray(0, Math.max(0, cutAt - received))
+        if (chunk.length) stdin.write(chunk)
+        ws.terminate() // abrupt: no close frame, no status
+        ac.abort()
+        return
+      }
+      received += chunk.length
+      if (!stdin.write(chunk)) {
+        pause()
+        stdin.once('drain', resume)
+      }
+      const rate = ctx.faults.get().execBytesPerSecond
+      if (rate && rate > 0) {
+        pause()
+        setTimeout(resume, (chunk.length / rate) * 1000).unref()
+      }
+    } else if (channel === 4 && resize) {
+      try {
+        const s = JSON.parse(payload.toString('utf8'))
+        resize.emit('resize', {width: s.Width ?? s.width, height: s.Height ?? s.height})
+      } catch {
+        // ignore malformed resize
+      }
+    } else if (channel === 255 && protocol === 'v5.channel.k8s.io' && payload[0] === 0) {
+      stdin?.end()
+    }
+  })
+  let closeTimer: NodeJS.Timeout | undefined
+  ws.on('close', () => {
+    if (stdin && !stdin.writableEnded) stdin.end()
+    // A v4 client closes the socket to signal stdin EOF; let the command finish briefly, then stop it.
+    closeTimer = setTimeout(() => ac.abort(), 10_000)
+    closeTimer.unref()
+  })
+  ws.on('error', () => ac.abort())
+
+  // The kubelet's first frame: empty, on the lowest writable channel.
+  send(p.stdout ? 1 : p.stderr ? 2 : 3, Buffer.alloc(0))
+
+  let result: ExecResult
+  try {
+    result = await ctx.runtime.exec(p.namespace, p.pod, p.container, p.command, {stdin, stdout, stderr, tty: p.tty, resize}, ac.signal)
+  } catch (e) {
+    result = {error: e instanceof Error ? e.message : String(e)}
+  }
+  await Promise.all([stdout, stderr].map((w) => (w ? finish(w) : undefined)))
+  if (closeTimer) clearTimeout(closeTimer)
+  if (ws.readyState !== ws.OPEN) return
+  if (jsonStatus) send(3, Buffer.from(JSON.stringify(statusJson(p, result))))
+  else if (!('exitCode' in result && result.exitCode === 0)) send(3, Buffer.from('error' in result ? result.error : `command terminated with non-zero exit code: exit code ${result.exitCode}`))
+  ws.close(1000)
+}
+
+function finish(w: Writable): Promise<void> {
+  if (w.writableFinished || w.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    w.once('finish', resolve)
+    w.once('close', resolve)
+    if (!w.writableEnded) w.end()
+  })
+}
