@@ -420,6 +420,8 @@ async function main(io: IngestorIO): Promise<number> {
           io.stdout(logLine('WARNING', 'ingestors.base', 'base.py:412', `Skipping record due to file transfer failure: ${r.filename}`))
           continue
         }
+        // rows may name the same file again: replace it (staged files are often read-only)
+        fs.rmSync(hostPath(`${dest}/${base}`), {force: true})
         fs.copyFileSync(hostPath(src), hostPath(`${dest}/${base}`))
       }
       b.processed++
@@ -431,7 +433,10 @@ async function main(io: IngestorIO): Promise<number> {
     io.stderr(`\rIngesting records: 100%|██████████| ${records.length}/${records.length} [${elapsed(started)}]\n`)
     if (sidecarDir) {
       const tok = hostPath(`${srcPath}/tokenizer.json`)
-      if (TEXT_CATS.includes(category) && fs.existsSync(tok)) fs.copyFileSync(tok, hostPath(`${dest}/tokenizer.json`))
+      if (TEXT_CATS.includes(category) && fs.existsSync(tok)) {
+        fs.rmSync(hostPath(`${dest}/tokenizer.json`), {force: true})
+        fs.copyFileSync(tok, hostPath(`${dest}/tokenizer.json`))
+      }
     }
     // The "database": one JSONL file per table, so tests and `dataset` commands can see inserted rows.
     const dbDir = hostPath(`${STORAGE_PATH}/.sandbox-mysql`)
