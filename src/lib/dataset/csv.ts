@@ -92,59 +92,93 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
   }
   let quotedRow = false
 
+  // Hot loop: parser state lives in locals for the duration of a chunk (closure variables would be
+  // context loads/stores on every character), and delimiters are found with indexOf (native scans).
+  // Rows without quotes take a split(',') fast path.
   const parse = (s: string): void => {
     const n = s.length
-    let start = 0 // start of the pending unquoted/quoted text in s
+    let st = state
+    let part = partial
     let i = 0
+    let nextNl = -2
+    let nextComma = -2
+    let nextQuote = -2
+    const nl = (from: number): number => {
+      if (nextNl !== -1 && nextNl < from) nextNl = s.indexOf('\n', from)
+      return nextNl
+    }
+    const comma = (from: number): number => {
+      if (nextComma !== -1 && nextComma < from) nextComma = s.indexOf(',', from)
+      return nextComma
+    }
+    const quoteAt = (from: number): number => {
+      if (nextQuote !== -1 && nextQuote < from) nextQuote = s.indexOf('"', from)
+      return nextQuote
+    }
     while (i < n) {
-      const c = s.charCodeAt(i)
-      if (state === 0) {
-        if (fields.length === 0) { rowStartLine = line; quotedRow = false }
-        if (c === 34) { state = 2; quotedRow = true; i++; start = i; partial = ''; continue }
-        state = 1; start = i; partial = ''
-        // fall through to unquoted handling of the same char
-      }
-      if (state === 1) {
-        // fast path: find the next delimiter or newline
-        let j = i
-        while (j < n) {
-          const d = s.charCodeAt(j)
-          if (d === 44 || d === 10) break
-          j++
+      if (st === 0) {
+        if (fields.length === 0) {
+          rowStartLine = line
+          quotedRow = false
+          // fast path: a whole unquoted row inside this chunk
+          const e = nl(i)
+          if (e >= 0) {
+            const q = quoteAt(i)
+            if (q < 0 || q > e) {
+              let row = s.slice(i, e)
+              if (row.endsWith('\r')) row = row.slice(0, -1)
+              fields = row.split(',')
+              endRow()
+              line++
+              i = e + 1
+              continue
+            }
+          }
         }
-        if (j === n) { partial += s.slice(start, n); break }
-        let v = partial + s.slice(start, j)
-        partial = ''
-        if (s.charCodeAt(j) === 10) {
+        if (s.charCodeAt(i) === 34) { st = 2; quotedRow = true; i++; part = ''; continue }
+        st = 1
+        part = ''
+      }
+      if (st === 1) {
+        const c1 = comma(i)
+        const n1 = nl(i)
+        const j = c1 < 0 ? n1 : n1 < 0 ? c1 : Math.min(c1, n1)
+        if (j < 0) { part += s.slice(i, n); i = n; break }
+        let v = part + s.slice(i, j)
+        part = ''
+        st = 0
+        i = j + 1
+        if (j === n1) {
           if (v.endsWith('\r')) v = v.slice(0, -1)
-          fields.push(v); endRow(); line++; state = 0
+          fields.push(v); endRow(); line++
         } else {
           // after a comma, state 0 turns a following newline or EOF into an empty last field
-          fields.push(v); state = 0
+          fields.push(v)
         }
-        i = j + 1
         continue
       }
-      if (state === 2) {
-        const q = s.indexOf('"', i)
-        if (q < 0) {
-          const chunk = s.slice(i, n)
-          for (let k = 0; k < chunk.length; k++) if (chunk.charCodeAt(k) === 10) line++
-          partial += chunk; break
-        }
-        const chunk = s.slice(i, q)
-        for (let k = 0; k < chunk.length; k++) if (chunk.charCodeAt(k) === 10) line++
-        partial += chunk
-        state = 3; i = q + 1; continue
+      if (st === 2) {
+        const q = quoteAt(i)
+        const end = q < 0 ? n : q
+        for (let k = nl(i); k >= 0 && k < end; k = nl(k + 1)) line++
+        part += s.slice(i, end)
+        if (q < 0) { i = n; break }
+        st = 3
+        i = q + 1
+        continue
       }
-      // state 3: just saw a quote inside a quoted field
-      if (c === 34) { partial += '"'; state = 2; i++; continue }
-      if (c === 44) { fields.push(partial); partial = ''; state = 0; i++; continue }
-      if (c === 10) { fields.push(partial); partial = ''; endRow(); line++; state = 0; i++; continue }
+      // st 3: just saw a quote inside a quoted field
+      const c = s.charCodeAt(i)
+      if (c === 34) { part += '"'; st = 2; i++; continue }
+      if (c === 44) { fields.push(part); part = ''; st = 0; i++; continue }
+      if (c === 10) { fields.push(part); part = ''; endRow(); line++; st = 0; i++; continue }
       if (c === 13) { i++; continue }
       // text after a closing quote: keep it (lenient, like pandas)
-      partial += s[i]; i++
+      part += s[i]
+      i++
     }
+    state = st
+    partial = part
   }
 
   try {
