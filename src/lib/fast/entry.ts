@@ -1,0 +1,62 @@
+// Fast start. Loading @oclif/core costs ~0.3 s (it imports its whole toolkit), several times a
+// bare `node -e 0`. The two commands people run in tight loops — `ingest validate` and
+// `version` — are answered here, from bin/run.js, before oclif is imported, when the command
+// line is one this module fully understands (the command words, files, --json, --verbose).
+// Anything else (--help, unknown flags, a missing file argument) returns false and goes through
+// oclif unchanged. Output and exit codes are identical to the oclif commands (same functions);
+// test/e2e/validate.test.ts runs both paths. TRACEBLOC_FAST_PATH=0 disables this.
+import {readFileSync} from 'node:fs'
+
+import {redact} from '../output/redact.js'
+
+const GLOBAL_FLAGS = new Set(['--json', '--verbose'])
+
+export async function runFast(argv: string[], root: URL): Promise<boolean> {
+  if (process.env.TRACEBLOC_FAST_PATH === '0') return false
+  const words: string[] = []
+  const flags = new Set<string>()
+  let endOfFlags = false
+  for (const a of argv) {
+    if (!endOfFlags && a === '--') endOfFlags = true
+    else if (!endOfFlags && a.startsWith('-') && a !== '-') {
+      if (!GLOBAL_FLAGS.has(a)) return false
+      flags.add(a)
+    } else words.push(a)
+  }
+  const json = flags.has('--json')
+  const io = {
+    out: (line: string) => {
+      if (!json) process.stdout.write(redact(line) + '\n')
+    },
+    note: (line: string) => {
+      if (!json) process.stderr.write(redact(line) + '\n')
+    },
+  }
+  const emitJson = (doc: unknown) => process.stdout.write(redact(JSON.stringify(doc, null, 2)) + '\n')
+
+  if (words.length === 1 && words[0] === 'version') {
+    const {versionInfo, versionLines} = await import('../version-info.js')
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {version: string}
+    const info = versionInfo(pkg.version)
+    if (json) emitJson(info)
+    else for (const line of versionLines(info)) io.out(line)
+    return true
+  }
+
+  if (words.length >= 3 && words[0] === 'ingest' && words[1] === 'validate') {
+    const {validateFiles} = await import('../schema/files.js')
+    try {
+      const {result, exitCode} = validateFiles(words.slice(2), io)
+      if (json) emitJson(result)
+      if (exitCode !== 0) process.exitCode = exitCode
+    } catch (error) {
+      // Same rendering as BaseCommand for an unexpected error.
+      const e = error as Error
+      if (json) emitJson({status: 'error', error: redact(e.message), exit_code: 1})
+      else process.stderr.write(`Error: ${redact(e.message)}\n` + (flags.has('--verbose') && e.stack ? redact(e.stack) + '\n' : '  → run again with --verbose for details\n'))
+      process.exitCode = 1
+    }
+    return true
+  }
+  return false
+}
