@@ -398,6 +398,7 @@ async function main(io: IngestorIO): Promise<number> {
     if (sidecarDir) fs.mkdirSync(hostPath(dest), {recursive: true})
     const b: Banner = {ingestorId, total: records.length, processed: 0, inserted: 0, apiSent: 0, skipped: 0, fileTransferFailures: 0, failedDb: 0}
     const db: string[] = []
+    const copied = new Set<string>()
     const progressEvery = Math.max(1, Math.ceil(records.length / 12))
     const started = Date.now()
     for (let i = 0; i < records.length; i++) {
@@ -414,15 +415,18 @@ async function main(io: IngestorIO): Promise<number> {
         const base = path.posix.extname(r.filename) ? r.filename : `${r.filename}${ext}`
         const src = `${srcPath}/${sidecarDir}/${base}`
         const noun = sidecarDir === 'images' ? 'image' : 'text'
-        if ((io.fault === 'file-transfer-failure' && i % 6 === 5) || !fs.existsSync(hostPath(src))) {
+        if ((io.fault === 'file-transfer-failure' && i % 6 === 5) || (!copied.has(base) && !fs.existsSync(hostPath(src)))) {
           b.fileTransferFailures++
           io.stdout(logLine('ERROR', 'file_transfer', 'file_transfer.py:88', `Source ${noun} not found: ${src}`))
           io.stdout(logLine('WARNING', 'ingestors.base', 'base.py:412', `Skipping record due to file transfer failure: ${r.filename}`))
           continue
         }
-        // rows may name the same file again: replace it (staged files are often read-only)
-        fs.rmSync(hostPath(`${dest}/${base}`), {force: true})
-        fs.copyFileSync(hostPath(src), hostPath(`${dest}/${base}`))
+        // rows may name the same file again; the bytes are the same, so copy each file once
+        if (!copied.has(base)) {
+          fs.rmSync(hostPath(`${dest}/${base}`), {force: true}) // staged files are often read-only
+          fs.copyFileSync(hostPath(src), hostPath(`${dest}/${base}`))
+          copied.add(base)
+        }
       }
       b.processed++
       const label = labelColumn === undefined ? null : labelPolicy === 'bucket' ? bucket(r[labelColumn]) : r[labelColumn]
