@@ -8,6 +8,7 @@
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createWriteStream, existsSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
+import {performance} from 'node:perf_hooks'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 

@@ -143,7 +143,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
         const c1 = comma(i)
         const n1 = nl(i)
         const j = c1 < 0 ? n1 : n1 < 0 ? c1 : Math.min(c1, n1)
-        if (j < 0) { part += s.slice(i, n); i = n; break }
+        if (j < 0) { part += s.slice(i, n); break }
         let v = part + s.slice(i, j)
         part = ''
         st = 0
@@ -162,7 +162,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
         const end = q < 0 ? n : q
         for (let k = nl(i); k >= 0 && k < end; k = nl(k + 1)) line++
         part += s.slice(i, end)
-        if (q < 0) { i = n; break }
+        if (q < 0) break
         st = 3
         i = q + 1
         continue
