@@ -9,9 +9,10 @@ import {fileURLToPath} from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const outDir = path.join(root, '.test-results')
-rmSync(outDir, {recursive: true, force: true})
 mkdirSync(outDir, {recursive: true})
-const tapFile = path.join(outDir, 'results.tap')
+// One file per run: several test runs may share a checkout.
+const tapFile = path.join(outDir, `results-${process.pid}.tap`)
+rmSync(tapFile, {force: true})
 
 const args = process.argv.slice(2)
 const files = args.length > 0 ? args : globSync('test/**/*.test.ts', {cwd: root}).sort()
