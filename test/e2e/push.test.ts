@@ -6,7 +6,7 @@ import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
 import {startSandbox} from '../sandbox/index.js'
-import {CATS_DOGS, runCli} from './cli.js'
+import {CATS_DOGS, runCli} from './push-cli.js'
 
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>
 let sb: Sandbox

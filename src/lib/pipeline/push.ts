@@ -14,7 +14,8 @@ import {SCHEMA_SHA256} from '../schema/index.js'
 import {buildStagePod, createStagePod, deletePod, findOrphanStagePods, stagePodName, waitPodReady} from '../staging/stage-pod.js'
 import {removeScratch, stageFiles, StagingPaths, stagingPaths, StreamResult} from '../staging/stream.js'
 import {buildSubmitBody, fetchServerSchema, newIdempotencyKey, submitIngestion, SubmitResult} from '../submit/submit.js'
-import type {IngestSummary} from '../watch/banner.js'
+import {type IngestSummary, stripAnsi} from '../watch/banner.js'
+import {colorEnabled} from '../output/style.js'
 import {watchIngestionJob, WatchOutcome} from '../watch/follow.js'
 import {humanBytes, humanDuration} from './format.js'
 
@@ -199,7 +200,8 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             jobName: c.submit!.jobName,
             signal: o.signal,
             podStartTimeoutMs: o.podStartTimeoutMs,
-            onLine: (l) => (task.output = redact(l)),
+            // The ingestor colours its own output; honour NO_COLOR / non-TTY by stripping it.
+            onLine: (l) => (task.output = redact(colorEnabled(process.stdout) ? l : stripAnsi(l))),
             onStatus: (s) => (task.output = s),
           })
           task.title = `Ingestion ${c.watch.job === 'Complete' ? 'finished' : c.watch.job === 'Failed' ? 'failed' : 'ended'}`

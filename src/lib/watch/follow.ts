@@ -163,15 +163,33 @@ async function podExit(t: ClusterTarget, namespace: string, name: string): Promi
 async function followLogs(t: ClusterTarget, o: WatchOptions, pod: V1Pod, onLine: (l: string, pod: string) => void): Promise<void> {
   const name = pod.metadata!.name!
   const container = pod.spec?.containers?.[0]?.name ?? ''
+  // Resume point after a cut stream: sinceTime is inclusive, so lines at exactly `lastTs` that were
+  // already shown are skipped by count (many lines share one timestamp).
   let lastTs = ''
+  let shownAtLastTs = 0
   for (let attempt = 0; attempt < 20; attempt++) {
     let partial = ''
+    const resumeTs = lastTs
+    let skipAtResume = shownAtLastTs
     const emit = (raw: string) => {
       const sp = raw.indexOf(' ')
-      const ts = sp > 0 ? raw.slice(0, sp) : ''
-      const text = sp > 0 ? raw.slice(sp + 1) : raw
-      if (lastTs && ts && ts <= lastTs) return // already shown before the reconnect
-      if (ts) lastTs = ts
+      const hasTs = sp > 0 && /^\d{4}-\d\d-\d\dT/.test(raw)
+      const ts = hasTs ? raw.slice(0, sp) : ''
+      const text = hasTs ? raw.slice(sp + 1) : raw
+      if (resumeTs && ts) {
+        if (ts < resumeTs) return
+        if (ts === resumeTs && skipAtResume > 0) {
+          skipAtResume--
+          return
+        }
+      }
+      if (ts) {
+        if (ts === lastTs) shownAtLastTs++
+        else {
+          lastTs = ts
+          shownAtLastTs = 1
+        }
+      }
       for (const part of text.split('\r')) if (part !== '') onLine(part, name)
     }
     const sink = new Writable({
