@@ -166,7 +166,7 @@ export class JobsManager {
       }
     }
     create(CONFIGMAPS, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: `ingest-config-${hash}`, namespace: ns, labels}, data: {'ingest.yaml': ingestConfig}})
-    create(SECRETS, {apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: `ingest-token-${hash}`, namespace: ns, labels}, data: {BACKEND_TOKEN: randomBytes(24).toString('base64url')}})
+    create(SECRETS, {apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: `ingest-token-${hash}`, namespace: ns, labels}, data: {BACKEND_TOKEN: Buffer.from(`tb-${randomBytes(24).toString('hex')}`).toString('base64')}})
     const image = `ghcr.io/tracebloc/ingestor${digest ? `@${digest}` : ':0.8'}`
     create(JOBS, {
       apiVersion: 'batch/v1',
