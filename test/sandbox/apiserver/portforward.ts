@@ -126,6 +126,9 @@ interface PfPair {
   data?: number
   conn?: Duplex
   started?: boolean
+  /** Client bytes (and FIN) that arrived before the pod connection was up. */
+  pending: Buffer[]
+  pendingFin?: boolean
 }
 
 /**
@@ -162,7 +165,10 @@ export function serveSpdyPortForward(ctx: ServerContext, t: SpdyTransport, ns: s
     p.started = true
     try {
       const c = await ctx.runtime.connect(ns, pod, p.port)
+      if (dead) return void c.destroy()
       p.conn = c
+      for (const b of p.pending.splice(0)) c.write(b)
+      if (p.pendingFin) c.end()
       c.on('data', (d: Buffer) => {
         const ok = cut.allow(d.length)
         if (ok > 0) sendData(p.data!, d.subarray(0, ok))
@@ -190,15 +196,20 @@ export function serveSpdyPortForward(ctx: ServerContext, t: SpdyTransport, ns: s
         const ok = cut.allow(f.data.length)
         if (ok < f.data.length) {
           p.conn?.write(f.data.subarray(0, ok))
+          p.conn?.destroy()
           die()
           return
         }
-        if (p.conn && !p.conn.write(f.data)) {
+        if (!p.conn) p.pending.push(Buffer.from(f.data))
+        else if (!p.conn.write(f.data)) {
           t.pause()
           p.conn.once('drain', () => t.resume())
         }
       }
-      if (f.flags & FLAG_FIN && f.streamId === p.data) p.conn?.end()
+      if (f.flags & FLAG_FIN && f.streamId === p.data) {
+        if (p.conn) p.conn.end()
+        else p.pendingFin = true
+      }
       return
     }
     switch (f.type) {
@@ -208,7 +219,7 @@ export function serveSpdyPortForward(ctx: ServerContext, t: SpdyTransport, ns: s
         reply(id)
         const port = Number(h.port)
         const key = h.requestid ?? String(id)
-        const p = pairs.get(key) ?? {port}
+        const p: PfPair = pairs.get(key) ?? {port, pending: []}
         pairs.set(key, p)
         byStream.set(id, p)
         if (h.streamtype === 'error') p.error = id

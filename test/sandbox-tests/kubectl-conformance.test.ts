@@ -1,0 +1,181 @@
+// Real kubectl 1.32 against the sandbox API server (transport level: LocalRuntime runs exec as
+// local processes and forwards port 8080 to a local HTTP server). Skipped when kubectl.1.32 is absent.
+import assert from 'node:assert/strict'
+import {execFile, spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {after, before, test} from 'node:test'
+import {startApiServer, MemoryStore, type ApiServer} from '../sandbox/apiserver/index.js'
+import {Faults} from '../sandbox/faults.js'
+import {writeKubeconfig} from '../sandbox/kubeconfig.js'
+import {deleteTerminatingPods, LocalRuntime, runningPod} from './local-runtime.js'
+
+const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
+const skip = existsSync(KUBECTL) ? false : `${KUBECTL} not installed`
+const NS = 'tracebloc'
+const PODS = {group: '', version: 'v1', resource: 'pods'}
+
+let dir: string
+let server: ApiServer
+let store: MemoryStore
+let runtime: LocalRuntime
+let web: http.Server
+let kubeconfig: string
+const faults = new Faults()
+
+before(async () => {
+  if (skip) return
+  dir = mkdtempSync(path.join(tmpdir(), 'kubectl-conf-'))
+  store = new MemoryStore()
+  runtime = new LocalRuntime(path.join(dir, 'pods'))
+  server = await startApiServer({store, runtime, faults, namespaces: [NS]})
+  deleteTerminatingPods(store)
+  web = http.createServer((req, res) => res.end(`pod says ${req.method} ${req.url}`))
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r))
+  runtime.portMap.set(8080, (web.address() as AddressInfo).port)
+  kubeconfig = path.join(dir, 'kubeconfig')
+  writeKubeconfig(kubeconfig, {url: server.url, caData: server.caData, tokens: server.tokens, namespace: NS})
+  store.create(PODS, runningPod('p1', NS, {app: 'manager'}))
+  store.create({group: '', version: 'v1', resource: 'serviceaccounts'}, {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'ingestor', namespace: NS}})
+})
+
+after(async () => {
+  if (skip) return
+  await server.close()
+  web.close()
+  rmSync(dir, {recursive: true, force: true})
+})
+
+function kubectl(args: string[], opts: {input?: string; env?: Record<string, string>} = {}): Promise<{code: number; stdout: string; stderr: string}> {
+  return new Promise((resolve) => {
+    const child = execFile(KUBECTL, ['--kubeconfig', kubeconfig, ...args], {env: {PATH: process.env.PATH, HOME: dir, ...opts.env}, timeout: 60_000}, (err, stdout, stderr) => {
+      resolve({code: err ? ((err as any).code ?? 1) : 0, stdout, stderr})
+    })
+    child.stdin!.end(opts.input ?? '')
+  })
+}
+
+test('get pods (Table) and get pod -o yaml', {skip}, async () => {
+  const t = await kubectl(['get', 'pods'])
+  assert.equal(t.code, 0, t.stderr)
+  assert.match(t.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/)
+  assert.match(t.stdout, /p1\s+1\/1\s+Running\s+0/)
+  const y = await kubectl(['get', 'pod', 'p1', '-o', 'yaml'])
+  assert.equal(y.code, 0, y.stderr)
+  assert.match(y.stdout, /^apiVersion: v1\nkind: Pod\n/)
+  assert.match(y.stdout, /uid: [0-9a-f-]{36}/)
+  const sel = await kubectl(['get', 'pods', '-l', 'app in (manager)', '-o', 'name'])
+  assert.equal(sel.stdout, 'pod/p1\n')
+})
+
+test('auth can-i answers per user (protobuf SSAR), and enforcement agrees', {skip}, async () => {
+  assert.equal((await kubectl(['auth', 'can-i', 'create', 'pods', '--subresource=exec'])).stdout, 'yes\n')
+  const no = await kubectl(['--context', 'sandbox-no-exec', 'auth', 'can-i', 'create', 'pods', '--subresource=exec'])
+  assert.equal(no.stdout, 'no\n')
+  assert.equal(no.code, 1)
+  assert.equal((await kubectl(['--context', 'sandbox-reader', 'auth', 'can-i', 'list', 'pods'])).stdout, 'yes\n')
+  assert.equal((await kubectl(['--context', 'sandbox-no-token-request', 'auth', 'can-i', 'create', 'serviceaccounts', '--subresource=token'])).stdout, 'no\n')
+  const denied = await kubectl(['--context', 'sandbox-reader', 'create', 'configmap', 'x'])
+  assert.equal(denied.code, 1)
+  assert.match(denied.stderr, /configmaps is forbidden: User "reader" cannot create resource "configmaps" in API group "" in the namespace "tracebloc"/)
+  const exec = await kubectl(['--context', 'sandbox-no-exec', 'exec', 'p1', '--', 'true'])
+  assert.notEqual(exec.code, 0)
+  assert.match(exec.stderr, /forbidden: User "no-exec" cannot (get|create) resource "pods\/exec"/)
+})
+
+test('create token (protobuf TokenRequest) returns a JWT with kubernetes.io claims; denied without permission', {skip}, async () => {
+  const r = await kubectl(['create', 'token', 'ingestor', '--duration=10m', '--audience=jobs-manager'])
+  assert.equal(r.code, 0, r.stderr)
+  const [, body] = r.stdout.trim().split('.')
+  const claims = JSON.parse(Buffer.from(body, 'base64url').toString())
+  assert.equal(claims.sub, `system:serviceaccount:${NS}:ingestor`)
+  assert.deepEqual(claims.aud, ['jobs-manager'])
+  assert.equal(claims.exp - claims.iat, 600)
+  assert.equal(claims['kubernetes.io'].serviceaccount.name, 'ingestor')
+  const denied = await kubectl(['--context', 'sandbox-no-token-request', 'create', 'token', 'ingestor'])
+  assert.equal(denied.code, 1)
+  assert.match(denied.stderr, /cannot create resource "serviceaccounts\/token"/)
+})
+
+test('exec -i with stdin, exit codes, and cp both ways', {skip}, async () => {
+  const r = await kubectl(['exec', '-i', 'p1', '--', 'sh', '-c', 'cat > in.txt; wc -c < in.txt; exit 3'], {input: 'hello sandbox\n'})
+  assert.equal(r.code, 3)
+  assert.equal(r.stdout.trim(), '14')
+  assert.match(r.stderr, /command terminated with exit code 3/)
+  const podDir = runtime.dir('p1')
+  const local = path.join(dir, 'up.bin')
+  writeFileSync(local, Buffer.alloc(300_000, 7))
+  const up = await kubectl(['cp', local, `p1:${podDir}/up.bin`])
+  assert.equal(up.code, 0, up.stderr)
+  assert.deepEqual(readFileSync(path.join(podDir, 'up.bin')), readFileSync(local))
+  const down = await kubectl(['cp', `p1:${podDir}/in.txt`, path.join(dir, 'down.txt')])
+  assert.equal(down.code, 0, down.stderr)
+  assert.equal(readFileSync(path.join(dir, 'down.txt'), 'utf8'), 'hello sandbox\n')
+})
+
+test('logs -f streams until the container ends', {skip}, async () => {
+  runtime.log('p1', 'first line')
+  const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, 'logs', '-f', 'p1'], {env: {PATH: process.env.PATH, HOME: dir}})
+  let out = ''
+  child.stdout.on('data', (d) => {
+    out += d
+    if (out === 'first line\n') runtime.log('p1', 'second line', true)
+  })
+  const code = await new Promise((r) => child.on('close', r))
+  assert.equal(code, 0)
+  assert.equal(out, 'first line\nsecond line\n')
+})
+
+async function portForward(env: Record<string, string>): Promise<string> {
+  const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, 'port-forward', 'pod/p1', ':8080'], {env: {PATH: process.env.PATH, HOME: dir, ...env}})
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = ''
+      child.stdout.on('data', (d) => {
+        buf += d
+        const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(buf)
+        if (m) resolve(Number(m[1]))
+      })
+      child.on('close', (c) => reject(new Error(`port-forward exited ${c}`)))
+    })
+    const a = await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()
+    const b = await (await fetch(`http://127.0.0.1:${port}/v1/version`, {method: 'POST', body: 'x'})).text()
+    return `${a}|${b}`
+  } finally {
+    child.kill()
+  }
+}
+
+test('port-forward over the SPDY-in-WebSocket tunnel (kubectl 1.32 default)', {skip}, async () => {
+  assert.equal(await portForward({}), 'pod says GET /healthz|pod says POST /v1/version')
+})
+
+test('port-forward over plain SPDY/3.1 (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)', {skip}, async () => {
+  assert.equal(await portForward({KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false'}), 'pod says GET /healthz|pod says POST /v1/version')
+})
+
+test('wait --for=condition=Ready, then delete pod (graceful, kubelet removes it)', {skip}, async () => {
+  store.create(PODS, runningPod('p2', NS))
+  const w = await kubectl(['wait', '--for=condition=Ready', 'pod/p2', '--timeout=20s'])
+  assert.equal(w.code, 0, w.stderr)
+  assert.match(w.stdout, /pod\/p2 condition met/)
+  const d = await kubectl(['delete', 'pod', 'p2'])
+  assert.equal(d.code, 0, d.stderr)
+  assert.equal(store.get(PODS, NS, 'p2'), undefined)
+  const g = await kubectl(['get', 'pod', 'p2'])
+  assert.match(g.stderr, /Error from server \(NotFound\): pods "p2" not found/)
+})
+
+test('API fault burst: kubectl retries through a short 503 burst and fails on a long one', {skip}, async () => {
+  faults.set({apiErrorBurst: {count: 1, status: 503, pathIncludes: '/pods/p1', retryAfterSeconds: 0}})
+  assert.equal((await kubectl(['get', 'pod', 'p1'])).code, 0)
+  assert.equal(faults.get().apiErrorBurst?.count, 0)
+  faults.set({apiErrorBurst: {count: 30, status: 503, retryAfterSeconds: 0}})
+  const r = await kubectl(['get', 'pod', 'p1'])
+  faults.clear()
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /Error from server \(ServiceUnavailable\): The server is currently unable to handle the request/)
+})
