@@ -1,6 +1,7 @@
 // Builds every release artifact into one directory:
 //   tracebloc-cli-<ver>.tgz                         the npm package (`npm pack`, prepack = clean build)
 //   tracebloc-v<ver>-<sha7>-<platform>-<arch>.tar.gz  `oclif pack tarballs`, Node 22.23.2 embedded
+//   install.sh                                      packaging/install.sh
 //   SHA256SUMS                                      sha256sum format over all of the above
 //
 //   npm run pack:tarballs -- [--targets linux-x64,...] [--out DIR] [--stage DIR] [--sha abc1234] [--xz]
@@ -143,6 +144,8 @@ export async function packRelease({
       tarballs.push({target, file, bytes: statSync(file).size})
     }
   }
+  // The installer is a release asset too (…/releases/latest/download/install.sh), covered by SHA256SUMS.
+  copyFileSync(path.join(repoRoot, 'packaging/install.sh'), path.join(out, 'install.sh'))
   await writeSums(out)
   return {version: pjson.version, sha, node: pins.node, npmTarball, tarballs, timings: {npmPackMs, tarballsMs}}
 }
