@@ -11,7 +11,7 @@ const fx = (f: string) => path.join('test/fixtures/configs', f)
 const examples = readdirSync(path.join(root, 'test/fixtures/examples')).filter((f) => f.endsWith('.yaml')).map((f) => path.join('test/fixtures/examples', f))
 // bin/run.js answers plain `ingest validate`/`version` without oclif; TRACEBLOC_FAST_PATH=0 forces
 // the oclif command. Every behaviour below is checked on both paths.
-const MODES = [
+const MODES: Array<{name: string; env: Record<string, string>}> = [
   {name: 'fast path', env: {}},
   {name: 'oclif', env: {TRACEBLOC_FAST_PATH: '0'}},
 ]
