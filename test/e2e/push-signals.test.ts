@@ -26,24 +26,26 @@ function leftovers() {
   return {pods: podsLeft.map((p) => p.metadata.name), scratch}
 }
 
-const points: Array<[string, (out: string) => boolean, Record<string, unknown>]> = [
-  ['while connecting', (o) => o.includes('Connect to the tracebloc client'), {}],
-  ['while the stage pod starts', (o) => o.includes('creating stage pod') || o.includes('waiting for stage pod'), {}],
-  ['mid-copy', (o) => /\d+\/7 files/.test(o), {execBytesPerSecond: 40_000}],
-  ['while submitting', (o) => o.includes('Submit to jobs-manager'), {submitErrorBurst: {count: 3, status: 503}}],
+// [when, send the signal once the output shows…, faults that hold the run in that phase, output that must NOT appear]
+const points: Array<[string, (out: string) => boolean, Record<string, unknown>, RegExp]> = [
+  ['while connecting', (o) => o.includes('checking permissions'), {apiErrorBurst: {count: 4, status: 503, retryAfterSeconds: 1, pathIncludes: 'selfsubjectaccessreviews'}}, /Connected to release/],
+  ['while the stage pod starts', (o) => o.includes('waiting for stage pod'), {stuckPending: 'tracebloc-stage'}, /Staged \d+ files/],
+  ['mid-copy', (o) => /\d+\/7 files/.test(o), {execBytesPerSecond: 40_000}, /Staged \d+ files/],
+  ['while submitting', (o) => o.includes('retrying with the same idempotency key'), {submitErrorBurst: {count: 3, status: 503}}, /Submitted: Job/],
 ]
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  for (const [when, cond, faults] of points) {
+  for (const [when, cond, faults, notYet] of points) {
     test(`${sig} ${when} → exit 130, nothing left behind`, async () => {
       sb.faults.clear()
-      sb.faults.set(faults)
+      sb.faults.set(structuredClone(faults)) // counted faults are consumed in place
       const r = await runCli(['dataset', 'push', CATS_DOGS, '--table', `cats_sig_${++n}`, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath], {
         interrupt: {signal: sig, when: cond},
         env: {TRACEBLOC_STAGE_POD_TIMEOUT: '20'},
       })
       sb.faults.clear()
       assert.equal(r.code, 130, r.stdout + r.stderr)
+      assert.doesNotMatch(r.stdout, notYet, 'the signal must land in the phase under test')
       assert.deepEqual(leftovers(), {pods: [], scratch: []})
     })
   }

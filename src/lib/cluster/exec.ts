@@ -94,7 +94,9 @@ export async function execInPod(t: ClusterTarget, o: ExecOptions): Promise<ExecR
   q.set('stderr', 'true')
   if (o.stdin) q.set('stdin', 'true')
   const path = `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods/${encodeURIComponent(o.pod)}/exec?${q}`
-  const ws = new WebSocket(wsUrl(t, path), ['v5.channel.k8s.io', 'v4.channel.k8s.io'], await wsOptions(t))
+  if (o.signal?.aborted) throw o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted')
+  const options = await wsOptions(t)
+  const ws = new WebSocket(wsUrl(t, path), ['v5.channel.k8s.io', 'v4.channel.k8s.io'], options)
   const limit = o.captureLimit ?? 1 << 20
   let stdout = ''
   let stderr = ''
@@ -111,11 +113,12 @@ export async function execInPod(t: ClusterTarget, o: ExecOptions): Promise<ExecR
       if (err) reject(err)
       else resolve(result!)
     }
+    // Listeners first: terminate() on a connecting socket emits 'error' on the next tick.
+    ws.on('error', (e) => done(new ExecStreamCut(`exec connection to ${o.namespace}/${o.pod} failed: ${e.message}`)))
+    onUpgradeRefused(ws, (e) => done(e))
     const onAbort = () => done(o.signal!.reason instanceof Error ? o.signal!.reason : new Error('aborted'))
     if (o.signal?.aborted) return onAbort()
     o.signal?.addEventListener('abort', onAbort, {once: true})
-    onUpgradeRefused(ws, (e) => done(e))
-    ws.on('error', (e) => done(new ExecStreamCut(`exec connection to ${o.namespace}/${o.pod} failed: ${e.message}`)))
     ws.on('close', (code) => done(new ExecStreamCut(`exec stream to ${o.namespace}/${o.pod} closed before the command finished (code ${code})`)))
     ws.on('message', (data: Buffer) => {
       if (data.length < 1) return
