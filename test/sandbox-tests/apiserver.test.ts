@@ -111,9 +111,9 @@ test('TokenRequest issues an RS256 JWT that TokenReview accepts until its bound 
   const pod = await core().readNamespacedPod({name: 'stage', namespace: NS})
   await assert.rejects(core().createNamespacedServiceAccountToken({name: 'ingestor', namespace: NS, body: {spec: {audiences: [], expirationSeconds: 60}}}), (e: any) => e.code === 422)
   const tr = await core().createNamespacedServiceAccountToken({name: 'ingestor', namespace: NS, body: {spec: {audiences: ['jobs-manager'], expirationSeconds: 600, boundObjectRef: {kind: 'Pod', apiVersion: 'v1', name: 'stage', uid: pod.metadata!.uid}}}})
-  const token = tr.status!.token
+  const token = tr.status!.token!
   assert.equal(JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).alg, 'RS256')
-  const exp = new Date(tr.status!.expirationTimestamp).getTime() - Date.now()
+  const exp = new Date(tr.status!.expirationTimestamp!).getTime() - Date.now()
   assert.ok(exp > 590_000 && exp <= 600_000)
   const authn = kc().makeApiClient(k8s.AuthenticationV1Api)
   const review = async (t: string) => (await authn.createTokenReview({body: {spec: {token: t, audiences: ['jobs-manager']}}})).status!
@@ -180,7 +180,7 @@ test('watch timeoutSeconds ends the stream', async () => {
 })
 
 function execWs(cmd: string[], opts: {protocols?: string[]; stdin?: Buffer; user?: string}) {
-  const q = new URLSearchParams([...cmd.map((c) => ['command', c]), ['stdout', 'true'], ['stderr', 'true'], ['stdin', opts.stdin ? 'true' : 'false']])
+  const q = new URLSearchParams([...cmd.map((c): [string, string] => ['command', c]), ['stdout', 'true'], ['stderr', 'true'], ['stdin', opts.stdin ? 'true' : 'false']])
   const ws = new WebSocket(`${server.url.replace('https', 'wss')}/api/v1/namespaces/${NS}/pods/p1/exec?${q}`, opts.protocols ?? ['v5.channel.k8s.io'], {ca: server.caPem, headers: {Authorization: `Bearer ${server.tokens[opts.user ?? 'admin']}`}})
   const out: Buffer[] = []
   let statusJson: any

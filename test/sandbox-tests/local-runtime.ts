@@ -7,7 +7,7 @@ import {mkdirSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import type {Duplex, Writable} from 'node:stream'
-import {StatusError, type ExecIO, type ExecResult, type LogOptions, type PodRuntime, type Store} from '../sandbox/types.js'
+import {StatusError, type ExecIO, type ExecResult, type KObject, type LogOptions, type PodRuntime, type Store} from '../sandbox/types.js'
 
 export class LocalRuntime implements PodRuntime {
   /** pod port → local TCP port */
@@ -93,7 +93,7 @@ export function deleteTerminatingPods(store: Store): () => void {
   })
 }
 
-export function runningPod(name: string, namespace: string, labels: Record<string, string> = {}): Record<string, any> {
+export function runningPod(name: string, namespace: string, labels: Record<string, string> = {}): KObject {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
   return {
     apiVersion: 'v1', kind: 'Pod',
