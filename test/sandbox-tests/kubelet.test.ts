@@ -57,7 +57,7 @@ async function exec(name: string, argv: string[], stdin?: string) {
   const input = stdin === undefined ? undefined : new PassThrough()
   input?.end(stdin)
   const r = await sb.kubelet.exec('tracebloc', name, undefined, argv, {stdin: input, stdout: out, stderr: err}, new AbortController().signal)
-  return {...r, stdout: so, stderr: se}
+  return {exitCode: 'exitCode' in r ? r.exitCode : -1, stdout: so, stderr: se}
 }
 
 test('pod runs as a real process: Ready, uid/gid, PVC at /data/shared, read-only root, events; exec sees the same files', async () => {
