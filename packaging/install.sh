@@ -43,7 +43,9 @@ die() {
   [ $# -gt 1 ] && printf '  %s\n' "$2" >&2
   exit 1
 }
-need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value" "run with --help for usage"; }
+need_arg() {
+  if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value" "run with --help for usage"; fi
+}
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -157,7 +159,7 @@ EOF
     "install cosign (https://docs.sigstore.dev/cosign/system_config/installation/) and re-run, or opt out explicitly with --skip-signature (TRACEBLOC_INSTALL_SKIP_SIGNATURE=1)"
 fi
 
-if [ -n "$version" ]; then pattern="tracebloc-v$version-[0-9a-f]*-$target\\.tar\\.gz"; else pattern="tracebloc-v[^ ]*-$target\\.tar\\.gz"; fi
+if [ -n "$version" ]; then pattern="tracebloc-v$(printf '%s' "$version" | sed 's/[.]/\\./g')-[0-9a-f]*-$target\\.tar\\.gz"; else pattern="tracebloc-v[^ ]*-$target\\.tar\\.gz"; fi
 matches="$(grep -E "^[0-9a-f]{64}  $pattern\$" "$tmp/SHA256SUMS" || true)"
 [ -n "$matches" ] || die "no $target tarball${version:+ for version $version} listed in $base_url/SHA256SUMS"
 [ "$(printf '%s\n' "$matches" | wc -l | tr -d ' ')" = 1 ] || die "several $target tarballs listed in SHA256SUMS" "pass --version"

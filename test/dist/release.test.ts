@@ -239,6 +239,16 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
 
     })
 
+    test('--version picks that release from SHA256SUMS and refuses one that is not listed', async () => {
+      const missing = await install(['--base-url', `${base}/plain`, '--prefix', path.join(work, 'p-ver'), '--skip-signature', '--version', '9.9.9'])
+      assert.notEqual(missing.code, 0, show(missing))
+      assert.match(missing.stderr, /no linux-x64 tarball for version 9\.9\.9 listed/)
+      // A version that only matches with '.' as a regex wildcard must not match either.
+      const wildcard = await install(['--base-url', `${base}/plain`, '--prefix', path.join(work, 'p-ver'), '--skip-signature', '--version', pkg.version.replaceAll('.', 'x')])
+      assert.notEqual(wildcard.code, 0, show(wildcard))
+      assert.ok(!existsSync(path.join(work, 'p-ver', 'bin', 'tracebloc')))
+    })
+
     test('a tampered tarball is refused and nothing is installed', async () => {
       const prefix = path.join(work, 'p-tampered')
       const r = await install(['--base-url', `${base}/tampered`, '--prefix', prefix, '--skip-signature'])
@@ -272,12 +282,12 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       assert.match(noBundle.stderr, /no signature bundle/)
 
       // A good verdict installs; here over an existing install (p-ok from the test above), i.e. an upgrade in
-      // place with the env-var spellings of the options: no PATH hint, rc line not duplicated, no leftovers.
+      // place with the env-var spellings of the options (incl. an explicit version): no PATH hint, rc line not duplicated, no leftovers.
       const prefix = path.join(work, 'p-ok')
       const home = path.join(work, 'home-ok')
       const good = await run('sh', [installSh, '--completion', 'bash'], {env: {
         PATH: `${fake}:${prefix}/bin:${tools}`, HOME: home, TRACEBLOC_INSTALL_BASE_URL: `${base}/signed`, TRACEBLOC_INSTALL_PREFIX: prefix,
-        FAKE_COSIGN_LOG: log, FAKE_COSIGN_EXIT: '0',
+        TRACEBLOC_VERSION: pkg.version, FAKE_COSIGN_LOG: log, FAKE_COSIGN_EXIT: '0',
       }})
       assert.equal(good.code, 0, show(good))
       assert.match(good.stdout, /signature ok/)
