@@ -219,11 +219,12 @@ case "$completion" in
   fish)
     dir="${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions"
     mkdir -p "$dir"
-    if "$bin_link" completion fish >"$dir/tracebloc.fish" 2>/dev/null; then
+    if "$bin_link" autocomplete fish >"$dir/tracebloc.fish.tmp" 2>/dev/null && [ -s "$dir/tracebloc.fish.tmp" ]; then
+      mv "$dir/tracebloc.fish.tmp" "$dir/tracebloc.fish"
       say "completion: wrote $dir/tracebloc.fish"
     else
-      rm -f "$dir/tracebloc.fish"
-      warn "this version has no fish completion (tracebloc completion fish); bash and zsh are supported"
+      rm -f "$dir/tracebloc.fish.tmp"
+      warn "this version has no fish completion (tracebloc autocomplete fish); bash and zsh are supported"
     fi
     ;;
   *) warn "unknown shell for --completion: $completion (bash, zsh or fish)" ;;

@@ -282,17 +282,17 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       assert.match(noBundle.stderr, /no signature bundle/)
 
       // A good verdict installs; here over an existing install (p-ok from the test above), i.e. an upgrade in
-      // place with the env-var spellings of the options (incl. an explicit version): no PATH hint, rc line not duplicated, no leftovers.
+      // place with the env-var spellings of the options (incl. an explicit version) and fish completion: no PATH hint, no leftovers.
       const prefix = path.join(work, 'p-ok')
       const home = path.join(work, 'home-ok')
-      const good = await run('sh', [installSh, '--completion', 'bash'], {env: {
+      const good = await run('sh', [installSh, '--completion', 'fish'], {env: {
         PATH: `${fake}:${prefix}/bin:${tools}`, HOME: home, TRACEBLOC_INSTALL_BASE_URL: `${base}/signed`, TRACEBLOC_INSTALL_PREFIX: prefix,
         TRACEBLOC_VERSION: pkg.version, FAKE_COSIGN_LOG: log, FAKE_COSIGN_EXIT: '0',
       }})
       assert.equal(good.code, 0, show(good))
       assert.match(good.stdout, /signature ok/)
       assert.doesNotMatch(good.stdout, /not on your PATH/)
-      assert.equal(readFileSync(path.join(home, '.bashrc'), 'utf8').match(/TRACEBLOC_AC_BASH_SETUP_PATH=/g)?.length, 1)
+      assert.match(readFileSync(path.join(home, '.config', 'fish', 'completions', 'tracebloc.fish'), 'utf8'), /complete -c tracebloc/)
       assert.deepEqual(readdirSync(path.join(prefix, 'lib')), ['tracebloc'], 'no staging leftovers')
       const v = await run(path.join(prefix, 'bin', 'tracebloc'), ['--version'], {env: {PATH: tools, HOME: home}})
       assert.equal(v.code, 0, show(v))
