@@ -1,7 +1,7 @@
 // dataset push end to end: the built CLI against the sandbox cluster (real HTTPS/WebSockets, real pods
 // under bubblewrap, the jobs-manager and ingestor emulation reading the real PVC directory).
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {after, before, describe, test} from 'node:test'
 
