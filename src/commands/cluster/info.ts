@@ -4,7 +4,7 @@ import {checkSharedPvc, discoverRelease, JOBS_MANAGER_PORT, pickJobsManagerPod} 
 import {loadClusterTarget} from '../../lib/cluster/kube.js'
 import {checkPermissions, describePermission, PUSH_PERMISSIONS, TOKEN_PERMISSIONS} from '../../lib/cluster/rbac.js'
 import {mintIngestorToken} from '../../lib/cluster/token.js'
-import {CliError} from '../../lib/output/errors.js'
+import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
 import {SCHEMA_SHA256, SCHEMA_VERSION} from '../../lib/schema/index.js'
 
@@ -27,6 +27,7 @@ export interface ClusterInfo {
 
 export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCommand> {
   static summary = 'Show the tracebloc client release this CLI would push to, and whether it is ready'
+  static description = 'Exits 0 when a push would work; otherwise with the code of the first blocking problem: 4 (client-pvc), 5 (token), 7 (permissions), 8 (jobs-manager).'
   static flags = {...clusterFlags}
 
   async run(): Promise<ClusterInfo> {
@@ -84,6 +85,16 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
     const tokenOk = Boolean(info.token.source)
     info.ready = tokenOk && info.jobs_manager.ready && !info.pvc.error && checks.filter((c) => c.resource !== 'serviceaccounts' && c.resource !== 'secrets').every((c) => c.allowed)
     this.render(info)
+    // Not ready: the exit code of the first blocking problem, in pipeline order (Go CLI table).
+    if (!info.ready) {
+      process.exitCode = info.pvc.error
+        ? ExitCode.NO_CLIENT
+        : info.token.error
+          ? ExitCode.AUTH
+          : info.permissions.some((p) => !p.allowed && !/serviceaccounts|secrets/.test(p.permission))
+            ? ExitCode.STAGING
+            : ExitCode.SUBMIT
+    }
     return info
   }
 

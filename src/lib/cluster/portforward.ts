@@ -19,6 +19,8 @@ export async function openPortForward(t: ClusterTarget, namespace: string, pod: 
   const server = net.createServer((sock) => {
     sockets.add(sock)
     sock.on('close', () => sockets.delete(sock))
+    // The HTTP client sees the failure as a reset connection; the socket must not crash the process.
+    sock.on('error', () => undefined)
     sock.pause()
     const ws = new WebSocket(wsUrl(t, path), ['v4.channel.k8s.io'], opts)
     const seenPrefix = [false, false]
