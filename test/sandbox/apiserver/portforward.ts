@@ -85,7 +85,9 @@ export async function serveChannelPortForward(ctx: ServerContext, ws: WebSocket,
       ws.close(1000)
     }
   }))
-  if (ws.readyState === ws.OPEN) ws.resume()
+  // Also after a failed connect: a paused socket never reads the client's close reply, and the
+  // closing handshake would then wait out ws's 30 s close timeout.
+  if (ws.readyState === ws.OPEN || ws.readyState === ws.CLOSING) ws.resume()
 }
 
 /** The byte pipe a SPDY session runs over: a raw socket or a WebSocket tunnel. */
