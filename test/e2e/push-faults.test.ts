@@ -87,6 +87,23 @@ describe('submit', () => {
   })
 })
 
+describe('schema versions', () => {
+  test('jobs-manager on a different schema: warned, run proceeds', async () => {
+    sb.faults.set({serverSchema: 'upstream-newer'})
+    const r = await push(['--detach'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(r.json.warnings.includes('schema_mismatch'))
+  })
+
+  test('jobs-manager without GET /v1/version (404): carry on with the embedded schema, no warning', async () => {
+    sb.faults.set({noVersionEndpoint: true})
+    const r = await push(['--detach'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.status, 'detached')
+    assert.ok(!r.json.warnings.includes('schema_mismatch'))
+  })
+})
+
 describe('ingestor outcomes', () => {
   for (const [mode, status, code] of [
     ['config-error', 'failed', 9],
