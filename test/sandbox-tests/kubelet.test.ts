@@ -163,3 +163,20 @@ test('Job controller: pod <job>-<5> labelled job-name, backoffLimit retries, Com
     assert.equal(p.metadata.ownerReferences[0].kind, 'Job')
   }
 })
+
+test('a pod the runtime cannot start (env from a binary Secret with NUL bytes) fails with StartError; the sandbox lives on', async () => {
+  sb.store.create({group: '', version: 'v1', resource: 'secrets'}, {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'binary', namespace: 'tracebloc'}, data: {k: Buffer.from([0x61, 0x00, 0x62]).toString('base64')}})
+  sb.store.create(PODS, {
+    apiVersion: 'v1', kind: 'Pod', metadata: {name: 'nul-env', namespace: 'tracebloc'},
+    spec: {restartPolicy: 'Never', containers: [{name: 'c', image: 'busybox', command: ['true'], env: [{name: 'TOKEN', valueFrom: {secretKeyRef: {name: 'binary', key: 'k'}}}]}]},
+  })
+  const p = await until('Failed', () => get('nul-env')?.status?.phase === 'Failed' && get('nul-env'))
+  const term = p.status.containerStatuses[0].state.terminated
+  assert.deepEqual([term.reason, term.exitCode], ['StartError', 128])
+  assert.match(term.message, /^failed to create containerd task: .*unable to start container process: /)
+  assert.ok(events('nul-env').some((e) => e.startsWith('Failed: Error: failed to create containerd task')), events('nul-env').join('\n'))
+  // the process is still here and other pods still run
+  const name = pod({})
+  await until('Ready', () => ready(get(name)))
+  sb.kubelet.deletePod('tracebloc', name, 0)
+})

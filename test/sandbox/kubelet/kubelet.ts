@@ -37,7 +37,7 @@ interface RunningContainer {
   inProcess?: InProcessImage
   startedAt: string
   restartCount: number
-  exited?: {code: number; signal?: string; finishedAt: string}
+  exited?: {code: number; signal?: string; finishedAt: string; reason?: string; message?: string}
 }
 
 interface PodState {
@@ -77,8 +77,31 @@ export class Kubelet implements PodRuntime {
   private unsubscribe?: () => void
   private unsubscribeFaults?: () => void
   private stopped = false
+  /** Every bwrap process this kubelet started and that has not exited: stop() kills them all. */
+  private readonly procs = new Set<ChildProcess>()
 
   constructor(private readonly opts: KubeletOptions) {}
+
+  /**
+   * Spawns bwrap in its own process group (so a kill reaches whatever it forked) and tracks it.
+   * Throws like spawn does (e.g. an env value with a NUL byte): callers turn that into a pod error.
+   */
+  private spawnTracked(args: string[], stdio: ('ignore' | 'pipe')[]): ChildProcess {
+    const proc = spawn('bwrap', args, {stdio, detached: true})
+    this.procs.add(proc)
+    proc.once('exit', () => this.procs.delete(proc))
+    proc.once('error', () => this.procs.delete(proc))
+    // stdio can outlive the process when something it forked escaped the group: do not let
+    // that hold 'close' (and the container's exit) forever
+    proc.once('exit', () => {
+      setTimeout(() => {
+        proc.stdout?.destroy()
+        proc.stderr?.destroy()
+        proc.stdin?.destroy()
+      }, 1000).unref()
+    })
+    return proc
+  }
 
   registerInProcessImage(img: InProcessImage): void {
     this.inProcess.push(img)
@@ -97,7 +120,10 @@ export class Kubelet implements PodRuntime {
     this.stopped = true
     this.unsubscribe?.()
     this.unsubscribeFaults?.()
+    for (const s of this.pods.values()) s.terminating = true // no restarts while stopping
     await Promise.all([...this.pods.values()].map((s) => this.kill(s, 0)))
+    // anything left (an exec or a container whose pod state is gone): kill its whole group
+    await Promise.all([...this.procs].map((p) => killGroup(p, 0)))
   }
 
   /** Re-run scheduling for pods that have no running state (parked Pending). */
@@ -111,6 +137,15 @@ export class Kubelet implements PodRuntime {
 
   private onEvent(ev: StoreEvent): void {
     if (this.stopped) return
+    // One bad pod must never take the whole sandbox process down.
+    try {
+      this.handleEvent(ev)
+    } catch (e) {
+      console.error(`sandbox kubelet: ${ev.type} ${ev.key.resource} ${ev.object.metadata?.namespace}/${ev.object.metadata?.name}:`, e)
+    }
+  }
+
+  private handleEvent(ev: StoreEvent): void {
     if (ev.key.resource === 'persistentvolumeclaims' && ev.key.group === '') {
       this.resync()
       return
@@ -325,7 +360,20 @@ export class Kubelet implements PodRuntime {
     } else if (argv.length === 0) argv = ['/bin/sh']
     const args = ['--unshare-all', '--die-with-parent', '--clearenv', ...state.fsArgs, '--chdir', cwd]
     for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v)
-    const proc = spawn('bwrap', [...args, '--', ...argv], {stdio: ['ignore', 'pipe', 'pipe']})
+    let proc: ChildProcess
+    try {
+      proc = this.spawnTracked([...args, '--', ...argv], ['ignore', 'pipe', 'pipe'])
+    } catch (e) {
+      // What containerd reports when the task cannot be created: the container ends at once
+      // (StartError, exit 128), with a Warning event, and the pod follows its restartPolicy.
+      const message = `failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: ${(e as Error).message.split('\n')[0]}`
+      log.write('stderr', Buffer.from(`sandbox kubelet: ${message}\n`))
+      log.close()
+      rc.exited = {code: 128, finishedAt: now(), reason: 'StartError', message}
+      this.event(pod, 'Warning', 'Failed', `Error: ${message}`, 'kubelet', ref)
+      this.onContainerExit(state, c, rc)
+      return
+    }
     rc.proc = proc
     proc.stdout!.on('data', (b: Buffer) => log.write('stdout', b))
     proc.stderr!.on('data', (b: Buffer) => log.write('stderr', b))
@@ -347,11 +395,11 @@ export class Kubelet implements PodRuntime {
     }
     const policy = state.pod.spec.restartPolicy ?? 'Always'
     const failed = rc.exited!.code !== 0
-    if (!state.deadlineExceeded && (policy === 'Always' || (policy === 'OnFailure' && failed))) {
+    if (!this.stopped && !state.deadlineExceeded && (policy === 'Always' || (policy === 'OnFailure' && failed))) {
       this.event(state.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${state.name}_${state.ns}(${state.uid})`, 'kubelet', `spec.containers{${c.name}}`)
       this.reportStatus(state)
       setTimeout(() => {
-        if (this.pods.has(state.uid) && !state.terminating) this.startContainer(state, c, rc.restartCount + 1)
+        if (this.pods.has(state.uid) && !state.terminating && !this.stopped) this.startContainer(state, c, rc.restartCount + 1)
       }, 500).unref()
       return
     }
@@ -379,15 +427,7 @@ export class Kubelet implements PodRuntime {
     const procs = [...state.containers.values()].map((c) => c.proc).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null)
     procs.push(...state.execs)
     if (state.deadlineTimer) clearTimeout(state.deadlineTimer)
-    await Promise.all(procs.map((p) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null || p.signalCode !== null) return resolve()
-      p.once('close', () => resolve())
-      if (grace <= 0) p.kill('SIGKILL')
-      else {
-        p.kill('SIGTERM')
-        setTimeout(() => p.kill('SIGKILL'), grace * 1000).unref()
-      }
-    })))
+    await Promise.all(procs.map((p) => killGroup(p, grace)))
     if (!keepLogs) for (const c of state.containers.values()) c.log.close()
   }
 
@@ -486,7 +526,8 @@ export class Kubelet implements PodRuntime {
     if (!rc || waiting) return {...base, state: {waiting: waiting ?? {reason: 'ContainerCreating'}}, lastState: {}}
     const containerID = `containerd://${createHash('sha256').update(`${state.uid}/${c.name}/${rc.restartCount}`).digest('hex')}`
     if (rc.exited) {
-      const term = {exitCode: rc.exited.code, reason: state.deadlineExceeded && rc.exited.signal ? 'Error' : rc.exited.code === 0 ? 'Completed' : 'Error', startedAt: rc.startedAt, finishedAt: rc.exited.finishedAt, containerID}
+      const reason = rc.exited.reason ?? (state.deadlineExceeded && rc.exited.signal ? 'Error' : rc.exited.code === 0 ? 'Completed' : 'Error')
+      const term = {exitCode: rc.exited.code, reason, ...(rc.exited.message ? {message: rc.exited.message} : {}), startedAt: rc.startedAt, finishedAt: rc.exited.finishedAt, containerID}
       const restarting = !state.terminating && state.phase === 'Running'
       if (restarting) return {...base, imageID, containerID, state: {waiting: {reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${state.name}_${state.ns}(${state.uid})`}}, lastState: {terminated: term}}
       return {...base, imageID, containerID, state: {terminated: term}, lastState: {}}
@@ -559,7 +600,13 @@ export class Kubelet implements PodRuntime {
     const env = this.resolveEnv(state.pod, c)
     const args = ['--unshare-all', '--die-with-parent', '--clearenv', ...state.fsArgs, '--chdir', c.workingDir ?? '/']
     for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v)
-    const proc = spawn('bwrap', [...args, '--', ...argv], {stdio: ['pipe', 'pipe', 'pipe']})
+    let proc: ChildProcess
+    try {
+      proc = this.spawnTracked([...args, '--', ...argv], ['pipe', 'pipe', 'pipe'])
+    } catch (e) {
+      // as the runtime reports a failed exec: status Failure, InternalError
+      return {error: `failed to start exec: OCI runtime exec failed: ${(e as Error).message.split('\n')[0]}`}
+    }
     state.execs.add(proc)
     const onAbort = () => proc.kill('SIGKILL')
     signal.addEventListener('abort', onAbort)
@@ -613,6 +660,26 @@ export class Kubelet implements PodRuntime {
     const o = this.opts.store.get(PODS, namespace, pod)
     return o ? this.pods.get(o.metadata.uid)?.rootDir : undefined
   }
+}
+
+/** SIGTERM (then SIGKILL after `grace` s; 0 = SIGKILL now) to the process group; resolves on exit. */
+function killGroup(p: ChildProcess, grace: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (p.exitCode !== null || p.signalCode !== null || p.pid === undefined) return resolve()
+    p.once('exit', () => resolve())
+    const signal = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-p.pid!, sig)
+      } catch {
+        p.kill(sig) // the group is gone already: the process itself, if still there
+      }
+    }
+    if (grace <= 0) signal('SIGKILL')
+    else {
+      signal('SIGTERM')
+      setTimeout(() => signal('SIGKILL'), grace * 1000).unref()
+    }
+  })
 }
 
 function podIp(uid: string): string {
