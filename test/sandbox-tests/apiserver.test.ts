@@ -166,6 +166,38 @@ test('watch: ADDED/MODIFIED/DELETED, BOOKMARK, resume from resourceVersion, 410 
   assert.match(errors[0].message, /^too old resource version: \d+ \(\d+\)$/)
 })
 
+test('watch with a label selector: an object that stops matching is DELETED, one that starts matching ADDED (live and on resume)', async () => {
+  const CMS = {group: '', version: 'v1', resource: 'configmaps'}
+  const rv = store.currentResourceVersion()
+  const w = new k8s.Watch(kc())
+  const collect = async (from: string, n: number) => {
+    const seen: string[] = []
+    let ended!: () => void
+    const done = new Promise<void>((r) => (ended = r))
+    const ac = await w.watch(`/api/v1/namespaces/${NS}/configmaps`, {resourceVersion: from, labelSelector: 'tier=gold'}, (type, obj) => {
+      seen.push(`${type} ${obj.metadata.name} ${obj.metadata.labels?.tier} ${obj.metadata.resourceVersion}`)
+      if (seen.length === n) ac.abort()
+    }, () => ended())
+    return {seen, done}
+  }
+  const live = await collect(rv, 4)
+  store.create(CMS, {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'sel', namespace: NS, labels: {tier: 'gold'}}})
+  store.update(CMS, NS, 'sel', (o) => void (o.data = {a: '1'}))
+  const demoted = store.update(CMS, NS, 'sel', (o) => void (o.metadata.labels.tier = 'silver'))
+  store.update(CMS, NS, 'sel', (o) => void (o.data = {a: '2'})) // not matching before or after: nothing
+  const promoted = store.update(CMS, NS, 'sel', (o) => void (o.metadata.labels.tier = 'gold'))
+  await live.done
+  const rvOf = (l: string) => l.split(' ')[3]
+  assert.deepEqual(live.seen.map((l) => l.split(' ').slice(0, 3).join(' ')), ['ADDED sel gold', 'MODIFIED sel gold', 'DELETED sel gold', 'ADDED sel gold'])
+  // DELETED carries the last matching content at the event's resourceVersion, as the cacher sends it
+  assert.equal(rvOf(live.seen[2]), demoted.metadata.resourceVersion)
+  assert.equal(rvOf(live.seen[3]), promoted.metadata.resourceVersion)
+  const resumed = await collect(rv, 4)
+  await resumed.done
+  assert.deepEqual(resumed.seen, live.seen)
+  store.delete(CMS, NS, 'sel')
+})
+
 test('watch timeoutSeconds ends the stream', async () => {
   const r = await new Promise<string>((resolve) => {
     https.get(`${server.url}/api/v1/namespaces/${NS}/configmaps?watch=1&timeoutSeconds=1&allowWatchBookmarks=true&resourceVersion=${store.currentResourceVersion()}`, {ca: server.caPem, headers: {Authorization: `Bearer ${server.tokens.admin}`}}, (res) => {

@@ -179,3 +179,58 @@ test('API fault burst: kubectl retries through a short 503 burst and fails on a 
   assert.equal(r.code, 1)
   assert.match(r.stderr, /Error from server \(ServiceUnavailable\): The server is currently unable to handle the request/)
 })
+
+test('create -f with validation on (default --validate=strict): OpenAPI v3 says fieldValidation is served', {skip}, async () => {
+  const r = await kubectl(['create', '-f', '-', '-v=6'], {input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: validated}\ndata: {a: "1"}\n'})
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stdout, 'configmap/validated created\n')
+  assert.match(r.stderr, /GET https:\/\/127\.0\.0\.1:\d+\/openapi\/v3\/api\/v1\?hash=[0-9A-F]+.* 200 OK/)
+  assert.match(r.stderr, /POST https:\/\/\S+\/configmaps\?fieldManager=kubectl-create&fieldValidation=Strict 201 Created/)
+  const job = await kubectl(['create', '-f', '-'], {input: 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: validated}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}\n'})
+  assert.equal(job.code, 0, job.stderr)
+})
+
+test('get events prints the event columns (Table), also sorted by lastTimestamp', {skip}, async () => {
+  const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+  for (const [i, reason] of ['Scheduled', 'Pulled'].entries()) {
+    store.create({group: '', version: 'v1', resource: 'events'}, {
+      apiVersion: 'v1', kind: 'Event', metadata: {name: `p1.ev${i}`, namespace: NS},
+      involvedObject: {kind: 'Pod', name: 'p1', namespace: NS}, reason, message: `message ${i}`, type: 'Normal', count: i + 1,
+      source: {component: 'kubelet'}, firstTimestamp: t, lastTimestamp: t,
+    })
+  }
+  for (const args of [['get', 'events'], ['get', 'events', '--sort-by=.lastTimestamp']]) {
+    const r = await kubectl(args)
+    assert.equal(r.code, 0, r.stderr)
+    const lines = r.stdout.trim().split('\n')
+    assert.match(lines[0], /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/, args.join(' '))
+    assert.ok(lines.some((l) => /^\d+s\s+Normal\s+Scheduled\s+pod\/p1\s+message 0$/.test(l)), r.stdout)
+    assert.ok(lines.some((l) => /^\d+s \(x2 over \d+s\)\s+Normal\s+Pulled\s+pod\/p1\s+message 1$/.test(l)), r.stdout)
+  }
+})
+
+test('execV4Only: kubectl falls back from WebSocket to SPDY exec (stdin, exit code, cp both ways)', {skip}, async () => {
+  faults.set({execV4Only: true})
+  try {
+    const r = await kubectl(['exec', '-i', 'p1', '--', 'sh', '-c', 'cat; echo to-stderr >&2; exit 4'], {input: 'over spdy\n'})
+    assert.equal(r.code, 4)
+    assert.equal(r.stdout, 'over spdy\n')
+    assert.match(r.stderr, /to-stderr\n/)
+    assert.match(r.stderr, /command terminated with exit code 4/)
+    const podDir = runtime.dir('p1')
+    const local = path.join(dir, 'spdy-up.bin')
+    writeFileSync(local, Buffer.alloc(300_000, 9))
+    const up = await kubectl(['cp', local, `p1:${podDir}/spdy-up.bin`])
+    assert.equal(up.code, 0, up.stderr)
+    assert.deepEqual(readFileSync(path.join(podDir, 'spdy-up.bin')), readFileSync(local))
+    const down = await kubectl(['cp', `p1:${podDir}/spdy-up.bin`, path.join(dir, 'spdy-down.bin')])
+    assert.equal(down.code, 0, down.stderr)
+    assert.deepEqual(readFileSync(path.join(dir, 'spdy-down.bin')), readFileSync(local))
+    // what went over the wire: the WebSocket upgrade was refused, then a SPDY upgrade
+    const v = await kubectl(['exec', 'p1', '-v=8', '--', 'true'])
+    assert.equal(v.code, 0, v.stderr)
+    assert.match(v.stderr, /Upgrade: SPDY\/3\.1/i)
+  } finally {
+    faults.clear()
+  }
+})

@@ -62,8 +62,7 @@ label: label
 
 test('scripted ingestion with kubectl only ends with the banner showing 576 rows', async () => {
   const ok = (r: {code: number; stderr: string}) => assert.equal(r.code, 0, r.stderr)
-  // --validate=false: the sandbox serves no OpenAPI document for client-side validation
-  ok(await kubectl(['create', '--validate=false', '-f', '-'], STAGE_POD))
+  ok(await kubectl(['create', '-f', '-'], STAGE_POD))
   ok(await kubectl(['wait', '--for=condition=Ready', 'pod/stage-by-hand', '--timeout=30s']))
   const dir = '/data/shared/.tracebloc-staging/cats_dogs_by_hand'
   ok(await kubectl(['exec', 'stage-by-hand', '--', 'mkdir', '-p', dir]))

@@ -21,6 +21,8 @@ export interface StoreEvent {
   type: WatchEventType
   key: ResourceKey
   object: KObject
+  /** MODIFIED: the object before the change (a selector watch turns a match change into ADDED/DELETED). */
+  oldObject?: KObject
 }
 
 export interface ListOptions {
@@ -43,7 +45,10 @@ export interface Store {
   delete(key: ResourceKey, namespace: string | undefined, name: string): KObject | undefined
   /** Subscribe to all events (controllers). Returns an unsubscribe function. */
   subscribe(fn: (ev: StoreEvent) => void): () => void
-  /** Events after `resourceVersion` for a watch resume; throws StatusError 410 when compacted away. */
+  /**
+   * Events after `resourceVersion` for a watch resume, as a watch with `opts` sees them (see
+   * `watchEventFor`); throws StatusError 410 when compacted away.
+   */
   eventsSince(key: ResourceKey, resourceVersion: string, opts?: ListOptions): StoreEvent[]
   currentResourceVersion(): string
 }

@@ -35,7 +35,8 @@ export function execParams(namespace: string, pod: string, q: URLSearchParams): 
   return p
 }
 
-function statusJson(p: ExecParams, r: ExecResult): Record<string, unknown> {
+/** The v4/v5 status (channel 3 over WebSocket, the error stream over SPDY). */
+export function execStatusJson(p: ExecParams, r: ExecResult): Record<string, unknown> {
   if ('exitCode' in r && r.exitCode === 0) return {metadata: {}, status: 'Success'}
   if ('exitCode' in r) {
     return {
@@ -135,7 +136,7 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
   await Promise.all([stdout, stderr].map((w) => (w ? finish(w) : undefined)))
   if (closeTimer) clearTimeout(closeTimer)
   if (ws.readyState !== ws.OPEN) return
-  if (jsonStatus) send(3, Buffer.from(JSON.stringify(statusJson(p, result))))
+  if (jsonStatus) send(3, Buffer.from(JSON.stringify(execStatusJson(p, result))))
   else if (!('exitCode' in result && result.exitCode === 0)) send(3, Buffer.from('error' in result ? result.error : `command terminated with non-zero exit code: exit code ${result.exitCode}`))
   ws.close(1000)
 }

@@ -12,6 +12,8 @@ import {StatusError, type PodRuntime, type Store} from '../types.js'
 import {generateServingCerts} from './certs.js'
 import type {ResourceRequest, ServerContext} from './context.js'
 import {chooseExecProtocol, execParams, serveExec} from './exec.js'
+import {openApiV3Document, openApiV3Root} from './openapi.js'
+import {SPDY_EXEC_PROTOCOLS, serveSpdyExec} from './spdy-exec.js'
 import {readBody, refuseUpgrade, sendError, sendJson, parseJson, statusObject} from './http.js'
 import {PF_CHANNEL_PROTOCOLS, PF_SPDY_TUNNEL, serveChannelPortForward, serveSpdyPortForward, socketTransport, wsTransport} from './portforward.js'
 import {authorize, forbidden, STATIC_USERS} from './rbac.js'
@@ -150,6 +152,13 @@ async function handleRequest(ctx: ServerContext, req: IncomingMessage, res: Serv
   if (path === '/version') {
     return sendJson(res, 200, {major: ctx.version.major, minor: ctx.version.minor, gitVersion: `v${ctx.version.major}.${ctx.version.minor}.0-sandbox`, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64'})
   }
+  if (path === '/openapi/v3') return sendJson(res, 200, openApiV3Root())
+  const oa = /^\/openapi\/v3\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path)
+  if (oa) {
+    const doc = oa[1] ? openApiV3Document('', oa[1]) : openApiV3Document(oa[2], oa[3])
+    if (!doc) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource')
+    return sendJson(res, 200, doc)
+  }
   // Legacy discovery (APIVersions / APIGroupList): kubectl then fetches each group version.
   if (path === '/api') return sendJson(res, 200, {kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${req.socket.localPort}`}]})
   if (path === '/apis') return sendJson(res, 200, apiGroupList())
@@ -212,7 +221,17 @@ function handleUpgrade(ctx: ServerContext, wss: WebSocketServer, req: IncomingMe
     if (params.container && !(pod.spec?.containers ?? []).some((c: any) => c.name === params.container)) {
       throw new StatusError(400, 'BadRequest', `container ${params.container} is not valid for pod ${r.name}`)
     }
-    if (!isWs) throw new StatusError(400, 'BadRequest', 'the sandbox serves pods/exec over WebSocket only (SPDY exec is not implemented)')
+    if (!isWs) {
+      // SPDY/3.1: kubectl's fallback when the WebSocket upgrade was refused (execV4Only)
+      if (!/^SPDY\/3\.1$/i.test(String(req.headers.upgrade ?? ''))) throw new StatusError(400, 'BadRequest', 'unable to upgrade connection: missing upgrade headers in request')
+      const wanted = String(req.headers['x-stream-protocol-version'] ?? '').split(',').map((s) => s.trim())
+      const proto = SPDY_EXEC_PROTOCOLS.find((x) => wanted.includes(x))
+      if (!proto) throw new StatusError(403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports [${wanted.join(' ')}], server supports [${SPDY_EXEC_PROTOCOLS.join(' ')}]`)
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${proto}\r\n\r\n`)
+      if (head.length) socket.unshift(head)
+      serveSpdyExec(ctx, socket, params, proto)
+      return
+    }
     const protocol = chooseExecProtocol(offered, ctx.faults.get().execV4Only === true)
     if (!protocol) throw new StatusError(400, 'BadRequest', `unable to upgrade connection: no supported subprotocol among [${offered.join(', ')}]`)
     accept(wss, req, socket, head, protocol, (ws) => void serveExec(ctx, ws, params))

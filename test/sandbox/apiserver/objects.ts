@@ -157,22 +157,47 @@ function columnsFor(resource: string): {columns: Column[]; cells: (o: KObject) =
       },
     }
   }
+  if (resource === 'events') {
+    // kube-apiserver's event printer (pkg/printers/internalversion), kubectl 1.32 shows priority 0
+    return {
+      columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Subobject', 'string', '', 1), col('Source', 'string', '', 1), col('Message'),
+        col('First Seen', 'string', '', 1), col('Count', 'string', '', 1), col('Name', 'string', 'name', 1)],
+      cells: (e) => {
+        const first = e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp
+        const last = e.lastTimestamp ?? e.eventTime ?? first
+        const count = e.count ?? 1
+        const lastSeen = count > 1 ? `${age(last)} (x${count} over ${age(first)})` : age(last)
+        const io = e.involvedObject ?? {}
+        const src = e.source?.component ? `${e.source.component}${e.source.host ? `, ${e.source.host}` : ''}` : e.reportingController ?? ''
+        return [lastSeen, e.type ?? '', e.reason ?? '', `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`, io.fieldPath ?? '', src, String(e.message ?? '').trim(), age(first), count, e.metadata.name]
+      },
+    }
+  }
   return {columns: [col('Name', 'string', 'name'), col('Age')], cells: (o) => [o.metadata.name, age(o.metadata.creationTimestamp)]}
 }
 
 export const wantsTable = (accept: string | undefined): boolean => /as=Table/.test(accept ?? '')
 
-export function toTable(resource: string, items: KObject[], resourceVersion: string, withHeaders = true): Record<string, unknown> {
+/** What each Table row carries (`?includeObject=`): kubectl asks for Object to sort (--sort-by) or to print -o wide extras. */
+export type IncludeObject = 'None' | 'Metadata' | 'Object'
+
+export function includeObjectOf(q: URLSearchParams): IncludeObject {
+  const v = q.get('includeObject')
+  if (v === null || v === '') return 'Metadata'
+  if (v !== 'None' && v !== 'Metadata' && v !== 'Object') throw new StatusError(400, 'BadRequest', `includeObject: Unsupported value: "${v}": supported values: "Metadata", "None", "Object"`)
+  return v
+}
+
+export function toTable(resource: string, items: KObject[], resourceVersion: string, withHeaders = true, include: IncludeObject = 'Metadata', typed: (o: KObject) => KObject = (o) => o): Record<string, unknown> {
   const {columns, cells} = columnsFor(resource)
+  const rowObject = (o: KObject) =>
+    include === 'None' ? undefined : include === 'Object' ? typed(o) : {kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata}
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: {resourceVersion},
     ...(withHeaders ? {columnDefinitions: columns} : {}),
-    rows: items.map((o) => ({
-      cells: cells(o),
-      object: {kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata},
-    })),
+    rows: items.map((o) => ({cells: cells(o), object: rowObject(o)})),
   }
 }
 

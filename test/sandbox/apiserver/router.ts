@@ -4,11 +4,11 @@ import {Writable} from 'node:stream'
 import {StatusError, type KObject, type ResourceKey, type StoreEvent} from '../types.js'
 import type {ResourceRequest, ServerContext} from './context.js'
 import {parseJson, readBody, sendError, sendJson, statusObject, toStatusError} from './http.js'
-import {applyCreateDefaults, invalid, jsonPatch, mergePatch, toTable, validateName, wantsTable} from './objects.js'
+import {applyCreateDefaults, includeObjectOf, invalid, jsonPatch, mergePatch, toTable, validateName, wantsTable} from './objects.js'
 import {decodeEnvelope, decodeSelfSubjectAccessReview, decodeTokenRequest} from './protobuf.js'
 import {authorize, forbidden, type Attributes} from './rbac.js'
 import {apiVersionOf, findResource, RESOURCES, type ResourceInfo} from './resources.js'
-import {matchesOptions, notFound} from './store.js'
+import {matchesOptions, notFound, watchEventFor} from './store.js'
 import {ISSUER} from './tokens.js'
 
 const NAMESPACES: ResourceKey = {group: '', version: 'v1', resource: 'namespaces'}
@@ -82,12 +82,12 @@ export async function handleResource(ctx: ServerContext, user: string, req: Inco
     case 'get': {
       const o = ctx.store.get(key, ns, r.name!)
       if (!o) throw notFound(key, r.name!)
-      if (wantsTable(req.headers.accept) && !sub) return sendJson(res, 200, toTable(info.resource, [o], o.metadata.resourceVersion))
+      if (wantsTable(req.headers.accept) && !sub) return sendJson(res, 200, toTable(info.resource, [o], o.metadata.resourceVersion, true, includeObjectOf(query), (x) => withType(info, x)))
       return sendJson(res, 200, withType(info, o))
     }
     case 'list': {
       const {items, resourceVersion} = ctx.store.list(key, listOptions(ns, query))
-      if (wantsTable(req.headers.accept)) return sendJson(res, 200, toTable(info.resource, items, resourceVersion))
+      if (wantsTable(req.headers.accept)) return sendJson(res, 200, toTable(info.resource, items, resourceVersion, true, includeObjectOf(query), (x) => withType(info, x)))
       return sendJson(res, 200, {kind: `${info.kind}List`, apiVersion: apiVersionOf(info), metadata: {resourceVersion}, items: items.map((o) => withType(info, o))})
     }
     case 'watch':
@@ -264,7 +264,8 @@ function watch(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, in
   }
   res.writeHead(200, {'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked'})
   res.flushHeaders()
-  const render = (o: KObject) => (table ? toTable(info.resource, [o], o.metadata.resourceVersion, false) : withType(info, o))
+  const include = includeObjectOf(q)
+  const render = (o: KObject) => (table ? toTable(info.resource, [o], o.metadata.resourceVersion, false, include, (x) => withType(info, x)) : withType(info, o))
   const send = (type: string, object: unknown) => res.write(JSON.stringify({type, object}) + '\n')
   if (expired) {
     send('ERROR', statusObject(410, 'Expired', expired.message))
@@ -274,8 +275,8 @@ function watch(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, in
   for (const ev of backlog) send(ev.type, render(ev.object))
   const unsubscribe = ctx.store.subscribe((ev) => {
     if (ev.key.group !== info.group || ev.key.resource !== info.resource) return
-    if (!matchesOptions(ev.object, opts)) return
-    send(ev.type, render(ev.object))
+    const w = watchEventFor(ev, opts)
+    if (w) send(w.type, render(w.object))
   })
   const bookmark = () => send('BOOKMARK', {kind: info.kind, apiVersion: apiVersionOf(info), metadata: {resourceVersion: ctx.store.currentResourceVersion()}})
   const timers: NodeJS.Timeout[] = []

@@ -32,6 +32,22 @@ export function matchesOptions(o: KObject, opts: ListOptions | undefined): boole
   return parseLabelSelector(opts.labelSelector)(o) && parseFieldSelector(opts.fieldSelector)(o)
 }
 
+/**
+ * What a watch with selectors sends for a store event, as kube-apiserver's cacher does: an object
+ * that starts matching is ADDED, one that stops matching is DELETED (previous content, new RV),
+ * events of objects that never matched are dropped.
+ */
+export function watchEventFor(ev: StoreEvent, opts: ListOptions | undefined): {type: StoreEvent['type']; object: KObject} | undefined {
+  const cur = matchesOptions(ev.object, opts)
+  if (ev.type !== 'MODIFIED') return cur ? {type: ev.type, object: ev.object} : undefined
+  const old = ev.oldObject ? matchesOptions(ev.oldObject, opts) : cur
+  if (cur) return {type: old ? 'MODIFIED' : 'ADDED', object: ev.object}
+  if (!old) return undefined
+  const prev = clone(ev.oldObject!)
+  prev.metadata.resourceVersion = ev.object.metadata.resourceVersion
+  return {type: 'DELETED', object: prev}
+}
+
 export class MemoryStore implements Store {
   private rv = 1
   private readonly data = new Map<string, Map<string, KObject>>()
@@ -48,13 +64,13 @@ export class MemoryStore implements Store {
     return b
   }
 
-  private emit(type: StoreEvent['type'], key: ResourceKey, obj: KObject): void {
-    const ev: StoreEvent = {type, key, object: clone(obj)}
+  private emit(type: StoreEvent['type'], key: ResourceKey, obj: KObject, old?: KObject): void {
+    const ev: StoreEvent = {type, key, object: clone(obj), ...(old ? {oldObject: clone(old)} : {})}
     this.history.push({rv: this.rv, ev})
     while (this.history.length > this.historyLimit) this.compactedRv = this.history.shift()!.rv
     for (const fn of [...this.subscribers]) {
       try {
-        fn({type, key, object: clone(obj)})
+        fn({type, key, object: clone(obj), ...(old ? {oldObject: clone(old)} : {})})
       } catch (e) {
         // A failing controller must not break the API request that triggered it.
         console.error('store subscriber failed:', e)
@@ -113,7 +129,7 @@ export class MemoryStore implements Store {
     this.rv++
     next.metadata.resourceVersion = String(this.rv)
     b.set(id, next)
-    this.emit('MODIFIED', key, next)
+    this.emit('MODIFIED', key, next, cur)
     return clone(next)
   }
 
@@ -139,9 +155,13 @@ export class MemoryStore implements Store {
     if (!Number.isFinite(from) || from < 0) throw new StatusError(400, 'BadRequest', `invalid resource version: ${resourceVersion}`)
     if (from < this.compactedRv) throw expired(from, this.compactedRv)
     const k = keyOf(key)
-    return this.history
-      .filter((h) => h.rv > from && keyOf(h.ev.key) === k && matchesOptions(h.ev.object, opts))
-      .map((h) => ({type: h.ev.type, key: h.ev.key, object: clone(h.ev.object)}))
+    const out: StoreEvent[] = []
+    for (const h of this.history) {
+      if (h.rv <= from || keyOf(h.ev.key) !== k) continue
+      const w = watchEventFor(h.ev, opts)
+      if (w) out.push({type: w.type, key: h.ev.key, object: clone(w.object)})
+    }
+    return out
   }
 
   currentResourceVersion(): string {
