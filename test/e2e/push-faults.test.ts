@@ -24,7 +24,7 @@ afterEach(() => {
   const left = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
   assert.deepEqual(left.map((p) => p.metadata.name), [], 'stage pods left behind')
   const staging = path.join(sb.pvcDir, '.tracebloc-staging')
-  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e)) : []
+  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e) && !e.endsWith('.staging-resume')) : []
   assert.deepEqual(scratch, [], 'scratch directories left behind')
 })
 

@@ -22,7 +22,7 @@ after(async () => {
 function leftovers() {
   const podsLeft = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
   const staging = path.join(sb.pvcDir, '.tracebloc-staging')
-  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e)) : []
+  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e) && !e.endsWith('.staging-resume')) : []
   return {pods: podsLeft.map((p) => p.metadata.name), scratch}
 }
 

@@ -8,6 +8,7 @@ import {style} from '../../lib/output/style.js'
 import {humanBytes} from '../../lib/pipeline/format.js'
 import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushStatus, reclaimStaging, runPush, summaryJson} from '../../lib/pipeline/push.js'
 import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
+import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
 
 function parseSize(flag: string, v: string | undefined): [number, number] | undefined {
@@ -45,7 +46,21 @@ export interface PushJson {
   ingest_config?: Record<string, unknown>
   files?: number
   bytes?: number
-  staged?: {files: number; bytes: number; seconds: number; retries: number}
+  staged?: {
+    files: number
+    bytes: number
+    seconds: number
+    retries: number
+    skipped_files: number
+    skipped_bytes: number
+    sent_files: number
+    sent_bytes: number
+    wire_bytes: number
+    resent_files: number
+    parallel: number
+    compressed: boolean
+    swapped: boolean
+  }
   summary?: ReturnType<typeof summaryJson>
   staging_reclaimed?: boolean
   warnings: string[]
@@ -85,6 +100,8 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     detach: Flags.boolean({description: 'Return after submitting; the ingestion continues in the cluster'}),
     'dry-run': Flags.boolean({description: 'Print the plan (ingest config, files, bytes, cluster target) without writing anything'}),
     'clean-orphans': Flags.boolean({description: 'Delete stage pods left behind by crashed runs'}),
+    parallel: Flags.integer({description: `Parallel copy streams (exec connections) into the stage pod [default: ${DEFAULT_PARALLEL}]`, min: 1, max: 16}),
+    compress: Flags.string({description: 'Gzip copy streams: auto = text/CSV files only (on exec v5 servers), on = everything, off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
   }
 
   async run(): Promise<PushJson> {
@@ -123,6 +140,8 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       tty: Boolean(process.stdout.isTTY),
       podReadyTimeoutMs: envMs('TRACEBLOC_STAGE_POD_TIMEOUT', 120),
       podStartTimeoutMs: envMs('TRACEBLOC_POD_START_TIMEOUT', 300),
+      parallel: f.parallel,
+      compress: f.compress as CompressMode,
     }
     const ctx = initialContext(opts)
     const log = {line: (s: string) => this.note(s), warn: (s: string) => this.warnLine(s)}
@@ -178,7 +197,23 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       ingest_config: o.dryRun ? plan?.config : undefined,
       files: plan?.files.length,
       bytes: plan?.totalBytes,
-      staged: ctx.staged ? {files: ctx.staged.files, bytes: ctx.staged.bytes, seconds: ctx.staged.seconds, retries: ctx.staged.retries} : undefined,
+      staged: ctx.staged
+        ? {
+            files: ctx.staged.files,
+            bytes: ctx.staged.bytes,
+            seconds: ctx.staged.seconds,
+            retries: ctx.staged.retries,
+            skipped_files: ctx.staged.skippedFiles,
+            skipped_bytes: ctx.staged.skippedBytes,
+            sent_files: ctx.staged.sentFiles,
+            sent_bytes: ctx.staged.sentBytes,
+            wire_bytes: ctx.staged.wireBytes,
+            resent_files: ctx.staged.resentFiles,
+            parallel: ctx.staged.parallel,
+            compressed: ctx.staged.compressed,
+            swapped: ctx.staged.swapped,
+          }
+        : undefined,
       summary: summaryJson(ctx.watch?.summary),
       staging_reclaimed: ctx.reclaimed,
       warnings: ctx.warnings,

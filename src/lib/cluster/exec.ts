@@ -51,6 +51,8 @@ export class ExecRefused extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Seconds from a 429/503 Retry-After header. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message)
     this.name = 'ExecRefused'
@@ -81,7 +83,8 @@ export function onUpgradeRefused(ws: WebSocket, reject: (e: Error) => void): voi
       } catch {
         // plain-text body
       }
-      reject(new ExecRefused(res.statusCode ?? 0, message))
+      const ra = Number(res.headers['retry-after'])
+      reject(new ExecRefused(res.statusCode ?? 0, message, Number.isFinite(ra) && ra > 0 ? ra : undefined))
     })
   })
 }

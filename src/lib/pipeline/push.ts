@@ -12,7 +12,8 @@ import {CliError, ExitCode, InterruptedError} from '../output/errors.js'
 import {redact} from '../output/redact.js'
 import {SCHEMA_SHA256} from '../schema/index.js'
 import {buildStagePod, createStagePod, deletePod, findOrphanStagePods, stagePodName, waitPodReady} from '../staging/stage-pod.js'
-import {removeScratch, stageFiles, StagingPaths, stagingPaths, StreamResult} from '../staging/stream.js'
+import {HashCache} from '../staging/hash-cache.js'
+import {abandonStaging, CompressMode, stageFiles, StagingPaths, stagingPaths, StreamResult} from '../staging/stream.js'
 import {buildSubmitBody, fetchServerSchema, newIdempotencyKey, submitIngestion, SubmitResult} from '../submit/submit.js'
 import {type IngestSummary, stripAnsi} from '../watch/banner.js'
 import {colorEnabled} from '../output/style.js'
@@ -34,6 +35,9 @@ export interface PushOptions {
   tty: boolean
   podReadyTimeoutMs: number
   podStartTimeoutMs: number
+  /** Parallel exec streams for staging (default: DEFAULT_PARALLEL). */
+  parallel?: number
+  compress?: CompressMode
 }
 
 export type PushStatus =
@@ -140,33 +144,52 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           const ns = c.release!.namespace
           const plan = c.plan!
           await reportOrphans(t, ns, o.cleanOrphans, log)
-          const name = stagePodName(plan.table)
-          c.stagePod = name
-          task.output = `creating stage pod ${name}`
-          await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.table, serviceAccount: c.release!.ingestorSA, image: o.stageImage, runId: c.idempotencyKey.slice(0, 63)}), o.signal)
-          await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = `waiting for stage pod: ${s}`)})
+          // A stage pod that disappears mid-copy (deleted, evicted) is replaced; the work dir on the PVC carries on.
+          const startPod = async () => {
+            const name = stagePodName(plan.table)
+            c.stagePod = name
+            task.output = `creating stage pod ${name}`
+            await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.table, serviceAccount: c.release!.ingestorSA, image: o.stageImage, runId: c.idempotencyKey.slice(0, 63)}), o.signal)
+            await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = `waiting for stage pod: ${s}`)})
+            return name
+          }
+          const first = await startPod()
           c.paths = stagingPaths(plan.table)
-          const entries = plan.files.map((f) => ({localPath: f.localPath, name: f.stagedPath, size: f.size}))
+          const entries = plan.files.map((f) => ({localPath: f.localPath, name: f.stagedPath, size: f.size, mtimeMs: f.mtimeMs}))
+          const cache = HashCache.load(o.plan.path)
           c.staged = await stageFiles({
             t,
             namespace: ns,
-            pod: name,
+            pod: first,
             table: plan.table,
             entries,
             paths: c.paths,
+            recreatePod: async () => {
+              if (c.stagePod) await deletePod(t, ns, c.stagePod).catch(() => undefined)
+              return startPod()
+            },
+            parallel: o.parallel,
+            compress: o.compress,
+            cache,
             signal: o.signal,
             onNote: (l) => log.warn(l),
             onProgress: (p) =>
               throttle(
                 () =>
-                  (task.output = `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.files}/${p.totalFiles} files · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.retries ? ` · ${p.retries} retries` : ''}`),
+                  (task.output =
+                    p.phase === 'hashing'
+                      ? `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
+                      : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.files}/${p.totalFiles} files · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
               ),
           })
           c.swapped = true
-          await deletePod(t, ns, name)
+          await deletePod(t, ns, c.stagePod!)
           c.stagePod = undefined
-          const rate = c.staged.seconds > 0 ? c.staged.bytes / c.staged.seconds : 0
-          task.title = `Staged ${c.staged.files} files (${humanBytes(c.staged.bytes)}) in ${humanDuration(c.staged.seconds)} (${humanBytes(rate)}/s), verified`
+          const st = c.staged
+          const rate = st.seconds > 0 ? st.sentBytes / st.seconds : 0
+          task.title = !st.swapped
+            ? `Staged copy already up to date: ${st.files} files (${humanBytes(st.bytes)}) unchanged, nothing sent`
+            : `Staged ${st.files} files (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${st.files - st.skippedFiles} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s)${st.skippedFiles ? `, ${st.skippedFiles} unchanged` : ''}${st.retries ? `, ${st.retries} retries` : ''}, verified`
         }),
     },
     {
@@ -247,7 +270,8 @@ export async function cleanupPush(ctx: PushContext): Promise<void> {
   const t = ctx.target
   const ns = ctx.release?.namespace
   if (t && ns && ctx.stagePod) {
-    if (ctx.paths && !ctx.swapped) await removeScratch(t, ns, ctx.stagePod, ctx.paths)
+    // the resumable work dir (<table>.staging-resume) stays for the next run; only the lock and a swap backup go
+    if (ctx.paths && !ctx.swapped) await abandonStaging(t, ns, ctx.stagePod, ctx.paths)
     await deletePod(t, ns, ctx.stagePod).catch(() => undefined)
     ctx.stagePod = undefined
   }

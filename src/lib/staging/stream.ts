@@ -1,189 +1,684 @@
-// Copying the plan's files into the shared PVC: tar over pods/exec into a per-run scratch directory,
-// verify what landed, then swap it into place atomically — the Go CLI's protocol (GO-CLI.md §4.3), so
-// both CLIs can take turns on one cluster. Transport, verification and swap are separate execs so a
-// failure in any of them leaves the previous staged copy untouched.
-import {randomBytes} from 'node:crypto'
+// Copying the plan's files into the shared PVC, keeping the Go CLI's on-PVC protocol (GO-CLI.md §4.3-4.4:
+// `.tracebloc-staging/<table>/`, `<table>.staging-*`/`.old-*` siblings swept after 60 min, atomic swap
+// dest→backup, work→dest, rm backup) and adding, on top of it:
+// - a content manifest (sha256 per file, hashed while the tar stream reads it) kept as a hidden file in the
+//   staged root; a re-push sends only files whose hash differs and skips copy + swap when nothing changed;
+// - batches over N parallel exec streams, each ending in a `.tb-batch-<id>.sha256` entry that the pod checks
+//   with `sha256sum -c` before the batch counts; a failed file is re-sent, unverified data is never swapped in;
+// - a persistent work dir `<table>.staging-resume` whose verified list survives a cut stream, a deleted stage
+//   pod or a killed CLI, so the next attempt continues from the verified files;
+// - a per-table lock (owner = stage pod) so concurrent pushes of one table fail clearly.
+import {createHash, randomBytes} from 'node:crypto'
+import {createReadStream} from 'node:fs'
+import os from 'node:os'
+import {pipeline, Readable} from 'node:stream'
+import {createGzip} from 'node:zlib'
 
 import {SHARED_MOUNT} from '../cluster/discovery.js'
-import {ExecStreamCut, execInPod, ExecRefused, shQuote} from '../cluster/exec.js'
-import {ClusterTarget, sleep} from '../cluster/kube.js'
+import {ExecRefused, ExecResult, ExecStreamCut, execInPod, shQuote} from '../cluster/exec.js'
+import {apiFailure, ClusterTarget, sleep} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
+import {HashCache} from './hash-cache.js'
+import {BatchLimits, checkStageableName, checksumFileSize, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestLine, manifestText, parseManifest, planStaging, VERIFIED_NAME} from './manifest.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
 
 export const STAGING_ROOT = `${SHARED_MOUNT}/.tracebloc-staging`
+export const RESUME_SUFFIX = '.staging-resume'
+const VERIFIED_DIR = `${VERIFIED_NAME}.d`
 
 export interface StagingPaths {
   root: string
   dest: string
-  scratch: string
+  /** Persistent per-table work dir (matches the Go CLI's `<table>.staging-*` sweep pattern). */
+  work: string
   backup: string
+  lock: string
 }
 
 export function stagingPaths(table: string, runHex = randomBytes(4).toString('hex')): StagingPaths {
   const dest = `${STAGING_ROOT}/${table}`
-  return {root: STAGING_ROOT, dest, scratch: `${dest}.staging-${runHex}`, backup: `${dest}.old-${runHex}`}
+  return {root: STAGING_ROOT, dest, work: `${dest}${RESUME_SUFFIX}`, backup: `${dest}.old-${runHex}`, lock: `${STAGING_ROOT}/.${table}.lock`}
 }
 
 export interface StageProgress {
+  phase: 'hashing' | 'copying' | 'verifying'
+  /** File bytes (not tar bytes) transferred or in flight, against `totalBytes` to send. */
   bytes: number
   totalBytes: number
   files: number
   totalFiles: number
+  skippedFiles: number
+  skippedBytes: number
   bytesPerSecond: number
   etaSeconds?: number
   retries: number
 }
+
+export type CompressMode = 'auto' | 'on' | 'off'
 
 export interface StreamOptions {
   t: ClusterTarget
   namespace: string
   pod: string
   table: string
-  entries: TarEntry[]
+  entries: Array<TarEntry & {mtimeMs?: number}>
   paths: StagingPaths
+  /** Make a new stage pod when the current one is gone (deleted, evicted); returns its name. */
+  recreatePod?: () => Promise<string>
+  parallel?: number
+  compress?: CompressMode
+  /** Local hash cache (default: none — every file is hashed while it is sent). */
+  cache?: HashCache
+  batch?: Partial<BatchLimits>
   signal?: AbortSignal
   onProgress?: (p: StageProgress) => void
   onNote?: (line: string) => void
-  /** Attempts for a cut stream (each restarts into a fresh scratch dir). */
+  /** Attempts per batch / per step for transient failures (cut stream, 429, 5xx, pod gone). */
   attempts?: number
 }
 
 export interface StreamResult {
   files: number
   bytes: number
-  tarBytes: number
-  seconds: number
+  skippedFiles: number
+  skippedBytes: number
+  /** File bytes sent over the wire, re-sends included. */
+  sentBytes: number
+  /** Bytes on the exec streams (tar framing, gzip). */
+  wireBytes: number
+  sentFiles: number
+  resentFiles: number
+  batches: number
   retries: number
+  parallel: number
+  compressed: boolean
+  /** False when the staged copy already matched the dataset (no copy, no swap). */
+  swapped: boolean
+  seconds: number
+  protocol?: string
 }
 
-async function sh(o: StreamOptions, script: string, what: string): Promise<string> {
-  let r
-  try {
-    r = await execInPod(o.t, {namespace: o.namespace, pod: o.pod, container: STAGE_CONTAINER, command: ['/bin/sh', '-c', script], signal: o.signal})
-  } catch (error) {
-    throw execError(error, o, what)
-  }
-  if (r.exitCode !== 0) {
-    throw new CliError(`${what} failed in ${o.namespace}/${o.pod} (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'}`, {
-      exitCode: ExitCode.STAGING,
-      hint: r.stderr.includes('Permission denied') ? `the stage pod (uid 65532) cannot write ${STAGING_ROOT}; the PVC must be writable by that uid` : undefined,
-      reason: 'staging_failed',
-    })
-  }
-  return r.stdout
-}
+export const DEFAULT_PARALLEL = 2
+export const DEFAULT_BATCH: BatchLimits = {bytes: 32 << 20, files: 2000}
+/** Under --compress auto, text smaller than this in total rides uncompressed with the other files. */
+export const COMPRESS_MIN_BYTES = 4 << 20
 
-function execError(error: unknown, o: StreamOptions, what: string): Error {
-  if (o.signal?.aborted) return o.signal.reason instanceof Error ? o.signal.reason : new Error('aborted')
-  if (error instanceof CliError || error instanceof ExecStreamCut) return error
-  if (error instanceof ExecRefused) {
-    return new CliError(`${what}: the API server refused exec into ${o.namespace}/${o.pod} (HTTP ${error.status}: ${error.message})`, {
-      exitCode: ExitCode.STAGING,
-      hint: error.status === 403 ? 'your user needs `create` and `get` on pods/exec in the client namespace' : undefined,
-      reason: error.status === 403 ? 'rbac_denied' : 'exec_refused',
-    })
+const transientStatus = (s: number) => s === 429 || (s >= 500 && s <= 504)
+
+class Stager {
+  pod: string
+  retries = 0
+  protocol?: string
+  constructor(readonly o: StreamOptions) {
+    this.pod = o.pod
   }
-  return new CliError(`${what}: ${(error as Error).message}`, {exitCode: ExitCode.STAGING, reason: 'staging_failed'})
-}
 
-/** Transfer, verify, swap. Retries a cut stream from a fresh scratch directory. */
-export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
-  const started = Date.now()
-  const totalBytes = o.entries.reduce((a, e) => a + e.size, 0)
-  const tarBytes = tarSize(o.entries)
-  const attempts = o.attempts ?? 4
-  let retries = 0
-  const {root, dest, scratch, backup} = o.paths
+  private get attempts() {
+    return this.o.attempts ?? 6
+  }
 
-  for (let attempt = 1; ; attempt++) {
-    await sh(o, `set -e; mkdir -p ${shQuote(root)}; rm -rf ${shQuote(scratch)}; mkdir -p ${shQuote(scratch)}`, 'preparing the scratch directory')
-    let sentFiles = 0
-    let sentBytes = 0
-    const t0 = Date.now()
-    const report = () => {
-      const secs = (Date.now() - t0) / 1000
-      const rate = secs > 0 ? sentBytes / secs : 0
-      o.onProgress?.({bytes: sentBytes, totalBytes, files: sentFiles, totalFiles: o.entries.length, bytesPerSecond: rate, etaSeconds: rate > 0 ? (totalBytes - sentBytes) / rate : undefined, retries})
+  aborted(): Error | undefined {
+    const s = this.o.signal
+    if (!s?.aborted) return undefined
+    return s.reason instanceof Error ? s.reason : new Error('aborted')
+  }
+
+  /** One exec with retries for transient failures; a vanished pod is recreated when we can. */
+  async exec(script: string, what: string, opts: {stdin?: () => Readable | AsyncIterable<Buffer>; capture?: number; onStdinProgress?: (n: number) => void; retry?: boolean} = {}): Promise<ExecResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await execInPod(this.o.t, {
+          namespace: this.o.namespace,
+          pod: this.pod,
+          container: STAGE_CONTAINER,
+          command: ['/bin/sh', '-c', script],
+          stdin: opts.stdin?.(),
+          onStdinProgress: opts.onStdinProgress,
+          signal: this.o.signal,
+          captureLimit: opts.capture,
+        })
+        this.protocol ??= r.protocol
+        // A non-zero exit because the pod was deleted under us is transient: new pod, same work dir.
+        if (r.exitCode !== 0 && opts.retry !== false && attempt < this.attempts && (await this.podGone())) {
+          this.retries++
+          await this.recreate(`${what}: stage pod ${this.pod} is gone`)
+          continue
+        }
+        return r
+      } catch (error) {
+        const ab = this.aborted()
+        if (ab) throw ab
+        const retryable = opts.retry !== false && attempt < this.attempts
+        if (error instanceof ExecStreamCut || (error instanceof ExecRefused && transientStatus(error.status))) {
+          if (!retryable) throw new CliError(`${what}: ${error.message} (gave up after ${attempt} attempts)`, {exitCode: ExitCode.STAGING, reason: 'stream_cut', hint: 'check the connection to the cluster and run the push again: verified files are kept and not sent again'})
+          this.retries++
+          const wait = error instanceof ExecRefused && error.retryAfterSeconds ? Math.min(error.retryAfterSeconds, 30) * 1000 : Math.min(250 * 2 ** (attempt - 1), 5000)
+          this.o.onNote?.(`${what}: ${error.message}; retrying (${attempt}/${this.attempts - 1})`)
+          await sleep(wait, this.o.signal)
+          await this.ensurePod()
+          continue
+        }
+        if (error instanceof ExecRefused && (error.status === 404 || /not found|not running|completed pod/i.test(error.message)) && this.o.recreatePod && retryable) {
+          this.retries++
+          await this.recreate(`${what}: stage pod ${this.pod} is gone (${error.message})`)
+          continue
+        }
+        if (error instanceof ExecRefused) {
+          throw new CliError(`${what}: the API server refused exec into ${this.o.namespace}/${this.pod} (HTTP ${error.status}: ${error.message})`, {
+            exitCode: ExitCode.STAGING,
+            hint: error.status === 403 ? 'your user needs `create` and `get` on pods/exec in the client namespace' : undefined,
+            reason: error.status === 403 ? 'rbac_denied' : 'exec_refused',
+          })
+        }
+        if (error instanceof CliError) throw error
+        throw new CliError(`${what}: ${(error as Error).message}`, {exitCode: ExitCode.STAGING, reason: 'staging_failed'})
+      }
     }
+  }
+
+  /** Run a script that must exit 0. */
+  async sh(script: string, what: string, opts: Parameters<Stager['exec']>[2] = {}): Promise<string> {
+    const r = await this.exec(script, what, opts)
+    if (r.exitCode !== 0) throw remoteFailure(what, this.o.namespace, this.pod, r)
+    return r.stdout
+  }
+
+  /** After a cut: if the stage pod died or was deleted, make a new one (the work dir lives on the PVC). */
+  private async ensurePod(): Promise<void> {
+    if (await this.podGone()) await this.recreate(`stage pod ${this.pod} is gone`)
+  }
+
+  private async podGone(): Promise<boolean> {
+    if (!this.o.recreatePod) return false
     try {
-      // `head -c N` frames the stream: tar sees EOF after exactly the archive even where the API
-      // server cannot half-close stdin (exec protocol v4, servers before 1.30).
-      const r = await execInPod(o.t, {
-        namespace: o.namespace,
-        pod: o.pod,
-        container: STAGE_CONTAINER,
-        command: ['/bin/sh', '-c', `set -e; head -c ${tarBytes} | tar -x -f - -C ${shQuote(scratch)}`],
-        stdin: tarStream(o.entries, {
-          signal: o.signal,
-          onProgress: (p) => {
-            sentBytes = p.fileBytes
-            sentFiles = p.files
-          },
-        }),
-        onStdinProgress: () => report(),
-        signal: o.signal,
-      })
-      if (r.exitCode !== 0) {
-        throw new CliError(`remote tar failed (exit ${r.exitCode}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`, {
+      const p = await this.o.t.core.readNamespacedPod({name: this.pod, namespace: this.o.namespace})
+      return Boolean(p.metadata?.deletionTimestamp) || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded'
+    } catch (error) {
+      return apiFailure(error).code === 404
+    }
+  }
+
+  private async recreate(why: string): Promise<void> {
+    this.o.onNote?.(`${why}; starting a new one and continuing from the verified files`)
+    this.pod = await this.o.recreatePod!()
+    this.o.onNote?.(`continuing in stage pod ${this.pod}`)
+    // The lock names its holder's pod: take it over for the new pod.
+    await this.sh(`printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(this.o.paths.lock)}`, 'moving the staging lock to the new pod', {retry: false})
+  }
+
+  ownerLine(): string {
+    return `pod=${this.pod} host=${os.hostname()} pid=${process.pid}`
+  }
+
+  /** Take the per-table lock and read what the PVC already holds (staged manifest, verified work files). */
+  async lockAndReadState(): Promise<{dest?: Map<string, string>; destExists: boolean; verified?: Map<string, string>; workExists: boolean}> {
+    const {root, dest, work, lock} = this.o.paths
+    let force = false
+    for (;;) {
+      const script = [
+        'set -e',
+        `mkdir -p ${shQuote(root)}`,
+        force
+          ? `printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)}`
+          : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; cat ${shQuote(lock)}; exit 0; fi`,
+        `if [ -d ${shQuote(dest)} ]; then echo '@@DESTDIR'; fi`,
+        `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; cat ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
+        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null || true; fi`,
+      ].join('\n')
+      const out = await this.sh(script, 'reading the staged copy', {capture: 1 << 30})
+      const sections = splitSections(out)
+      if (sections.has('HELD')) {
+        const holder = sections.get('HELD')!.trim()
+        if (await this.holderIsStale(holder)) {
+          this.o.onNote?.(`taking over a stale staging lock of table ${this.o.table} (${holder})`)
+          force = true
+          continue
+        }
+        const pod = /pod=(\S+)/.exec(holder)?.[1]
+        throw new CliError(`another push of table "${this.o.table}" is staging right now (stage pod ${pod ?? '?'})`, {
           exitCode: ExitCode.STAGING,
-          hint: r.stderr.includes('No space left') ? 'client-pvc is full: free space or grow the PVC' : undefined,
-          reason: 'staging_failed',
+          reason: 'staging_locked',
+          hint: `wait for it to finish; if that push is dead, delete its pod and run again: kubectl delete pod -n ${this.o.namespace} ${pod ?? '<pod>'}`,
         })
       }
-      report()
-      break
-    } catch (error) {
-      const e = execError(error, o, 'streaming files')
-      if (e instanceof ExecStreamCut && attempt < attempts) {
-        retries++
-        o.onNote?.(`copy stream interrupted (${e.message}); retrying (${attempt}/${attempts - 1})`)
-        await sleep(Math.min(500 * 2 ** (attempt - 1), 5000), o.signal)
-        continue
+      return {
+        destExists: sections.has('DESTDIR'),
+        dest: sections.has('DEST') ? parseManifest(sections.get('DEST')!) : undefined,
+        workExists: sections.has('WORKDIR'),
+        verified: sections.has('VERIFIED') ? parseManifest(sections.get('VERIFIED')!) : undefined,
       }
-      if (e instanceof ExecStreamCut) throw new CliError(`copying files: ${e.message}`, {exitCode: ExitCode.STAGING, reason: 'stream_cut', hint: 'check the connection to the cluster and run the push again'})
-      throw e
     }
   }
 
-  await verifyLanded(o)
-  await sh(
-    o,
-    [
-      'set -e',
-      `if [ -e ${shQuote(dest)} ]; then mv ${shQuote(dest)} ${shQuote(backup)}; fi`,
-      `if ! mv ${shQuote(scratch)} ${shQuote(dest)}; then if [ -e ${shQuote(backup)} ]; then mv ${shQuote(backup)} ${shQuote(dest)}; fi; exit 1; fi`,
-      `rm -rf ${shQuote(backup)}`,
-      // Sweep leftovers of crashed runs for this table (older than an hour), like the Go CLI.
-      `find ${shQuote(root)} -maxdepth 1 \\( -name ${shQuote(`${o.table}.staging-*`)} -o -name ${shQuote(`${o.table}.old-*`)} \\) -mmin +60 -exec rm -rf {} + 2>/dev/null || true`,
-    ].join('\n'),
-    'swapping the staged copy into place',
-  )
-  return {files: o.entries.length, bytes: totalBytes, tarBytes, seconds: (Date.now() - started) / 1000, retries}
+  /** Stale: the holder's pod is gone, or it was this machine's CLI and that process is dead (its pod is then removed). */
+  private async holderIsStale(holder: string): Promise<boolean> {
+    const pod = /pod=(\S+)/.exec(holder)?.[1]
+    const host = /host=(\S+)/.exec(holder)?.[1]
+    const pid = Number(/pid=(\d+)/.exec(holder)?.[1])
+    if (!pod) return true
+    let exists: boolean
+    try {
+      const p = await this.o.t.core.readNamespacedPod({name: pod, namespace: this.o.namespace})
+      exists = !p.metadata?.deletionTimestamp && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded'
+    } catch (error) {
+      if (apiFailure(error).code === 404) exists = false
+      else throw error
+    }
+    if (!exists) return true
+    if (host === os.hostname() && pid > 0 && pid !== process.pid && !processAlive(pid)) {
+      // A CLI on this machine that was killed outright: its stage pod idles until its deadline.
+      await this.o.t.core.deleteNamespacedPod({name: pod, namespace: this.o.namespace, gracePeriodSeconds: 0}).catch(() => undefined)
+      return true
+    }
+    return false
+  }
+
+  async release(): Promise<void> {
+    const {lock, backup} = this.o.paths
+    await execInPod(this.o.t, {
+      namespace: this.o.namespace,
+      pod: this.pod,
+      container: STAGE_CONTAINER,
+      command: ['/bin/sh', '-c', `rm -rf ${shQuote(backup)}; if grep -q ${shQuote(`pod=${this.pod} `)} ${shQuote(lock)} 2>/dev/null; then rm -f ${shQuote(lock)}; fi`],
+    }).catch(() => undefined)
+  }
 }
 
-/** Compare every landed file's size with the plan before anything is submitted. */
-async function verifyLanded(o: StreamOptions): Promise<void> {
-  const out = await sh(o, `cd ${shQuote(o.paths.scratch)} && find . -type f -exec stat -c '%s %n' {} +`, 'verifying the staged files')
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function splitSections(out: string): Map<string, string> {
+  const m = new Map<string, string>()
+  let cur: string | undefined
+  let buf: string[] = []
+  for (const line of out.split('\n')) {
+    const h = /^@@([A-Z]+)$/.exec(line)
+    if (h) {
+      if (cur) m.set(cur, buf.join('\n'))
+      cur = h[1]
+      buf = []
+    } else if (cur) buf.push(line)
+  }
+  if (cur) m.set(cur, buf.join('\n'))
+  return m
+}
+
+function remoteFailure(what: string, ns: string, pod: string, r: ExecResult): CliError {
+  const err = r.stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'
+  return new CliError(`${what} failed in ${ns}/${pod} (exit ${r.exitCode}): ${err}`, {
+    exitCode: ExitCode.STAGING,
+    hint: r.stderr.includes('No space left')
+      ? 'client-pvc is full: free space or grow the PVC'
+      : r.stderr.includes('Permission denied')
+        ? `the stage pod (uid 65532) cannot write ${STAGING_ROOT}; the PVC must be writable by that uid`
+        : undefined,
+    reason: 'staging_failed',
+  })
+}
+
+async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20, signal}) as AsyncIterable<Buffer>) h.update(chunk)
+  return h.digest('hex')
+}
+
+/** A small length-framed tar of generated files (for lists too long for a command line). */
+function smallTar(files: Array<{name: string; text: string}>): {size: number; stream: () => AsyncIterable<Buffer>} {
+  const entries: TarEntry[] = files.map((f) => {
+    const buf = Buffer.from(f.text, 'utf8')
+    return {localPath: '', name: f.name, size: buf.length, data: () => buf}
+  })
+  return {size: tarSize(entries), stream: () => tarStream(entries)}
+}
+
+/** Lock, plan, prepare the work dir, send batches in parallel (verified in-pod), check, write the manifest, swap. */
+export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
+  const started = Date.now()
+  const s = new Stager(o)
+  const {dest, work, backup, lock, root} = o.paths
+  const entries: HashedEntry[] = o.entries.map((e) => ({...e}))
+  for (const e of entries) {
+    try {
+      checkStageableName(e.name)
+    } catch (error) {
+      throw new CliError((error as Error).message, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_file_name'})
+    }
+  }
+  const totalBytes = entries.reduce((a, e) => a + e.size, 0)
+  const result: StreamResult = {files: entries.length, bytes: totalBytes, skippedFiles: 0, skippedBytes: 0, sentBytes: 0, wireBytes: 0, sentFiles: 0, resentFiles: 0, batches: 0, retries: 0, parallel: 0, compressed: false, swapped: false, seconds: 0}
+  const finish = () => {
+    o.cache?.save()
+    result.retries = s.retries
+    result.protocol = s.protocol
+    result.seconds = (Date.now() - started) / 1000
+    return result
+  }
+
+  // 1. Lock the table and read what the cluster already holds.
+  const state = await s.lockAndReadState()
+  try {
+    // 2. Local hashes: cache hits are free; files the cluster may already hold are hashed now, the rest while sent.
+    for (const e of entries) if (o.cache && e.mtimeMs !== undefined) e.sha256 = o.cache.get(e.localPath, e.size, e.mtimeMs)
+    let plan = planStaging(entries, state.dest, state.verified)
+    if (plan.needHash.length > 0) {
+      const need = plan.needHash.reduce((a, e) => a + e.size, 0)
+      let done = 0
+      const t0 = Date.now()
+      for (const e of plan.needHash) {
+        e.sha256 = await hashFile(e.localPath, o.signal)
+        if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
+        done += e.size
+        const rate = done / Math.max(0.001, (Date.now() - t0) / 1000)
+        o.onProgress?.({phase: 'hashing', bytes: done, totalBytes: need, files: 0, totalFiles: plan.needHash.length, skippedFiles: 0, skippedBytes: 0, bytesPerSecond: rate, etaSeconds: (need - done) / rate, retries: s.retries})
+      }
+      plan = planStaging(entries, state.dest, state.verified)
+    }
+    const kept = [...plan.verified, ...plan.fromDest]
+    result.skippedFiles = kept.length
+    result.skippedBytes = kept.reduce((a, e) => a + e.size, 0)
+
+    if (plan.unchanged) {
+      // Nothing changed: the staged copy stays as it is; drop a leftover work dir.
+      await s.sh(`rm -rf ${shQuote(work)}; rm -f ${shQuote(lock)}`, 'keeping the unchanged staged copy')
+      o.onProgress?.({phase: 'copying', bytes: 0, totalBytes: 0, files: 0, totalFiles: 0, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: 0, etaSeconds: 0, retries: s.retries})
+      return finish()
+    }
+
+    // 3. Prepare the work dir: keep verified files, hard-link unchanged ones from the staged copy, drop the rest.
+    if (kept.length > 0 || state.workExists) {
+      const keepText = manifestText(kept)
+      const linkText = plan.fromDest.map((e) => `${e.name}\n`).join('')
+      const tar = smallTar([
+        {name: '.tb-keep', text: keepText},
+        {name: '.tb-link', text: linkText},
+      ])
+      const W = shQuote(work)
+      const D = shQuote(dest)
+      await s.sh(
+        [
+          'set -e',
+          'FRESH=0',
+          `if [ ! -d ${W} ]; then FRESH=1; if [ -d ${D} ] && [ ${plan.fromDest.length} -gt 0 ]; then cp -al ${D} ${W} 2>/dev/null || { rm -rf ${W}; cp -a ${D} ${W}; }; else mkdir -p ${W}; fi; fi`,
+          `cd ${W}`,
+          `rm -rf ${shQuote(MANIFEST_NAME)} ./.tb-*`,
+          `head -c ${tar.size} | tar -x -f -`,
+          `find . -type f ! -path './${VERIFIED_DIR}/*' | sed 's|^\\./||' > .tb-have`,
+          // remove everything that is neither kept nor one of our control files
+          `awk 'NR==FNR { k[substr($0, 67)] = 1; next } !($0 in k) && $0 !~ /^\\.tb-/' .tb-keep .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
+          // a resumed work dir: (re)link the unchanged files from the staged copy (unverified leftovers may sit there)
+          `if [ $FRESH = 0 ]; then while IFS= read -r p; do rm -f "./$p"; case "$p" in */*) mkdir -p "./\${p%/*}";; esac; ln ${D}/"$p" "./$p" 2>/dev/null || cp ${D}/"$p" "./$p"; done < .tb-link; fi`,
+          `rm -rf ${shQuote(VERIFIED_DIR)}; mkdir -p ${shQuote(VERIFIED_DIR)}`,
+          `mv .tb-keep ${shQuote(`${VERIFIED_DIR}/base`)}`,
+          'rm -f .tb-have .tb-link',
+          'find . -depth -type d -empty ! -name . -exec rmdir {} + 2>/dev/null || true',
+          'touch .',
+        ].join('\n'),
+        'preparing the work directory',
+        {stdin: tar.stream},
+      )
+    }
+
+    // 4. Send what differs, in batches over parallel streams, each verified in the pod.
+    await sendAll(s, o, plan.send, result)
+
+    // 5. Every file present with its size, nothing extra; re-send what is not (at most twice).
+    for (let round = 0; ; round++) {
+      const bad = await checkTree(s, entries)
+      if (bad.length === 0) break
+      if (round >= 2) {
+        throw new CliError(`staged copy does not match the dataset: ${bad.slice(0, 5).map((e) => e.name).join(', ')}${bad.length > 5 ? ` … and ${bad.length - 5} more` : ''}`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
+      }
+      o.onNote?.(`${bad.length} staged file(s) missing or the wrong size (${bad.slice(0, 3).map((e) => e.name).join(', ')}); sending them again`)
+      result.resentFiles += bad.length
+      await s.sh(`cd ${shQuote(work)} && rm -f ${bad.map((e) => `./${shQuote(e.name)}`).join(' ')}`, 'dropping bad files')
+      await dropVerified(s, bad)
+      await sendAll(s, o, bad, result)
+    }
+
+    // 6. Manifest next to the staged copy, then the atomic swap (dest→backup, work→dest, rm backup) and the sweep.
+    const man = smallTar([{name: MANIFEST_NAME, text: manifestText(entries)}])
+    const W = shQuote(work)
+    const D = shQuote(dest)
+    const B = shQuote(backup)
+    await s.sh(
+      [
+        'set -e',
+        `cd ${W}`,
+        `head -c ${man.size} | tar -x -f -`,
+        `rm -rf ${shQuote(VERIFIED_DIR)} ./.tb-*`,
+        'cd /',
+        `if [ -e ${D} ]; then mv ${D} ${B}; fi`,
+        `if ! mv ${W} ${D}; then if [ -e ${B} ]; then mv ${B} ${D}; fi; exit 1; fi`,
+        `rm -rf ${B}`,
+        `rm -f ${shQuote(lock)}`,
+        // Sweep leftovers of crashed runs for this table (older than an hour), like the Go CLI.
+        `find ${shQuote(root)} -maxdepth 1 \\( -name ${shQuote(`${o.table}.staging-*`)} -o -name ${shQuote(`${o.table}.old-*`)} \\) -mmin +60 -exec rm -rf {} + 2>/dev/null || true`,
+      ].join('\n'),
+      'swapping the staged copy into place',
+      {stdin: man.stream},
+    )
+    result.swapped = true
+    return finish()
+  } catch (error) {
+    finish()
+    throw error
+  } finally {
+    if (!result.swapped) await s.release()
+  }
+}
+
+/** Forget verified entries (they failed a later check). */
+async function dropVerified(s: Stager, bad: HashedEntry[]): Promise<void> {
+  const list = smallTar([{name: '.tb-drop', text: bad.map((e) => `${e.name}\n`).join('')}])
+  await s.sh(
+    [
+      'set -e',
+      `cd ${shQuote(s.o.paths.work)}`,
+      `head -c ${list.size} | tar -x -f -`,
+      `for f in ${shQuote(VERIFIED_DIR)}/*; do [ -f "$f" ] || continue; awk 'NR==FNR { d[$0] = 1; next } !(substr($0, 67) in d)' .tb-drop "$f" > "$f.tmp"; mv "$f.tmp" "$f"; done`,
+      'rm -f .tb-drop',
+    ].join('\n'),
+    'updating the verified list',
+    {stdin: list.stream},
+  )
+}
+
+/** Sizes of everything in the work dir against the plan. */
+async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry[]> {
+  const out = await s.sh(`cd ${shQuote(s.o.paths.work)} && find . -type f ! -path './${VERIFIED_DIR}/*' ! -name '.tb-*' -exec stat -c '%s %n' {} +`, 'checking the staged files', {capture: 1 << 30})
   const landed = new Map<string, number>()
   for (const line of out.split('\n')) {
     const m = /^(\d+) \.\/(.*)$/.exec(line)
     if (m) landed.set(m[2], Number(m[1]))
   }
-  const problems: string[] = []
-  for (const e of o.entries) {
-    const size = landed.get(e.name)
-    if (size === undefined) problems.push(`${e.name} missing`)
-    else if (size !== e.size) problems.push(`${e.name} is ${size} bytes, expected ${e.size}`)
+  const bad = entries.filter((e) => landed.get(e.name) !== e.size)
+  const names = new Set(entries.map((e) => e.name))
+  const extra = [...landed.keys()].filter((n) => !names.has(n) && n !== MANIFEST_NAME)
+  if (extra.length > 0) {
+    await s.sh(`cd ${shQuote(s.o.paths.work)} && rm -f ${extra.map((n) => `./${shQuote(n)}`).join(' ')}`, 'removing stray files')
   }
-  if (landed.size !== o.entries.length && problems.length === 0) problems.push(`${landed.size} files landed, expected ${o.entries.length}`)
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; … and ${problems.length - 5} more` : '')
-    throw new CliError(`staged copy does not match the dataset: ${shown}`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
-  }
+  return bad
 }
 
-/** Remove this run's scratch directory (best effort; used on failure and interrupt). */
-export async function removeScratch(t: ClusterTarget, namespace: string, pod: string, paths: StagingPaths): Promise<void> {
-  await execInPod(t, {namespace, pod, container: STAGE_CONTAINER, command: ['/bin/sh', '-c', `rm -rf ${shQuote(paths.scratch)} ${shQuote(paths.backup)}`]}).catch(() => undefined)
+interface Batch {
+  id: string
+  files: HashedEntry[]
+  bytes: number
+  compress: boolean
+  tries: number
+}
+
+async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result: StreamResult): Promise<void> {
+  if (files.length === 0) return
+  const limits = {...DEFAULT_BATCH, ...o.batch}
+  const mode = o.compress ?? 'auto'
+  // gzip's output length is unknown up front, so compressed batches rely on the v5 stdin close instead of
+  // `head -c N` framing: compression is only used on v5 connections (learned from the first exec).
+  const v5 = s.protocol === 'v5.channel.k8s.io'
+  const canCompress = mode !== 'off' && v5
+  if (mode === 'on' && !v5) o.onNote?.('--compress on: this API server speaks exec v4 only (no stdin close), sending uncompressed')
+  let text = canCompress && mode === 'auto' ? files.filter((e) => isCompressible(e.name)) : []
+  // a few small text files (labels.csv) do not pay for a stream of their own
+  if (text.reduce((a, e) => a + e.size, 0) < COMPRESS_MIN_BYTES) text = []
+  const rest = text.length > 0 ? files.filter((e) => !isCompressible(e.name)) : files
+  const queue: Batch[] = []
+  const runHex = randomBytes(3).toString('hex')
+  let n = 0
+  for (const [group, compress] of [
+    [text, true],
+    [rest, canCompress && mode === 'on'],
+  ] as const) {
+    for (const b of makeBatches(group, limits)) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
+  }
+  result.batches += queue.length
+  const parallel = Math.max(1, Math.min(o.parallel ?? DEFAULT_PARALLEL, queue.length))
+  result.parallel = Math.max(result.parallel, parallel)
+
+  const toSend = files.reduce((a, e) => a + e.size, 0)
+  const totalFiles = files.length
+  let doneBytes = 0
+  let doneFiles = 0
+  const inflight = new Map<string, number>()
+  const t0 = Date.now()
+  let lastReport = 0
+  const report = (force = false) => {
+    const now = Date.now()
+    if (!force && now - lastReport < 200) return
+    lastReport = now
+    let fly = 0
+    for (const v of inflight.values()) fly += v
+    const bytes = Math.min(toSend, doneBytes + fly)
+    const secs = (now - t0) / 1000
+    const rate = secs > 0 ? bytes / secs : 0
+    o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
+  }
+
+  const worker = async () => {
+    for (;;) {
+      const b = queue.shift()
+      if (!b) return
+      const failed = await sendBatch(s, o, b, result, (bytes) => {
+        inflight.set(b.id, bytes)
+        report()
+      }).finally(() => inflight.delete(b.id))
+      const ok = b.files.filter((e) => !failed.includes(e))
+      doneBytes += ok.reduce((a, e) => a + e.size, 0)
+      doneFiles += ok.length
+      if (failed.length > 0) {
+        b.tries++
+        if (b.tries >= 3) {
+          throw new CliError(`in-pod checksum failed ${b.tries} times for ${failed.slice(0, 3).map((e) => e.name).join(', ')}`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'the data is corrupted on the way to the PVC; check the PVC/storage; nothing was submitted'})
+        }
+        o.onNote?.(`${failed.length} file(s) failed the in-pod checksum (${failed.slice(0, 3).map((e) => e.name).join(', ')}); sending them again`)
+        result.resentFiles += failed.length
+        queue.push({...b, id: `${b.id}r${b.tries}`, files: failed, bytes: failed.reduce((a, e) => a + e.size, 0)})
+      }
+      report(true)
+    }
+  }
+  // One failing worker stops the others at their next batch (shared queue emptied).
+  const workers = Array.from({length: parallel}, () =>
+    worker().catch((error) => {
+      queue.length = 0
+      throw error
+    }),
+  )
+  const settled = await Promise.allSettled(workers)
+  const bad = settled.find((r) => r.status === 'rejected')
+  if (bad) throw (bad as PromiseRejectedResult).reason
+}
+
+/** One batch = one exec: extract, `sha256sum -c` the trailing checksum entry, record what verified. Returns files that failed. */
+async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void): Promise<HashedEntry[]> {
+  const sumName = `.tb-batch-${b.id}.sha256`
+  const names = b.files.map((e) => e.name)
+  const sumEntry: TarEntry = {
+    localPath: '',
+    name: sumName,
+    size: checksumFileSize(names),
+    data: () => Buffer.from(b.files.map((e) => manifestLine(e.sha256!, e.name)).join(''), 'utf8'),
+  }
+  const tarEntries: TarEntry[] = [...b.files, sumEntry]
+  const archiveSize = tarSize(tarEntries)
+  const W = shQuote(s.o.paths.work)
+  const S = shQuote(sumName)
+  const res = shQuote(`.tb-batch-${b.id}.res`)
+  const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
+  const extract = b.compress ? 'tar -x -z -f -' : `head -c ${archiveSize} | tar -x -f -`
+  const script = [
+    'set -e',
+    `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
+    `cd ${W}`,
+    'touch .',
+    extract,
+    `sha256sum -c ${S} > ${res} 2>/dev/null || true`,
+    // record verified lines atomically (tmp + rename): parallel batches never interleave
+    `awk 'NR==FNR { if (sub(/: OK$/, "")) ok[$0] = 1; next } (substr($0, 67) in ok)' ${res} ${S} > ${okf}.tmp`,
+    `mv ${okf}.tmp ${okf}`,
+    `grep -v ': OK$' ${res} || true`,
+    `rm -f ${S} ${res}`,
+  ].join('\n')
+
+  let fileBytes = 0
+  let wire = 0
+  const hashes = new Map<HashedEntry, ReturnType<typeof createHash>>()
+  const r = await s.exec(script, `sending batch ${b.id} (${b.files.length} files)`, {
+    stdin: () => {
+      // a retried attempt: what the cut attempt sent still went over the wire
+      result.sentBytes += fileBytes
+      result.wireBytes += wire
+      fileBytes = 0
+      wire = 0
+      hashes.clear()
+      const gen = tarStream(tarEntries, {
+        signal: o.signal,
+        onChunk: (e, chunk) => {
+          let h = hashes.get(e as HashedEntry)
+          if (!h) hashes.set(e as HashedEntry, (h = createHash('sha256')))
+          h.update(chunk)
+          fileBytes += chunk.length
+          onBytes(fileBytes)
+        },
+        onFileDone: (e) => {
+          const he = e as HashedEntry
+          he.sha256 = (hashes.get(he) ?? createHash('sha256')).digest('hex')
+          hashes.delete(he)
+          if (o.cache && he.mtimeMs !== undefined) o.cache.set(he.localPath, he.size, he.mtimeMs, he.sha256)
+        },
+      })
+      if (!b.compress) return gen
+      const gz = createGzip({level: 1})
+      pipeline(Readable.from(gen), gz, () => undefined) // an error (file changed, abort) destroys gz → the exec fails
+      return gz
+    },
+    onStdinProgress: (n) => (wire = n),
+  })
+  result.sentBytes += fileBytes
+  result.wireBytes += wire
+  if (b.compress) result.compressed = true
+  if (r.exitCode !== 0) throw remoteFailure(`extracting batch ${b.id}`, o.namespace, s.pod, r)
+  result.sentFiles += b.files.length
+  const failedNames = new Set<string>()
+  for (const line of r.stdout.split('\n')) {
+    const i = line.lastIndexOf(': ')
+    if (i > 0 && /FAILED/.test(line.slice(i))) failedNames.add(line.slice(0, i))
+  }
+  return b.files.filter((e) => failedNames.has(e.name))
+}
+
+/** Leave the resumable work dir (verified files) for the next run; drop the swap backup and our lock. */
+export async function abandonStaging(t: ClusterTarget, namespace: string, pod: string, paths: StagingPaths): Promise<void> {
+  await execInPod(t, {
+    namespace,
+    pod,
+    container: STAGE_CONTAINER,
+    command: ['/bin/sh', '-c', `rm -rf ${shQuote(paths.backup)}; if grep -q ${shQuote(`pod=${pod} `)} ${shQuote(paths.lock)} 2>/dev/null; then rm -f ${shQuote(paths.lock)}; fi`],
+  }).catch(() => undefined)
 }

@@ -11,6 +11,8 @@ export interface TarEntry {
   /** Posix path inside the archive, relative. */
   name: string
   size: number
+  /** Generated content (e.g. the batch checksum file), produced when the entry is reached; must be `size` bytes. */
+  data?: () => Buffer
 }
 
 const BLOCK = 512
@@ -91,6 +93,14 @@ export async function* tarStream(
       yield Buffer.concat([d, Buffer.alloc(padTo(d.length))])
     }
     yield header(needsPax(e) ? e.name.slice(-100) : e.name, e.size, '0')
+    if (e.data) {
+      const d = e.data()
+      if (d.length !== e.size) throw new Error(`generated tar entry ${e.name} is ${d.length} bytes, declared ${e.size}`)
+      yield d
+      const pad = padTo(e.size)
+      if (pad) yield Buffer.alloc(pad)
+      continue
+    }
     let read = 0
     const stream = createReadStream(e.localPath, {highWaterMark: 1 << 20, end: e.size > 0 ? e.size - 1 : undefined, start: 0})
     if (e.size > 0) {
