@@ -263,7 +263,8 @@ export class Kubelet implements PodRuntime {
     const readOnlyRoot = !!c0.securityContext?.readOnlyRootFilesystem
     const fsArgs: string[] = []
     if (ingestor) {
-      fsArgs.push(...ingestorImageArgs().binds, '--tmpfs', '/tmp')
+      // /tmp first: a repo checked out under /tmp (CI clones) must be bound on top of it, not hidden by it
+      fsArgs.push('--tmpfs', '/tmp', ...ingestorImageArgs().binds)
     } else {
       makeBusyboxRoot(rootDir, mounts.map((m) => m.mountPath))
       fsArgs.push(readOnlyRoot ? '--ro-bind' : '--bind', rootDir, '/')
