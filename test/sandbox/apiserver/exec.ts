@@ -77,8 +77,43 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
   const pause = () => {
     if (pauses++ === 0) ws.pause()
   }
+  // CLOSING too: once we have sent our close frame, a socket left paused would never read the
+  // client's close reply, and ws would wait out its 30 s close timeout (the slow-link fault made a
+  // 200 kB upload take ~30 s that way).
   const resume = () => {
-    if (--pauses === 0 && ws.readyState === ws.OPEN) ws.resume()
+    if (--pauses === 0 && (ws.readyState === ws.OPEN || ws.readyState === ws.CLOSING)) ws.resume()
+  }
+
+  const deliver = (chunk: Buffer) => {
+    if (!stdin || stdin.writableEnded) return
+    if (!stdin.write(chunk)) {
+      pause()
+      stdin.once('drain', resume)
+    }
+  }
+  // Slow-link fault: every piece of stdin reaches the command when a link of `rate` bytes/s would have
+  // carried it (the end of its slot), and the socket stays paused while pieces wait, so the client
+  // feels the backpressure. stdin EOF waits for the queue.
+  let linkFreeAt = 0
+  let queued = 0
+  let endQueued = false
+  const throttle = (chunk: Buffer, rate: number) => {
+    for (let off = 0; off < chunk.length; off += 16_384) {
+      const piece = chunk.subarray(off, off + 16_384)
+      linkFreeAt = Math.max(Date.now(), linkFreeAt) + (piece.length / rate) * 1000
+      queued++
+      pause()
+      setTimeout(() => {
+        deliver(piece)
+        if (--queued === 0 && endQueued) stdin?.end()
+        resume()
+      }, linkFreeAt - Date.now()).unref()
+    }
+  }
+  const endStdin = () => {
+    if (!stdin || stdin.writableEnded) return
+    if (queued > 0) endQueued = true
+    else stdin.end()
   }
 
   ws.on('message', (data: Buffer) => {
@@ -95,15 +130,9 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
         return
       }
       received += chunk.length
-      if (!stdin.write(chunk)) {
-        pause()
-        stdin.once('drain', resume)
-      }
       const rate = ctx.faults.get().execBytesPerSecond
-      if (rate && rate > 0) {
-        pause()
-        setTimeout(resume, (chunk.length / rate) * 1000).unref()
-      }
+      if (rate && rate > 0) throttle(chunk, rate)
+      else deliver(chunk)
     } else if (channel === 4 && resize) {
       try {
         const s = JSON.parse(payload.toString('utf8'))
@@ -112,12 +141,12 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
         // ignore malformed resize
       }
     } else if (channel === 255 && protocol === 'v5.channel.k8s.io' && payload[0] === 0) {
-      stdin?.end()
+      endStdin()
     }
   })
   let closeTimer: NodeJS.Timeout | undefined
   ws.on('close', () => {
-    if (stdin && !stdin.writableEnded) stdin.end()
+    endStdin()
     // A v4 client closes the socket to signal stdin EOF; let the command finish briefly, then stop it.
     closeTimer = setTimeout(() => ac.abort(), 10_000)
     closeTimer.unref()
@@ -138,6 +167,9 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
   if (ws.readyState !== ws.OPEN) return
   if (jsonStatus) send(3, Buffer.from(JSON.stringify(execStatusJson(p, result))))
   else if (!('exitCode' in result && result.exitCode === 0)) send(3, Buffer.from('error' in result ? result.error : `command terminated with non-zero exit code: exit code ${result.exitCode}`))
+  // The command is done: no throttle or stdin backpressure may keep the socket from reading the close reply.
+  pauses = 0
+  ws.resume()
   ws.close(1000)
 }
 
