@@ -147,7 +147,13 @@ async function kubectlCp(dir, table) {
   await waitPodReady(t, 'tracebloc', name, {timeoutMs: 60_000})
   const home = mkdtempSync(path.join(base, 'kubectl-home-'))
   const t0 = performance.now()
-  const r = spawnSync(KUBECTL, ['--kubeconfig', sb.kubeconfigPath, 'cp', dir, `tracebloc/${name}:/data/shared/kcp-${table}`, '-c', 'stage'], {env: {PATH: process.env.PATH, HOME: home}, encoding: 'utf8', maxBuffer: 64 * MiB})
+  // async: the sandbox API server lives in this process, a sync spawn would starve it
+  const r = await new Promise((resolve) => {
+    const c = spawn(KUBECTL, ['--kubeconfig', sb.kubeconfigPath, 'cp', dir, `tracebloc/${name}:/data/shared/kcp-${table}`, '-c', 'stage'], {env: {PATH: process.env.PATH, HOME: home}, stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    c.stderr.on('data', (d) => (stderr += d))
+    c.on('close', (status) => resolve({status, stderr}))
+  })
   const s = (performance.now() - t0) / 1000
   await deletePod(t, 'tracebloc', name)
   rmSync(path.join(sb.pvcDir, `kcp-${table}`), {recursive: true, force: true})
