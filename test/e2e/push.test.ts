@@ -41,6 +41,20 @@ function jobsFor(key: string) {
   return sb.store.list(jobs, {namespace: sb.namespace, labelSelector: `tracebloc.io/ingestion-run=${key}`}).items
 }
 
+/** Names of every object a push could write (events from unrelated pods do not count). */
+function snapshot() {
+  const kinds = [pods, jobs, {group: '', version: 'v1', resource: 'configmaps'}, {group: '', version: 'v1', resource: 'secrets'}]
+  return kinds.map((k) => sb.store.list(k, {namespace: sb.namespace}).items.map((o) => o.metadata.name).sort())
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000) {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 /** No secret may reach any output: bearer tokens of the kubeconfig users, or any JWT. */
 function assertNoSecrets(out: string) {
   for (const tok of Object.values(sb.tokens)) assert.ok(!out.includes(tok as string), 'a kubeconfig token leaked into output')
@@ -89,8 +103,27 @@ describe('dataset push (cats/dogs, image_classification)', () => {
     assert.equal(stagePods().length, 0)
   })
 
+  test('orphan stage pods from crashed runs are reported, and removed with --clean-orphans', async () => {
+    const orphan = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      // a crashed run from an hour ago (creationTimestamp is immutable after create, as on a real server)
+      metadata: {name: 'tracebloc-stage-old-run-deadbeef', namespace: sb.namespace, creationTimestamp: new Date(Date.now() - 3600_000).toISOString(), labels: {'app.kubernetes.io/managed-by': 'tracebloc-cli', 'tracebloc.io/component': 'stage-pod', 'tracebloc.io/table': 'old_run'}},
+      spec: {containers: [{name: 'stage', image: 'alpine:3.20', command: ['/bin/sh', '-c', 'exit 1']}], restartPolicy: 'Never'},
+    }
+    sb.store.create(pods, orphan)
+    await waitFor(() => sb.store.get(pods, sb.namespace, orphan.metadata.name)?.status?.phase === 'Failed')
+    const warned = await push('cats_orphans', ['--detach'])
+    assert.equal(warned.code, 0, warned.stderr)
+    assert.ok(warned.json.warnings.some((w: string) => w.includes('tracebloc-stage-old-run-deadbeef')), warned.json.warnings.join('\n'))
+    assert.ok(sb.store.get(pods, sb.namespace, orphan.metadata.name), 'only reported, not removed, without --clean-orphans')
+    const cleaned = await push('cats_orphans2', ['--detach', '--clean-orphans'])
+    assert.equal(cleaned.code, 0, cleaned.stderr)
+    await waitFor(() => !sb.store.get(pods, sb.namespace, orphan.metadata.name))
+  })
+
   test('--dry-run prints the plan and writes nothing', async () => {
-    const before = sb.store.currentResourceVersion()
+    const before = snapshot()
     const r = await push('cats_dry', ['--dry-run'])
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.status, 'dry-run')
@@ -98,18 +131,18 @@ describe('dataset push (cats/dogs, image_classification)', () => {
     assert.equal(r.json.ingest_config.images, '/data/shared/.tracebloc-staging/cats_dry/images/')
     assert.equal(r.json.bytes > 180_000, true)
     // SelfSubjectAccessReviews are not stored; nothing else may have been written.
-    assert.equal(sb.store.currentResourceVersion(), before)
+    assert.deepEqual(snapshot(), before)
   })
 
   test('bad flags exit 2 before touching the cluster', async () => {
-    const before = sb.store.currentResourceVersion()
+    const before = snapshot()
     const digest = await push('cats_bad', ['--image-digest', 'latest'])
     assert.equal(digest.code, 2)
     const unknown = await push('cats_bad', ['--no-such-flag'])
     assert.equal(unknown.code, 2)
     const table = await push('1bad-table')
     assert.equal(table.code, 2)
-    assert.equal(sb.store.currentResourceVersion(), before)
+    assert.deepEqual(snapshot(), before)
   })
 })
 

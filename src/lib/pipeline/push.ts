@@ -91,6 +91,11 @@ export function initialContext(o: PushOptions): PushContext {
 
 export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: string) => void; warn: (s: string) => void}): Promise<void> {
   const throttle = throttled(o.tty ? 100 : 2000)
+  // Every warning is shown to humans and kept for the --json document.
+  const warn = (s: string) => {
+    ctx.warnings.push(s)
+    log.warn(s)
+  }
   const tasks: ListrTask<PushContext>[] = [
     {
       title: 'Validate the dataset locally',
@@ -101,7 +106,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             ...o.plan,
             onProgress: (p) => throttle(() => (task.output = `${p.phase}${p.files !== undefined ? ` · ${p.files} files` : ''}${p.bytes !== undefined ? ` · ${humanBytes(p.bytes)}` : ''}`)),
           })
-          c.warnings.push(...c.plan.warnings)
+          for (const w of c.plan.warnings) warn(w)
           task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}`
         }),
     },
@@ -112,7 +117,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           c.target = await loadClusterTarget(o.cluster)
           task.output = `context ${c.target.context}, namespace ${c.target.namespace}`
           c.release = await discoverRelease(c.target, o.signal)
-          if (c.release.note) log.warn(c.release.note)
+          if (c.release.note) warn(c.release.note)
           const ns = c.release.namespace
           c.pvc = await checkSharedPvc(c.target, o.signal)
           task.output = 'checking permissions'
@@ -126,10 +131,9 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             c.portForward = await openPortForward(c.target, ns, c.jobsManagerPod, 8080)
             c.serverSchema = await fetchServerSchema(c.portForward.baseUrl, o.signal)
             if (c.serverSchema?.schema_sha256 && c.serverSchema.schema_sha256 !== SCHEMA_SHA256) {
-              log.warn(
+              warn(
                 `jobs-manager validates with schema ${c.serverSchema.schema_version ?? '?'} (sha256 ${c.serverSchema.schema_sha256.slice(0, 12)}…), this CLI embeds ${SCHEMA_SHA256.slice(0, 12)}…; if the cluster rejects the config, its errors are shown verbatim`,
               )
-              c.warnings.push('schema_mismatch')
             }
           }
           task.title = `Connected to release ${c.release.release} (chart ${c.release.chartVersion}) in ${ns}`
@@ -143,7 +147,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           const t = c.target!
           const ns = c.release!.namespace
           const plan = c.plan!
-          await reportOrphans(t, ns, o.cleanOrphans, log)
+          await reportOrphans(t, ns, o.cleanOrphans, warn)
           // A stage pod that disappears mid-copy (deleted, evicted) is replaced; the work dir on the PVC carries on.
           const startPod = async () => {
             const name = stagePodName(plan.table)
@@ -172,7 +176,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             compress: o.compress,
             cache,
             signal: o.signal,
-            onNote: (l) => log.warn(l),
+            onNote: (l) => warn(l),
             onProgress: (p) =>
               throttle(
                 () =>
@@ -246,15 +250,15 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
   await list.run()
 }
 
-async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, log: {warn: (s: string) => void}) {
+async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, warn: (s: string) => void) {
   try {
     const orphans = await findOrphanStagePods(t, ns)
     if (orphans.length === 0) return
     if (clean) {
       for (const p of orphans) await deletePod(t, ns, p.name)
-      log.warn(`removed ${orphans.length} stage pod(s) left by crashed runs: ${orphans.map((p) => p.name).join(', ')}`)
+      warn(`removed ${orphans.length} stage pod(s) left by crashed runs: ${orphans.map((p) => p.name).join(', ')}`)
     } else {
-      log.warn(
+      warn(
         `${orphans.length} stage pod(s) left by crashed runs: ${orphans.map((p) => `${p.name} (${p.phase}, table ${p.table})`).join(', ')}; remove them with --clean-orphans or: kubectl delete pod -n ${ns} ${orphans.map((p) => p.name).join(' ')}`,
       )
     }
