@@ -175,6 +175,8 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             parallel: o.parallel,
             compress: o.compress,
             cache,
+            // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream)
+            batch: {files: envInt('TRACEBLOC_STAGE_BATCH_FILES'), bytes: envInt('TRACEBLOC_STAGE_BATCH_BYTES')},
             signal: o.signal,
             onNote: (l) => warn(l),
             onProgress: (p) =>
@@ -328,6 +330,11 @@ export function summaryJson(s?: IngestSummary) {
     db_insert_failures: s.dbInsertFailures,
     success_rate: s.successRate,
   }
+}
+
+function envInt(name: string): number | undefined {
+  const v = Number(process.env[name])
+  return Number.isInteger(v) && v > 0 ? v : undefined
 }
 
 function throttled(ms: number) {

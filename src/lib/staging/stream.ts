@@ -517,7 +517,7 @@ interface Batch {
 
 async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result: StreamResult): Promise<void> {
   if (files.length === 0) return
-  const limits = {...DEFAULT_BATCH, ...o.batch}
+  const limits = {files: o.batch?.files ?? DEFAULT_BATCH.files, bytes: o.batch?.bytes ?? DEFAULT_BATCH.bytes}
   const mode = o.compress ?? 'auto'
   // gzip's output length is unknown up front, so compressed batches rely on the v5 stdin close instead of
   // `head -c N` framing: compression is only used on v5 connections (learned from the first exec).
