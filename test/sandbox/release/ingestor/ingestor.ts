@@ -9,6 +9,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import * as yaml from 'js-yaml'
 import {formatPyErrors, validatePy} from '../pyjsonschema.js'
+import * as V from './validators.js'
 
 export type IngestorFault = 'config-error' | 'validator-failure' | 'skipped-rows' | 'file-transfer-failure' | 'crash' | 'mysql-unreachable' | 'slow'
 
@@ -326,60 +327,97 @@ async function main(io: IngestorIO): Promise<number> {
       results.push({name, errors: errs})
       if (errs.length === 0) io.stdout(`${name} Validator successfully passed\n`)
     }
-    if (sidecarDir && category !== 'instance_segmentation') {
-      const dir = hostPath(`${srcPath}/${sidecarDir}`)
+    const dir = hostPath(`${srcPath}/${sidecarDir}`)
+    const fileType = (sub: string, want: string) =>
       run('File Type Validator', () => {
-        if (!fs.existsSync(dir)) return [`Directory not found: ${srcPath}/${sidecarDir}`]
-        const wrong = walkFiles(dir).filter((f) => path.extname(f).toLowerCase() !== ext.toLowerCase())
-        return wrong.map((f) => `Invalid file type: ${path.basename(f)} (expected ${ext})`)
+        const d = hostPath(`${srcPath}/${sub}`)
+        if (!fs.existsSync(d)) return [`Directory not found: ${srcPath}/${sub}`]
+        const wrong = walkFiles(d).filter((f) => path.extname(f).toLowerCase() !== want.toLowerCase())
+        return wrong.map((f) => `Invalid file type: ${path.basename(f)} (expected ${want})`)
       })
-      if (IMAGE_CATS.includes(category) && fileOptions.target_size) {
-        const [w, h] = fileOptions.target_size
-        run('Image Resolution Validator', () => {
-          if (io.fault === 'validator-failure') return [`Image cat1.jpeg has resolution 255x256, expected ${w}x${h}`]
-          if (!fs.existsSync(dir)) return []
-          const errs: string[] = []
-          for (const f of walkFiles(dir)) {
-            const size = imageSize(fs.readFileSync(f))
-            if (!size) errs.push(`Cannot read image: ${path.basename(f)}`)
-            else if (size[0] !== w || size[1] !== h) errs.push(`Image ${path.basename(f)} has resolution ${size[0]}x${size[1]}, expected ${w}x${h}`)
-          }
-          return errs
-        })
-      }
-      if (TEXT_CATS.includes(category)) {
-        const tok = hostPath(`${srcPath}/tokenizer.json`)
-        const required = category === 'masked_language_modeling'
-        if (required || fs.existsSync(tok)) {
-          run('Tokenizer Validator', () => {
-            if (!fs.existsSync(tok)) return [`tokenizer.json not found at ${srcPath}/tokenizer.json (required for ${category})`]
-            const text = fs.readFileSync(tok, 'utf8')
-            const need = required ? ['[MASK]', '[PAD]'] : ['[PAD]']
-            return need.filter((t) => !text.includes(JSON.stringify(t))).map((t) => `Tokenizer is missing required special token ${t}`)
-          })
-        }
-      }
-    }
-    if (c.schema && typeof c.schema === 'object') {
-      run('Data Validator', () => {
+    const resolution = () => {
+      if (!fileOptions.target_size) return
+      const [w, h] = fileOptions.target_size
+      run('Image Resolution Validator', () => {
+        if (io.fault === 'validator-failure') return [`Image cat1.jpeg has resolution 255x256, expected ${w}x${h}`]
+        if (!fs.existsSync(dir)) return []
         const errs: string[] = []
-        const missing = Object.keys(c.schema).filter((k) => !header.includes(k))
-        if (missing.length) errs.push(`Schema columns not present in CSV: ${missing.join(', ')}`)
-        for (const [col, t] of Object.entries(c.schema as Record<string, string>)) {
-          if (!DATA_TYPE.test(t.trim())) errs.push(`Unknown data type: ${t}`)
-          else if (/^(INT|INTEGER|BIGINT)$/i.test(t) && header.includes(col)) {
-            const badRow = records.findIndex((r) => r[col] !== '' && !/^-?\d+$/.test(r[col]))
-            if (badRow >= 0) errs.push(`Column '${col}' row ${badRow + 1}: '${records[badRow][col]}' is not a valid ${t}`)
-          } else if (/^(FLOAT|DOUBLE|DECIMAL|NUMERIC)/i.test(t) && header.includes(col)) {
-            const badRow = records.findIndex((r) => r[col] !== '' && Number.isNaN(Number(r[col])))
-            if (badRow >= 0) errs.push(`Column '${col}' row ${badRow + 1}: '${records[badRow][col]}' is not a valid ${t}`)
-          }
+        for (const f of walkFiles(dir)) {
+          const size = imageSize(fs.readFileSync(f))
+          if (!size) errs.push(`Cannot read image: ${path.basename(f)}`)
+          else if (size[0] !== w || size[1] !== h) errs.push(`Image ${path.basename(f)} has resolution ${size[0]}x${size[1]}, expected ${w}x${h}`)
         }
         return errs
       })
     }
-    run('Table Name Validator', () => (/^[a-zA-Z][a-zA-Z0-9_]*$/.test(table) ? [] : [`Invalid table name '${table}': must start with a letter and contain only letters, digits and underscores`]))
-    run('Duplicate Validator', () => {
+    const tokenizer = () => {
+      const required = category === 'masked_language_modeling'
+      if (!required && !fs.existsSync(hostPath(`${srcPath}/tokenizer.json`))) return // optional, and absent
+      run('Tokenizer Validator', () => V.tokenizerErrors(hostPath(`${srcPath}/tokenizer.json`), `${srcPath}/tokenizer.json`, required, category))
+    }
+    const data = (schema: Record<string, string> | undefined) => {
+      if (schema && typeof schema === 'object') run('Data Validator', () => dataErrors(schema, header, records))
+    }
+    const schema = c.schema as Record<string, string> | undefined
+    switch (category) {
+      case 'image_classification':
+        fileType('images', ext)
+        resolution()
+        break
+      case 'object_detection':
+        fileType('images', ext)
+        fileType('annotations', '.xml')
+        run('Pascal VOC XML Validator', () => V.pascalVocErrors(hostPath(`${srcPath}/annotations`)))
+        run('File Pairing Validator', () => V.annotationPairingErrors(dir, hostPath(`${srcPath}/annotations`)))
+        resolution()
+        break
+      case 'keypoint_detection':
+        fileType('images', ext)
+        resolution()
+        run('Keypoint Annotation', () => V.keypointAnnotationErrors(records, c.number_of_keypoints))
+        run('Keypoint Visibility', () => V.keypointVisibilityErrors(records))
+        break
+      case 'semantic_segmentation':
+        fileType('images', ext)
+        fileType('masks', '.png')
+        run('File Pairing Validator', () => V.maskPairingErrors(dir, hostPath(`${srcPath}/masks`)))
+        resolution()
+        break
+      case 'text_classification':
+        fileType('texts', ext)
+        tokenizer()
+        data(schema)
+        break
+      case 'token_classification':
+        fileType('texts', ext)
+        run('BIO Label', () => V.bioErrors(records, header, labelColumn ?? 'label', dir, ext))
+        tokenizer()
+        data(schema)
+        break
+      case 'masked_language_modeling':
+        fileType('sequences', ext)
+        tokenizer()
+        data(schema)
+        break
+      case 'time_series_forecasting':
+        run('Time Format Validator', () => V.timeFormatErrors(schema))
+        run('Time Ordered Validator', () => V.timeOrderedErrors(header, records))
+        run('Time Before Today Validator', () => V.timeBeforeTodayErrors(header, records))
+        run('Numeric Columns Validator', () => V.numericColumnsErrors(schema, header, records))
+        data(schema ? Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'timestamp')) : undefined)
+        break
+      case 'time_to_event_prediction':
+        run('Time to Event Validator', () => V.timeToEventErrors(typeof c.time_column === 'string' ? c.time_column : 'time', header, records))
+        data(schema)
+        break
+      case 'instance_segmentation':
+        // map_validators returns [] for it: not even TableName / Duplicate
+        break
+      default:
+        data(schema)
+    }
+    if (category !== 'instance_segmentation') run('Table Name Validator', () => (/^[a-zA-Z][a-zA-Z0-9_]*$/.test(table) ? [] : [`Invalid table name '${table}': must start with a letter and contain only letters, digits and underscores`]))
+    if (category !== 'instance_segmentation') run('Duplicate Validator', () => {
       const st = fs.statSync(hostPath(dest), {throwIfNoEntry: false})
       if (st?.isDirectory() && fs.readdirSync(hostPath(dest)).length > 0) return [`Destination directory '${dest}' already exists`]
       return []
@@ -426,6 +464,14 @@ async function main(io: IngestorIO): Promise<number> {
           fs.rmSync(hostPath(`${dest}/${base}`), {force: true}) // staged files are often read-only
           fs.copyFileSync(hostPath(src), hostPath(`${dest}/${base}`))
           copied.add(base)
+          // the paired sidecar travels with its image (§4.3: annotation .xml, mask <mask_id>.png)
+          const pair = category === 'object_detection' ? `annotations/${path.posix.basename(base, path.posix.extname(base))}.xml`
+            : category === 'semantic_segmentation' && r.mask_id ? `masks/${path.posix.extname(r.mask_id) ? r.mask_id : `${r.mask_id}.png`}` : undefined
+          if (pair && fs.existsSync(hostPath(`${srcPath}/${pair}`))) {
+            const to = hostPath(`${dest}/${path.posix.basename(pair)}`)
+            fs.rmSync(to, {force: true})
+            fs.copyFileSync(hostPath(`${srcPath}/${pair}`), to)
+          }
         }
       }
       b.processed++
@@ -463,6 +509,24 @@ async function main(io: IngestorIO): Promise<number> {
       fs.rmSync(hostPath(lockPath), {force: true})
     }
   }
+}
+
+/** Data Validator: schema columns present, known types, INT/FLOAT values parse. */
+function dataErrors(schema: Record<string, string>, header: string[], records: Record<string, string>[]): string[] {
+  const errs: string[] = []
+  const missing = Object.keys(schema).filter((k) => !header.includes(k))
+  if (missing.length) errs.push(`Schema columns not present in CSV: ${missing.join(', ')}`)
+  for (const [col, t] of Object.entries(schema)) {
+    if (!DATA_TYPE.test(t.trim())) errs.push(`Unknown data type: ${t}`)
+    else if (/^(INT|INTEGER|BIGINT)$/i.test(t) && header.includes(col)) {
+      const badRow = records.findIndex((r) => r[col] !== '' && !/^-?\d+$/.test(r[col]))
+      if (badRow >= 0) errs.push(`Column '${col}' row ${badRow + 1}: '${records[badRow][col]}' is not a valid ${t}`)
+    } else if (/^(FLOAT|DOUBLE|DECIMAL|NUMERIC)/i.test(t) && header.includes(col)) {
+      const badRow = records.findIndex((r) => r[col] !== '' && Number.isNaN(Number(r[col])))
+      if (badRow >= 0) errs.push(`Column '${col}' row ${badRow + 1}: '${records[badRow][col]}' is not a valid ${t}`)
+    }
+  }
+  return errs
 }
 
 function elapsed(since: number): string {
