@@ -149,23 +149,36 @@ export async function execInPod(t: ClusterTarget, o: ExecOptions): Promise<ExecR
 
 async function pumpStdin(ws: WebSocket, stdin: Readable | AsyncIterable<Buffer>, onProgress?: (n: number) => void): Promise<void> {
   let sent = 0
+  // Coalesce small chunks (tar headers, padding, small files) into frames of up to MAX_FRAME: every
+  // frame costs a TLS record, a message event and a pipe write on the far side.
+  let frame = Buffer.allocUnsafe(MAX_FRAME + 1)
+  let fill = 1
+  const flush = async (): Promise<boolean> => {
+    if (fill <= 1) return true
+    // Backpressure: never let more than HIGH_WATER bytes queue in the socket (client-node has none).
+    while (ws.bufferedAmount > HIGH_WATER) {
+      if (ws.readyState !== WebSocket.OPEN) return false
+      await new Promise((r) => setTimeout(r, 2))
+    }
+    if (ws.readyState !== WebSocket.OPEN) return false
+    frame[0] = STDIN
+    ws.send(frame.subarray(0, fill))
+    sent += fill - 1
+    onProgress?.(sent)
+    frame = Buffer.allocUnsafe(MAX_FRAME + 1) // the sent buffer belongs to ws now
+    fill = 1
+    return true
+  }
   for await (const chunk of stdin as AsyncIterable<Buffer>) {
-    for (let off = 0; off < chunk.length; off += MAX_FRAME) {
-      const part = chunk.subarray(off, off + MAX_FRAME)
-      // Backpressure: never let more than HIGH_WATER bytes queue in the socket (client-node has none).
-      while (ws.bufferedAmount > HIGH_WATER) {
-        if (ws.readyState !== WebSocket.OPEN) return
-        await new Promise((r) => setTimeout(r, 2))
-      }
-      if (ws.readyState !== WebSocket.OPEN) return
-      const frame = Buffer.allocUnsafe(part.length + 1)
-      frame[0] = STDIN
-      part.copy(frame, 1)
-      ws.send(frame)
-      sent += part.length
-      onProgress?.(sent)
+    for (let off = 0; off < chunk.length; ) {
+      const n = Math.min(chunk.length - off, MAX_FRAME + 1 - fill)
+      chunk.copy(frame, fill, off, off + n)
+      fill += n
+      off += n
+      if (fill === MAX_FRAME + 1 && !(await flush())) return
     }
   }
+  if (!(await flush())) return
   // v5: half-close stdin so the process sees EOF and the status still arrives. On v4 the remote
   // command is length-framed by the caller, so nothing more is needed (closing would lose the status).
   if (ws.readyState === WebSocket.OPEN && ws.protocol === 'v5.channel.k8s.io') ws.send(Buffer.from([CLOSE, STDIN]))

@@ -1,0 +1,175 @@
+// Staging at scale, small data: incremental re-push, resume after cut streams and after a SIGKILLed CLI,
+// a damaged file on the PVC found and re-sent, exec v4-only servers, and the per-table lock. The built
+// CLI against the sandbox (real pods, busybox tar/sha256sum on the real PVC directory). Pushes use
+// --detach so the staged copy stays on the PVC for the next push to compare against.
+import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
+import {cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {after, afterEach, before, test} from 'node:test'
+
+import {startSandbox} from '../sandbox/index.js'
+import {CATS_DOGS, runCli} from './push-cli.js'
+
+type Sandbox = Awaited<ReturnType<typeof startSandbox>>
+let sb: Sandbox
+let n = 0
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tb-staging-e2e-'))
+const cacheHome = path.join(tmp, 'cache')
+
+before(async () => {
+  sb = await startSandbox()
+})
+after(async () => {
+  await sb?.stop()
+  rmSync(tmp, {recursive: true, force: true})
+})
+afterEach(() => {
+  sb.faults.clear()
+  const left = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
+  assert.deepEqual(left.map((p) => p.metadata.name), [], 'stage pods left behind')
+})
+
+/** A private, writable copy of the cats/dogs sample. */
+function dataset(): string {
+  const dir = path.join(tmp, `ds-${++n}`)
+  cpSync(CATS_DOGS, dir, {recursive: true})
+  return dir
+}
+
+function push(dir: string, table: string, extra: string[] = [], env: Record<string, string> = {}, opts: Parameters<typeof runCli>[1] = {}) {
+  return runCli(['dataset', 'push', dir, '--table', table, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, '--detach', ...extra], {
+    ...opts,
+    env: {TRACEBLOC_STAGE_POD_TIMEOUT: '20', XDG_CACHE_HOME: cacheHome, ...env, ...opts.env},
+  })
+}
+
+const stagingDir = (table: string) => path.join(sb.pvcDir, '.tracebloc-staging', table)
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex')
+
+/** The staged copy holds exactly the local files, byte for byte (plus the hidden manifest). */
+function assertStagedEquals(dir: string, table: string) {
+  const staged = stagingDir(table)
+  const list = (root: string) =>
+    readdirSync(root, {recursive: true, withFileTypes: true})
+      .filter((d) => d.isFile() && !d.name.startsWith('.tracebloc-'))
+      .map((d) => path.relative(root, path.join(d.parentPath, d.name)))
+      .sort()
+  const remote = list(staged)
+  // the CSV is staged as labels.csv
+  const local = list(dir).map((f) => (f.endsWith('.csv') ? 'labels.csv' : f)).sort()
+  assert.deepEqual(remote, local)
+  for (const f of remote) {
+    const lp = f === 'labels.csv' ? path.join(dir, readdirSync(dir).find((x) => x.endsWith('.csv'))!) : path.join(dir, f)
+    assert.equal(sha(path.join(staged, f)), sha(lp), `${f} differs`)
+  }
+  const manifest = readFileSync(path.join(staged, '.tracebloc-manifest'), 'utf8')
+  assert.equal(manifest.trim().split('\n').length, remote.length)
+}
+
+function editLabels(dir: string) {
+  const csv = path.join(dir, readdirSync(dir).find((x) => x.endsWith('.csv'))!)
+  const text = readFileSync(csv, 'utf8')
+  // swap one label: still a valid dataset, different bytes
+  const lines = text.split('\n')
+  const i = lines.findIndex((l, k) => k > 0 && /\bcat\b/.test(l))
+  lines[i] = lines[i].replace(/\bcat\b/, 'dog')
+  writeFileSync(csv, lines.join('\n'))
+}
+
+test('incremental: unchanged re-push sends nothing and skips the swap; a labels.csv fix sends 1 file', async () => {
+  const dir = dataset()
+  const first = await push(dir, 'inc_t', ['--json'])
+  assert.equal(first.code, 0, first.stderr)
+  assert.equal(first.json.staged.sent_files, 7)
+  assert.equal(first.json.staged.skipped_files, 0)
+  assertStagedEquals(dir, 'inc_t')
+
+  const same = await push(dir, 'inc_t', ['--json'])
+  assert.equal(same.code, 0, same.stderr)
+  assert.equal(same.json.staged.sent_bytes, 0)
+  assert.equal(same.json.staged.skipped_files, 7)
+  assert.equal(same.json.staged.swapped, false)
+
+  editLabels(dir)
+  const fixed = await push(dir, 'inc_t', ['--json'])
+  assert.equal(fixed.code, 0, fixed.stderr)
+  assert.equal(fixed.json.staged.sent_files, 1)
+  assert.equal(fixed.json.staged.skipped_files, 6)
+  assert.equal(fixed.json.staged.swapped, true)
+  assertStagedEquals(dir, 'inc_t')
+  // the swap leaves no work dir behind
+  assert.equal(existsSync(`${stagingDir('inc_t')}.staging-resume`), false)
+})
+
+test('resume after cut streams: a failed run keeps its verified files, the next run sends only the rest', async () => {
+  const dir = dataset()
+  // one file per stream; every stream is cut after 20 kB: labels.csv (8 kB) gets through, each image is cut until the run gives up
+  const env = {TRACEBLOC_STAGE_BATCH_FILES: '1'}
+  sb.faults.set({cutExecAfterBytes: {bytes: 20_000, times: 100}})
+  const failed = await push(dir, 'cut_t', ['--json', '--parallel', '1'], env)
+  sb.faults.clear()
+  assert.equal(failed.code, 7, failed.stderr)
+  assert.equal(failed.json.reason, 'stream_cut')
+  assert.ok(existsSync(`${stagingDir('cut_t')}.staging-resume`), 'the resumable work dir is kept')
+  const again = await push(dir, 'cut_t', ['--json'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(again.json.staged.skipped_files, 1, 'labels.csv was verified by the failed run')
+  assert.equal(again.json.staged.sent_files, 6)
+  assertStagedEquals(dir, 'cut_t')
+})
+
+test('resume after the CLI is SIGKILLed mid-copy: the next run takes over the lock and continues', async () => {
+  const dir = dataset()
+  const env = {TRACEBLOC_STAGE_BATCH_FILES: '1'}
+  sb.faults.set({execBytesPerSecond: 30_000})
+  const killed = await push(dir, 'kill_t', ['--parallel', '1'], env, {interrupt: {signal: 'SIGKILL', when: (o) => /\b[2-5]\/7 files/.test(o)}})
+  sb.faults.clear()
+  assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr)
+  assert.ok(existsSync(path.join(sb.pvcDir, '.tracebloc-staging', '.kill_t.lock')), 'the killed run still holds the lock')
+  const again = await push(dir, 'kill_t', ['--json'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.ok(again.json.staged.skipped_files >= 2, `verified files are not sent again (skipped ${again.json.staged.skipped_files})`)
+  assert.equal(again.json.staged.sent_files + again.json.staged.skipped_files, 7)
+  assertStagedEquals(dir, 'kill_t')
+  assert.equal(existsSync(path.join(sb.pvcDir, '.tracebloc-staging', '.kill_t.lock')), false)
+})
+
+test('a damaged staged file is found before the swap and sent again', async () => {
+  const dir = dataset()
+  const first = await push(dir, 'dmg_t', ['--json'])
+  assert.equal(first.code, 0, first.stderr)
+  truncateSync(path.join(stagingDir('dmg_t'), 'images', 'cat2.jpeg'), 100)
+  editLabels(dir)
+  const again = await push(dir, 'dmg_t', ['--json'])
+  assert.equal(again.code, 0, again.stderr)
+  assert.equal(again.json.staged.resent_files, 1)
+  assertStagedEquals(dir, 'dmg_t')
+})
+
+test('exec v4-only API server: length-framed batches, no compression, staged copy correct', async () => {
+  const dir = dataset()
+  sb.faults.set({execV4Only: true})
+  const r = await push(dir, 'v4_t', ['--json', '--compress', 'on'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.json.staged.compressed, false)
+  assertStagedEquals(dir, 'v4_t')
+})
+
+test('a second push of the same table while one is staging fails clearly (lock), the first completes', async () => {
+  const dir = dataset()
+  sb.faults.set({execBytesPerSecond: 40_000})
+  const firstP = push(dir, 'lock_t', ['--json'])
+  // wait until the first run holds the lock
+  const lock = path.join(sb.pvcDir, '.tracebloc-staging', '.lock_t.lock')
+  for (let i = 0; i < 200 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 100))
+  const second = await push(dir, 'lock_t', ['--json'])
+  const first = await firstP
+  sb.faults.clear()
+  assert.equal(second.code, 7, second.stderr)
+  assert.equal(second.json.reason, 'staging_locked')
+  assert.match(second.json.hint, /kubectl delete pod/)
+  assert.equal(first.code, 0, first.stderr)
+  assertStagedEquals(dir, 'lock_t')
+})
