@@ -34,14 +34,21 @@ async function until(what: string, fn: () => unknown): Promise<void> {
   throw new Error(`timed out waiting for ${what}`)
 }
 
-test('stop() kills every process it started: containers, restarting containers, execs, escaped sessions', async () => {
+test('stop() kills every process it started: containers, restarting containers, execs, escaped sessions; a deadline kill leaves nothing', async () => {
   const sb = await startSandbox()
   const marker = `654${process.pid % 10}`
-  const mk = (name: string, restartPolicy: string, script: string) => sb.store.create(PODS, {
+  const mk = (name: string, restartPolicy: string, script: string, extra: Record<string, unknown> = {}) => sb.store.create(PODS, {
     apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace: 'tracebloc'},
-    spec: {restartPolicy, containers: [{name: 'c', image: 'alpine:3.20', command: ['/bin/sh', '-c', script]}]},
+    spec: {restartPolicy, containers: [{name: 'c', image: 'alpine:3.20', command: ['/bin/sh', '-c', script]}], ...extra},
   })
   try {
+    // SIGTERM path (activeDeadlineSeconds): the outer bwrap dies of it, the pid-namespace init inside
+    // ignores it — the container must still be gone once the pod is Failed, long before stop()
+    mk('deadline', 'Never', `exec sleep ${marker}5`, {activeDeadlineSeconds: 1, securityContext: {runAsUser: 65532, runAsGroup: 65532}})
+    await until('the sleep', () => leftovers(`${marker}5`).length > 0)
+    await until('DeadlineExceeded', () => (sb.store.get(PODS, 'tracebloc', 'deadline') as KObject | undefined)?.status?.phase === 'Failed')
+    await until('the deadline pod\'s processes gone', () => leftovers(`${marker}5`).length === 0)
+
     mk('sleeper', 'Never', `exec sleep ${marker}1`)
     // restarts every time it exits: a restart must not be scheduled once stop() has begun
     mk('crasher', 'Always', `sleep 0.2; exit 1`)

@@ -91,9 +91,16 @@ export class Kubelet implements PodRuntime {
     this.procs.add(proc)
     proc.once('exit', () => this.procs.delete(proc))
     proc.once('error', () => this.procs.delete(proc))
-    // stdio can outlive the process when something it forked escaped the group: do not let
-    // that hold 'close' (and the container's exit) forever
+    // When the outer bwrap goes, the container goes: its pid-namespace init (the inner bwrap, same
+    // process group) ignores the SIGTERM the outer one dies of and would keep `sleep 600` alive.
+    // stdio can outlive the process when something escaped the group: do not let that hold
+    // 'close' (and the container's exit) forever either.
     proc.once('exit', () => {
+      try {
+        if (proc.pid !== undefined) process.kill(-proc.pid, 'SIGKILL')
+      } catch {
+        // the group is already empty
+      }
       setTimeout(() => {
         proc.stdout?.destroy()
         proc.stderr?.destroy()
