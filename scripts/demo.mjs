@@ -7,7 +7,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const sample = process.env.TRACEBLOC_DEMO_DATA ?? '/work/shared/reference/samples/image_classification/data'
+const sample = process.env.TRACEBLOC_DEMO_DATA ?? path.join(root, 'test/fixtures/reference/samples/image_classification/data')
 if (!existsSync(path.join(root, 'dist/commands'))) spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], {stdio: 'inherit'})
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-demo-'))

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-export const SAMPLES = '/work/shared/reference/samples'
+export const SAMPLES = 'test/fixtures/reference/samples'
 export const CATS_DOGS = path.join(SAMPLES, 'image_classification/data')
 
 export interface CliRun {

@@ -9,8 +9,8 @@ import path from 'node:path'
 import {after, test} from 'node:test'
 import {runIngestor} from '../sandbox/release/ingestor/ingestor.js'
 
-const SAMPLES = '/work/shared/reference/samples'
-const PARITY = '/work/shared/reference/parity/cases'
+const SAMPLES = 'test/fixtures/reference/samples'
+const PARITY = 'test/fixtures/reference/parity/cases'
 const roots: string[] = []
 after(() => roots.forEach((r) => fs.rmSync(r, {recursive: true, force: true})))
 const ESC = String.fromCharCode(27)

@@ -8,7 +8,7 @@ import {after, test} from 'node:test'
 import {runIngestor, type IngestorFault} from '../sandbox/release/ingestor/ingestor.js'
 import {formatPyErrors, validatePy} from '../sandbox/release/pyjsonschema.js'
 
-const SAMPLE = '/work/shared/reference/samples/image_classification/data'
+const SAMPLE = 'test/fixtures/reference/samples/image_classification/data'
 const roots: string[] = []
 after(() => roots.forEach((r) => fs.rmSync(r, {recursive: true, force: true})))
 const ESC = String.fromCharCode(27)
@@ -180,14 +180,14 @@ test('tabular and text families', async () => {
   roots.push(root)
   fs.mkdirSync(path.join(root, 'etc'))
   fs.mkdirSync(path.join(root, 'data/shared/tabsrc'), {recursive: true})
-  fs.copyFileSync('/work/shared/reference/samples/tabular_classification/tabular_classification_sample_in_csv_format.csv', path.join(root, 'data/shared/tabsrc/labels.csv'))
+  fs.copyFileSync('test/fixtures/reference/samples/tabular_classification/tabular_classification_sample_in_csv_format.csv', path.join(root, 'data/shared/tabsrc/labels.csv'))
   writeConfig(root, 'apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: tabular_classification\ntable: tab\nintent: train\ncsv: /data/shared/tabsrc/labels.csv\nschema: {feature_00: FLOAT, feature_01: FLOAT}\nlabel: label\n')
   const t = await run(root)
   assert.equal(t.code, 0, t.stderr)
   assert.match(t.plain, /Data Validator Validator successfully passed\n/)
   assert.match(t.plain, /📈 Total Records Found: {5}8\n/)
 
-  fs.cpSync('/work/shared/reference/samples/text_classification/data', path.join(root, 'data/shared/txtsrc'), {recursive: true})
+  fs.cpSync('test/fixtures/reference/samples/text_classification/data', path.join(root, 'data/shared/txtsrc'), {recursive: true})
   writeConfig(root, 'apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: text_classification\ntable: txt_t\nintent: train\ncsv: /data/shared/txtsrc/labels_file_sample.csv\ntexts: /data/shared/txtsrc/texts/\nlabel: label\n')
   const x = await run(root)
   assert.equal(x.code, 0, x.stderr)

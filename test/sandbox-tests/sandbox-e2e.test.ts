@@ -10,7 +10,7 @@ import {after, before, test} from 'node:test'
 import {startSandbox, type Sandbox} from '../sandbox/index.js'
 
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
-const SAMPLE = '/work/shared/reference/samples/image_classification/data'
+const SAMPLE = 'test/fixtures/reference/samples/image_classification/data'
 let sb: Sandbox
 let home: string
 

@@ -10,7 +10,7 @@ import {planDataset, type PlanOptions} from '../../src/lib/dataset/index.js'
 import {CliError} from '../../src/lib/output/errors.js'
 import {validateIngestConfig} from '../../src/lib/schema/index.js'
 
-const S = '/work/shared/reference/samples/'
+const S = 'test/fixtures/reference/samples/'
 const P = '/data/shared/.tracebloc-staging/t'
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-cat-'))
 after(() => rmSync(tmp, {recursive: true, force: true}))

@@ -12,7 +12,7 @@ import {inferColumnType, inferSchema} from '../../src/lib/dataset/infer.js'
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-infer-'))
 after(() => rmSync(tmp, {recursive: true, force: true}))
 
-const parity = JSON.parse(readFileSync('/work/shared/reference/parity/schema_inference_parity.json', 'utf8')) as {sample_cap: number; cases: Array<{name: string; values: string[]; expected: string}>}
+const parity = JSON.parse(readFileSync('test/fixtures/reference/parity/schema_inference_parity.json', 'utf8')) as {sample_cap: number; cases: Array<{name: string; values: string[]; expected: string}>}
 
 test('schema inference matches schema_inference_parity.json case by case', () => {
   assert.equal(parity.sample_cap, 5000)
@@ -88,5 +88,5 @@ test('image headers: PNG IHDR and JPEG SOF after a large APP segment; junk and e
   writeFileSync(path.join(tmp, 'e.jpg'), '')
   assert.deepEqual(await probeImage(path.join(tmp, 'e.jpg')), {ok: false, reason: 'empty', detail: 'empty file, 0 bytes'})
   // the real sample photos: 256x256 JPEG with EXIF
-  assert.deepEqual(await probeImage('/work/shared/reference/samples/image_classification/data/images/cat1.jpeg'), {ok: true, width: 256, height: 256, format: 'jpeg'})
+  assert.deepEqual(await probeImage('test/fixtures/reference/samples/image_classification/data/images/cat1.jpeg'), {ok: true, width: 256, height: 256, format: 'jpeg'})
 })

@@ -8,7 +8,7 @@ import {CATEGORIES, flagAppliesTo, parseSchemaFlag, parseSize, planDataset} from
 import {CliError} from '../../src/lib/output/errors.js'
 import {loadIngestYaml, validateIngestConfig} from '../../src/lib/schema/index.js'
 
-const SAMPLES = '/work/shared/reference/samples'
+const SAMPLES = 'test/fixtures/reference/samples'
 const CATS = path.join(SAMPLES, 'image_classification/data')
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-dataset-'))
 after(() => rmSync(tmp, {recursive: true, force: true}))
@@ -72,9 +72,9 @@ test('category detection: a non-interactive run lists the tasks of the one famil
 
 test('registry: the 16 categories of the schema enum; task-scoped flags', async () => {
   const {readFileSync} = await import('node:fs')
-  const schema = JSON.parse(readFileSync('/work/shared/reference/schema/ingest.v1.json', 'utf8')) as {properties: {category: {enum: string[]}}}
+  const schema = JSON.parse(readFileSync('schema/ingest.v1.json', 'utf8')) as {properties: {category: {enum: string[]}}}
   assert.deepEqual([...CATEGORIES].sort(), [...schema.properties.category.enum].sort())
-  const layout = JSON.parse(readFileSync('/work/shared/reference/schema/layout.v1.json', 'utf8')) as {tasks: Record<string, unknown>}
+  const layout = JSON.parse(readFileSync('test/fixtures/reference/schema/layout.v1.json', 'utf8')) as {tasks: Record<string, unknown>}
   assert.deepEqual([...CATEGORIES].sort(), Object.keys(layout.tasks).sort())
   assert.ok(flagAppliesTo('--target-size', 'object_detection'))
   assert.ok(!flagAppliesTo('--target-size', 'tabular_classification'))

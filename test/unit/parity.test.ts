@@ -9,7 +9,7 @@ import {test} from 'node:test'
 import {planDataset, type PlanOptions} from '../../src/lib/dataset/index.js'
 import {CliError} from '../../src/lib/output/errors.js'
 
-const ROOT = '/work/shared/reference/parity'
+const ROOT = 'test/fixtures/reference/parity'
 
 interface Case {
   name: string

@@ -55,6 +55,8 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
   const tsOrder = new Examples()
   const tsFuture = new Examples()
   const tteBad = new Examples()
+  // time_series_forecasting: the ingestor's NumericColumns validator rejects empty cells in any schema column
+  const tsfEmpty = new Map<string, number>()
   let prevTs = -Infinity
   const now = Date.now()
 
@@ -77,6 +79,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
     const gi = cat.grouping ? header.indexOf(cat.grouping.groupColumn) : -1
     const tiNumeric = timeColTsc >= 0 && (INT_TYPES.has(sqlBaseType(s[cat.grouping!.timeColumn] ?? '')) || FLOAT_TYPES.has(sqlBaseType(s[cat.grouping!.timeColumn] ?? '')))
     const tsfI = cat.name === 'time_series_forecasting' ? header.indexOf('timestamp') : -1
+    const tsfCols = tsfI >= 0 ? Object.keys(s).filter((c) => c !== 'timestamp' && header.includes(c)).map((c) => ({c, i: header.indexOf(c)})) : []
     const tteI = cat.name === 'time_to_event_prediction' ? (resolveColumn(header, opts.timeColumn ?? 'time')?.index ?? -1) : -1
 
     return (f, line) => {
@@ -115,6 +118,10 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
             g.t = t
           }
         }
+      }
+      for (const {c, i} of tsfCols) {
+        const v = f[i] ?? ''
+        if (v.trim() === '' || isPandasNA(v)) tsfEmpty.set(c, (tsfEmpty.get(c) ?? 0) + 1)
       }
       if (tsfI >= 0) {
         const t = parseTime(f[tsfI] ?? '')
@@ -199,6 +206,17 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
     if (tsFuture.count > 0) problems.data(`${tsFuture.count} "timestamp" value(s) are in the future: ${tsFuture} — fix them`)
     const nonNumeric = Object.entries(s).filter(([c, t]) => c !== 'timestamp' && !INT_TYPES.has(sqlBaseType(t)) && !FLOAT_TYPES.has(sqlBaseType(t))).map(([c, t]) => `${c} (${t})`)
     if (nonNumeric.length > 0) problems.data(`time_series_forecasting needs every column except timestamp to be numeric: ${someOf(nonNumeric)} — drop them or encode them as numbers`)
+    if (tsfEmpty.size > 0) {
+      const desc = [...tsfEmpty].map(([c, n]) => `${c} (${n} empty)`)
+      // An inferred schema simply leaves such feature columns out (what the ingestor's own e2e config does);
+      // a schema the user chose, or an empty label, is an error to fix before uploading.
+      if (!opts.schema && !(lc && tsfEmpty.has(lc.name))) {
+        for (const c of tsfEmpty.keys()) delete s[c]
+        warnings.push(`left out of the inferred schema: ${someOf(desc)} — the ingestor rejects empty cells in time-series columns; fill the gaps and pass --schema to include them`)
+      } else {
+        problems.data(`time_series_forecasting needs a value in every row of every schema column except timestamp: ${someOf(desc)} — fill the gaps, or leave those columns out of --schema`)
+      }
+    }
   }
 
   if (cat.name === 'time_to_event_prediction') {
