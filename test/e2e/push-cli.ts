@@ -1,6 +1,8 @@
 // Runs the built CLI (bin/run.js → dist) as a real process, as users do.
 import {spawn} from 'node:child_process'
+import {existsSync, readdirSync} from 'node:fs'
 import path from 'node:path'
+import {after, before} from 'node:test'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -61,4 +63,30 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliRun> {
       resolve({code, signal, stdout, stderr, json})
     })
   })
+}
+
+type Sandbox = import('../sandbox/index.js').Sandbox
+
+/** One sandbox per test file: started before its first test, stopped after its last. */
+export function sandboxPerFile(opts?: import('../sandbox/index.js').SandboxOptions): () => Sandbox {
+  let sb: Sandbox | undefined
+  before(async () => {
+    const {startSandbox} = await import('../sandbox/index.js')
+    sb = await startSandbox(opts)
+  })
+  after(async () => {
+    await sb?.stop()
+  })
+  return () => sb!
+}
+
+/**
+ * What a run may not leave in the cluster: stage pods and per-run scratch directories
+ * (`<table>.staging-<hex>`, `<table>.old-<hex>`). The resumable `<table>.staging-resume` work dir is kept on purpose.
+ */
+export function leftovers(sb: Sandbox): {pods: string[]; scratch: string[]} {
+  const pods = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
+  const staging = path.join(sb.pvcDir, '.tracebloc-staging')
+  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e) && !e.endsWith('.staging-resume')) : []
+  return {pods: pods.map((p) => p.metadata.name), scratch}
 }

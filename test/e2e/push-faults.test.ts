@@ -1,34 +1,21 @@
 // dataset push against a sandbox with faults switched on: each failure the user can meet gets its
 // documented exit code and status, and leaves no pod and no scratch directory behind.
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync} from 'node:fs'
-import path from 'node:path'
-import {after, afterEach, before, describe, test} from 'node:test'
+import {afterEach, describe, test} from 'node:test'
 
-import {startSandbox} from '../sandbox/index.js'
-import {CATS_DOGS, runCli} from './push-cli.js'
+import {CATS_DOGS, leftovers, runCli, sandboxPerFile} from './push-cli.js'
 
-type Sandbox = Awaited<ReturnType<typeof startSandbox>>
-let sb: Sandbox
+const sandbox = sandboxPerFile()
 let n = 0
 
-before(async () => {
-  sb = await startSandbox()
-})
-after(async () => {
-  await sb?.stop()
-})
 afterEach(() => {
-  sb.faults.clear()
+  sandbox().faults.clear()
   // nothing half-done may remain in the cluster after any failure
-  const left = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
-  assert.deepEqual(left.map((p) => p.metadata.name), [], 'stage pods left behind')
-  const staging = path.join(sb.pvcDir, '.tracebloc-staging')
-  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e) && !e.endsWith('.staging-resume')) : []
-  assert.deepEqual(scratch, [], 'scratch directories left behind')
+  assert.deepEqual(leftovers(sandbox()), {pods: [], scratch: []})
 })
 
 function push(extra: string[] = [], env: Record<string, string> = {}) {
+  const sb = sandbox()
   const table = `cats_fault_${++n}`
   return runCli(['dataset', 'push', CATS_DOGS, '--table', table, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, '--json', ...extra], {
     env: {TRACEBLOC_STAGE_POD_TIMEOUT: '15', TRACEBLOC_POD_START_TIMEOUT: '15', ...env},
@@ -37,6 +24,7 @@ function push(extra: string[] = [], env: Record<string, string> = {}) {
 
 describe('cluster-side failures before any byte moves', () => {
   test('PVC not Bound → exit 4', async () => {
+    const sb = sandbox()
     sb.faults.set({pvcNotBound: true})
     const r = await push()
     assert.equal(r.code, 4, r.stderr)
@@ -44,6 +32,7 @@ describe('cluster-side failures before any byte moves', () => {
   })
 
   test('jobs-manager down → exit 8 in the connect step', async () => {
+    const sb = sandbox()
     sb.faults.set({jobsManager: 'down'})
     const r = await push()
     assert.equal(r.code, 8, r.stderr)
@@ -52,6 +41,7 @@ describe('cluster-side failures before any byte moves', () => {
   })
 
   test('jobs-manager Running but not Ready → exit 8', async () => {
+    const sb = sandbox()
     sb.faults.set({jobsManager: 'notready'})
     const r = await push()
     assert.equal(r.code, 8, r.stderr)
@@ -61,6 +51,7 @@ describe('cluster-side failures before any byte moves', () => {
 
 describe('staging failures', () => {
   test('stage image cannot be pulled → exit 7 with the real reason', async () => {
+    const sb = sandbox()
     sb.faults.set({imagePullFailure: 'alpine'})
     const r = await push()
     assert.equal(r.code, 7, r.stderr)
@@ -69,6 +60,7 @@ describe('staging failures', () => {
   })
 
   test('a cut exec stream is retried and the push still succeeds', async () => {
+    const sb = sandbox()
     sb.faults.set({cutExecAfterBytes: {bytes: 60_000, times: 2}})
     const r = await push()
     assert.equal(r.code, 0, r.stderr)
@@ -79,6 +71,7 @@ describe('staging failures', () => {
 
 describe('submit', () => {
   test('5xx bursts are retried with the same key: one run only', async () => {
+    const sb = sandbox()
     sb.faults.set({submitErrorBurst: {count: 2, status: 503}})
     const r = await push()
     assert.equal(r.code, 0, r.stderr)
@@ -89,6 +82,7 @@ describe('submit', () => {
 
 describe('schema versions', () => {
   test('jobs-manager on a different schema: warned, run proceeds', async () => {
+    const sb = sandbox()
     sb.faults.set({serverSchema: 'upstream-newer'})
     const r = await push(['--detach'])
     assert.equal(r.code, 0, r.stderr)
@@ -96,6 +90,7 @@ describe('schema versions', () => {
   })
 
   test('jobs-manager without GET /v1/version (404): carry on with the embedded schema, no warning', async () => {
+    const sb = sandbox()
     sb.faults.set({noVersionEndpoint: true})
     const r = await push(['--detach'])
     assert.equal(r.code, 0, r.stderr)
@@ -114,7 +109,7 @@ describe('ingestor outcomes', () => {
     ['skipped-rows', 'completed_with_failures', 9],
   ] as const) {
     test(`${mode} → ${status}, exit ${code}`, async () => {
-      sb.faults.set({ingestor: mode})
+      sandbox().faults.set({ingestor: mode})
       const r = await push()
       assert.equal(r.code, code, r.stderr)
       assert.equal(r.json.status, status)
@@ -126,6 +121,7 @@ describe('ingestor outcomes', () => {
   }
 
   test('ingestor image cannot be pulled → not_started, exit 9 (never "detached")', async () => {
+    const sb = sandbox()
     sb.faults.set({imagePullFailure: 'ingestor'})
     const r = await push()
     assert.equal(r.code, 9, r.stderr)

@@ -1,30 +1,12 @@
 // SIGINT and SIGTERM at several points of each phase: exit 130, no stage pod and no scratch directory
 // left in the cluster; after the submit an interrupt only stops watching.
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync} from 'node:fs'
-import path from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 
-import {startSandbox} from '../sandbox/index.js'
-import {CATS_DOGS, runCli} from './push-cli.js'
+import {CATS_DOGS, leftovers, runCli, sandboxPerFile} from './push-cli.js'
 
-type Sandbox = Awaited<ReturnType<typeof startSandbox>>
-let sb: Sandbox
+const sandbox = sandboxPerFile()
 let n = 0
-
-before(async () => {
-  sb = await startSandbox()
-})
-after(async () => {
-  await sb?.stop()
-})
-
-function leftovers() {
-  const podsLeft = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
-  const staging = path.join(sb.pvcDir, '.tracebloc-staging')
-  const scratch = existsSync(staging) ? readdirSync(staging).filter((e) => /\.(staging|old)-/.test(e) && !e.endsWith('.staging-resume')) : []
-  return {pods: podsLeft.map((p) => p.metadata.name), scratch}
-}
 
 // [when, send the signal once the output shows…, faults that hold the run in that phase, output that must NOT appear]
 const points: Array<[string, (out: string) => boolean, Record<string, unknown>, RegExp]> = [
@@ -37,6 +19,7 @@ const points: Array<[string, (out: string) => boolean, Record<string, unknown>, 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   for (const [when, cond, faults, notYet] of points) {
     test(`${sig} ${when} → exit 130, nothing left behind`, async () => {
+      const sb = sandbox()
       sb.faults.clear()
       sb.faults.set(structuredClone(faults)) // counted faults are consumed in place
       const r = await runCli(['dataset', 'push', CATS_DOGS, '--table', `cats_sig_${++n}`, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath], {
@@ -46,12 +29,13 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       sb.faults.clear()
       assert.equal(r.code, 130, r.stdout + r.stderr)
       assert.doesNotMatch(r.stdout, notYet, 'the signal must land in the phase under test')
-      assert.deepEqual(leftovers(), {pods: [], scratch: []})
+      assert.deepEqual(leftovers(sb), {pods: [], scratch: []})
     })
   }
 }
 
 test('SIGINT while watching detaches: exit 130, the Job keeps running, how to follow it is printed', async () => {
+  const sb = sandbox()
   sb.faults.clear()
   sb.faults.set({ingestor: 'slow'})
   const r = await runCli(['dataset', 'push', CATS_DOGS, '--table', `cats_sig_${++n}`, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath], {
@@ -61,5 +45,5 @@ test('SIGINT while watching detaches: exit 130, the Job keeps running, how to fo
   assert.equal(r.code, 130, r.stdout + r.stderr)
   assert.match(r.stdout + r.stderr, /keeps running/)
   assert.match(r.stdout + r.stderr, /kubectl logs -f -n tracebloc job\/ingest-job-/)
-  assert.deepEqual(leftovers(), {pods: [], scratch: []})
+  assert.deepEqual(leftovers(sb), {pods: [], scratch: []})
 })
