@@ -137,7 +137,8 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       json: this.jsonEnabled(),
       cleanOrphans: f['clean-orphans'],
       signal: sig.signal,
-      tty: Boolean(process.stdout.isTTY),
+      // a pseudo-terminal without a size (some CI runners) renders the live list one char per line: use plain lines
+      tty: Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) >= 20,
       podReadyTimeoutMs: envMs('TRACEBLOC_STAGE_POD_TIMEOUT', 120),
       podStartTimeoutMs: envMs('TRACEBLOC_POD_START_TIMEOUT', 300),
       parallel: f.parallel,
