@@ -11,7 +11,8 @@ import {fileURLToPath} from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const files = globSync('test/**/*.test.ts', {cwd: root}).map((f) => f.split(path.sep).join('/')).sort()
-const POD_RUNTIME = ['test/sandbox/index.js', 'test/sandbox/kubelet/']
+// push-cli.js hands out a sandbox per test file (sandboxPerFile), so its importers start the kubelet too.
+const POD_RUNTIME = ['test/sandbox/index.js', 'test/sandbox/kubelet/', 'test/e2e/push-cli.js']
 const needsSandbox = (f) => {
   const src = readFileSync(path.join(root, f), 'utf8')
   const specs = [...src.matchAll(/from\s+['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => path.posix.join(path.posix.dirname(f), m[1]))
