@@ -35,7 +35,7 @@ async function rows(text: string | Buffer): Promise<{rows: string[][]; res: Awai
   const f = path.join(tmp, 'x.csv')
   writeFileSync(f, text)
   const out: string[][] = []
-  const res = await scanCsv(f, {onRow: (r) => out.push([...r])})
+  const res = await scanCsv(f, {onRow: (r) => out.push(r.cells())})
   return {rows: out, res}
 }
 

@@ -1,15 +1,58 @@
-// Streaming CSV reader: one pass over the file in fixed-size chunks, never holding more than one
-// chunk plus the row being parsed. It validates the encoding (UTF-8, no NUL) while it parses, so
-// preflight reads each CSV exactly once however many checks run on it.
+// Streaming CSV reader working on bytes: one pass over the file in 1 MiB reads, never holding more
+// than the read buffer plus the row being parsed. Rows are handed out as views of field offsets into
+// that buffer, so a check pays for a JS string only for the cells it reads (CSVs with millions of
+// rows and a handful of checked columns would otherwise spend their time building strings nobody
+// looks at). Encoding (UTF-8, no NUL) is validated natively on the same bytes, so preflight reads each
+// CSV exactly once however many checks run on it.
+import {isUtf8} from 'node:buffer'
 import {open} from 'node:fs/promises'
 
 const CHUNK = 1 << 20
+const QUOTE = 34
+const COMMA = 44
+const LF = 10
+const CR = 13
+const CACHE = 4096
+
+/** Read access to the cells of one row. */
+export interface Cells {
+  readonly length: number
+  /** The cell's text ('' past the end of the row), unquoted and with "" unescaped. */
+  cell(i: number): string
+  /**
+   * What the raw, unquoted cell looks like, without building a string: 1 = [+-]?[0-9]+, 2 = another
+   * match of the numeric pattern (decimals, exponents), 0 = anything else — ask `cell` for the text.
+   */
+  numberShape(i: number): 0 | 1 | 2
+}
+
+/** A parsed row: valid only during the onRow call (the buffer behind it is reused). */
+export interface CsvRow extends Cells {
+  /** Every cell as a string (for rows kept past the callback). */
+  cells(): string[]
+}
+
+/** Cells backed by strings (rows kept for schema inference). */
+export class ArrayCells implements Cells {
+  constructor(readonly fields: readonly string[]) {}
+  get length(): number {
+    return this.fields.length
+  }
+
+  cell(i: number): string {
+    return this.fields[i] ?? ''
+  }
+
+  numberShape(): 0 {
+    return 0
+  }
+}
 
 export interface CsvScanHandlers {
   /** Called once with the header (BOM stripped, names trimmed). */
   onHeader?: (header: string[]) => void
   /** Called per data row (blank lines skipped, like pandas and Go's encoding/csv). `line` is 1-based, header = 1. */
-  onRow?: (fields: string[], dataRow: number, line: number) => void
+  onRow?: (row: CsvRow, dataRow: number, line: number) => void
   onProgress?: (bytes: number) => void
 }
 
@@ -31,7 +74,7 @@ export interface CsvScanResult {
 }
 
 /** Byte offset of the first invalid UTF-8 sequence in buf, or -1. */
-function firstInvalidUtf8(buf: Uint8Array): number {
+export function firstInvalidUtf8(buf: Uint8Array): number {
   let i = 0
   while (i < buf.length) {
     const b = buf[i]!
@@ -52,172 +95,274 @@ function firstInvalidUtf8(buf: Uint8Array): number {
 }
 
 /**
+ * Where a multi-byte sequence cut off by the end of `b[from, end)` starts (it is completed by the next
+ * read), or `end` when the range ends on a sequence boundary.
+ */
+function completeEnd(b: Uint8Array, from: number, end: number): number {
+  let k = end - 1
+  let cont = 0
+  while (k >= from && cont < 3 && (b[k]! & 0xc0) === 0x80) { k--; cont++ }
+  if (k < from) return end
+  const lead = b[k]!
+  const need = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : 0
+  return need > cont ? k : end
+}
+
+/** The row view handed to onRow: field [start, end) offsets into the read buffer. */
+class RowView implements CsvRow {
+  buf: Buffer = Buffer.alloc(0)
+  starts = new Int32Array(64)
+  ends = new Int32Array(64)
+  quoted = new Uint8Array(64)
+  length = 0
+
+  grow(): void {
+    const n = this.starts.length * 2
+    const s = new Int32Array(n); s.set(this.starts); this.starts = s
+    const e = new Int32Array(n); e.set(this.ends); this.ends = e
+    const q = new Uint8Array(n); q.set(this.quoted); this.quoted = q
+  }
+
+  cell(i: number): string {
+    if (i >= this.length) return ''
+    const s = this.starts[i]!
+    const e = this.ends[i]!
+    if (this.quoted[i] === 0) return e - s <= 32 ? this.short(s, e) : this.buf.toString('utf8', s, e)
+    // "…" with no quote inside: the common case
+    if (e - s >= 2 && this.buf[e - 1] === QUOTE && this.buf.indexOf(QUOTE, s + 1) === e - 1) return this.buf.toString('utf8', s + 1, e - 1)
+    return unquote(this.buf, s, e)
+  }
+
+  /**
+   * Short ASCII cells (labels, ids, categories) come from a small cache of recently decoded strings:
+   * decoding one costs more than hashing and comparing its bytes, and such columns repeat values.
+   */
+  private short(s: number, e: number): string {
+    const b = this.buf
+    let h = 0x811c9dc5
+    for (let p = s; p < e; p++) {
+      const c = b[p]!
+      if (c >= 0x80) return b.toString('utf8', s, e)
+      h = Math.imul(h ^ c, 0x01000193)
+    }
+    const slot = (h >>> 0) & (CACHE - 1)
+    const hit = this.cache[slot]
+    if (hit !== undefined && hit.length === e - s) {
+      let k = 0
+      while (k < hit.length && hit.charCodeAt(k) === b[s + k]) k++
+      if (k === hit.length) return hit
+    }
+    const v = b.toString('latin1', s, e)
+    this.cache[slot] = v
+    return v
+  }
+
+  private readonly cache = new Array<string | undefined>(CACHE)
+
+  cells(): string[] {
+    const out = new Array<string>(this.length)
+    for (let i = 0; i < this.length; i++) out[i] = this.cell(i)
+    return out
+  }
+
+  numberShape(i: number): 0 | 1 | 2 {
+    if (i >= this.length || this.quoted[i] !== 0) return 0
+    const b = this.buf
+    const e = this.ends[i]!
+    let p = this.starts[i]!
+    if (p < e && (b[p] === 43 || b[p] === 45)) p++
+    let digits = 0
+    while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; digits++ }
+    if (p === e) return digits > 0 ? 1 : 0
+    let frac = 0
+    if (b[p] === 46) {
+      p++
+      while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; frac++ }
+    }
+    if (digits === 0 && frac === 0) return 0
+    if (p < e && (b[p] === 101 || b[p] === 69)) {
+      p++
+      if (p < e && (b[p] === 43 || b[p] === 45)) p++
+      let exp = 0
+      while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; exp++ }
+      if (exp === 0) return 0
+    }
+    return p === e ? 2 : 0
+  }
+}
+
+/**
+ * The text of a quoted field spanning [s, e) (s is the opening quote): "" is a quote, a CR after the
+ * closing quote is dropped, and text after the closing quote is kept (lenient, like pandas).
+ */
+function unquote(b: Buffer, s: number, e: number): string {
+  const out = Buffer.allocUnsafe(e - s)
+  let n = 0
+  let inside = true
+  for (let p = s + 1; p < e; p++) {
+    const c = b[p]!
+    if (inside) {
+      if (c === QUOTE) inside = false
+      else out[n++] = c
+    } else if (c === QUOTE) { out[n++] = QUOTE; inside = true } else if (c !== CR) out[n++] = c
+  }
+  return out.toString('utf8', 0, n)
+}
+
+/**
  * Scan a CSV once. Stops parsing (but reports) at the first encoding problem, because every later
- * check would be reading garbage. Quoting follows RFC 4180 ("" escapes a quote; CRLF or LF ends a row).
+ * check would be reading garbage. Quoting follows RFC 4180 ("" escapes a quote; CRLF or LF ends a
+ * row); quotes are special only at the start of a field.
  */
 export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<CsvScanResult> {
   const fh = await open(file, 'r')
   const res: CsvScanResult = {bom: false, header: null, rawHeader: null, rows: 0, bytes: 0, wideRows: [], wideRowCount: 0, unterminatedQuote: false}
-  const decoder = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
-  const buf = Buffer.allocUnsafe(CHUNK)
-  // parser state, carried across chunks
-  let fields: string[] = []
-  let partial = ''
-  let state = 0 // 0 field start, 1 unquoted, 2 quoted, 3 quote seen inside quoted
-  let line = 1
-  let rowStartLine = 1
+  const row = new RowView()
   let headerLen = -1
-  let first = true
-  let pos = 0
-  let stop = false
-  let lastProgress = 0
+  let line = 1
 
-  const endRow = (): void => {
-    // a blank line is a single empty unquoted field: skip it
-    if (fields.length === 1 && fields[0] === '' && !quotedRow) { fields = []; return }
+  const emit = (rowLine: number): void => {
+    if (row.length === 1 && row.quoted[0] === 0 && row.starts[0] === row.ends[0]) return // blank line
     if (headerLen < 0) {
-      res.rawHeader = fields
-      res.header = fields.map((f) => f.trim())
-      headerLen = fields.length
+      res.rawHeader = row.cells()
+      res.header = res.rawHeader.map((f) => f.trim())
+      headerLen = row.length
       h.onHeader?.(res.header)
-    } else {
-      res.rows++
-      if (fields.length > headerLen) {
-        res.wideRowCount++
-        if (res.wideRows.length < 5) res.wideRows.push([rowStartLine, fields.length])
-      }
-      h.onRow?.(fields, res.rows, rowStartLine)
+      return
     }
-    fields = []
+    res.rows++
+    if (row.length > headerLen) {
+      res.wideRowCount++
+      if (res.wideRows.length < 5) res.wideRows.push([rowLine, row.length])
+    }
+    h.onRow?.(row, res.rows, rowLine)
   }
-  let quotedRow = false
 
-  // Hot loop: parser state lives in locals for the duration of a chunk (closure variables would be
-  // context loads/stores on every character), and delimiters are found with indexOf (native scans).
-  // Rows without quotes take a split(',') fast path.
-  const parse = (s: string): void => {
-    const n = s.length
-    let st = state
-    let part = partial
-    let i = 0
-    let nextNl = -2
-    let nextComma = -2
-    let nextQuote = -2
-    const nl = (from: number): number => {
-      if (nextNl !== -1 && nextNl < from) nextNl = s.indexOf('\n', from)
-      return nextNl
-    }
-    const comma = (from: number): number => {
-      if (nextComma !== -1 && nextComma < from) nextComma = s.indexOf(',', from)
-      return nextComma
-    }
-    const quoteAt = (from: number): number => {
-      if (nextQuote !== -1 && nextQuote < from) nextQuote = s.indexOf('"', from)
-      return nextQuote
-    }
+  /**
+   * Parse the complete rows of b[from, n) (every row when eof) and return where the first incomplete
+   * row starts. An incomplete row is parsed again from its start once more bytes are in: rows are
+   * short, and the buffer doubles for long ones, so re-parsing costs O(row) overall.
+   */
+  const parse = (b: Buffer, from: number, n: number, eof: boolean): number => {
+    row.buf = b
+    let i = from
     while (i < n) {
-      if (st === 0) {
-        if (fields.length === 0) {
-          rowStartLine = line
-          quotedRow = false
-          // fast path: a whole unquoted row inside this chunk
-          const e = nl(i)
-          if (e >= 0) {
-            const q = quoteAt(i)
-            if (q < 0 || q > e) {
-              let row = s.slice(i, e)
-              if (row.endsWith('\r')) row = row.slice(0, -1)
-              fields = row.split(',')
-              endRow()
-              line++
-              i = e + 1
-              continue
-            }
+      let p = i
+      let nf = 0
+      let lfs = 0 // newlines inside quoted fields
+      let starts = row.starts
+      let ends = row.ends
+      let quoted = row.quoted
+      let next = -1 // start of the next row; -1 while this one is incomplete
+      for (;;) {
+        if (nf === starts.length) { row.grow(); starts = row.starts; ends = row.ends; quoted = row.quoted }
+        if (p >= n) {
+          // a comma was the last byte: at EOF it ends the row with an empty field
+          if (!eof) break
+          starts[nf] = p; ends[nf] = p; quoted[nf] = 0; nf++
+          next = n
+          break
+        }
+        if (b[p] === QUOTE) {
+          let q = p + 1
+          let inside = true
+          let c = 0
+          for (; q < n; q++) {
+            c = b[q]!
+            if (inside) {
+              if (c === QUOTE) inside = false
+              else if (c === LF) lfs++
+            } else if (c === QUOTE) inside = true
+            else if (c === COMMA || c === LF) break
           }
+          if (q >= n) {
+            if (!eof) break
+            if (inside) { res.unterminatedQuote = true; return n }
+            starts[nf] = p; ends[nf] = n; quoted[nf] = 1; nf++
+            next = n
+            break
+          }
+          starts[nf] = p; ends[nf] = q; quoted[nf] = 1; nf++
+          if (c === LF) { next = q + 1; break }
+          p = q + 1
+          continue
         }
-        if (s.charCodeAt(i) === 34) { st = 2; quotedRow = true; i++; part = ''; continue }
-        st = 1
-        part = ''
-      }
-      if (st === 1) {
-        const c1 = comma(i)
-        const n1 = nl(i)
-        const j = c1 < 0 ? n1 : n1 < 0 ? c1 : Math.min(c1, n1)
-        if (j < 0) { part += s.slice(i, n); break }
-        let v = part + s.slice(i, j)
-        part = ''
-        st = 0
-        i = j + 1
-        if (j === n1) {
-          if (v.endsWith('\r')) v = v.slice(0, -1)
-          fields.push(v); endRow(); line++
-        } else {
-          // after a comma, state 0 turns a following newline or EOF into an empty last field
-          fields.push(v)
+        let q = p
+        let c = 0
+        for (; q < n; q++) {
+          c = b[q]!
+          if (c === COMMA || c === LF) break
         }
-        continue
+        if (q >= n) {
+          if (!eof) break
+          // the last line has no newline: kept as is (a trailing CR included)
+          starts[nf] = p; ends[nf] = n; quoted[nf] = 0; nf++
+          next = n
+          break
+        }
+        if (c === LF) {
+          starts[nf] = p; ends[nf] = q > p && b[q - 1] === CR ? q - 1 : q; quoted[nf] = 0; nf++
+          next = q + 1
+          break
+        }
+        starts[nf] = p; ends[nf] = q; quoted[nf] = 0; nf++
+        p = q + 1
       }
-      if (st === 2) {
-        const q = quoteAt(i)
-        const end = q < 0 ? n : q
-        for (let k = nl(i); k >= 0 && k < end; k = nl(k + 1)) line++
-        part += s.slice(i, end)
-        if (q < 0) break
-        st = 3
-        i = q + 1
-        continue
-      }
-      // st 3: just saw a quote inside a quoted field
-      const c = s.charCodeAt(i)
-      if (c === 34) { part += '"'; st = 2; i++; continue }
-      if (c === 44) { fields.push(part); part = ''; st = 0; i++; continue }
-      if (c === 10) { fields.push(part); part = ''; endRow(); line++; st = 0; i++; continue }
-      if (c === 13) { i++; continue }
-      // text after a closing quote: keep it (lenient, like pandas)
-      part += s[i]
-      i++
+      if (next < 0) return i
+      row.length = nf
+      emit(line)
+      line += lfs + 1
+      i = next
     }
-    state = st
-    partial = part
+    return i
   }
 
+  let buf = Buffer.allocUnsafe(2 * CHUNK)
+  let have = 0 // bytes in buf: the carried incomplete row, then what was just read
+  let start = 0 // where parsing resumes in buf
+  let unchecked = 0 // bytes of buf from here on are not yet UTF-8-validated
+  let pos = 0 // file offset of the next read
+  let lastProgress = 0
+  let stop = false
+  const abs = (k: number): number => pos - have + k
   try {
     for (;;) {
-      const {bytesRead} = await fh.read(buf, 0, CHUNK, pos)
+      if (buf.length - have < CHUNK) {
+        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + CHUNK))
+        buf.copy(bigger, 0, 0, have)
+        buf = bigger
+      }
+      const {bytesRead} = await fh.read(buf, have, CHUNK, pos)
       if (bytesRead === 0) break
-      let view = buf.subarray(0, bytesRead)
-      if (first) {
-        first = false
-        if (view.length >= 3 && view[0] === 0xef && view[1] === 0xbb && view[2] === 0xbf) { res.bom = true; view = view.subarray(3) }
-      }
-      const nul = view.indexOf(0)
-      if (nul >= 0) { res.nulAt = pos + (bytesRead - view.length) + nul; stop = true }
-      let text: string
-      try {
-        text = decoder.decode(view, {stream: true})
-      } catch {
-        const at = firstInvalidUtf8(view)
-        res.invalidUtf8At = pos + (bytesRead - view.length) + Math.max(0, at)
-        stop = true
-        text = ''
-      }
+      let regionStart = have
+      have += bytesRead
       pos += bytesRead
+      if (pos === bytesRead && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        res.bom = true
+        regionStart = start = unchecked = 3
+      }
+      const nul = buf.subarray(regionStart, have).indexOf(0)
+      if (nul >= 0) { res.nulAt = abs(regionStart + nul); stop = true }
+      const okEnd = completeEnd(buf, unchecked, have)
+      if (!isUtf8(buf.subarray(unchecked, okEnd))) {
+        res.invalidUtf8At = abs(unchecked + Math.max(0, firstInvalidUtf8(buf.subarray(unchecked, okEnd))))
+        stop = true
+      }
       if (stop) break
-      parse(text)
+      unchecked = okEnd
+      const done = parse(buf, start, have, false)
+      // move the incomplete row to the front for the next read
+      buf.copy(buf, 0, done, have)
+      have -= done
+      unchecked -= done
+      start = 0
       if (h.onProgress && pos - lastProgress >= 64 * CHUNK) { lastProgress = pos; h.onProgress(pos) }
     }
-    if (!stop) {
-      try {
-        parse(decoder.decode())
-      } catch {
-        res.invalidUtf8At = pos
-        stop = true
-      }
+    if (!stop && unchecked < have) {
+      const at = firstInvalidUtf8(buf.subarray(unchecked, have))
+      if (at >= 0) { res.invalidUtf8At = abs(unchecked + at); stop = true }
     }
-    if (!stop) {
-      if (state === 2) { res.unterminatedQuote = true }
-      if (state === 1) { fields.push(partial); partial = ''; endRow() } else if (state === 3) { fields.push(partial); endRow() } else if (fields.length > 0) { fields.push(''); endRow() }
-    }
+    if (!stop) parse(buf, start, have, true)
     res.bytes = pos
     h.onProgress?.(pos)
     return res

@@ -47,13 +47,13 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
       }
     },
     onRow(f, _row, line) {
-      if (fnCol) refs.push([f[fnCol.index] ?? '', line])
-      if (labelCol) labels.add((f[labelCol.index] ?? '').trim())
+      if (fnCol) refs.push([f.cell(fnCol.index), line])
+      if (labelCol) labels.add(f.cell(labelCol.index).trim())
       if (annCol && visCol && opts.numberOfKeypoints) {
-        const err = checkKeypointRow(f[annCol.index] ?? '', f[visCol.index] ?? '', opts.numberOfKeypoints)
+        const err = checkKeypointRow(f.cell(annCol.index), f.cell(visCol.index), opts.numberOfKeypoints)
         if (err) kpBad.add(`line ${line}: ${err}`)
       }
-      if (maskCol && isCuratedNA(f[maskCol.index] ?? '')) maskIdEmpty.add(`line ${line}`)
+      if (maskCol && isCuratedNA(f.cell(maskCol.index))) maskIdEmpty.add(`line ${line}`)
     },
     onProgress: (bytes) => opts.onProgress?.({phase: 'Reading ' + csvName, bytes}),
   })

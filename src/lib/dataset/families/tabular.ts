@@ -4,7 +4,7 @@
 import path from 'node:path'
 
 import {sqlBaseType} from '../../schema/index.js'
-import {scanCsv} from '../csv.js'
+import {ArrayCells, scanCsv, type Cells} from '../csv.js'
 import {INFER_SAMPLE_ROWS, inferSchema} from '../infer.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, resolveColumn, type Column} from '../manifest.js'
 import {Examples, isCuratedNA, isPandasNA, quote, someOf} from '../util.js'
@@ -43,7 +43,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
   const sampleLines: number[] = []
 
   // per-run checkers, built once the schema is known
-  type Checker = (f: string[], line: number) => void
+  type Checker = (f: Cells, line: number) => void
   let check: Checker | null = null
   const typeBad = new Map<string, {kind: string; ex: Examples}>()
   const labels = new LabelCounter()
@@ -84,7 +84,10 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
 
     return (f, line) => {
       for (const t of typed) {
-        const v = f[t.i] ?? ''
+        // bare numbers are judged on the raw bytes; anything else goes through the string rules
+        const shape = f.numberShape(t.i)
+        if (shape === 1 || (shape === 2 && !t.int)) continue
+        const v = f.cell(t.i)
         if (isCuratedNA(v)) continue
         const ok = isNumeric(v) && (!t.int || Number.isInteger(Number(v.trim())))
         if (!ok) {
@@ -94,16 +97,16 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
         }
       }
       if (wantDiversity) {
-        const v = f[lc!.index] ?? ''
+        const v = f.cell(lc!.index)
         if (!(labelTyped && isCuratedNA(v))) labels.add(collapse ? numKey(v) : v.trim())
       }
       if (gi >= 0) {
-        const id = f[gi] ?? ''
+        const id = f.cell(gi)
         if (isPandasNA(id) || id.trim() === '') { seqNull.add(`line ${line}`); return }
         let g = groups.get(id)
         if (!g) groups.set(id, (g = {flagged: false}))
         if (lc) {
-          const lv = f[lc.index] ?? ''
+          const lv = f.cell(lc.index)
           if (!isPandasNA(lv)) {
             const k = numKey(lv)
             if (g.label === undefined) g.label = k
@@ -111,7 +114,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
           }
         }
         if (tiNumeric) {
-          const tv = f[timeColTsc] ?? ''
+          const tv = f.cell(timeColTsc)
           if (!isPandasNA(tv) && isNumeric(tv)) {
             const t = Number(tv)
             if (g.t !== undefined && t < g.t && !g.flagged) { g.flagged = true; seqOrder.add(`${quote(id)} (line ${line})`) }
@@ -120,20 +123,21 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
         }
       }
       for (const {c, i} of tsfCols) {
-        const v = f[i] ?? ''
+        if (f.numberShape(i) !== 0) continue
+        const v = f.cell(i)
         if (v.trim() === '' || isPandasNA(v)) tsfEmpty.set(c, (tsfEmpty.get(c) ?? 0) + 1)
       }
       if (tsfI >= 0) {
-        const t = parseTime(f[tsfI] ?? '')
-        if (Number.isNaN(t)) tsBad.add(`line ${line}: ${quote(f[tsfI] ?? '')}`)
+        const t = parseTime(f.cell(tsfI))
+        if (Number.isNaN(t)) tsBad.add(`line ${line}: ${quote(f.cell(tsfI))}`)
         else {
           if (t < prevTs) tsOrder.add(`line ${line}`)
-          if (t > now) tsFuture.add(`line ${line}: ${quote(f[tsfI] ?? '')}`)
+          if (t > now) tsFuture.add(`line ${line}: ${quote(f.cell(tsfI))}`)
           prevTs = t
         }
       }
       if (tteI >= 0) {
-        const v = f[tteI] ?? ''
+        const v = f.cell(tteI)
         if (isCuratedNA(v) || !isNumeric(v)) tteBad.add(`line ${line}: ${quote(v)} is not a number`)
         else if (Number(v) < 0) tteBad.add(`line ${line}: ${v.trim()} is negative`)
       }
@@ -150,7 +154,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
       warnings.push(`Inferred schema for ${Object.keys(schema).length} column(s) from ${csvName} (override with --schema): ${Object.entries(schema).map(([c, t]) => `${c}:${t}`).join(',')}`)
     }
     check = build()
-    sample.forEach((r, k) => check!(r, sampleLines[k]!))
+    sample.forEach((r, k) => check!(new ArrayCells(r), sampleLines[k]!))
     sample.length = 0
   }
 
@@ -161,7 +165,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
     },
     onRow(f, row, line) {
       if (check) { check(f, line); return }
-      sample.push(f)
+      sample.push(f.cells())
       sampleLines.push(line)
       if (row >= INFER_SAMPLE_ROWS) finishSample()
     },

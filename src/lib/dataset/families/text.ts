@@ -29,9 +29,9 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
       if (supervised) labelCol = resolveColumn(h, wantedLabel)
     },
     onRow(f, _r, line) {
-      const label = labelCol ? (f[labelCol.index] ?? '') : undefined
+      const label = labelCol ? f.cell(labelCol.index) : undefined
       if (labelCol) labels.add(label!.trim())
-      if (fnIdx >= 0) rows.push({ref: f[fnIdx] ?? '', line, label: cat.name === 'token_classification' ? label : undefined})
+      if (fnIdx >= 0) rows.push({ref: f.cell(fnIdx), line, label: cat.name === 'token_classification' ? label : undefined})
     },
     onProgress: (bytes) => opts.onProgress?.({phase: 'Reading ' + csvName, bytes}),
   })
