@@ -101,6 +101,7 @@ function hashTree(dir) {
 // --- runners -----------------------------------------------------------------------------------------
 // a private copy of dist/ inside the repo (so node_modules resolve): others may rebuild dist/ meanwhile
 const dist = path.join(root, 'tmp', `bench-staging-dist-${process.pid}`)
+mkdirSync(path.dirname(dist), {recursive: true})
 execFileSync('cp', ['-r', path.join(root, 'dist'), dist])
 process.on('exit', () => rmSync(dist, {recursive: true, force: true}))
 const sb = await startSandbox()

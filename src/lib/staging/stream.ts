@@ -21,7 +21,7 @@ import {CliError, ExitCode} from '../output/errors.js'
 import {HashCache} from './hash-cache.js'
 import {BatchLimits, checkStageableName, checksumFileSize, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestLine, manifestText, parseManifest, planStaging, VERIFIED_NAME} from './manifest.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
-import {TarEntry, tarSize, tarStream} from './tar.js'
+import {fileChunks, TarEntry, tarSize, tarStream} from './tar.js'
 
 export const STAGING_ROOT = `${SHARED_MOUNT}/.tracebloc-staging`
 export const RESUME_SUFFIX = '.staging-resume'
@@ -101,6 +101,8 @@ export interface StreamResult {
 
 export const DEFAULT_PARALLEL = 2
 export const DEFAULT_BATCH: BatchLimits = {bytes: 32 << 20, files: 2000}
+/** A file at least this large, alone in its batch, is hashed in the pod while it streams (no tar, no re-read). */
+export const STREAM_HASH_MIN_BYTES = 8 << 20
 /** Under --compress auto, text smaller than this in total rides uncompressed with the other files. */
 export const COMPRESS_MIN_BYTES = 4 << 20
 
@@ -125,7 +127,7 @@ class Stager {
   }
 
   /** One exec with retries for transient failures; a vanished pod is recreated when we can. */
-  async exec(script: string, what: string, opts: {stdin?: () => Readable | AsyncIterable<Buffer>; capture?: number; onStdinProgress?: (n: number) => void; retry?: boolean} = {}): Promise<ExecResult> {
+  async exec(script: string, what: string, opts: {stdin?: () => Readable | AsyncIterable<Buffer>; capture?: number; onStdinProgress?: (n: number) => void; onStdinDone?: () => void; retry?: boolean} = {}): Promise<ExecResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         const r = await execInPod(this.o.t, {
@@ -135,6 +137,7 @@ class Stager {
           command: ['/bin/sh', '-c', script],
           stdin: opts.stdin?.(),
           onStdinProgress: opts.onStdinProgress,
+          onStdinDone: opts.onStdinDone,
           signal: this.o.signal,
           captureLimit: opts.capture,
         })
@@ -560,14 +563,39 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
   }
 
+  // A batch holds a transfer slot only while its stdin streams; its in-pod checksum run then overlaps the
+  // next batch's transfer. So `parallel` streams upload at once and as many more may be verifying.
+  let slots = parallel
+  const slotWaiters: Array<() => void> = []
+  const acquire = async () => {
+    while (slots === 0) await new Promise<void>((r) => slotWaiters.push(r))
+    slots--
+  }
+  const releaser = () => {
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      slots++
+      slotWaiters.shift()?.()
+    }
+  }
   const worker = async () => {
     for (;;) {
+      await acquire()
+      const release = releaser()
       const b = queue.shift()
-      if (!b) return
+      if (!b) {
+        release()
+        return
+      }
       const failed = await sendBatch(s, o, b, result, (bytes) => {
         inflight.set(b.id, bytes)
         report()
-      }).finally(() => inflight.delete(b.id))
+      }, release).finally(() => {
+        inflight.delete(b.id)
+        release()
+      })
       const ok = b.files.filter((e) => !failed.includes(e))
       doneBytes += ok.reduce((a, e) => a + e.size, 0)
       doneFiles += ok.length
@@ -584,7 +612,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     }
   }
   // One failing worker stops the others at their next batch (shared queue emptied).
-  const workers = Array.from({length: parallel}, () =>
+  const workers = Array.from({length: Math.min(2 * parallel, queue.length)}, () =>
     worker().catch((error) => {
       queue.length = 0
       throw error
@@ -596,7 +624,8 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
 }
 
 /** One batch = one exec: extract, `sha256sum -c` the trailing checksum entry, record what verified. Returns files that failed. */
-async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void): Promise<HashedEntry[]> {
+async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
+  if (b.files.length === 1 && !b.compress && b.files[0].size >= STREAM_HASH_MIN_BYTES) return sendLargeFile(s, o, b, result, onBytes, onSent)
   const sumName = `.tb-batch-${b.id}.sha256`
   const names = b.files.map((e) => e.name)
   const sumEntry: TarEntry = {
@@ -611,7 +640,10 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
   const S = shQuote(sumName)
   const res = shQuote(`.tb-batch-${b.id}.res`)
   const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
-  const extract = b.compress ? 'tar -x -z -f -' : `head -c ${archiveSize} | tar -x -f -`
+  // v5 closes stdin at the end of the archive; v4 cannot, so there the archive is length-framed. (busybox
+  // `head -c` copies in small reads and halved the stream's throughput: it is only used where it is needed.)
+  const v5 = s.protocol === 'v5.channel.k8s.io'
+  const extract = b.compress ? 'tar -x -z -f -' : v5 ? 'tar -x -f -' : `head -c ${archiveSize} | tar -x -f -`
   const script = [
     'set -e',
     `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
@@ -639,6 +671,7 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
       hashes.clear()
       const gen = tarStream(tarEntries, {
         signal: o.signal,
+        reuseBuffer: !b.compress,
         onChunk: (e, chunk) => {
           let h = hashes.get(e as HashedEntry)
           if (!h) hashes.set(e as HashedEntry, (h = createHash('sha256')))
@@ -659,6 +692,7 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
       return gz
     },
     onStdinProgress: (n) => (wire = n),
+    onStdinDone: onSent,
   })
   result.sentBytes += fileBytes
   result.wireBytes += wire
@@ -671,6 +705,66 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
     if (i > 0 && /FAILED/.test(line.slice(i))) failedNames.add(line.slice(0, i))
   }
   return b.files.filter((e) => failedNames.has(e.name))
+}
+
+/**
+ * A large file alone in its batch goes without tar: the pod tees it to disk and through sha256sum as it
+ * arrives, so the in-pod check overlaps the transfer instead of re-reading the whole file after it. Only
+ * after the pod's hash equals the one the CLI computed while sending is the file recorded as verified.
+ */
+async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
+  const e = b.files[0]
+  const W = shQuote(s.o.paths.work)
+  const F = shQuote(`./${e.name}`)
+  const dir = e.name.includes('/') ? e.name.slice(0, e.name.lastIndexOf('/')) : undefined
+  const v5 = s.protocol === 'v5.channel.k8s.io'
+  const script = [
+    'set -e',
+    `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
+    `cd ${W}`,
+    'touch .',
+    dir ? `mkdir -p ${shQuote(`./${dir}`)}` : '',
+    // never write through a hard link into the staged copy (cp -al) — tar -x unlinks first too
+    `rm -f ${F}`,
+    // a failed write (full PVC) changes what sha256sum sees, so it can never pass as a match
+    `${v5 ? '' : `head -c ${e.size} | `}( tee ${F} || echo '@@tee-failed' ) | sha256sum`,
+  ]
+    .filter(Boolean)
+    .join('\n')
+  let fileBytes = 0
+  let wire = 0
+  const r = await s.exec(script, `sending ${e.name} (batch ${b.id})`, {
+    stdin: () => {
+      result.sentBytes += fileBytes
+      result.wireBytes += wire
+      fileBytes = 0
+      wire = 0
+      const h = createHash('sha256')
+      return (async function* () {
+        yield* fileChunks(e, {
+          signal: o.signal,
+          onChunk: (_e, chunk) => {
+            h.update(chunk)
+            fileBytes += chunk.length
+            onBytes(fileBytes)
+          },
+        }, Buffer.allocUnsafe(1 << 20))
+        e.sha256 = h.digest('hex')
+        if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
+      })()
+    },
+    onStdinProgress: (n) => (wire = n),
+    onStdinDone: onSent,
+  })
+  result.sentBytes += fileBytes
+  result.wireBytes += wire
+  if (r.exitCode !== 0) throw remoteFailure(`writing ${e.name}`, o.namespace, s.pod, r)
+  result.sentFiles += 1
+  const got = /^([0-9a-f]{64}) /m.exec(r.stdout)?.[1]
+  if (!got || got !== e.sha256) return [e]
+  const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
+  await s.sh(`cd ${W} && printf '%s' ${shQuote(manifestLine(got, e.name))} > ${okf}.tmp && mv ${okf}.tmp ${okf}`, `recording ${e.name} as verified`)
+  return []
 }
 
 /** Leave the resumable work dir (verified files) for the next run; drop the swap backup and our lock. */

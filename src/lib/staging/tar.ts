@@ -2,7 +2,7 @@
 // directory walker) because staging needs the archive's exact byte length before it starts — the remote
 // side is length-framed (`head -c N | tar -x`) so servers without the v5 exec close signal work too —
 // and because files are read once, at their declared size, with nothing buffered beyond one chunk.
-import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
 
 import {CliError, ExitCode} from '../output/errors.js'
 
@@ -37,6 +37,9 @@ function paxData(e: TarEntry): Buffer {
 }
 
 const padTo = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK
+/** Padding and the end-of-archive blocks: never written to, so one shared buffer serves every entry. */
+const ZEROS = Buffer.alloc(2 * BLOCK)
+const READ_SIZE = 1 << 20
 
 /** Exact archive length for these entries (headers, PAX records, padding, two end blocks). */
 export function tarSize(entries: TarEntry[]): number {
@@ -70,6 +73,41 @@ function header(name: string, size: number, type: '0' | 'x'): Buffer {
   return h
 }
 
+/**
+ * One file's bytes, read at its planned size (`onChunk` sees each chunk before it is yielded). With `buf`
+ * every chunk is a view of that one buffer, valid until the next is requested. A file that changed size
+ * since planning is an error, never a silently short stream.
+ */
+export async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: Buffer) => void; signal?: AbortSignal} = {}, buf?: Buffer): AsyncGenerator<Buffer> {
+  let read = 0
+  if (e.size > 0) {
+    const fh = await open(e.localPath, 'r')
+    try {
+      for (;;) {
+        if (hooks.signal?.aborted) throw hooks.signal.reason
+        const want = Math.min(buf?.length ?? READ_SIZE, e.size - read)
+        if (want === 0) break
+        const into = buf ?? Buffer.allocUnsafe(want)
+        const {bytesRead} = await fh.read(into, 0, want, read)
+        if (bytesRead === 0) break // shrank since planning: reported below
+        const chunk = into.subarray(0, bytesRead)
+        read += bytesRead
+        hooks.onChunk?.(e, chunk)
+        yield chunk
+      }
+    } finally {
+      await fh.close()
+    }
+  }
+  if (read !== e.size) {
+    throw new CliError(`${e.localPath} changed while staging (expected ${e.size} bytes, read ${read})`, {
+      exitCode: ExitCode.STAGING,
+      hint: 'do not modify the dataset while it is being pushed; run the push again',
+      reason: 'file_changed',
+    })
+  }
+}
+
 export interface TarProgress {
   /** File bytes (not tar bytes) read so far. */
   fileBytes: number
@@ -82,15 +120,27 @@ export interface TarProgress {
  */
 export async function* tarStream(
   entries: TarEntry[],
-  hooks: {onProgress?: (p: TarProgress) => void; onChunk?: (e: TarEntry, chunk: Buffer) => void; onFileDone?: (e: TarEntry) => void; signal?: AbortSignal} = {},
+  hooks: {
+    onProgress?: (p: TarProgress) => void
+    onChunk?: (e: TarEntry, chunk: Buffer) => void
+    onFileDone?: (e: TarEntry) => void
+    signal?: AbortSignal
+    /**
+     * Read every file through one buffer: a yielded chunk is only valid until the consumer asks for the
+     * next one. For consumers that copy it right away (the exec pump) — not for ones that queue chunks (gzip).
+     */
+    reuseBuffer?: boolean
+  } = {},
 ): AsyncGenerator<Buffer> {
   const progress: TarProgress = {fileBytes: 0, files: 0}
+  let shared: Buffer | undefined
   for (const e of entries) {
     if (hooks.signal?.aborted) throw hooks.signal.reason
     if (needsPax(e)) {
       const d = paxData(e)
       yield header('PaxHeader', d.length, 'x')
-      yield Buffer.concat([d, Buffer.alloc(padTo(d.length))])
+      yield d
+      if (padTo(d.length)) yield ZEROS.subarray(0, padTo(d.length))
     }
     yield header(needsPax(e) ? e.name.slice(-100) : e.name, e.size, '0')
     if (e.data) {
@@ -98,34 +148,19 @@ export async function* tarStream(
       if (d.length !== e.size) throw new Error(`generated tar entry ${e.name} is ${d.length} bytes, declared ${e.size}`)
       yield d
       const pad = padTo(e.size)
-      if (pad) yield Buffer.alloc(pad)
+      if (pad) yield ZEROS.subarray(0, pad)
       continue
     }
-    let read = 0
-    const stream = createReadStream(e.localPath, {highWaterMark: 1 << 20, end: e.size > 0 ? e.size - 1 : undefined, start: 0})
-    if (e.size > 0) {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        read += chunk.length
-        hooks.onChunk?.(e, chunk)
-        progress.fileBytes += chunk.length
-        hooks.onProgress?.(progress)
-        yield chunk
-      }
-    } else {
-      stream.destroy()
-    }
-    if (read !== e.size) {
-      throw new CliError(`${e.localPath} changed while staging (expected ${e.size} bytes, read ${read})`, {
-        exitCode: ExitCode.STAGING,
-        hint: 'do not modify the dataset while it is being pushed; run the push again',
-        reason: 'file_changed',
-      })
+    for await (const chunk of fileChunks(e, hooks, hooks.reuseBuffer ? (shared ??= Buffer.allocUnsafe(READ_SIZE)) : undefined)) {
+      progress.fileBytes += chunk.length
+      hooks.onProgress?.(progress)
+      yield chunk
     }
     hooks.onFileDone?.(e)
     progress.files++
     hooks.onProgress?.(progress)
     const pad = padTo(e.size)
-    if (pad) yield Buffer.alloc(pad)
+    if (pad) yield ZEROS.subarray(0, pad)
   }
-  yield Buffer.alloc(2 * BLOCK)
+  yield ZEROS
 }
