@@ -1,9 +1,12 @@
 // Layout discovery: where the CSV is and which sidecar files get staged (layout.v1.json). Reads
-// directory entries and lstat only; file contents are the preflight's job.
+// directory entries and lstat; image files are opened once instead (size and mtime from the open
+// descriptor, plus the few header bytes preflight checks), so 100 000 images cost one open each.
 import {lstat, readdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {CategoryInfo, Family} from './categories.js'
+import {openImage, openImageSync, type ImageProbe, type OpenedImage} from './image-header.js'
+import type {CliError} from '../output/errors.js'
 import {badData, mapLimit, quote, someOf} from './util.js'
 
 export interface FileEntry {
@@ -11,6 +14,8 @@ export interface FileEntry {
   path: string
   size: number
   mtimeMs: number
+  /** Image dimensions, read while the file was open for its size (images/ and masks/ only). */
+  header?: ImageProbe
 }
 
 export interface SidecarDir {
@@ -34,6 +39,48 @@ export const SIDECAR_EXTS: Record<string, readonly string[]> = {
   sequences: ['.txt', '.text'],
   annotations: ['.xml'],
   masks: ['.png'],
+}
+
+/** Sidecar folders whose files are images: their headers are read during discovery. */
+const HEADER_DIRS = new Set(['images', 'masks'])
+
+/**
+ * Open every image once. Batches of blocking opens while the files come from the page cache (the
+ * common re-run case, and several times faster than the thread pool), yielding between batches so
+ * progress keeps rendering; once a batch averages more than 0.3 ms a file the disk is really being
+ * read, and the rest go through the thread pool with 16 in flight so slow storage sees parallel
+ * requests.
+ */
+async function openAll(prefix: string, names: readonly string[]): Promise<FileEntry[]> {
+  const entry = (n: string, o: OpenedImage): FileEntry => ({name: n, path: prefix + n, size: o.size, mtimeMs: o.mtimeMs, header: o.probe})
+  const symlink = (n: string): CliError =>
+    badData(`${quote(prefix + n)} is a symbolic link — replace it with the real file (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
+  const out: FileEntry[] = []
+  let i = 0
+  while (i < names.length) {
+    const t0 = performance.now()
+    const end = Math.min(names.length, i + 256)
+    const batch = end - i
+    for (; i < end; i++) {
+      const n = names[i]!
+      try {
+        out.push(entry(n, openImageSync(prefix + n)))
+      } catch {
+        throw symlink(n)
+      }
+    }
+    const slow = (performance.now() - t0) / batch > 0.3
+    if (i < names.length) await new Promise((r) => setImmediate(r))
+    if (slow) break
+  }
+  const rest = await mapLimit(names.slice(i), 16, async (n) => {
+    try {
+      return entry(n, await openImage(prefix + n))
+    } catch {
+      throw symlink(n)
+    }
+  })
+  return out.concat(rest)
 }
 
 async function statEntry(p: string): Promise<FileEntry> {
@@ -106,7 +153,10 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
     throw badData(`no ${exts.join('/')} files in ${subdir}/${skipped.length > 0 ? ` (found only: ${someOf(skipped.sort())})` : ''} — add the ${subdir} the CSV refers to`, undefined, 'layout')
   }
   keep.sort()
-  const files = await mapLimit(keep, 64, (n) => statEntry(path.join(dir, n)))
+  const prefix = dir + path.sep
+  if (!HEADER_DIRS.has(subdir)) return {subdir, files: await mapLimit(keep, 64, (n) => statEntry(prefix + n)), skipped: skipped.sort()}
+  // images and masks: one open per file gives size, mtime and the header (no separate lstat)
+  const files = await openAll(prefix, keep)
   return {subdir, files, skipped: skipped.sort()}
 }
 

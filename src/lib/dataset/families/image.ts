@@ -81,7 +81,7 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
   // headers of every image: dimensions only
   let done = 0
   const probes = await mapLimit(images, 32, async (f) => {
-    const p = await probeImage(f.path, f.size)
+    const p = f.header ?? (await probeImage(f.path))
     if (++done % 1000 === 0) opts.onProgress?.({phase: 'Checking images', files: done})
     return p
   })
@@ -142,7 +142,7 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
     pairing(images.map((f) => stem(f.name)), good.map((m) => m.name.slice(0, -'_mask.png'.length)), 'image', 'masks/', 'mask', problems)
     if (!maskCol) problems.data(`${quote(csvName)} has no "mask_id" column (columns: ${someOf(header, header.length, 12)}) — add a lowercase "mask_id" column naming each row's mask (e.g. image_001_mask)`)
     else if (maskIdEmpty.count > 0) problems.data(`${maskIdEmpty.count} row(s) of ${quote(csvName)} have an empty mask_id: ${maskIdEmpty} — fill in each row's mask name`)
-    const mprobes = await mapLimit(masks, 32, (m) => probeImage(m.path, m.size))
+    const mprobes = await mapLimit(masks, 16, async (m) => m.header ?? (await probeImage(m.path)))
     checkResolutions('masks', masks, mprobes, target, opts, problems, false)
     crossCheck()
   }
