@@ -175,8 +175,10 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             parallel: o.parallel,
             compress: o.compress,
             cache,
-            // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream)
+            // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream), and the size from
+            // which a file alone in its batch is sent without tar, hashed in the pod as it arrives
             batch: {files: envInt('TRACEBLOC_STAGE_BATCH_FILES'), bytes: envInt('TRACEBLOC_STAGE_BATCH_BYTES')},
+            streamHashMinBytes: envInt('TRACEBLOC_STAGE_STREAM_HASH_MIN'),
             signal: o.signal,
             onNote: (l) => warn(l),
             onProgress: (p) =>

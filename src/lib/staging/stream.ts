@@ -71,6 +71,8 @@ export interface StreamOptions {
   /** Local hash cache (default: none — every file is hashed while it is sent). */
   cache?: HashCache
   batch?: Partial<BatchLimits>
+  /** A file at least this large, alone in its batch, is hashed in the pod while it streams (default STREAM_HASH_MIN_BYTES). */
+  streamHashMinBytes?: number
   signal?: AbortSignal
   onProgress?: (p: StageProgress) => void
   onNote?: (line: string) => void
@@ -625,7 +627,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
 
 /** One batch = one exec: extract, `sha256sum -c` the trailing checksum entry, record what verified. Returns files that failed. */
 async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
-  if (b.files.length === 1 && !b.compress && b.files[0].size >= STREAM_HASH_MIN_BYTES) return sendLargeFile(s, o, b, result, onBytes, onSent)
+  if (b.files.length === 1 && !b.compress && b.files[0].size >= (o.streamHashMinBytes ?? STREAM_HASH_MIN_BYTES)) return sendLargeFile(s, o, b, result, onBytes, onSent)
   const sumName = `.tb-batch-${b.id}.sha256`
   const names = b.files.map((e) => e.name)
   const sumEntry: TarEntry = {
