@@ -138,6 +138,16 @@ function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {
   }
 }
 
+/**
+ * The task for `opts`: --category, or (interactive) the user's answer to the prompt. Callers that
+ * show a live task list ask this first: listr2 holds back stderr while it renders, which hid the
+ * question behind a spinner until it was answered blind.
+ */
+export async function chooseCategory(opts: PlanOptions): Promise<string> {
+  checkTableName(opts.table)
+  return (await pickCategory(opts)).name
+}
+
 export async function planDataset(opts: PlanOptions): Promise<DatasetPlan> {
   checkTableName(opts.table)
   const intent = opts.intent ?? 'train'

@@ -91,6 +91,8 @@ export function initialContext(o: PushOptions): PushContext {
 
 export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: string) => void; warn: (s: string) => void}): Promise<void> {
   const throttle = throttled(o.tty ? 100 : 2000)
+  // Ask for a missing --category before the task list renders (it buffers stderr, hiding the prompt).
+  if (o.plan.category === undefined && o.plan.interactive) o.plan.category = await (await import('../dataset/index.js')).chooseCategory(o.plan)
   // Every warning is shown to humans and kept for the --json document.
   const warn = (s: string) => {
     ctx.warnings.push(s)
