@@ -7,7 +7,7 @@
 // Each preflight runs in a child process so its peak RSS (getrusage maxrss) is its own.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createWriteStream, existsSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {performance} from 'node:perf_hooks'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -89,6 +89,9 @@ const fmt = (n, d = 1) => n.toFixed(d)
 
 genImages()
 await genCsv()
+// 2 shared cores: say how busy the machine was, and that every timing below is on page-cached files
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
+console.log(`load average at start: ${load()} (files are read once first, so preflight and cat both run on cached data)`)
 
 // images: warm the page cache once, then time cat and preflight on the same warm files
 const imgCat = `find ${JSON.stringify(imgDir)} -type f -print0 | xargs -0 cat > /dev/null`
@@ -108,3 +111,4 @@ console.log(`\ncsv: ${fmt(mb(tab.bytes))} MB, ${tab.rows} rows`)
 console.log(`  preflight  ${fmt(tab.ms / 1000, 2)} s  ${fmt(mb(tab.bytes) / (tab.ms / 1000))} MB/s  ${fmt(tab.rows / (tab.ms / 1000), 0)} rows/s  peak RSS ${fmt(tab.maxRssMB)} MB`)
 console.log(`  cat        ${fmt(csvCatMs / 1000, 2)} s  ${fmt(mb(tab.bytes) / (csvCatMs / 1000))} MB/s`)
 console.log(`  ratio preflight/cat time: ${fmt(tab.ms / csvCatMs, 2)}×`)
+console.log(`\nload average at end: ${load()}`)

@@ -93,6 +93,16 @@ test('invalid UTF-8 is reported at its byte offset, in any read and across the b
   assert.equal(nul.res.nulAt, 2 * MiB + 3)
 })
 
+test('rows wider than the initial field table (200 columns) keep every field', async () => {
+  const cols = Array.from({length: 200}, (_, i) => `c${i}`)
+  const {rows, res} = await scan(cols.join(',') + '\n' + cols.map((_, i) => (i % 3 === 0 ? `"v${i}"` : String(i))).join(',') + '\n')
+  assert.equal(res.header!.length, 200)
+  assert.equal(rows[0]!.cells.length, 200)
+  assert.equal(rows[0]!.cells[198], 'v198')
+  assert.equal(rows[0]!.cells[199], '199')
+  assert.equal(rows[0]!.shapes[199], 1)
+})
+
 test('a row longer than the read buffer grows it and parses whole', async () => {
   const big = 'y'.repeat(3 * MiB + 17)
   const {rows, res} = await scan(`a,b\n1,"${big}\n""${big}"\n2,3\n`)

@@ -156,7 +156,7 @@ export async function planDataset(opts: PlanOptions): Promise<DatasetPlan> {
   const ro = resolveOptions(cat, opts)
 
   opts.onProgress?.({phase: 'Reading your files'})
-  const layout = await discoverLayout(opts.path, cat)
+  const layout = await discoverLayout(opts.path, cat, opts.onProgress)
   const ctx: FamilyContext = {cat, layout, opts: ro, problems: new Problems(), warnings: [...layout.warnings], details: {}}
   let r: FamilyResult
   if (cat.family === 'image') r = await preflightImage(ctx)

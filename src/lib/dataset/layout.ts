@@ -41,6 +41,8 @@ export const SIDECAR_EXTS: Record<string, readonly string[]> = {
   masks: ['.png'],
 }
 
+type Progress = (p: {phase: string; files?: number}) => void
+
 /** Sidecar folders whose files are images: their headers are read during discovery. */
 const HEADER_DIRS = new Set(['images', 'masks'])
 
@@ -51,7 +53,7 @@ const HEADER_DIRS = new Set(['images', 'masks'])
  * read, and the rest go through the thread pool with 16 in flight so slow storage sees parallel
  * requests.
  */
-async function openAll(prefix: string, names: readonly string[]): Promise<FileEntry[]> {
+async function openAll(prefix: string, names: readonly string[], onProgress?: Progress): Promise<FileEntry[]> {
   const entry = (n: string, o: OpenedImage): FileEntry => ({name: n, path: prefix + n, size: o.size, mtimeMs: o.mtimeMs, header: o.probe})
   const symlink = (n: string): CliError =>
     badData(`${quote(prefix + n)} is a symbolic link — replace it with the real file (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
@@ -70,12 +72,16 @@ async function openAll(prefix: string, names: readonly string[]): Promise<FileEn
       }
     }
     const slow = (performance.now() - t0) / batch > 0.3
+    onProgress?.({phase: 'Checking images', files: i})
     if (i < names.length) await new Promise((r) => setImmediate(r))
     if (slow) break
   }
+  let done = i
   const rest = await mapLimit(names.slice(i), 16, async (n) => {
     try {
-      return entry(n, await openImage(prefix + n))
+      const e = entry(n, await openImage(prefix + n))
+      if (++done % 256 === 0) onProgress?.({phase: 'Checking images', files: done})
+      return e
     } catch {
       throw symlink(n)
     }
@@ -126,7 +132,7 @@ async function findCsv(root: string, family: Family): Promise<{root: string; csv
   return {root, csv: path.join(root, files[0]!)}
 }
 
-async function readSidecar(root: string, subdir: string, exts: readonly string[]): Promise<SidecarDir> {
+async function readSidecar(root: string, subdir: string, exts: readonly string[], onProgress?: Progress): Promise<SidecarDir> {
   const dir = path.join(root, subdir)
   let st
   try {
@@ -156,17 +162,17 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
   const prefix = dir + path.sep
   if (!HEADER_DIRS.has(subdir)) return {subdir, files: await mapLimit(keep, 64, (n) => statEntry(prefix + n)), skipped: skipped.sort()}
   // images and masks: one open per file gives size, mtime and the header (no separate lstat)
-  const files = await openAll(prefix, keep)
+  const files = await openAll(prefix, keep, onProgress)
   return {subdir, files, skipped: skipped.sort()}
 }
 
-export async function discoverLayout(input: string, cat: CategoryInfo): Promise<Layout> {
+export async function discoverLayout(input: string, cat: CategoryInfo, onProgress?: Progress): Promise<Layout> {
   const {root, csv} = await findCsv(path.resolve(input), cat.family)
   const warnings: string[] = []
   const dirs: SidecarDir[] = []
   const subdirs = [...(cat.primarySubdir ? [cat.primarySubdir] : []), ...cat.sidecars.map((s) => s.subdir)]
   for (const sd of subdirs) {
-    const d = await readSidecar(root, sd, SIDECAR_EXTS[sd]!)
+    const d = await readSidecar(root, sd, SIDECAR_EXTS[sd]!, onProgress)
     if (d.skipped.length > 0) warnings.push(`skipped ${d.skipped.length} entr${d.skipped.length === 1 ? 'y' : 'ies'} in ${sd}/ that won't be uploaded: ${someOf(d.skipped)}`)
     dirs.push(d)
   }
