@@ -3,13 +3,14 @@
 // string rules; and the single-open image probe refusing symlinks and FIFOs.
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
 import {scanCsv} from '../../src/lib/dataset/csv.js'
 import {openImage, openImageSync, probeImage} from '../../src/lib/dataset/image-header.js'
+import {openImages} from '../../src/lib/dataset/layout.js'
 
 const MiB = 1 << 20
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-csv-'))
@@ -154,4 +155,28 @@ test('images are opened once: symlinks refused (ELOOP), FIFOs not read, sizes fr
   }
   assert.deepEqual((await openImage(path.join(tmp, 'fifo.png'))).probe, {ok: false, reason: 'invalid', detail: 'not a regular file'})
   assert.deepEqual(openImageSync(path.join(tmp, 'fifo.png')).probe, {ok: false, reason: 'invalid', detail: 'not a regular file'})
+})
+
+test('openImages: blocking batches, then the thread-pool path once the disk looks slow — same entries, in order, with progress', async () => {
+  const dir = path.join(tmp, 'imgs')
+  mkdirSync(dir)
+  const names = Array.from({length: 300}, (_, i) => `i${String(i).padStart(3, '0')}.png`)
+  names.forEach((n, i) => {
+    const png = Buffer.alloc(33)
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png)
+    png.write('IHDR', 12, 'latin1')
+    png.writeUInt32BE(i + 1, 16)
+    png.writeUInt32BE(7, 20)
+    writeFileSync(path.join(dir, n), png)
+  })
+  symlinkSync(path.join(dir, names[0]!), path.join(dir, 'zz-link.png'))
+  for (const slowMs of [Infinity, -1]) {
+    const progress: number[] = []
+    const got = await openImages(dir + path.sep, names, (p) => progress.push(p.files!), slowMs)
+    assert.deepEqual(got.map((f) => f.name), names)
+    assert.ok(got.every((f, i) => f.size === 33 && f.header?.ok === true && f.header.width === i + 1 && f.path === path.join(dir, names[i]!)))
+    assert.ok(progress.length > 0 && progress.at(-1)! <= names.length)
+    // a symlink that slipped past the listing is refused on either path
+    await assert.rejects(openImages(dir + path.sep, [...names.slice(0, slowMs === Infinity ? 5 : 40), 'zz-link.png'], undefined, slowMs), {message: /symbolic link/})
+  }
 })

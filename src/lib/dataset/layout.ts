@@ -41,7 +41,7 @@ export const SIDECAR_EXTS: Record<string, readonly string[]> = {
   masks: ['.png'],
 }
 
-type Progress = (p: {phase: string; files?: number}) => void
+export type Progress = (p: {phase: string; files?: number}) => void
 
 /** Sidecar folders whose files are images: their headers are read during discovery. */
 const HEADER_DIRS = new Set(['images', 'masks'])
@@ -53,7 +53,7 @@ const HEADER_DIRS = new Set(['images', 'masks'])
  * read, and the rest go through the thread pool with 16 in flight so slow storage sees parallel
  * requests.
  */
-async function openAll(prefix: string, names: readonly string[], onProgress?: Progress): Promise<FileEntry[]> {
+export async function openImages(prefix: string, names: readonly string[], onProgress?: Progress, slowMsPerFile = 0.3): Promise<FileEntry[]> {
   const entry = (n: string, o: OpenedImage): FileEntry => ({name: n, path: prefix + n, size: o.size, mtimeMs: o.mtimeMs, header: o.probe})
   const symlink = (n: string): CliError =>
     badData(`${quote(prefix + n)} is a symbolic link — replace it with the real file (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
@@ -61,7 +61,7 @@ async function openAll(prefix: string, names: readonly string[], onProgress?: Pr
   let i = 0
   while (i < names.length) {
     const t0 = performance.now()
-    const end = Math.min(names.length, i + 256)
+    const end = Math.min(names.length, i + (i === 0 ? 32 : 256)) // a small first batch finds a slow disk early
     const batch = end - i
     for (; i < end; i++) {
       const n = names[i]!
@@ -71,7 +71,7 @@ async function openAll(prefix: string, names: readonly string[], onProgress?: Pr
         throw symlink(n)
       }
     }
-    const slow = (performance.now() - t0) / batch > 0.3
+    const slow = (performance.now() - t0) / batch > slowMsPerFile
     onProgress?.({phase: 'Checking images', files: i})
     if (i < names.length) await new Promise((r) => setImmediate(r))
     if (slow) break
@@ -162,7 +162,7 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
   const prefix = dir + path.sep
   if (!HEADER_DIRS.has(subdir)) return {subdir, files: await mapLimit(keep, 64, (n) => statEntry(prefix + n)), skipped: skipped.sort()}
   // images and masks: one open per file gives size, mtime and the header (no separate lstat)
-  const files = await openAll(prefix, keep, onProgress)
+  const files = await openImages(prefix, keep, onProgress)
   return {subdir, files, skipped: skipped.sort()}
 }
 
