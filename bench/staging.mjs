@@ -216,7 +216,7 @@ try {
     for (const p of [1, 2, 3, 4]) {
       const r = await stage(sweepDir, `bench_sweep_${p}`, {parallel: p, noCache: true})
       clearStaged(`bench_sweep_${p}`)
-      if (r.ok) sweep.push(`p=${p}: ${rate(sweepBytes, r.stageSeconds)}`)
+      if (r.ok) sweep.push(`p=${p}: ${rate(sweepBytes, r.stageSeconds)} (RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB)`)
       else sweep.push(`p=${p}: failed`)
     }
     report(`  --parallel sweep on ${fmt(sweepBytes)}: ${sweep.join(', ')}`)
