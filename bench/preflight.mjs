@@ -5,6 +5,7 @@
 // Data is generated into $TMPDIR/tracebloc-bench-preflight (reused when present; delete it to
 // regenerate). Env: BENCH_IMAGES (default 100000), BENCH_CSV_MB (default 2048).
 // Each preflight runs in a child process so its peak RSS (getrusage maxrss) is its own.
+// BENCH_COLD=1 adds cold-cache runs (see measure() below).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createWriteStream, existsSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
@@ -91,24 +92,41 @@ genImages()
 await genCsv()
 // 2 shared cores: say how busy the machine was, and that every timing below is on page-cached files
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
-console.log(`load average at start: ${load()} (files are read once first, so preflight and cat both run on cached data)`)
+console.log(`load average at start: ${load()} (warm runs read page-cached files; cold runs, BENCH_COLD=1, do not)`)
 
-// images: warm the page cache once, then time cat and preflight on the same warm files
-const imgCat = `find ${JSON.stringify(imgDir)} -type f -print0 | xargs -0 cat > /dev/null`
-catTime(imgCat)
-const imgCatMs = catTime(imgCat)
-const img = preflight({path: imgDir, table: 'bench_images', category: 'image_classification', labelColumn: 'label'})
-console.log(`\nimages: ${img.files} files, ${fmt(mb(img.bytes))} MB, ${img.rows} rows`)
-console.log(`  preflight  ${fmt(img.ms / 1000, 2)} s  ${fmt(img.files / (img.ms / 1000), 0)} files/s  ${fmt(mb(img.bytes) / (img.ms / 1000))} MB/s  peak RSS ${fmt(img.maxRssMB)} MB`)
-console.log(`  cat        ${fmt(imgCatMs / 1000, 2)} s  ${fmt(img.files / (imgCatMs / 1000), 0)} files/s  ${fmt(mb(img.bytes) / (imgCatMs / 1000))} MB/s`)
-console.log(`  ratio preflight/cat time: ${fmt(img.ms / imgCatMs, 2)}×`)
+// Each data set is measured warm (page cache filled by a first cat) and, with BENCH_COLD=1, cold:
+// the bench's own files are dropped from the page cache (posix_fadvise DONTNEED via python3; nothing
+// else on the machine is touched) before each timed cat and preflight, so both read from the disk.
+const COLD = process.env.BENCH_COLD === '1'
+const DROP = `import os, sys
+for root in sys.argv[1:]:
+    ps = [root] if os.path.isfile(root) else [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+    for p in ps:
+        fd = os.open(p, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)`
+const drop = (p) => execFileSync('python3', ['-c', DROP, p], {stdio: 'inherit'})
 
-const csvCat = `cat ${JSON.stringify(csvFile)} > /dev/null`
-catTime(csvCat)
-const csvCatMs = catTime(csvCat)
-const tab = preflight({path: csvFile, table: 'bench_table', category: 'tabular_classification', labelColumn: 'label'})
-console.log(`\ncsv: ${fmt(mb(tab.bytes))} MB, ${tab.rows} rows`)
-console.log(`  preflight  ${fmt(tab.ms / 1000, 2)} s  ${fmt(mb(tab.bytes) / (tab.ms / 1000))} MB/s  ${fmt(tab.rows / (tab.ms / 1000), 0)} rows/s  peak RSS ${fmt(tab.maxRssMB)} MB`)
-console.log(`  cat        ${fmt(csvCatMs / 1000, 2)} s  ${fmt(mb(tab.bytes) / (csvCatMs / 1000))} MB/s`)
-console.log(`  ratio preflight/cat time: ${fmt(tab.ms / csvCatMs, 2)}×`)
+function report(what, r, catMs, unit) {
+  const s = r.ms / 1000
+  const extra = unit === 'files' ? `${fmt(r.files / s, 0)} files/s` : `${fmt(r.rows / s, 0)} rows/s`
+  console.log(`  ${what} preflight  ${fmt(s, 2)} s  ${extra}  ${fmt(mb(r.bytes) / s)} MB/s  peak RSS ${fmt(r.maxRssMB)} MB`)
+  console.log(`  ${what} cat        ${fmt(catMs / 1000, 2)} s  ${unit === 'files' ? `${fmt(r.files / (catMs / 1000), 0)} files/s  ` : ''}${fmt(mb(r.bytes) / (catMs / 1000))} MB/s`)
+  console.log(`  ${what} ratio preflight/cat time: ${fmt(r.ms / catMs, 2)}×`)
+}
+
+function measure(title, target, cmd, opts, unit) {
+  catTime(cmd)
+  const catMs = catTime(cmd)
+  const r = preflight(opts)
+  console.log(`\n${title}: ${unit === 'files' ? `${r.files} files, ` : ''}${fmt(mb(r.bytes))} MB, ${r.rows} rows`)
+  report('warm', r, catMs, unit)
+  if (COLD) {
+    drop(target)
+    const coldCatMs = catTime(cmd)
+    drop(target)
+    report('cold', preflight(opts), coldCatMs, unit)
+  }
+}
+
+measure('images', imgDir, `find ${JSON.stringify(imgDir)} -type f -print0 | xargs -0 cat > /dev/null`, {path: imgDir, table: 'bench_images', category: 'image_classification', labelColumn: 'label'}, 'files')
+measure('csv', csvFile, `cat ${JSON.stringify(csvFile)} > /dev/null`, {path: csvFile, table: 'bench_table', category: 'tabular_classification', labelColumn: 'label'}, 'rows')
 console.log(`\nload average at end: ${load()}`)

@@ -1,5 +1,5 @@
-// Streaming CSV reader working on bytes: one pass over the file in 1 MiB reads, never holding more
-// than the read buffer plus the row being parsed. Rows are handed out as views of field offsets into
+// Streaming CSV reader working on bytes: one pass over the file in 1 MiB reads (the next one in flight
+// while the current one is parsed), never holding more than the read buffers plus the row being parsed. Rows are handed out as views of field offsets into
 // that buffer, so a check pays for a JS string only for the cells it reads (CSVs with millions of
 // rows and a handful of checked columns would otherwise spend their time building strings nobody
 // looks at). Encoding (UTF-8, no NUL) is validated natively on the same bytes, so preflight reads each
@@ -325,15 +325,22 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
   let lastProgress = 0
   let stop = false
   const abs = (k: number): number => pos - have + k
+  // Read-ahead: the next 1 MiB is read into its own buffer while this one is parsed (a cold disk then
+  // overlaps with the parser instead of alternating with it), and copied in behind the carried row.
+  const ahead = Buffer.allocUnsafe(CHUNK)
+  let pending: Promise<{bytesRead: number}> | null = fh.read(ahead, 0, CHUNK, 0)
   try {
     for (;;) {
-      if (buf.length - have < CHUNK) {
+      const {bytesRead}: {bytesRead: number} = await pending!
+      pending = null
+      if (bytesRead === 0) break
+      if (buf.length - have < bytesRead) {
         const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + CHUNK))
         buf.copy(bigger, 0, 0, have)
         buf = bigger
       }
-      const {bytesRead} = await fh.read(buf, have, CHUNK, pos)
-      if (bytesRead === 0) break
+      ahead.copy(buf, have, 0, bytesRead)
+      pending = fh.read(ahead, 0, CHUNK, pos + bytesRead)
       let regionStart = have
       have += bytesRead
       pos += bytesRead
@@ -367,6 +374,8 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
     h.onProgress?.(pos)
     return res
   } finally {
+    // never close the descriptor under a read still in flight
+    if (pending) await pending.catch(() => undefined)
     await fh.close()
   }
 }
