@@ -4,7 +4,7 @@
 // --detach so the staged copy stays on the PVC for the next push to compare against.
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {after, afterEach, before, test} from 'node:test'
@@ -200,3 +200,37 @@ test('a second push of the same table while one is staging fails clearly (lock),
   assert.equal(first.code, 0, first.stderr)
   assertStagedEquals(dir, 'lock_t')
 })
+
+/** text_classification data: `files` small text files of ~`kib` KiB, one large one, plus the labels CSV. */
+function textDataset(files: number, kib: number, bigMiB: number): string {
+  const dir = path.join(tmp, `txt-${++n}`)
+  const words = 'the quick brown fox jumps over the lazy dog while tracebloc stages text '
+  const text = (bytes: number, seed: number) => `${seed} ${words.repeat(Math.ceil(bytes / words.length))}`.slice(0, bytes)
+  mkdirSync(path.join(dir, 'texts'), {recursive: true})
+  const rows = ['filename,extension,label']
+  for (let i = 0; i <= files; i++) {
+    writeFileSync(path.join(dir, 'texts', `doc${i}.txt`), text(i === files ? bigMiB << 20 : kib << 10, i))
+    rows.push(`doc${i},'.txt',${i % 2 ? 'positive' : 'negative'}`)
+  }
+  writeFileSync(path.join(dir, 'labels.csv'), rows.join('\n') + '\n')
+  return dir
+}
+
+for (const [link, faults, expectCompressed] of [
+  ['a slow link (1.5 MiB/s)', {execBytesPerSecond: 1.5 * 1024 * 1024}, true],
+  ['a fast link', {}, false],
+] as const) {
+  test(`--compress auto on ${link}: the large text file is gzipped only when the plain batches before it measured a slow link`, async () => {
+    sb.faults.set(faults)
+    // 24 × 512 KiB in 2 MiB plain batches measure the link; then the 9 MiB file streams alone
+    const dir = textDataset(24, 512, 9)
+    const r = await runCli(['dataset', 'push', dir, '--table', `txt_auto_${++n}`, '--category', 'text_classification', '--kubeconfig', sb.kubeconfigPath, '--detach', '--json'], {
+      env: {TRACEBLOC_STAGE_POD_TIMEOUT: '20', XDG_CACHE_HOME: cacheHome, TRACEBLOC_STAGE_BATCH_BYTES: String(2 << 20)},
+      timeoutMs: 120_000,
+    })
+    assert.equal(r.code, 0, r.stderr + r.stdout)
+    assert.equal(r.json.staged.compressed, expectCompressed, JSON.stringify(r.json.staged))
+    // gzip must shrink the 9 MiB text file on the wire (the plain small files ride as they are)
+    if (expectCompressed) assert.ok(r.json.staged.sent_bytes - r.json.staged.wire_bytes > 5 << 20, JSON.stringify(r.json.staged))
+  })
+}

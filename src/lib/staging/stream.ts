@@ -107,6 +107,13 @@ export const DEFAULT_BATCH: BatchLimits = {bytes: 32 << 20, files: 2000}
 export const STREAM_HASH_MIN_BYTES = 8 << 20
 /** Under --compress auto, text smaller than this in total rides uncompressed with the other files. */
 export const COMPRESS_MIN_BYTES = 4 << 20
+/**
+ * Under --compress auto, large text files are gzipped only when the plain batches sent before them were
+ * delivered slower than this (all streams together, wall time since the first plain byte). gzip costs CPU on
+ * both ends (on the sandbox a gzipped CSV went through at ~43 MiB/s where a plain stream ran at ~65 MiB/s:
+ * docs/benchmarks.md), so it only pays where the link, not the CPU, is the limit.
+ */
+export const COMPRESS_BELOW_BYTES_PER_SECOND = 10 << 20
 
 const transientStatus = (s: number) => s === 429 || (s >= 500 && s <= 504)
 
@@ -529,18 +536,24 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   const v5 = s.protocol === 'v5.channel.k8s.io'
   const canCompress = mode !== 'off' && v5
   if (mode === 'on' && !v5) o.onNote?.('--compress on: this API server speaks exec v4 only (no stdin close), sending uncompressed')
-  let text = canCompress && mode === 'auto' ? files.filter((e) => isCompressible(e.name)) : []
+  // Only large text files, streamed alone through `gzip -d | tee | sha256sum`, are ever gzipped. gzip inside
+  // multi-file tar batches (`gzip -d | tar -x`) failed intermittently with "invalid tar magic" on a throttled
+  // sandbox link and is off until that is understood (docs/benchmarks.md). Plain batches go first so that,
+  // under auto, the link is measured before any compression decision.
+  const bigEnough = o.streamHashMinBytes ?? STREAM_HASH_MIN_BYTES
+  let text = canCompress ? files.filter((e) => isCompressible(e.name) && e.size >= bigEnough) : []
   // a few small text files (labels.csv) do not pay for a stream of their own
-  if (text.reduce((a, e) => a + e.size, 0) < COMPRESS_MIN_BYTES) text = []
-  const rest = text.length > 0 ? files.filter((e) => !isCompressible(e.name)) : files
+  if (mode === 'auto' && text.reduce((a, e) => a + e.size, 0) < COMPRESS_MIN_BYTES) text = []
+  const textSet = new Set(text)
+  const rest = text.length > 0 ? files.filter((e) => !textSet.has(e)) : files
   const queue: Batch[] = []
   const runHex = randomBytes(3).toString('hex')
   let n = 0
   for (const [group, compress] of [
+    [rest, false],
     [text, true],
-    [rest, canCompress && mode === 'on'],
   ] as const) {
-    for (const b of makeBatches(group, limits)) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
+    for (const b of makeBatches(group, {...limits, bytes: compress ? 1 : limits.bytes})) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
   }
   result.batches += queue.length
   const parallel = Math.max(1, Math.min(o.parallel ?? DEFAULT_PARALLEL, queue.length))
@@ -564,6 +577,11 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     const rate = secs > 0 ? bytes / secs : 0
     o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
   }
+
+  // the link as the pod sees it: plain bytes delivered over the wall time since the first one was sent
+  let firstPlainByteAt = 0
+  let plainDoneBytes = 0
+  const linkIsSlow = () => plainDoneBytes > 0 && plainDoneBytes / Math.max(0.001, (Date.now() - firstPlainByteAt) / 1000) < COMPRESS_BELOW_BYTES_PER_SECOND
 
   // A batch holds a transfer slot only while its stdin streams; its in-pod checksum run then overlaps the
   // next batch's transfer. So `parallel` streams upload at once and as many more may be verifying.
@@ -591,13 +609,18 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
         release()
         return
       }
+      // auto: the first batches go plain and measure the link; text is gzipped once the link proves slow
+      if (b.compress && mode === 'auto') b.compress = linkIsSlow()
       const failed = await sendBatch(s, o, b, result, (bytes) => {
+        firstPlainByteAt ||= b.compress ? 0 : Date.now()
         inflight.set(b.id, bytes)
         report()
       }, release).finally(() => {
         inflight.delete(b.id)
         release()
       })
+      // delivered (extracted and checked in the pod), not merely handed to a socket buffer
+      if (!b.compress) plainDoneBytes += b.bytes
       const ok = b.files.filter((e) => !failed.includes(e))
       doneBytes += ok.reduce((a, e) => a + e.size, 0)
       doneFiles += ok.length
@@ -645,7 +668,8 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
   // v5 closes stdin at the end of the archive; v4 cannot, so there the archive is length-framed. (busybox
   // `head -c` copies in small reads and halved the stream's throughput: it is only used where it is needed.)
   const v5 = s.protocol === 'v5.channel.k8s.io'
-  const extract = b.compress ? 'tar -x -z -f -' : v5 ? 'tar -x -f -' : `head -c ${archiveSize} | tar -x -f -`
+  // gunzip in its own process: busybox tar's -z is a build option (Debian's busybox-static lacks it)
+  const extract = b.compress ? 'gzip -d -c | tar -x -f -' : v5 ? 'tar -x -f -' : `head -c ${archiveSize} | tar -x -f -`
   const script = [
     'set -e',
     `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
