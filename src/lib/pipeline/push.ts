@@ -8,7 +8,7 @@ import {openPortForward, PortForward} from '../cluster/portforward.js'
 import {checkPermissions, PermissionCheck, PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../cluster/rbac.js'
 import {IngestorToken, mintIngestorToken} from '../cluster/token.js'
 import type {DatasetPlan, PlanOptions} from '../dataset/index.js'
-import {CliError, ExitCode, InterruptedError} from '../output/errors.js'
+import {ExitCode} from '../output/errors.js'
 import {redact} from '../output/redact.js'
 import {SCHEMA_SHA256} from '../schema/index.js'
 import {buildStagePod, createStagePod, deletePod, findOrphanStagePods, stagePodName, waitPodReady} from '../staging/stage-pod.js'
@@ -352,4 +352,3 @@ function throttled(ms: number) {
   }
 }
 
-export {CliError, InterruptedError}
