@@ -6,7 +6,7 @@ import {trapSignals} from '../../lib/command/signals.js'
 import {CliError, ExitCode, isCliError} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
 import {humanBytes} from '../../lib/pipeline/format.js'
-import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushStatus, reclaimStaging, runPush, summaryJson} from '../../lib/pipeline/push.js'
+import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushStatus, reclaimStaging, runPush, summaryJson, WatchOutcomeShown} from '../../lib/pipeline/push.js'
 import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
@@ -150,7 +150,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     try {
       await runPush(opts, ctx, log)
     } catch (error) {
-      failure = sig.signal.aborted ? sig.signal.reason : error
+      if (!(error instanceof WatchOutcomeShown) || sig.signal.aborted) failure = sig.signal.aborted ? sig.signal.reason : error
     } finally {
       await cleanupPush(ctx)
       sig.release()

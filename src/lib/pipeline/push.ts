@@ -85,6 +85,9 @@ async function timed<T>(ctx: PushContext, key: string, fn: () => Promise<T>): Pr
   }
 }
 
+/** Thrown by the watch task only to mark a non-clean outcome in the task list; not a failure of the CLI. */
+export class WatchOutcomeShown extends Error {}
+
 export function initialContext(o: PushOptions): PushContext {
   return {idempotencyKey: o.idempotencyKey ?? newIdempotencyKey(), warnings: [], timings: {}}
 }
@@ -237,7 +240,11 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             onLine: (l) => (task.output = redact(colorEnabled(process.stdout) ? l : stripAnsi(l))),
             onStatus: (s) => (task.output = s),
           })
-          task.title = `Ingestion ${c.watch.job === 'Complete' ? 'finished' : c.watch.job === 'Failed' ? 'failed' : 'ended'}`
+          // The task list shows the outcome truthfully (✖ for anything but a clean run); the command then
+          // renders the panel and picks the exit code from ctx.watch, as for a clean run.
+          const w = c.watch
+          if (w.job === 'Complete' && !w.summary?.hasFailures) task.title = 'Ingestion finished'
+          else throw new WatchOutcomeShown(w.notStarted ? `ingestion pod never started: ${w.notStarted}` : w.job === 'Complete' ? 'ingestion finished with failures or skipped rows' : w.job === 'Failed' ? 'ingestion Job failed' : 'ingestion outcome unknown')
         }),
     },
   ]
