@@ -684,16 +684,11 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
     `rm -f ${S} ${res}`,
   ].join('\n')
 
-  let fileBytes = 0
-  let wire = 0
+  const meter = new StdinMeter(result, onBytes)
   const hashes = new Map<HashedEntry, ReturnType<typeof createHash>>()
   const r = await s.exec(script, `sending batch ${b.id} (${b.files.length} files)`, {
     stdin: () => {
-      // a retried attempt: what the cut attempt sent still went over the wire
-      result.sentBytes += fileBytes
-      result.wireBytes += wire
-      fileBytes = 0
-      wire = 0
+      meter.restart()
       hashes.clear()
       const gen = tarStream(tarEntries, {
         signal: o.signal,
@@ -702,8 +697,7 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
           let h = hashes.get(e as HashedEntry)
           if (!h) hashes.set(e as HashedEntry, (h = createHash('sha256')))
           h.update(chunk)
-          fileBytes += chunk.length
-          onBytes(fileBytes)
+          meter.file(chunk.length)
         },
         onFileDone: (e) => {
           const he = e as HashedEntry
@@ -714,11 +708,10 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
       })
       return b.compress ? gzipped(gen) : gen
     },
-    onStdinProgress: (n) => (wire = n),
+    onStdinProgress: (n) => meter.wire(n),
     onStdinDone: onSent,
   })
-  result.sentBytes += fileBytes
-  result.wireBytes += wire
+  meter.restart()
   if (b.compress) result.compressed = true
   if (r.exitCode !== 0) throw remoteFailure(`extracting batch ${b.id}`, o.namespace, s.pod, r)
   result.sentFiles += b.files.length
@@ -728,6 +721,36 @@ async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamRe
     if (i > 0 && /FAILED/.test(line.slice(i))) failedNames.add(line.slice(0, i))
   }
   return b.files.filter((e) => failedNames.has(e.name))
+}
+
+/**
+ * Books one batch's stdin into the run's figures: file bytes read and bytes on the exec stream. A retried
+ * attempt starts a fresh count, and what the cut attempt sent is still booked (it did cross the wire).
+ */
+class StdinMeter {
+  private fileBytes = 0
+  private wireBytes = 0
+  constructor(
+    private readonly result: StreamResult,
+    private readonly onBytes: (fileBytes: number) => void,
+  ) {}
+
+  file(n: number): void {
+    this.fileBytes += n
+    this.onBytes(this.fileBytes)
+  }
+
+  wire(n: number): void {
+    this.wireBytes = n
+  }
+
+  /** Book what was counted so far and start again (before a retry, and once the exec is done). */
+  restart(): void {
+    this.result.sentBytes += this.fileBytes
+    this.result.wireBytes += this.wireBytes
+    this.fileBytes = 0
+    this.wireBytes = 0
+  }
 }
 
 /** Level-1 gzip (text shrinks ~4× at a small CPU cost), in 256 KiB pieces rather than zlib's 16 KiB. */
@@ -762,14 +785,10 @@ async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: Stre
   ]
     .filter(Boolean)
     .join('\n')
-  let fileBytes = 0
-  let wire = 0
+  const meter = new StdinMeter(result, onBytes)
   const r = await s.exec(script, `sending ${e.name} (batch ${b.id})`, {
     stdin: () => {
-      result.sentBytes += fileBytes
-      result.wireBytes += wire
-      fileBytes = 0
-      wire = 0
+      meter.restart()
       const h = createHash('sha256')
       const gen = (async function* () {
         // gzip queues chunks, so it gets fresh buffers; the exec pump copies at once, so one buffer serves
@@ -777,8 +796,7 @@ async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: Stre
           signal: o.signal,
           onChunk: (_e, chunk) => {
             h.update(chunk)
-            fileBytes += chunk.length
-            onBytes(fileBytes)
+            meter.file(chunk.length)
           },
         }, b.compress ? undefined : Buffer.allocUnsafe(1 << 20))
         e.sha256 = h.digest('hex')
@@ -786,11 +804,10 @@ async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: Stre
       })()
       return b.compress ? gzipped(gen) : gen
     },
-    onStdinProgress: (n) => (wire = n),
+    onStdinProgress: (n) => meter.wire(n),
     onStdinDone: onSent,
   })
-  result.sentBytes += fileBytes
-  result.wireBytes += wire
+  meter.restart()
   if (b.compress) result.compressed = true
   if (r.exitCode !== 0) throw remoteFailure(`writing ${e.name}`, o.namespace, s.pod, r)
   result.sentFiles += 1
