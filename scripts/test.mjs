@@ -3,11 +3,17 @@
 // `N passed, N failed` that CI reads. Extra args are passed through, e.g. a file filter:
 //   npm test -- test/unit/schema.test.ts
 import {spawnSync} from 'node:child_process'
-import {readFileSync, rmSync, mkdirSync, globSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, mkdirSync, globSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+// The e2e tests run the built CLI (bin/run.js → dist/): build first on a fresh checkout.
+if (!existsSync(path.join(root, 'dist/commands')) || !existsSync(path.join(root, 'oclif.manifest.json'))) {
+  const b = spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], {cwd: root, stdio: 'inherit'})
+  if (b.status !== 0) process.exit(b.status ?? 1)
+}
+
 const outDir = path.join(root, '.test-results')
 mkdirSync(outDir, {recursive: true})
 // One file per run: several test runs may share a checkout.
