@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
+import {parseSchemaFlag, parseSize} from '../../lib/dataset/flags.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
 import {trapSignals} from '../../lib/command/signals.js'
 import {CliError, ExitCode, isCliError} from '../../lib/output/errors.js'
@@ -10,28 +11,6 @@ import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushSta
 import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
-
-function parseSize(flag: string, v: string | undefined): [number, number] | undefined {
-  if (v === undefined) return undefined
-  const m = /^(\d+)[xX](\d+)$/.exec(v.trim())
-  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
-    throw new CliError(`--${flag} must be WIDTHxHEIGHT with positive integers, got "${v}"`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_flag'})
-  }
-  return [Number(m[1]), Number(m[2])]
-}
-
-function parseSchema(v: string | undefined): Record<string, string> | undefined {
-  if (v === undefined) return undefined
-  const out: Record<string, string> = {}
-  for (const part of v.split(/,(?![^(]*\))/)) {
-    const i = part.indexOf(':')
-    if (i <= 0 || i === part.length - 1) {
-      throw new CliError(`--schema entries must be col:TYPE, got "${part}"`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_flag', hint: 'example: --schema age:INT,name:VARCHAR(64)'})
-    }
-    out[part.slice(0, i).trim()] = part.slice(i + 1).trim()
-  }
-  return out
-}
 
 export interface PushJson {
   status: PushStatus
@@ -120,9 +99,9 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
         category: f.category,
         intent: f.intent as 'train' | 'test',
         labelColumn: f['label-column'],
-        targetSize: parseSize('target-size', f['target-size']),
-        minSize: parseSize('min-size', f['min-size']),
-        schema: parseSchema(f.schema),
+        targetSize: f['target-size'] === undefined ? undefined : parseSize(f['target-size']),
+        minSize: f['min-size'] === undefined ? undefined : parseSize(f['min-size'], '--min-size'),
+        schema: f.schema === undefined ? undefined : parseSchemaFlag(f.schema),
         labelPolicy: f['label-policy'] as 'passthrough' | 'bucket' | undefined,
         timeColumn: f['time-column'],
         numberOfKeypoints: f['number-of-keypoints'],
