@@ -63,7 +63,7 @@ try {
   const stageSeconds = (performance.now() - tStage) / 1000
   await deletePod(t, ns, pod)
   const total = (performance.now() - t0) / 1000
-  process.stdout.write(JSON.stringify({ok: true, result: r, stageSeconds, totalSeconds: total, maxRssKiB: process.resourceUsage().maxRSS, notes: retriesNoted}) + '\n')
+  process.stdout.write(JSON.stringify({ok: true, result: r, stageSeconds, totalSeconds: total, maxRssKiB: process.resourceUsage().maxRSS, cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, notes: retriesNoted}) + '\n')
 } catch (error) {
   if (pod) await deletePod(t, ns, pod).catch(() => undefined)
   process.stdout.write(JSON.stringify({ok: false, error: String(error?.message ?? error), maxRssKiB: process.resourceUsage().maxRSS}) + '\n')

@@ -157,9 +157,9 @@ test('exec v4-only API server: length-framed batches, no compression, staged cop
   assertStagedEquals(dir, 'v4_t')
 })
 
-test('files hashed in the pod while they stream (no tar, one file per stream): v5 and v4, cut + resume, re-push unchanged', async () => {
+test('large files without tar (one file per stream, hashed in the pod after writing): v5 and v4, cut + resume, re-push unchanged', async () => {
   const dir = dataset()
-  // every file alone in its batch and over the threshold: the tee | sha256sum path for all of them
+  // every file alone in its batch and over the threshold: the `cat > F; md5sum F` path for all of them
   const env = {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1'}
   sb.faults.set({cutExecAfterBytes: {bytes: 20_000, times: 100}})
   const failed = await push(dir, 'tee_t', ['--json', '--parallel', '1'], env)
@@ -168,20 +168,38 @@ test('files hashed in the pod while they stream (no tar, one file per stream): v
   assert.ok(existsSync(`${stagingDir('tee_t')}.staging-resume`), 'the resumable work dir is kept')
   const again = await push(dir, 'tee_t', ['--json'], env)
   assert.equal(again.code, 0, again.stderr)
-  assert.equal(again.json.staged.skipped_files, 1, 'labels.csv was verified (teed through sha256sum) by the failed run')
+  assert.equal(again.json.staged.skipped_files, 1, 'labels.csv was verified (md5sum in the pod) by the failed run')
   assert.equal(again.json.staged.sent_files, 6)
   assertStagedEquals(dir, 'tee_t')
   const same = await push(dir, 'tee_t', ['--json'], env)
   assert.equal(same.code, 0, same.stderr)
   assert.equal(same.json.staged.sent_bytes, 0)
   assert.equal(same.json.staged.swapped, false)
-  // v4: the same path, length-framed with head -c; a changed labels.csv is the one file sent
+  // v4: the same path, length-framed with dd count_bytes; a changed labels.csv is the one file sent
   editLabels(dir)
   sb.faults.set({execV4Only: true})
   const v4 = await push(dir, 'tee_t', ['--json'], env)
   assert.equal(v4.code, 0, v4.stderr)
   assert.equal(v4.json.staged.sent_files, 1)
   assertStagedEquals(dir, 'tee_t')
+})
+
+test('a byte damaged in transit is caught by the pod and only that file is sent again (tar batch and large-file paths)', async () => {
+  for (const [table, env] of [
+    ['dmg_batch', {}],
+    ['dmg_large', {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1'}],
+  ] as const) {
+    const dir = dataset()
+    // 2000 bytes in: inside the first file's data on both paths (after the 512-byte tar header on one)
+    sb.faults.set({corruptExecStdinAt: {bytes: 2000, times: 1}})
+    const r = await push(dir, table, ['--json', '--parallel', '1'], env)
+    const left = sb.faults.get().corruptExecStdinAt?.times
+    sb.faults.clear()
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(left, 0, 'the damage was injected')
+    assert.equal(r.json.staged.resent_files, 1, `${table}: the damaged file was re-sent`)
+    assertStagedEquals(dir, table)
+  }
 })
 
 test('a second push of the same table while one is staging fails clearly (lock), the first completes', async () => {

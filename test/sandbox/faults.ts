@@ -7,6 +7,8 @@ export interface FaultSettings {
   apiErrorBurst?: {count: number; status: number; retryAfterSeconds?: number; pathIncludes?: string}
   /** Cut exec WebSocket streams after this many stdin bytes; `times` cuts, then behave. */
   cutExecAfterBytes?: {bytes: number; times: number}
+  /** Flip one byte of exec stdin at this offset (bytes into the stream) before the pod reads it; `times` streams. */
+  corruptExecStdinAt?: {bytes: number; times: number}
   /** Cut port-forward streams after this many bytes; `times` cuts, then behave. */
   cutPortForwardAfterBytes?: {bytes: number; times: number}
   /** Cap exec stdin throughput (bytes/s) to emulate a slow link. */
@@ -61,7 +63,7 @@ export class Faults {
     return f as FaultSettings[K]
   }
 
-  takeCut(key: 'cutExecAfterBytes' | 'cutPortForwardAfterBytes'): number | undefined {
+  takeCut(key: 'cutExecAfterBytes' | 'cutPortForwardAfterBytes' | 'corruptExecStdinAt'): number | undefined {
     const f = this.settings[key]
     if (!f || f.times <= 0) return undefined
     f.times--

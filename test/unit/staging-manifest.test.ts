@@ -28,6 +28,11 @@ describe('manifest', () => {
     }
     writeFileSync(path.join(dir, 'sums'), text)
     assert.match(execFileSync('sha256sum', ['-c', 'sums'], {cwd: dir, encoding: 'utf8'}), /ü-ñ\.jpg: OK/)
+    // the md5 lines the pod checks with busybox md5sum -c: 32 hex digits
+    const md5Text = names.map((n) => `${createHash('md5').update(n).digest('hex')}  ${n}\n`).join('')
+    assert.equal(Buffer.byteLength(md5Text), checksumFileSize(names, 32))
+    writeFileSync(path.join(dir, 'md5s'), md5Text)
+    assert.match(execFileSync('busybox', ['md5sum', '-c', 'md5s'], {cwd: dir, encoding: 'utf8'}), /ü-ñ\.jpg: OK/)
   })
 
   test('parse: later lines win, junk and truncated lines are ignored', () => {

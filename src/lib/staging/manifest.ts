@@ -16,10 +16,13 @@ export function manifestLine(sha256: string, name: string): string {
   return `${sha256}  ${name}\n`
 }
 
-/** Exact byte length of a checksum file for these names — known before any hash is, so `head -c N` framing holds. */
-export function checksumFileSize(names: string[]): number {
+/**
+ * Exact byte length of a checksum file for these names (64 hex digits for sha256, 32 for md5) — known before
+ * any hash is, so a tar header (and `head -c N` framing) can be written first.
+ */
+export function checksumFileSize(names: string[], hexDigits = 64): number {
   let n = 0
-  for (const name of names) n += 64 + 2 + Buffer.byteLength(name) + 1
+  for (const name of names) n += hexDigits + 2 + Buffer.byteLength(name) + 1
   return n
 }
 

@@ -72,6 +72,7 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
 
   // Faults: cut after N stdin bytes; throttle stdin.
   const cutAt = p.stdin ? ctx.faults.takeCut('cutExecAfterBytes') : undefined
+  const corruptAt = p.stdin ? ctx.faults.takeCut('corruptExecStdinAt') : undefined
   let received = 0
   let pauses = 0
   const pause = () => {
@@ -128,6 +129,10 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
         ws.terminate() // abrupt: no close frame, no status
         ac.abort()
         return
+      }
+      if (corruptAt !== undefined && corruptAt >= received && corruptAt < received + chunk.length) {
+        chunk = Buffer.from(chunk) // a private copy: the frame buffer may be shared
+        chunk[corruptAt - received] ^= 0xff
       }
       received += chunk.length
       const rate = ctx.faults.get().execBytesPerSecond
