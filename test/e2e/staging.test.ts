@@ -159,9 +159,22 @@ test('exec v4-only API server: length-framed batches, no compression, staged cop
 
 test('large files without tar (one file per stream, hashed in the pod after writing): v5 and v4, cut + resume, re-push unchanged', async () => {
   const dir = dataset()
-  // every file alone in its batch and over the threshold: the `cat > F; md5sum F` path for all of them
-  const env = {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1'}
-  sb.faults.set({cutExecAfterBytes: {bytes: 20_000, times: 100}})
+  // every file alone in its batch and over the threshold: the no-tar path for all of them, in 16 KiB ranges
+  // (one exec each): labels.csv (8 KiB) is one range, each image two
+  const env = {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '16384'}
+  // a few cuts inside ranges: only the cut ranges are sent again
+  sb.faults.set({cutExecAfterBytes: {bytes: 10_000, times: 3}})
+  const cut = await push(dir, 'rng_t', ['--json', '--parallel', '1'], env)
+  sb.faults.clear()
+  assert.equal(cut.code, 0, cut.stderr)
+  // (a stream shorter than the cut point uses up one of the three without being cut)
+  const retries = cut.json.staged.retries as number
+  assert.ok(retries >= 1 && retries <= 3, `retries ${retries}`)
+  const total = cut.json.staged.bytes as number
+  assert.ok(cut.json.staged.sent_bytes <= total + retries * 16384, `re-sent only the cut ranges: ${cut.json.staged.sent_bytes} of ${total}`)
+  assertStagedEquals(dir, 'rng_t')
+  // every image range cut, every time: the run fails, labels.csv (under the cut) stays verified for the next
+  sb.faults.set({cutExecAfterBytes: {bytes: 10_000, times: 100}})
   const failed = await push(dir, 'tee_t', ['--json', '--parallel', '1'], env)
   sb.faults.clear()
   assert.equal(failed.code, 7, failed.stderr)
@@ -187,7 +200,7 @@ test('large files without tar (one file per stream, hashed in the pod after writ
 test('a byte damaged in transit is caught by the pod and only that file is sent again (tar batch and large-file paths)', async () => {
   for (const [table, env] of [
     ['dmg_batch', {}],
-    ['dmg_large', {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1'}],
+    ['dmg_large', {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '8192'}],
   ] as const) {
     const dir = dataset()
     // 2000 bytes in: inside the first file's data on both paths (after the 512-byte tar header on one)

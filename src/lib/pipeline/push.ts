@@ -180,10 +180,11 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             parallel: o.parallel,
             compress: o.compress,
             cache,
-            // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream), and the size from
-            // which a file alone in its batch is sent without tar, hashed in the pod as it arrives
+            // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream), the size from
+            // which a file alone in its batch is sent without tar, and the range size such files travel in
             batch: {files: envInt('TRACEBLOC_STAGE_BATCH_FILES'), bytes: envInt('TRACEBLOC_STAGE_BATCH_BYTES')},
             streamHashMinBytes: envInt('TRACEBLOC_STAGE_STREAM_HASH_MIN'),
+            rangeBytes: envInt('TRACEBLOC_STAGE_RANGE_BYTES'),
             signal: o.signal,
             onNote: (l) => warn(l),
             onProgress: (p) =>

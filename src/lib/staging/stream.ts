@@ -22,7 +22,7 @@ import {CliError, ExitCode} from '../output/errors.js'
 import {HashCache} from './hash-cache.js'
 import {BatchLimits, checkStageableName, checksumFileSize, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestLine, manifestText, parseManifest, planStaging, VERIFIED_NAME} from './manifest.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
-import {fileChunks, TarEntry, tarSize, tarStream} from './tar.js'
+import {fileRange, TarEntry, tarSize, tarStream} from './tar.js'
 
 export const STAGING_ROOT = `${SHARED_MOUNT}/.tracebloc-staging`
 export const RESUME_SUFFIX = '.staging-resume'
@@ -72,8 +72,10 @@ export interface StreamOptions {
   /** Local hash cache (default: none — every file is hashed while it is sent). */
   cache?: HashCache
   batch?: Partial<BatchLimits>
-  /** A file at least this large, alone in its batch, is hashed in the pod while it streams (default STREAM_HASH_MIN_BYTES). */
+  /** A file at least this large, alone in its batch, is sent without tar, in ranges (default STREAM_HASH_MIN_BYTES). */
   streamHashMinBytes?: number
+  /** Range size for large files (default RANGE_BYTES). */
+  rangeBytes?: number
   signal?: AbortSignal
   onProgress?: (p: StageProgress) => void
   onNote?: (line: string) => void
@@ -106,6 +108,8 @@ export const DEFAULT_PARALLEL = 2
 export const DEFAULT_BATCH: BatchLimits = {bytes: 32 << 20, files: 2000}
 /** A file at least this large, alone in its batch, is hashed in the pod while it streams (no tar, no re-read). */
 export const STREAM_HASH_MIN_BYTES = 8 << 20
+/** Large files travel in ranges of this size, one exec each (a cut re-sends one range). */
+export const RANGE_BYTES = 128 << 20
 /** Under --compress auto, text smaller than this in total rides uncompressed with the other files. */
 export const COMPRESS_MIN_BYTES = 4 << 20
 /**
@@ -537,7 +541,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   const v5 = s.protocol === 'v5.channel.k8s.io'
   const canCompress = mode !== 'off' && v5
   if (mode === 'on' && !v5) o.onNote?.('--compress on: this API server speaks exec v4 only (no stdin close), sending uncompressed')
-  // Only large text files, streamed alone through `gzip -d | tee | sha256sum`, are ever gzipped. gzip inside
+  // Only large text files, streamed alone (ranges through `gzip -d | dd`), are ever gzipped. gzip inside
   // multi-file tar batches (`gzip -d | tar -x`) failed intermittently with "invalid tar magic" on a throttled
   // sandbox link and is off until that is understood (docs/benchmarks.md). Plain batches go first so that,
   // under auto, the link is measured before any compression decision.
@@ -791,70 +795,143 @@ function gzipped(gen: AsyncIterable<Buffer>): Readable {
 }
 
 /**
- * A large file alone in its batch goes without tar: the pod writes stdin straight to the file, then hashes
- * what landed on disk. Only after the pod's hash equals the one the CLI computed while sending is the file
- * recorded as verified. The transfer slot is freed when stdin is sent, so the hash overlaps the next
- * transfer. (busybox `tee` copies in 1 KiB reads: 6.5x the CPU of `cat` for the same bytes.)
+ * A large file alone in its batch goes without tar, in ranges of `rangeBytes` (one exec each): the pod
+ * writes a range at its offset with dd, then hashes that range back from disk with md5sum. Ranges are sent
+ * one after another, and the next starts as soon as the previous one's bytes are sent, so the pod hashes
+ * range i while range i+1 streams; a cut or a failed check re-sends one range, not the file. The file's
+ * sha256 is computed in file order as the ranges are first read, and recorded once every range checked.
+ * (busybox `tee` copies in 1 KiB reads: teeing into a hash cost 6.5x the CPU of writing, then hashing.)
  */
 async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
   const e = b.files[0]
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
   const dir = e.name.includes('/') ? e.name.slice(0, e.name.lastIndexOf('/')) : undefined
-  const v5 = s.protocol === 'v5.channel.k8s.io'
-  // v5 closes stdin at the end; v4 cannot, so there dd stops after exactly the file's bytes (1 MiB reads)
-  // damaged gzip data is a failed check (the file is sent again), not a failed step
-  const write = b.compress ? `gzip -d -c > ${F} || echo '@@gunzip-failed'` : v5 ? `cat > ${F}` : `dd bs=1M iflag=fullblock,count_bytes count=${e.size} of=${F} 2>/dev/null`
-  const script = [
-    'set -e',
-    `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
-    `cd ${W}`,
-    'touch .',
-    dir ? `mkdir -p ${shQuote(`./${dir}`)}` : '',
-    // never write through a hard link into the staged copy (cp -al) — tar -x unlinks first too
-    `rm -f ${F}`,
-    // compressed batches only ever run on v5, where stdin closes: no length framing needed
-    write,
-    `md5sum ${F}`,
-  ]
-    .filter(Boolean)
-    .join('\n')
-  const meter = new StdinMeter(result, onBytes)
-  let md5: string | undefined
-  const r = await s.exec(script, `sending ${e.name} (batch ${b.id})`, {
-    stdin: () => {
-      meter.restart()
-      const h = new FileHashes()
-      md5 = undefined
-      const gen = (async function* () {
-        // gzip queues chunks, so it gets fresh buffers; the exec pump copies at once, so one buffer serves
-        yield* fileChunks(e, {
-          signal: o.signal,
-          onChunk: (_e, chunk) => {
-            h.update(chunk)
-            meter.file(chunk.length)
-          },
-        }, b.compress ? undefined : Buffer.allocUnsafe(1 << 20))
-        e.sha256 = h.sha256.digest('hex')
-        md5 = h.md5.digest('hex')
-        if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
-      })()
-      return b.compress ? gzipped(gen) : gen
-    },
-    onStdinProgress: (n) => meter.wire(n),
-    onStdinDone: onSent,
-  })
-  meter.restart()
-  if (b.compress) result.compressed = true
-  if (r.exitCode !== 0) throw remoteFailure(`writing ${e.name}`, o.namespace, s.pod, r)
+  await s.sh(
+    [
+      'set -e',
+      `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
+      `cd ${W}`,
+      'touch .',
+      dir ? `mkdir -p ${shQuote(`./${dir}`)}` : '',
+      // never write through a hard link into the staged copy (cp -al) — tar -x unlinks first too
+      `rm -f ${F}`,
+      `: > ${F}`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    `preparing ${e.name}`,
+  )
+  const size = o.rangeBytes && o.rangeBytes > 0 ? o.rangeBytes : RANGE_BYTES
+  const ranges: Array<{offset: number; length: number}> = []
+  for (let offset = 0; offset < e.size; offset += size) ranges.push({offset, length: Math.min(size, e.size - offset)})
+  // the file's sha256, advanced only over bytes at its current end: re-reads (retries) add nothing
+  const whole = createHash('sha256')
+  let wholeAt = 0
+  const addWhole = (at: number, chunk: Buffer) => {
+    if (at > wholeAt || at + chunk.length <= wholeAt) return
+    whole.update(at === wholeAt ? chunk : chunk.subarray(wholeAt - at))
+    wholeAt = at + chunk.length
+  }
+  const inFlight = new Map<number, number>()
+  const progress = () => {
+    let n = 0
+    for (const v of inFlight.values()) n += v
+    onBytes(n)
+  }
+  const buffers = [Buffer.allocUnsafe(1 << 20), Buffer.allocUnsafe(1 << 20)]
+  const checks: Array<Promise<boolean>> = []
+  for (const [i, r] of ranges.entries()) {
+    let sent!: () => void
+    const stdinSent = new Promise<void>((resolve) => (sent = resolve))
+    const check = sendRange(s, o, b, e, r, result, {
+      // two ranges in flight at most (one streaming, one hashing): they never share a buffer
+      buf: b.compress ? undefined : buffers[i % 2],
+      onChunk: addWhole,
+      onBytes: (n) => {
+        inFlight.set(i, n)
+        progress()
+      },
+      onSent: sent,
+    })
+    checks.push(check)
+    try {
+      await Promise.race([stdinSent, check])
+    } catch {
+      break // reported below, once the ranges already under way have settled
+    }
+  }
+  onSent()
+  const settled = await Promise.allSettled(checks)
+  const failed = settled.find((x) => x.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
   result.sentFiles += 1
-  // md5 of what landed on disk against md5 of what was read; the sha256 read alongside is what is recorded
-  const got = /^([0-9a-f]{32}) /m.exec(r.stdout)?.[1]
-  if (!got || !md5 || got !== md5) return [e]
+  if (settled.some((x) => x.status === 'fulfilled' && !x.value) || wholeAt !== e.size) return [e]
+  e.sha256 = whole.digest('hex')
+  if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
   const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
-  await s.sh(`cd ${W} && printf '%s' ${shQuote(manifestLine(e.sha256!, e.name))} > ${okf}.tmp && mv ${okf}.tmp ${okf}`, `recording ${e.name} as verified`)
+  await s.sh(`cd ${W} && printf '%s' ${shQuote(manifestLine(e.sha256, e.name))} > ${okf}.tmp && mv ${okf}.tmp ${okf}`, `recording ${e.name} as verified`)
   return []
 }
+
+/** One range of a large file: write it at its offset, hash it back; true once the pod's md5 matched (3 tries). */
+async function sendRange(
+  s: Stager,
+  o: StreamOptions,
+  b: Batch,
+  e: HashedEntry,
+  r: {offset: number; length: number},
+  result: StreamResult,
+  h: {buf?: Buffer; onChunk: (at: number, chunk: Buffer) => void; onBytes: (n: number) => void; onSent: () => void},
+): Promise<boolean> {
+  const W = shQuote(s.o.paths.work)
+  const F = shQuote(`./${e.name}`)
+  const v5 = s.protocol === 'v5.channel.k8s.io'
+  // v5 closes stdin at the end; v4 cannot, so there dd stops after exactly the range's bytes.
+  // Damaged gzip data stops short, which the md5 check catches (compression only runs on v5).
+  const put = `dd of=${F} bs=1M oflag=seek_bytes seek=${r.offset} conv=notrunc status=none`
+  const write = b.compress ? `gzip -d -c | ${put}` : v5 ? put : `${put} iflag=fullblock,count_bytes count=${r.length}`
+  const script = ['set -e', `cd ${W}`, write, `dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | md5sum`].join('\n')
+  const what = rangeLabel(e, r)
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const meter = new StdinMeter(result, h.onBytes)
+    let md5: string | undefined
+    const x = await s.exec(script, `sending ${what}`, {
+      stdin: () => {
+        meter.restart()
+        md5 = undefined
+        const m = createHash('md5')
+        const gen = (async function* () {
+          let at = r.offset
+          for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf: h.buf, signal: o.signal})) {
+            m.update(chunk)
+            h.onChunk(at, chunk)
+            at += chunk.length
+            meter.file(chunk.length)
+            yield chunk
+          }
+          md5 = m.digest('hex')
+        })()
+        return b.compress ? gzipped(gen) : gen
+      },
+      onStdinProgress: (n) => meter.wire(n),
+      onStdinDone: h.onSent,
+    })
+    meter.restart()
+    if (b.compress) result.compressed = true
+    if (x.exitCode !== 0) throw remoteFailure(`writing ${what}`, o.namespace, s.pod, x)
+    const got = /^([0-9a-f]{32}) /m.exec(x.stdout)?.[1]
+    if (got && md5 && got === md5) return true
+    if (attempt < 3) {
+      o.onNote?.(`${what} failed the in-pod checksum; sending it again`)
+      result.resentFiles += 1
+    }
+  }
+  h.onSent()
+  return false
+}
+
+const rangeLabel = (e: HashedEntry, r: {offset: number; length: number}) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)
 
 /** Leave the resumable work dir (verified files) for the next run; drop the swap backup and our lock. */
 export async function abandonStaging(t: ClusterTarget, namespace: string, pod: string, paths: StagingPaths): Promise<void> {

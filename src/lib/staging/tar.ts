@@ -2,7 +2,9 @@
 // directory walker) because staging needs the archive's exact byte length before it starts — the remote
 // side is length-framed (`head -c N | tar -x`) so servers without the v5 exec close signal work too —
 // and because files are read once, at their declared size, with nothing buffered beyond one chunk.
+import {closeSync, openSync, readSync} from 'node:fs'
 import {open} from 'node:fs/promises'
+import {performance} from 'node:perf_hooks'
 
 import {CliError, ExitCode} from '../output/errors.js'
 
@@ -74,13 +76,52 @@ function header(name: string, size: number, type: '0' | 'x'): Buffer {
 }
 
 /**
+ * Small files are read with blocking calls: from the page cache, open + read + close on this thread cost a
+ * quarter of three thread-pool round trips (5 000 × 100 KiB: 0.35 s against 1.4 s of CPU). Once such reads
+ * turn slow (cold disk, network file system) the rest go through the thread pool, so a slow disk never
+ * stalls the event loop that keeps the other streams moving.
+ */
+const SYNC_READ_MAX = 1 << 20
+const syncReads = {
+  // judged over windows of 64 files, so one preempted read on a busy machine does not count as a slow disk
+  windowMs: 0,
+  files: 0,
+  slow: false,
+  fast(): boolean {
+    return !this.slow
+  },
+  took(ms: number): void {
+    this.windowMs += ms
+    if (++this.files < 64) return
+    if (this.windowMs / this.files > 2) this.slow = true
+    this.windowMs = 0
+    this.files = 0
+  },
+}
+
+/**
  * One file's bytes, read at its planned size (`onChunk` sees each chunk before it is yielded). With `buf`
  * every chunk is a view of that one buffer, valid until the next is requested. A file that changed size
  * since planning is an error, never a silently short stream.
  */
 export async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: Buffer) => void; signal?: AbortSignal} = {}, buf?: Buffer): AsyncGenerator<Buffer> {
   let read = 0
-  if (e.size > 0) {
+  if (e.size > 0 && e.size <= SYNC_READ_MAX && syncReads.fast()) {
+    const t0 = performance.now()
+    const into = buf && buf.length >= e.size ? buf : Buffer.allocUnsafe(e.size)
+    const fd = openSync(e.localPath, 'r')
+    try {
+      for (let n = 1; n > 0 && read < e.size; read += n) n = readSync(fd, into, read, e.size - read, read)
+    } finally {
+      closeSync(fd)
+    }
+    syncReads.took(performance.now() - t0)
+    if (read > 0) {
+      const chunk = into.subarray(0, read)
+      hooks.onChunk?.(e, chunk)
+      yield chunk
+    }
+  } else if (e.size > 0) {
     const fh = await open(e.localPath, 'r')
     try {
       for (;;) {
@@ -99,12 +140,35 @@ export async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, c
       await fh.close()
     }
   }
-  if (read !== e.size) {
-    throw new CliError(`${e.localPath} changed while staging (expected ${e.size} bytes, read ${read})`, {
-      exitCode: ExitCode.STAGING,
-      hint: 'do not modify the dataset while it is being pushed; run the push again',
-      reason: 'file_changed',
-    })
+  if (read !== e.size) throw fileChanged(e.localPath, e.size, read)
+}
+
+function fileChanged(localPath: string, expected: number, read: number): CliError {
+  return new CliError(`${localPath} changed while staging (expected ${expected} bytes, read ${read})`, {
+    exitCode: ExitCode.STAGING,
+    hint: 'do not modify the dataset while it is being pushed; run the push again',
+    reason: 'file_changed',
+  })
+}
+
+/**
+ * Bytes [offset, offset + length) of a file. With `buf` every chunk is a view of that one buffer, valid
+ * until the next is requested; without it each chunk is fresh (for consumers that queue them, like gzip).
+ */
+export async function* fileRange(localPath: string, offset: number, length: number, o: {buf?: Buffer; signal?: AbortSignal} = {}): AsyncGenerator<Buffer> {
+  const fh = await open(localPath, 'r')
+  try {
+    for (let read = 0; read < length; ) {
+      if (o.signal?.aborted) throw o.signal.reason
+      const want = Math.min(o.buf?.length ?? READ_SIZE, length - read)
+      const into = o.buf ?? Buffer.allocUnsafe(want)
+      const {bytesRead} = await fh.read(into, 0, want, offset + read)
+      if (bytesRead === 0) throw fileChanged(localPath, offset + length, offset + read)
+      read += bytesRead
+      yield into.subarray(0, bytesRead)
+    }
+  } finally {
+    await fh.close()
   }
 }
 
