@@ -1,5 +1,5 @@
 // `npm run bench:staging` (after `npm run build`): staging throughput, memory, incremental re-push and
-// cut-stream resume against the sandbox cluster (real pods under bubblewrap, busybox tar/sha256sum),
+// cut-stream resume against the sandbox cluster (real pods under bubblewrap, busybox tar/dd/md5sum),
 // compared in the same run with `kubectl cp` of the same directory into a sandbox pod and a local
 // `tar -c | tar -x` pipe (the physical limit of this machine).
 //
@@ -10,7 +10,7 @@
 //          --only A,B,C,R,F (sections: A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash, randomFillSync} from 'node:crypto'
-import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
@@ -32,6 +32,41 @@ const MiB = 1 << 20
 const GiB = 1 << 30
 const fmt = (b) => (b >= GiB ? `${(b / GiB).toFixed(2)} GiB` : `${(b / MiB).toFixed(1)} MiB`)
 const rate = (b, s) => `${(b / MiB / s).toFixed(1)} MiB/s`
+
+// CPU of this whole process tree (the in-process sandbox API server, its pods, the staging client or kubectl)
+// from a cgroup of our own, when we may make one (root; cgroup v1 cpuacct or v2). On 2 shared cores wall time
+// swings ±30 % with other jobs; CPU seconds per byte barely move, and once both cores are busy they decide.
+const cpu = (() => {
+  const tries = [
+    ['/sys/fs/cgroup/cpuacct', 'cpuacct.usage', (t) => Number(t) / 1e9],
+    ['/sys/fs/cgroup/unified', 'cpu.stat', (t) => Number(/usage_usec (\d+)/.exec(t)[1]) / 1e6],
+    ['/sys/fs/cgroup', 'cpu.stat', (t) => Number(/usage_usec (\d+)/.exec(t)[1]) / 1e6],
+  ]
+  for (const [top, file, parse] of tries) {
+    try {
+      if (!existsSync(path.join(top, 'cgroup.procs'))) continue
+      const dir = path.join(top, `tracebloc-bench-${process.pid}`)
+      mkdirSync(dir, {recursive: true})
+      writeFileSync(path.join(dir, 'cgroup.procs'), String(process.pid))
+      const read = () => parse(readFileSync(path.join(dir, file), 'utf8'))
+      read()
+      process.on('exit', () => {
+        try {
+          writeFileSync(path.join(top, 'cgroup.procs'), String(process.pid))
+          rmdirSync(dir)
+        } catch {
+          // a child still inside: the empty group is left behind
+        }
+      })
+      return read
+    } catch {
+      // not allowed here: try the next layout
+    }
+  }
+  return undefined
+})()
+console.log(cpu ? 'CPU: measured per step from a cgroup (all processes of the step)' : 'CPU: no cgroup available, CPU figures skipped')
+const cpuSince = (c0) => (cpu && c0 !== undefined ? cpu() - c0 : undefined)
 
 const base = path.join(tmpdir(), 'tracebloc-bench-staging')
 rmSync(base, {recursive: true, force: true})
@@ -113,6 +148,7 @@ function clearStaged(table) {
 }
 
 function stage(dir, table, extra = {}) {
+  const c0 = cpu?.()
   return new Promise((resolve) => {
     const args = JSON.stringify({kubeconfig: sb.kubeconfigPath, dir, table, dist, ...extra})
     const env = {...process.env, XDG_CACHE_HOME: path.join(base, 'cache')}
@@ -121,7 +157,7 @@ function stage(dir, table, extra = {}) {
     child.stdout.on('data', (d) => (out += d))
     child.on('close', () => {
       try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1)))
+        resolve({...JSON.parse(out.trim().split('\n').at(-1)), cpuSeconds: cpuSince(c0)})
       } catch {
         resolve({ok: false, error: `no result: ${out.slice(-300)}`})
       }
@@ -147,6 +183,7 @@ async function kubectlCp(dir, table) {
   await createStagePod(t, buildStagePod({name, namespace: 'tracebloc', table, serviceAccount: 'ingestor', image: 'alpine:3.20', runId: 'bench'}))
   await waitPodReady(t, 'tracebloc', name, {timeoutMs: 60_000})
   const home = mkdtempSync(path.join(base, 'kubectl-home-'))
+  const c0 = cpu?.()
   const t0 = performance.now()
   // async: the sandbox API server lives in this process, a sync spawn would starve it
   const r = await new Promise((resolve) => {
@@ -156,11 +193,12 @@ async function kubectlCp(dir, table) {
     c.on('close', (status) => resolve({status, stderr}))
   })
   const s = (performance.now() - t0) / 1000
+  const cpuSeconds = cpuSince(c0)
   await deletePod(t, 'tracebloc', name)
   rmSync(path.join(sb.pvcDir, `kcp-${table}`), {recursive: true, force: true})
   rmSync(home, {recursive: true, force: true})
   if (r.status !== 0) return {error: (r.stderr || '').slice(-300)}
-  return {seconds: s}
+  return {seconds: s, cpuSeconds}
 }
 
 const lines = []
@@ -181,7 +219,12 @@ async function compare(label, dir, table, extra = {}) {
   if (!skipKubectl) {
     const k = await kubectlCp(dir, table)
     if (k.error) report(`  kubectl cp         FAILED ${k.error}`)
-    else report(`  kubectl cp 1.32    ${k.seconds.toFixed(2)} s  ${rate(bytes, k.seconds)}  → staging is ${(k.seconds / r.stageSeconds).toFixed(2)}× kubectl cp`)
+    else {
+      report(`  kubectl cp 1.32    ${k.seconds.toFixed(2)} s  ${rate(bytes, k.seconds)}  → staging is ${(k.seconds / r.stageSeconds).toFixed(2)}× kubectl cp`)
+      if (r.cpuSeconds !== undefined && k.cpuSeconds !== undefined) {
+        report(`  CPU, all processes: staging ${r.cpuSeconds.toFixed(1)} s (${((r.cpuSeconds / bytes) * GiB).toFixed(1)} s/GiB, incl. client start + stage pod), kubectl cp ${k.cpuSeconds.toFixed(1)} s (${((k.cpuSeconds / bytes) * GiB).toFixed(1)} s/GiB) → staging spends ${(r.cpuSeconds / k.cpuSeconds).toFixed(2)}× the CPU`)
+      }
+    }
   }
   return r
 }
@@ -202,7 +245,6 @@ try {
       const f0 = path.join(dirA, 'images', 'img_000000.jpg')
       const b0 = readFileSync(f0)
       b0[0] ^= 0xff
-      const {writeFileSync} = await import('node:fs')
       writeFileSync(f0, b0)
       const one = await stage(dirA, 'bench_a')
       if (one.ok) report(`  one file changed   ${one.stageSeconds.toFixed(2)} s, sent ${one.result.sentFiles} file(s) (${fmt(one.result.sentBytes)}), skipped ${one.result.skippedFiles}`)
