@@ -1,5 +1,6 @@
-// The content manifest (`<sha256>  <path>` lines, sha256sum's format so busybox can check it in the pod),
-// the per-batch checksum entry, batching, and the plan that decides what must be sent.
+// The content manifest (`<sha256>  <path>` lines, sha256sum's format), the per-batch checksum entries
+// (the same format with md5, for busybox md5sum -c in the pod), batching, and the plan that decides what
+// must be sent.
 import type {TarEntry} from './tar.js'
 
 /** Hidden files in the staged root: the ingestor only reads labels.csv and the sidecar dirs. */

@@ -653,7 +653,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   if (bad) throw (bad as PromiseRejectedResult).reason
 }
 
-/** One batch = one exec: extract, `sha256sum -c` the trailing checksum entry, record what verified. Returns files that failed. */
+/** One batch = one exec: extract, `md5sum -c` the trailing checksum entry, record what verified. Returns files that failed. */
 async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
   if (b.files.length === 1 && b.files[0].size >= (o.streamHashMinBytes ?? STREAM_HASH_MIN_BYTES)) return sendLargeFile(s, o, b, result, onBytes, onSent)
   const names = b.files.map((e) => e.name)
