@@ -48,10 +48,13 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliRun> {
       stderr += d
       check()
     })
+    // `when` may also watch something other than the output (files on the PVC): ask it every 100 ms too
+    const poll = opts.interrupt ? setInterval(check, 100) : undefined
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000)
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      clearInterval(poll)
       let json: any
       if (args.includes('--json')) {
         try {

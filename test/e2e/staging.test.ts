@@ -197,6 +197,35 @@ test('large files without tar (one file per stream, hashed in the pod after writ
   assertStagedEquals(dir, 'tee_t')
 })
 
+test('a large file cut short by a killed CLI resumes inside the file: recorded ranges whose local bytes still match are not sent again', async () => {
+  const dir = dataset()
+  // one large file (JPEG + 200 KiB of trailing bytes the header check ignores), in 16 KiB ranges; the rest in tar batches
+  const big = path.join(dir, 'images', 'cat1.jpeg')
+  writeFileSync(big, Buffer.concat([readFileSync(big), Buffer.alloc(200 << 10, 7)]))
+  const env = {TRACEBLOC_STAGE_STREAM_HASH_MIN: '100000', TRACEBLOC_STAGE_RANGE_BYTES: '16384'}
+  const records = () => {
+    try {
+      return readdirSync(path.join(`${stagingDir('part_t')}.staging-resume`, '.tb-ranges')).filter((f) => !f.endsWith('.tmp')).length
+    } catch {
+      return 0
+    }
+  }
+  sb.faults.set({execBytesPerSecond: 60_000})
+  const killed = await push(dir, 'part_t', ['--parallel', '1'], env, {interrupt: {signal: 'SIGKILL', when: () => records() >= 5}})
+  sb.faults.clear()
+  assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr)
+  const recorded = records()
+  assert.ok(recorded >= 5 && recorded < 15, `killed inside the file (${recorded} of 15 ranges recorded)`)
+  // the first range changes locally (same size): its record must not be trusted, the others still match
+  const b = readFileSync(big)
+  b[100] ^= 0xff
+  writeFileSync(big, b)
+  const again = await push(dir, 'part_t', ['--json'], env)
+  assert.equal(again.code, 0, again.stderr)
+  assert.ok(again.json.staged.resumed_bytes >= (recorded - 1) * 16384, `resumed ${again.json.staged.resumed_bytes} bytes of ${recorded} recorded ranges`)
+  assertStagedEquals(dir, 'part_t')
+})
+
 test('a byte damaged in transit is caught by the pod and only that file is sent again (tar batch and large-file paths)', async () => {
   for (const [table, env] of [
     ['dmg_batch', {}],

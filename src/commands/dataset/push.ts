@@ -36,6 +36,7 @@ export interface PushJson {
     sent_bytes: number
     wire_bytes: number
     resent_files: number
+    resumed_bytes: number
     parallel: number
     compressed: boolean
     swapped: boolean
@@ -189,6 +190,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
             sent_bytes: ctx.staged.sentBytes,
             wire_bytes: ctx.staged.wireBytes,
             resent_files: ctx.staged.resentFiles,
+            resumed_bytes: ctx.staged.resumedBytes,
             parallel: ctx.staged.parallel,
             compressed: ctx.staged.compressed,
             swapped: ctx.staged.swapped,

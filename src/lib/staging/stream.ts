@@ -27,6 +27,8 @@ import {fileRange, TarEntry, tarSize, tarStream} from './tar.js'
 export const STAGING_ROOT = `${SHARED_MOUNT}/.tracebloc-staging`
 export const RESUME_SUFFIX = '.staging-resume'
 const VERIFIED_DIR = `${VERIFIED_NAME}.d`
+/** In the work dir: one record per range of a large file that landed (`<md5> <offset> <length> <size> <name>`), so a later run can resume inside the file. */
+const RANGES_DIR = '.tb-ranges'
 
 export interface StagingPaths {
   root: string
@@ -94,6 +96,8 @@ export interface StreamResult {
   wireBytes: number
   sentFiles: number
   resentFiles: number
+  /** Bytes of partly sent large files that an earlier run left verified on the volume (not sent again). */
+  resumedBytes: number
   batches: number
   retries: number
   parallel: number
@@ -125,6 +129,8 @@ const transientStatus = (s: number) => s === 429 || (s >= 500 && s <= 504)
 class Stager {
   pod: string
   retries = 0
+  /** Large files partly on the volume from an earlier run: their range records (stageFiles step 3). */
+  readonly partial: RangeRecords = new Map()
   protocol?: string
   constructor(readonly o: StreamOptions) {
     this.pod = o.pod
@@ -229,7 +235,7 @@ class Stager {
   }
 
   /** Take the per-table lock and read what the PVC already holds (staged manifest, verified work files). */
-  async lockAndReadState(): Promise<{dest?: Map<string, string>; destExists: boolean; verified?: Map<string, string>; workExists: boolean}> {
+  async lockAndReadState(): Promise<{dest?: Map<string, string>; destExists: boolean; verified?: Map<string, string>; workExists: boolean; ranges: RangeRecords}> {
     const {root, dest, work, lock} = this.o.paths
     let force = false
     for (;;) {
@@ -241,7 +247,7 @@ class Stager {
           : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; cat ${shQuote(lock)}; exit 0; fi`,
         `if [ -d ${shQuote(dest)} ]; then echo '@@DESTDIR'; fi`,
         `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; cat ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
-        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null || true; fi`,
+        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null || true; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null || true; fi`,
       ].join('\n')
       const out = await this.sh(script, 'reading the staged copy', {capture: 1 << 30})
       const sections = splitSections(out)
@@ -264,6 +270,7 @@ class Stager {
         dest: sections.has('DEST') ? parseManifest(sections.get('DEST')!) : undefined,
         workExists: sections.has('WORKDIR'),
         verified: sections.has('VERIFIED') ? parseManifest(sections.get('VERIFIED')!) : undefined,
+        ranges: parseRangeRecords(sections.get('RANGES') ?? ''),
       }
     }
   }
@@ -300,6 +307,21 @@ class Stager {
       command: ['/bin/sh', '-c', `rm -rf ${shQuote(backup)}; if grep -q ${shQuote(`pod=${this.pod} `)} ${shQuote(lock)} 2>/dev/null; then rm -f ${shQuote(lock)}; fi`],
     }).catch(() => undefined)
   }
+}
+
+/** Ranges of large files already on the volume, by file name, then offset. */
+type RangeRecords = Map<string, Map<number, {length: number; size: number; md5: string}>>
+
+function parseRangeRecords(text: string): RangeRecords {
+  const out: RangeRecords = new Map()
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{32}) (\d+) (\d+) (\d+) (.+)$/.exec(line)
+    if (!m) continue
+    let file = out.get(m[5])
+    if (!file) out.set(m[5], (file = new Map()))
+    file.set(Number(m[2]), {md5: m[1], length: Number(m[3]), size: Number(m[4])})
+  }
+  return out
 }
 
 function processAlive(pid: number): boolean {
@@ -369,7 +391,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     }
   }
   const totalBytes = entries.reduce((a, e) => a + e.size, 0)
-  const result: StreamResult = {files: entries.length, bytes: totalBytes, skippedFiles: 0, skippedBytes: 0, sentBytes: 0, wireBytes: 0, sentFiles: 0, resentFiles: 0, batches: 0, retries: 0, parallel: 0, compressed: false, swapped: false, seconds: 0}
+  const result: StreamResult = {files: entries.length, bytes: totalBytes, skippedFiles: 0, skippedBytes: 0, sentBytes: 0, wireBytes: 0, sentFiles: 0, resentFiles: 0, resumedBytes: 0, batches: 0, retries: 0, parallel: 0, compressed: false, swapped: false, seconds: 0}
   const finish = () => {
     o.cache?.save()
     result.retries = s.retries
@@ -408,13 +430,19 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
       return finish()
     }
 
-    // 3. Prepare the work dir: keep verified files, hard-link unchanged ones from the staged copy, drop the rest.
+    // 3. Prepare the work dir: keep verified files and partly sent large files whose ranges may still
+    // serve, hard-link unchanged ones from the staged copy, drop the rest.
+    for (const e of plan.send) {
+      const r = state.ranges.get(e.name)
+      if (r && [...r.values()].some((x) => x.size === e.size)) s.partial.set(e.name, r)
+    }
     if (kept.length > 0 || state.workExists) {
       const keepText = manifestText(kept)
       const linkText = plan.fromDest.map((e) => `${e.name}\n`).join('')
       const tar = smallTar([
         {name: '.tb-keep', text: keepText},
         {name: '.tb-link', text: linkText},
+        {name: '.tb-partial', text: [...s.partial.keys()].map((n) => `${n}\n`).join('')},
       ])
       const W = shQuote(work)
       const D = shQuote(dest)
@@ -424,16 +452,17 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
           'FRESH=0',
           `if [ ! -d ${W} ]; then FRESH=1; if [ -d ${D} ] && [ ${plan.fromDest.length} -gt 0 ]; then cp -al ${D} ${W} 2>/dev/null || { rm -rf ${W}; cp -a ${D} ${W}; }; else mkdir -p ${W}; fi; fi`,
           `cd ${W}`,
-          `rm -rf ${shQuote(MANIFEST_NAME)} ./.tb-*`,
+          // control files of an earlier run go, the range records stay (checked against the data before use)
+          `rm -rf ${shQuote(MANIFEST_NAME)}; for f in ./.tb-*; do [ "$f" = ./${RANGES_DIR} ] || rm -rf "$f"; done`,
           `head -c ${tar.size} | tar -x -f -`,
           `find . -type f ! -path './${VERIFIED_DIR}/*' | sed 's|^\\./||' > .tb-have`,
           // remove everything that is neither kept nor one of our control files
-          `awk 'NR==FNR { k[substr($0, 67)] = 1; next } !($0 in k) && $0 !~ /^\\.tb-/' .tb-keep .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
+          `awk 'FILENAME == ".tb-keep" { k[substr($0, 67)] = 1; next } FILENAME == ".tb-partial" { k[$0] = 1; next } !($0 in k) && $0 !~ /^\\.tb-/' .tb-keep .tb-partial .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
           // a resumed work dir: (re)link the unchanged files from the staged copy (unverified leftovers may sit there)
           `if [ $FRESH = 0 ]; then while IFS= read -r p; do rm -f "./$p"; case "$p" in */*) mkdir -p "./\${p%/*}";; esac; ln ${D}/"$p" "./$p" 2>/dev/null || cp ${D}/"$p" "./$p"; done < .tb-link; fi`,
           `rm -rf ${shQuote(VERIFIED_DIR)}; mkdir -p ${shQuote(VERIFIED_DIR)}`,
           `mv .tb-keep ${shQuote(`${VERIFIED_DIR}/base`)}`,
-          'rm -f .tb-have .tb-link',
+          'rm -f .tb-have .tb-link .tb-partial',
           'find . -depth -type d -empty ! -name . -exec rmdir {} + 2>/dev/null || true',
           'touch .',
         ].join('\n'),
@@ -509,7 +538,7 @@ async function dropVerified(s: Stager, bad: HashedEntry[]): Promise<void> {
 
 /** Sizes of everything in the work dir against the plan. */
 async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry[]> {
-  const out = await s.sh(`cd ${shQuote(s.o.paths.work)} && find . -type f ! -path './${VERIFIED_DIR}/*' ! -name '.tb-*' -exec stat -c '%s %n' {} +`, 'checking the staged files', {capture: 1 << 30})
+  const out = await s.sh(`cd ${shQuote(s.o.paths.work)} && find . -type f ! -path './${VERIFIED_DIR}/*' ! -path './${RANGES_DIR}/*' ! -name '.tb-*' -exec stat -c '%s %n' {} +`, 'checking the staged files', {capture: 1 << 30})
   const landed = new Map<string, number>()
   for (const line of out.split('\n')) {
     const m = /^(\d+) \.\/(.*)$/.exec(line)
@@ -558,7 +587,10 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     [rest, false],
     [text, true],
   ] as const) {
-    for (const b of makeBatches(group, {...limits, bytes: compress ? 1 : limits.bytes})) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
+    // large files always travel alone (without tar, in ranges), after the tar batches of the small ones
+    const alone = group.filter((e) => e.size >= bigEnough)
+    const small = alone.length > 0 ? group.filter((e) => e.size < bigEnough) : group
+    for (const b of [...makeBatches(small, {...limits, bytes: compress ? 1 : limits.bytes}), ...alone.map((e) => [e])]) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
   }
   result.batches += queue.length
   const parallel = Math.max(1, Math.min(o.parallel ?? DEFAULT_PARALLEL, queue.length))
@@ -807,16 +839,20 @@ async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: Stre
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
   const dir = e.name.includes('/') ? e.name.slice(0, e.name.lastIndexOf('/')) : undefined
+  // ranges an earlier run wrote (same file size); each is used only if the local bytes still hash the same
+  const prior = s.partial.get(e.name)
+  s.partial.delete(e.name) // a later re-send of this file starts over
+  const usable = prior && [...prior.values()].some((x) => x.size === e.size)
+  const R = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}`)
   await s.sh(
     [
       'set -e',
-      `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
+      `mkdir -p ${W}/${shQuote(VERIFIED_DIR)} ${W}/${shQuote(RANGES_DIR)}`,
       `cd ${W}`,
       'touch .',
       dir ? `mkdir -p ${shQuote(`./${dir}`)}` : '',
-      // never write through a hard link into the staged copy (cp -al) — tar -x unlinks first too
-      `rm -f ${F}`,
-      `: > ${F}`,
+      // fresh: never write through a hard link into the staged copy (cp -al) — tar -x unlinks first too
+      usable ? `[ -f ${F} ] || : > ${F}` : `rm -f ${F} ${R}.*; : > ${F}`,
     ]
       .filter(Boolean)
       .join('\n'),
@@ -842,6 +878,13 @@ async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: Stre
   const buffers = [Buffer.allocUnsafe(1 << 20), Buffer.allocUnsafe(1 << 20)]
   const checks: Array<Promise<boolean>> = []
   for (const [i, r] of ranges.entries()) {
+    const had = usable ? prior.get(r.offset) : undefined
+    if (had && had.length === r.length && had.size === e.size && (await localMd5(e, r, buffers[i % 2], addWhole, o.signal)) === had.md5) {
+      result.resumedBytes += r.length
+      inFlight.set(i, r.length)
+      progress()
+      continue
+    }
     let sent!: () => void
     const stdinSent = new Promise<void>((resolve) => (sent = resolve))
     const check = sendRange(s, o, b, e, r, result, {
@@ -891,7 +934,18 @@ async function sendRange(
   // Damaged gzip data stops short, which the md5 check catches (compression only runs on v5).
   const put = `dd of=${F} bs=1M oflag=seek_bytes seek=${r.offset} conv=notrunc status=none`
   const write = b.compress ? `gzip -d -c | ${put}` : v5 ? put : `${put} iflag=fullblock,count_bytes count=${r.length}`
-  const script = ['set -e', `cd ${W}`, write, `dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | md5sum`].join('\n')
+  // the md5 of what landed is recorded (tmp + rename) for a later run to resume from, and printed for this one
+  const rec = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}.${r.offset}`)
+  const script = [
+    'set -e',
+    `cd ${W}`,
+    write,
+    `S=$(dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | md5sum)`,
+    'S=${S%% *}',
+    `printf '%s %s %s %s %s\\n' "$S" ${r.offset} ${r.length} ${e.size} ${shQuote(e.name)} > ${rec}.tmp`,
+    `mv ${rec}.tmp ${rec}`,
+    'echo "$S"',
+  ].join('\n')
   const what = rangeLabel(e, r)
   for (let attempt = 1; attempt <= 3; attempt++) {
     const meter = new StdinMeter(result, h.onBytes)
@@ -920,7 +974,7 @@ async function sendRange(
     meter.restart()
     if (b.compress) result.compressed = true
     if (x.exitCode !== 0) throw remoteFailure(`writing ${what}`, o.namespace, s.pod, x)
-    const got = /^([0-9a-f]{32}) /m.exec(x.stdout)?.[1]
+    const got = /^([0-9a-f]{32})$/m.exec(x.stdout)?.[1]
     if (got && md5 && got === md5) return true
     if (attempt < 3) {
       o.onNote?.(`${what} failed the in-pod checksum; sending it again`)
@@ -929,6 +983,21 @@ async function sendRange(
   }
   h.onSent()
   return false
+}
+
+/** A file name as a record file name (names may hold slashes and spaces). */
+const rangeKey = (name: string) => createHash('sha1').update(name).digest('hex').slice(0, 20)
+
+/** md5 of a local range (feeding the file's sha256 in order, like a send would). */
+async function localMd5(e: HashedEntry, r: {offset: number; length: number}, buf: Buffer, onChunk: (at: number, chunk: Buffer) => void, signal?: AbortSignal): Promise<string> {
+  const m = createHash('md5')
+  let at = r.offset
+  for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal})) {
+    m.update(chunk)
+    onChunk(at, chunk)
+    at += chunk.length
+  }
+  return m.digest('hex')
 }
 
 const rangeLabel = (e: HashedEntry, r: {offset: number; length: number}) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)
