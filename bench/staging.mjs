@@ -7,7 +7,8 @@
 //   A  20 000 × ~100 KiB incompressible files (2 GiB)     B  200 MiB of CSV text     C  one 5 GiB file
 //   RSS: one 100 MiB file vs one 10 GiB file
 // Options: --scale F (multiply every size/count; e.g. --scale 0.1 for a quick check), --skip-kubectl,
-//          --only A,B,C,R,F (sections: A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run).
+//          --only X,A,B,C,R,F (sections: X=the exec path's own ceiling, A=2 GiB set incl. re-push + parallel sweep,
+//          B=CSV, C=5 GiB, R=RSS, F=fault run).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash, randomFillSync} from 'node:crypto'
 import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
@@ -25,7 +26,7 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt
 }
 const scale = Number(opt('scale', '1'))
-const only = new Set(opt('only', 'A,B,C,R,F').split(','))
+const only = new Set(opt('only', 'X,A,B,C,R,F').split(','))
 const skipKubectl = argv.includes('--skip-kubectl')
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
 const MiB = 1 << 20
@@ -274,6 +275,36 @@ try {
     clearStaged('bench_b')
     if (off.ok && auto?.ok) report(`  --compress off     ${off.stageSeconds.toFixed(2)} s  ${rate(off.result.bytes, off.stageSeconds)}; auto/gzip sends ${((auto.result.wireBytes / auto.result.bytes) * 100).toFixed(0)} % of the bytes and takes ${((auto.stageSeconds / off.stageSeconds) * 100).toFixed(0)} % of the time`)
     rmSync(dirB, {recursive: true, force: true})
+  }
+
+  if (only.has('X')) {
+    // The ceiling of any exec-based copy here: zeros from our exec client into `cat > /dev/null` in a sandbox
+    // pod — no files, no tar, no hashing; only the API server relay, TLS, WebSocket framing and the pod's pipe.
+    const {loadClusterTarget} = await import(path.join(dist, 'lib/cluster/kube.js'))
+    const {execInPod} = await import(path.join(dist, 'lib/cluster/exec.js'))
+    const {buildStagePod, createStagePod, deletePod, waitPodReady} = await import(path.join(dist, 'lib/staging/stage-pod.js'))
+    const t = await loadClusterTarget({kubeconfig: sb.kubeconfigPath})
+    await createStagePod(t, buildStagePod({name: 'bench-raw', namespace: 'tracebloc', table: 'bench_raw', serviceAccount: 'ingestor', image: 'alpine:3.20', runId: 'bench'}))
+    await waitPodReady(t, 'tracebloc', 'bench-raw', {timeoutMs: 60_000})
+    const per = Math.round(512 * MiB * Math.min(1, scale * 4))
+    const zeros = Buffer.alloc(256 << 10)
+    const out = []
+    for (const n of [1, 2, 4]) {
+      const c0 = cpu?.()
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({length: n}, () =>
+          execInPod(t, {namespace: 'tracebloc', pod: 'bench-raw', container: 'stage', command: ['sh', '-c', 'cat > /dev/null'], stdin: (async function* () {
+            for (let sent = 0; sent < per; sent += zeros.length) yield zeros
+          })()}),
+        ),
+      )
+      const secs = (performance.now() - t0) / 1000
+      const c = cpuSince(c0)
+      out.push(`${n} stream${n > 1 ? 's' : ''} ${rate(n * per, secs)}${c === undefined ? '' : ` (${((c / (n * per)) * GiB).toFixed(1)} CPU s/GiB)`}`)
+    }
+    await deletePod(t, 'tracebloc', 'bench-raw')
+    report(`X: exec path ceiling (zeros → cat > /dev/null, ${fmt(per)} per stream): ${out.join(', ')}`)
   }
 
   if (only.has('C')) {
