@@ -875,11 +875,11 @@ async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: Stre
     for (const v of inFlight.values()) n += v
     onBytes(n)
   }
-  const buffers = [Buffer.allocUnsafe(1 << 20), Buffer.allocUnsafe(1 << 20)]
+  const localBuf = Buffer.allocUnsafe(1 << 20)
   const checks: Array<Promise<boolean>> = []
   for (const [i, r] of ranges.entries()) {
     const had = usable ? prior.get(r.offset) : undefined
-    if (had && had.length === r.length && had.size === e.size && (await localMd5(e, r, buffers[i % 2], addWhole, o.signal)) === had.md5) {
+    if (had && had.length === r.length && had.size === e.size && (await localMd5(e, r, localBuf, addWhole, o.signal)) === had.md5) {
       result.resumedBytes += r.length
       inFlight.set(i, r.length)
       progress()
@@ -888,8 +888,6 @@ async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: Stre
     let sent!: () => void
     const stdinSent = new Promise<void>((resolve) => (sent = resolve))
     const check = sendRange(s, o, b, e, r, result, {
-      // two ranges in flight at most (one streaming, one hashing): they never share a buffer
-      buf: b.compress ? undefined : buffers[i % 2],
       onChunk: addWhole,
       onBytes: (n) => {
         inFlight.set(i, n)
@@ -925,7 +923,7 @@ async function sendRange(
   e: HashedEntry,
   r: {offset: number; length: number},
   result: StreamResult,
-  h: {buf?: Buffer; onChunk: (at: number, chunk: Buffer) => void; onBytes: (n: number) => void; onSent: () => void},
+  h: {onChunk: (at: number, chunk: Buffer) => void; onBytes: (n: number) => void; onSent: () => void},
 ): Promise<boolean> {
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
@@ -957,7 +955,9 @@ async function sendRange(
         const m = createHash('md5')
         const gen = (async function* () {
           let at = r.offset
-          for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf: h.buf, signal: o.signal})) {
+          // a buffer per attempt: a retried range may read while the next range streams
+          const buf = b.compress ? undefined : Buffer.allocUnsafe(1 << 20)
+          for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal: o.signal})) {
             m.update(chunk)
             h.onChunk(at, chunk)
             at += chunk.length
