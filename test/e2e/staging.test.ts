@@ -276,6 +276,18 @@ function textDataset(files: number, kib: number, bigMiB: number): string {
   return dir
 }
 
+test('--compress on: many small text files travel gzipped inside tar batches (gzip -d | tar -x), staged byte-identical', async () => {
+  // 40 × 64 KiB in 512 KiB batches: five or more multi-file gzipped tar streams
+  const dir = textDataset(40, 64, 0)
+  const r = await runCli(['dataset', 'push', dir, '--table', 'txt_small_gz', '--category', 'text_classification', '--kubeconfig', sb.kubeconfigPath, '--detach', '--json', '--compress', 'on'], {
+    env: {TRACEBLOC_STAGE_POD_TIMEOUT: '20', XDG_CACHE_HOME: cacheHome, TRACEBLOC_STAGE_BATCH_BYTES: String(512 << 10)},
+  })
+  assert.equal(r.code, 0, r.stderr + r.stdout)
+  assert.equal(r.json.staged.compressed, true)
+  assert.ok(r.json.staged.wire_bytes < r.json.staged.sent_bytes / 3, JSON.stringify(r.json.staged))
+  assertStagedEquals(dir, 'txt_small_gz')
+})
+
 for (const [link, faults, expectCompressed] of [
   ['a slow link (1.5 MiB/s)', {execBytesPerSecond: 1.5 * 1024 * 1024}, true],
   ['a fast link', {}, false],

@@ -116,6 +116,8 @@ export const STREAM_HASH_MIN_BYTES = 8 << 20
 export const RANGE_BYTES = 128 << 20
 /** Under --compress auto, text smaller than this in total rides uncompressed with the other files. */
 export const COMPRESS_MIN_BYTES = 4 << 20
+/** --compress auto judges the link once this many plain bytes were delivered (until then: plain). */
+export const COMPRESS_JUDGE_BYTES = 4 << 20
 /**
  * Under --compress auto, large text files are gzipped only when the plain batches sent before them were
  * delivered slower than this (all streams together, wall time since the first plain byte). gzip costs CPU on
@@ -570,13 +572,11 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   const v5 = s.protocol === 'v5.channel.k8s.io'
   const canCompress = mode !== 'off' && v5
   if (mode === 'on' && !v5) o.onNote?.('--compress on: this API server speaks exec v4 only (no stdin close), sending uncompressed')
-  // Only large text files, streamed alone (ranges through `gzip -d | dd`), are ever gzipped. gzip inside
-  // multi-file tar batches (`gzip -d | tar -x`) failed intermittently with "invalid tar magic" on a throttled
-  // sandbox link and is off until that is understood (docs/benchmarks.md). Plain batches go first so that,
-  // under auto, the link is measured before any compression decision.
+  // Text files may be gzipped: small ones in tar batches (`gzip -d | tar -x`), large ones alone, in ranges
+  // (`gzip -d | dd`). Under auto the first batches go plain and measure the link before anything is gzipped.
   const bigEnough = o.streamHashMinBytes ?? STREAM_HASH_MIN_BYTES
-  let text = canCompress ? files.filter((e) => isCompressible(e.name) && e.size >= bigEnough) : []
-  // a few small text files (labels.csv) do not pay for a stream of their own
+  let text = canCompress ? files.filter((e) => isCompressible(e.name)) : []
+  // a little text (labels.csv) does not pay for batches of its own
   if (mode === 'auto' && text.reduce((a, e) => a + e.size, 0) < COMPRESS_MIN_BYTES) text = []
   const textSet = new Set(text)
   const rest = text.length > 0 ? files.filter((e) => !textSet.has(e)) : files
@@ -590,7 +590,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     // large files always travel alone (without tar, in ranges), after the tar batches of the small ones
     const alone = group.filter((e) => e.size >= bigEnough)
     const small = alone.length > 0 ? group.filter((e) => e.size < bigEnough) : group
-    for (const b of [...makeBatches(small, {...limits, bytes: compress ? 1 : limits.bytes}), ...alone.map((e) => [e])]) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
+    for (const b of [...makeBatches(small, limits), ...alone.map((e) => [e])]) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
   }
   result.batches += queue.length
   const parallel = Math.max(1, Math.min(o.parallel ?? DEFAULT_PARALLEL, queue.length))
@@ -615,10 +615,25 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
   }
 
-  // the link as the pod sees it: plain bytes delivered over the wall time since the first one was sent
-  let firstPlainByteAt = 0
+  // The link as the pod sees it: plain bytes delivered (extracted and checked in the pod, not merely handed
+  // to a socket buffer) over the time plain batches were under way — first byte to done, overlaps counted
+  // once, exec start-up left out — judged only once COMPRESS_JUDGE_BYTES arrived, so one slow start on a
+  // busy machine does not decide it.
   let plainDoneBytes = 0
-  const linkIsSlow = () => plainDoneBytes > 0 && plainDoneBytes / Math.max(0.001, (Date.now() - firstPlainByteAt) / 1000) < COMPRESS_BELOW_BYTES_PER_SECOND
+  let plainActive = 0
+  let plainBusySince = 0
+  let plainBusyMs = 0
+  const plainStart = () => {
+    if (plainActive++ === 0) plainBusySince = Date.now()
+  }
+  const plainEnd = () => {
+    if (--plainActive === 0) plainBusyMs += Date.now() - plainBusySince
+  }
+  const linkIsSlow = () => {
+    if (plainDoneBytes < COMPRESS_JUDGE_BYTES) return false
+    const ms = plainBusyMs + (plainActive > 0 ? Date.now() - plainBusySince : 0)
+    return plainDoneBytes / Math.max(0.001, ms / 1000) < COMPRESS_BELOW_BYTES_PER_SECOND
+  }
 
   // A batch holds a transfer slot only while its stdin streams; its in-pod checksum run then overlaps the
   // next batch's transfer. So `parallel` streams upload at once and as many more may be verifying.
@@ -648,15 +663,19 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
       }
       // auto: the first batches go plain and measure the link; text is gzipped once the link proves slow
       if (b.compress && mode === 'auto') b.compress = linkIsSlow()
+      let measuring = false
       const failed = await sendBatch(s, o, b, result, (bytes) => {
-        firstPlainByteAt ||= b.compress ? 0 : Date.now()
+        if (!b.compress && !measuring) {
+          measuring = true
+          plainStart()
+        }
         inflight.set(b.id, bytes)
         report()
       }, release).finally(() => {
+        if (measuring) plainEnd()
         inflight.delete(b.id)
         release()
       })
-      // delivered (extracted and checked in the pod), not merely handed to a socket buffer
       if (!b.compress) plainDoneBytes += b.bytes
       const ok = b.files.filter((e) => !failed.includes(e))
       doneBytes += ok.reduce((a, e) => a + e.size, 0)
