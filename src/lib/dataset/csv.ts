@@ -48,6 +48,20 @@ export class ArrayCells implements Cells {
   }
 }
 
+/**
+ * Part of a file to scan (parallel preflight): parsing starts at `start`, which must be a row start,
+ * and stops before the first row starting at or after `end`, or once `maxRows` data rows were seen.
+ * With `headerLen` the range has no header row (it continues a file whose header had that many fields).
+ */
+export interface CsvRange {
+  start: number
+  end?: number
+  maxRows?: number
+  headerLen?: number
+  /** Line number of the row at `start` (1 = the first line of the file). */
+  line?: number
+}
+
 export interface CsvScanHandlers {
   /** Called once with the header (BOM stripped, names trimmed). */
   onHeader?: (header: string[]) => void
@@ -71,6 +85,10 @@ export interface CsvScanResult {
   wideRowCount: number
   /** A quoted field was still open at end of file. */
   unterminatedQuote: boolean
+  /** File offset where parsing stopped: the start of the first row not parsed (the file size at EOF). */
+  end: number
+  /** Line number the next row would have had. */
+  nextLine: number
 }
 
 /** Byte offset of the first invalid UTF-8 sequence in buf, or -1. */
@@ -214,12 +232,15 @@ function unquote(b: Buffer, s: number, e: number): string {
  * check would be reading garbage. Quoting follows RFC 4180 ("" escapes a quote; CRLF or LF ends a
  * row); quotes are special only at the start of a field.
  */
-export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<CsvScanResult> {
+export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvRange = {start: 0}): Promise<CsvScanResult> {
   const fh = await open(file, 'r')
-  const res: CsvScanResult = {bom: false, header: null, rawHeader: null, rows: 0, bytes: 0, wideRows: [], wideRowCount: 0, unterminatedQuote: false}
+  const res: CsvScanResult = {bom: false, header: null, rawHeader: null, rows: 0, bytes: 0, wideRows: [], wideRowCount: 0, unterminatedQuote: false, end: 0, nextLine: 0}
   const row = new RowView()
-  let headerLen = -1
-  let line = 1
+  let headerLen = range.headerLen ?? -1
+  let line = range.line ?? 1
+  const endAt = range.end ?? Infinity
+  const maxRows = range.maxRows ?? Infinity
+  let stopped = false // the range's end or maxRows was reached before EOF
 
   const emit = (rowLine: number): void => {
     if (row.length === 1 && row.quoted[0] === 0 && row.starts[0] === row.ends[0]) return // blank line
@@ -246,7 +267,9 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
   const parse = (b: Buffer, from: number, n: number, eof: boolean): number => {
     row.buf = b
     let i = from
+    const base = pos - have // file offset of b[0]
     while (i < n) {
+      if (base + i >= endAt || res.rows >= maxRows) { stopped = true; return i }
       let p = i
       let nf = 0
       let lfs = 0 // newlines inside quoted fields
@@ -317,34 +340,36 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
     return i
   }
 
-  let buf = Buffer.allocUnsafe(2 * CHUNK)
+  // a short range (tests force tiny ones) reads little past its end; a file or large range reads 1 MiB
+  const chunk = range.end === undefined ? CHUNK : Math.min(CHUNK, Math.max(1 << 14, range.end - range.start))
+  let buf = Buffer.allocUnsafe(2 * chunk)
   let have = 0 // bytes in buf: the carried incomplete row, then what was just read
   let start = 0 // where parsing resumes in buf
   let unchecked = 0 // bytes of buf from here on are not yet UTF-8-validated
-  let pos = 0 // file offset of the next read
+  let pos = range.start // file offset of the next read
   let lastProgress = 0
   let stop = false
   const abs = (k: number): number => pos - have + k
   // Read-ahead: the next 1 MiB is read into its own buffer while this one is parsed (a cold disk then
   // overlaps with the parser instead of alternating with it), and copied in behind the carried row.
-  const ahead = Buffer.allocUnsafe(CHUNK)
-  let pending: Promise<{bytesRead: number}> | null = fh.read(ahead, 0, CHUNK, 0)
+  const ahead = Buffer.allocUnsafe(chunk)
+  let pending: Promise<{bytesRead: number}> | null = fh.read(ahead, 0, chunk, pos)
   try {
     for (;;) {
       const {bytesRead}: {bytesRead: number} = await pending!
       pending = null
       if (bytesRead === 0) break
       if (buf.length - have < bytesRead) {
-        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + CHUNK))
+        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + chunk))
         buf.copy(bigger, 0, 0, have)
         buf = bigger
       }
       ahead.copy(buf, have, 0, bytesRead)
-      pending = fh.read(ahead, 0, CHUNK, pos + bytesRead)
+      pending = fh.read(ahead, 0, chunk, pos + bytesRead)
       let regionStart = have
       have += bytesRead
       pos += bytesRead
-      if (pos === bytesRead && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+      if (pos === bytesRead && range.start === 0 && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
         res.bom = true
         regionStart = start = unchecked = 3
       }
@@ -358,6 +383,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
       if (stop) break
       unchecked = okEnd
       const done = parse(buf, start, have, false)
+      if (stopped) { res.end = abs(done); break }
       // move the incomplete row to the front for the next read
       buf.copy(buf, 0, done, have)
       have -= done
@@ -369,7 +395,11 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
       const at = firstInvalidUtf8(buf.subarray(unchecked, have))
       if (at >= 0) { res.invalidUtf8At = abs(unchecked + at); stop = true }
     }
-    if (!stop) parse(buf, start, have, true)
+    if (!stop && !stopped) {
+      const done = parse(buf, start, have, true)
+      res.end = stopped ? abs(done) : pos
+    }
+    res.nextLine = line
     res.bytes = pos
     h.onProgress?.(pos)
     return res
