@@ -13,6 +13,8 @@ import {RangeChecker, type CheckSpec, type RangeState} from './tabular-checks.js
 /** Files (after the sample rows) smaller than this are checked on the calling thread. */
 export const PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 const MAX_WORKERS = 4
+const MIN_RANGE_BYTES = 8 * 1024 * 1024
+const MAX_RANGE_BYTES = 64 * 1024 * 1024
 
 export interface RangeJob {
   file: string
@@ -41,7 +43,9 @@ export function rangeBytes(bytes: number, workers: number): number | null {
   const forced = Number(process.env.TRACEBLOC_CSV_RANGE_BYTES)
   if (Number.isFinite(forced) && forced > 0) return Math.floor(forced)
   if (workers < 2 || bytes < PARALLEL_MIN_BYTES) return null
-  return Math.ceil(bytes / workers)
+  // several ranges per worker, handed out as workers free up: a core slowed by other work then takes
+  // fewer ranges instead of holding the whole run back
+  return Math.min(MAX_RANGE_BYTES, Math.max(MIN_RANGE_BYTES, Math.ceil(bytes / (4 * workers))))
 }
 
 /** min(cores, 4); TRACEBLOC_CSV_WORKERS overrides it (1 = never split, for comparisons). */

@@ -126,26 +126,25 @@ function completeEnd(b: Uint8Array, from: number, end: number): number {
   return need > cont ? k : end
 }
 
-/** The row view handed to onRow: field [start, end) offsets into the read buffer. */
+/** The row view handed to onRow: field [start, end) offsets into the read buffer (~start for a quoted field). */
 class RowView implements CsvRow {
   buf: Buffer = Buffer.alloc(0)
   starts = new Int32Array(64)
   ends = new Int32Array(64)
-  quoted = new Uint8Array(64)
   length = 0
 
   grow(): void {
     const n = this.starts.length * 2
     const s = new Int32Array(n); s.set(this.starts); this.starts = s
     const e = new Int32Array(n); e.set(this.ends); this.ends = e
-    const q = new Uint8Array(n); q.set(this.quoted); this.quoted = q
   }
 
   cell(i: number): string {
     if (i >= this.length) return ''
-    const s = this.starts[i]!
+    let s = this.starts[i]!
     const e = this.ends[i]!
-    if (this.quoted[i] === 0) return e - s <= 32 ? this.short(s, e) : this.buf.toString('utf8', s, e)
+    if (s >= 0) return e - s <= 32 ? this.short(s, e) : this.buf.toString('utf8', s, e)
+    s = ~s
     // "…" with no quote inside: the common case
     if (e - s >= 2 && this.buf[e - 1] === QUOTE && this.buf.indexOf(QUOTE, s + 1) === e - 1) return this.buf.toString('utf8', s + 1, e - 1)
     return unquote(this.buf, s, e)
@@ -184,26 +183,32 @@ class RowView implements CsvRow {
   }
 
   numberShape(i: number): 0 | 1 | 2 {
-    if (i >= this.length || this.quoted[i] !== 0) return 0
-    const b = this.buf
-    const e = this.ends[i]!
+    if (i >= this.length) return 0
     let p = this.starts[i]!
-    if (p < e && (b[p] === 43 || b[p] === 45)) p++
-    let digits = 0
-    while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; digits++ }
-    if (p === e) return digits > 0 ? 1 : 0
-    let frac = 0
-    if (b[p] === 46) {
-      p++
-      while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; frac++ }
+    if (p < 0) return 0 // quoted: the string rules decide
+    const e = this.ends[i]!
+    // b[e] is the comma, CR or LF (or parse's LF sentinel) that ended the field: never a digit, so the
+    // loops below stop at the end of the cell without testing p < e
+    const b = this.buf
+    let c = b[p]!
+    if (c === 43 || c === 45) c = b[++p]!
+    const d0 = p
+    while (c >= 48 && c <= 57) c = b[++p]!
+    if (p === e) return p > d0 ? 1 : 0
+    let digits = p - d0
+    if (c === 46) {
+      c = b[++p]!
+      const f0 = p
+      while (c >= 48 && c <= 57) c = b[++p]!
+      digits += p - f0
     }
-    if (digits === 0 && frac === 0) return 0
-    if (p < e && (b[p] === 101 || b[p] === 69)) {
-      p++
-      if (p < e && (b[p] === 43 || b[p] === 45)) p++
-      let exp = 0
-      while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; exp++ }
-      if (exp === 0) return 0
+    if (digits === 0) return 0
+    if (p < e && (c === 101 || c === 69)) {
+      c = b[++p]!
+      if (p < e && (c === 43 || c === 45)) c = b[++p]!
+      const x0 = p
+      while (c >= 48 && c <= 57) c = b[++p]!
+      if (p === x0) return 0
     }
     return p === e ? 2 : 0
   }
@@ -243,7 +248,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
   let stopped = false // the range's end or maxRows was reached before EOF
 
   const emit = (rowLine: number): void => {
-    if (row.length === 1 && row.quoted[0] === 0 && row.starts[0] === row.ends[0]) return // blank line
+    if (row.length === 1 && row.starts[0] === row.ends[0]) return // blank line
     if (headerLen < 0) {
       res.rawHeader = row.cells()
       res.header = res.rawHeader.map((f) => f.trim())
@@ -263,33 +268,28 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
    * Parse the complete rows of b[from, n) (every row when eof) and return where the first incomplete
    * row starts. An incomplete row is parsed again from its start once more bytes are in: rows are
    * short, and the buffer doubles for long ones, so re-parsing costs O(row) overall.
+   * b[n] must be writable: an LF sentinel there ends the unquoted-field loop without a bounds test.
    */
   const parse = (b: Buffer, from: number, n: number, eof: boolean): number => {
     row.buf = b
+    b[n] = LF
     let i = from
-    const base = pos - have // file offset of b[0]
+    // rows starting at or after `limit` belong to the next range
+    const limit = Math.min(n, endAt - (pos - have))
+    let starts = row.starts
+    let ends = row.ends
     while (i < n) {
-      if (base + i >= endAt || res.rows >= maxRows) { stopped = true; return i }
+      if (i >= limit) { stopped = true; return i }
       let p = i
       let nf = 0
       let lfs = 0 // newlines inside quoted fields
-      let starts = row.starts
-      let ends = row.ends
-      let quoted = row.quoted
       let next = -1 // start of the next row; -1 while this one is incomplete
       for (;;) {
-        if (nf === starts.length) { row.grow(); starts = row.starts; ends = row.ends; quoted = row.quoted }
-        if (p >= n) {
-          // a comma was the last byte: at EOF it ends the row with an empty field
-          if (!eof) break
-          starts[nf] = p; ends[nf] = p; quoted[nf] = 0; nf++
-          next = n
-          break
-        }
-        if (b[p] === QUOTE) {
+        if (nf === starts.length) { row.grow(); starts = row.starts; ends = row.ends }
+        let c = b[p]!
+        if (c === QUOTE) {
           let q = p + 1
           let inside = true
-          let c = 0
           for (; q < n; q++) {
             c = b[q]!
             if (inside) {
@@ -301,34 +301,31 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
           if (q >= n) {
             if (!eof) break
             if (inside) { res.unterminatedQuote = true; return n }
-            starts[nf] = p; ends[nf] = n; quoted[nf] = 1; nf++
+            starts[nf] = ~p; ends[nf] = n; nf++
             next = n
             break
           }
-          starts[nf] = p; ends[nf] = q; quoted[nf] = 1; nf++
+          starts[nf] = ~p; ends[nf] = q; nf++ // ~start marks a quoted field
           if (c === LF) { next = q + 1; break }
           p = q + 1
           continue
         }
         let q = p
-        let c = 0
-        for (; q < n; q++) {
-          c = b[q]!
-          if (c === COMMA || c === LF) break
-        }
+        while (c !== COMMA && c !== LF) c = b[++q]!
         if (q >= n) {
+          // the sentinel: the row is incomplete, or at EOF the last line has no newline
           if (!eof) break
-          // the last line has no newline: kept as is (a trailing CR included)
-          starts[nf] = p; ends[nf] = n; quoted[nf] = 0; nf++
+          // kept as is (a trailing CR included); a comma as the last byte ends the row with an empty field
+          starts[nf] = p; ends[nf] = n; nf++
           next = n
           break
         }
         if (c === LF) {
-          starts[nf] = p; ends[nf] = q > p && b[q - 1] === CR ? q - 1 : q; quoted[nf] = 0; nf++
+          starts[nf] = p; ends[nf] = q > p && b[q - 1] === CR ? q - 1 : q; nf++
           next = q + 1
           break
         }
-        starts[nf] = p; ends[nf] = q; quoted[nf] = 0; nf++
+        starts[nf] = p; ends[nf] = q; nf++
         p = q + 1
       }
       if (next < 0) return i
@@ -336,6 +333,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
       emit(line)
       line += lfs + 1
       i = next
+      if (res.rows >= maxRows) { stopped = i < n || !eof; return i }
     }
     return i
   }
@@ -359,7 +357,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
       const {bytesRead}: {bytesRead: number} = await pending!
       pending = null
       if (bytesRead === 0) break
-      if (buf.length - have < bytesRead) {
+      if (buf.length - have <= bytesRead) { // one spare byte for parse's sentinel
         const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + chunk))
         buf.copy(bigger, 0, 0, have)
         buf = bigger

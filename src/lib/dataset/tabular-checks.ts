@@ -13,6 +13,7 @@ const FLOAT_TYPES = new Set(['FLOAT', 'DOUBLE', 'DECIMAL', 'NUMERIC'])
 const TEXT_TYPES = new Set(['VARCHAR', 'CHAR', 'TEXT', 'STRING'])
 const NUMERIC = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
 const MAX_EXAMPLES = 5
+const MAX_CLASSES = 10_000 // LabelCounter's bound
 
 export const isIntType = (t: string): boolean => INT_TYPES.has(sqlBaseType(t))
 export const isFloatType = (t: string): boolean => FLOAT_TYPES.has(sqlBaseType(t))
@@ -93,16 +94,25 @@ export interface RangeState {
 
 /** Checks the rows of one range (the whole file when it is not split). */
 export class RangeChecker {
-  readonly state: RangeState = {
+  private readonly classes = new Map<string, {n: number}>()
+  private readonly overflow = {n: 0}
+  private readonly st: RangeState = {
     typeBad: new Map(), labelCounts: new Map(), labelOverflow: 0, seqNull: examples(), sequences: new Map(),
     tsBad: examples(), tsOrder: examples(), tsFuture: examples(), lastTs: -Infinity, tteBad: examples(), tsfEmpty: new Map(),
   }
 
   readonly check: (f: Cells, line: number) => void
 
+  /** What the rows checked so far produced. */
+  get state(): RangeState {
+    this.st.labelCounts = new Map([...this.classes].map(([k, c]) => [k, c.n]))
+    this.st.labelOverflow = this.overflow.n
+    return this.st
+  }
+
   constructor(spec: CheckSpec) {
     const {header, schema: s, label: lc} = spec
-    const st = this.state
+    const st = this.st
     const timeColTsc = spec.grouping ? header.indexOf(spec.grouping.timeColumn) : -1
     const typed: Array<{i: number; col: string; int: boolean}> = []
     for (const [col, type] of Object.entries(s)) {
@@ -121,20 +131,21 @@ export class RangeChecker {
     const tsfCols = tsfI >= 0 ? Object.keys(s).filter((c) => c !== 'timestamp' && header.includes(c)).map((c) => ({c, i: header.indexOf(c)})) : []
     const tteI = spec.category === 'time_to_event_prediction' ? (resolveColumn(header, spec.timeColumn ?? 'time')?.index ?? -1) : -1
     const now = spec.now
-    // label cell → counted key (null: not counted); label columns repeat a few values, so the
-    // NA test, trim and numeric collapse run once per distinct cell text
-    const labelKeys = new Map<string, string | null>()
-    const labelKey = (v: string): string | null => {
-      let k = labelKeys.get(v)
-      if (k === undefined) {
-        k = labelTyped && isCuratedNA(v) ? null : collapse ? numKey(v) : v.trim()
-        if (labelKeys.size < 4096) labelKeys.set(v, k)
+    // label cell text → its class counter (null: not counted). Label columns repeat a few values, so
+    // the NA test, trim, numeric collapse and class lookup run once per distinct cell text.
+    const cellClass = new Map<string, {n: number} | null>()
+    const classes = this.classes
+    const overflow = this.overflow
+    const countLabel = (v: string): void => {
+      let c = cellClass.get(v)
+      if (c === undefined) {
+        const k = labelTyped && isCuratedNA(v) ? null : collapse ? numKey(v) : v.trim()
+        // the Go CLI's bound: beyond 10 000 distinct classes only the total is kept
+        c = k === null ? null : (classes.get(k) ?? (classes.size < MAX_CLASSES ? (classes.set(k, {n: 0}), classes.get(k)!) : overflow))
+        if (cellClass.size < 4096) cellClass.set(v, c)
       }
-      return k
+      if (c !== null) c.n++
     }
-    const counter = new LabelCounter()
-    // the counter's maps are the state's (LabelCounter keeps the Go CLI's bound of distinct values)
-    st.labelCounts = counter.counts
 
     this.check = (f, line) => {
       for (const t of typed) {
@@ -150,13 +161,7 @@ export class RangeChecker {
           addExample(e.ex, line, quote(v))
         }
       }
-      if (wantDiversity) {
-        const k = labelKey(f.cell(lc!.index))
-        if (k !== null) {
-          counter.add(k)
-          st.labelOverflow = counter.overflow
-        }
-      }
+      if (wantDiversity) countLabel(f.cell(lc!.index))
       if (gi >= 0) {
         const id = f.cell(gi)
         if (isPandasNA(id) || id.trim() === '') { addExample(st.seqNull, line); return }
@@ -237,7 +242,7 @@ export class Findings {
     for (const [k, n] of r.labelCounts) {
       const c = this.labels.counts.get(k)
       if (c !== undefined) this.labels.counts.set(k, c + n)
-      else if (this.labels.counts.size < 10_000) this.labels.counts.set(k, n)
+      else if (this.labels.counts.size < MAX_CLASSES) this.labels.counts.set(k, n)
       else this.labels.overflow += n
     }
     this.labels.overflow += r.labelOverflow
