@@ -80,6 +80,20 @@ async function cutPoints(file: string, from: number, size: number, step: number)
   return starts
 }
 
+/**
+ * The parent's Node flags (tsx's --import under tests and benches) minus --input-type, which Node
+ * refuses for a worker started from a file (a parent run as `node --input-type=module -e …` has it).
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = []
+  const argv = process.execArgv
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++
+    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!)
+  }
+  return out
+}
+
 function workerUrl(): URL {
   // under tsx (tests, benches) this module is the .ts source
   return new URL(import.meta.url.endsWith('.ts') ? './csv-range-worker.ts' : './csv-range-worker.js', import.meta.url)
@@ -95,7 +109,7 @@ class Pool {
 
   constructor(n: number) {
     for (let i = 0; i < n; i++) {
-      const w = new Worker(workerUrl())
+      const w = new Worker(workerUrl(), {execArgv: workerExecArgv()})
       w.unref()
       w.on('message', (m: {id: number; outcome?: RangeOutcome; error?: string}) => {
         const p = this.waiting.get(m.id)

@@ -3,7 +3,7 @@
 // (counts, the first examples with their range-relative line numbers, per-sequence first/last values),
 // and Findings joins the ranges in file order (lines shifted by the lines before each range), so the
 // messages are the same whether the file was checked in one range or in many.
-import {sqlBaseType} from '../schema/index.js'
+import {sqlBaseType} from '../schema/sql-type.js'
 import type {Cells} from './csv.js'
 import {LabelCounter, resolveColumn, type Column} from './manifest.js'
 import {isCuratedNA, isPandasNA, quote, someOf} from './util.js'
