@@ -80,16 +80,24 @@ async function cutPoints(file: string, from: number, size: number, step: number)
   return starts
 }
 
+const LOADER_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C'])
+
 /**
- * The parent's Node flags (tsx's --import under tests and benches) minus --input-type, which Node
- * refuses for a worker started from a file (a parent run as `node --input-type=module -e …` has it).
+ * The worker's Node flags: the parent's (tsx's --import under tests and benches) — except that a
+ * parent run as `node --input-type=module -e …` (the preflight bench) has --input-type, which a worker
+ * started from a file refuses; it then gets only the module-loading flags.
  */
-function workerExecArgv(): string[] {
-  const out: string[] = []
+function workerExecArgv(): string[] | undefined {
   const argv = process.execArgv
+  if (!argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return undefined
+  const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--input-type') i++
-    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!)
+    const a = argv[i]!
+    const eq = a.indexOf('=')
+    if (LOADER_FLAGS.has(eq > 0 ? a.slice(0, eq) : a)) {
+      out.push(a)
+      if (eq < 0 && i + 1 < argv.length) out.push(argv[++i]!)
+    }
   }
   return out
 }
