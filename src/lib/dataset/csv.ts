@@ -156,23 +156,25 @@ class RowView implements CsvRow {
    */
   private short(s: number, e: number): string {
     const b = this.buf
-    let h = 0x811c9dc5
+    let h = 0x811c9dc5 | 0
+    let high = 0
     for (let p = s; p < e; p++) {
       const c = b[p]!
-      if (c >= 0x80) return b.toString('utf8', s, e)
+      high |= c
       h = Math.imul(h ^ c, 0x01000193)
     }
-    const slot = (h >>> 0) & (CACHE - 1)
-    const hit = this.cache[slot]
+    if (high >= 0x80) return b.toString('utf8', s, e)
+    const hit = this.cache[h & (CACHE - 1)]
     if (hit !== undefined && hit.length === e - s) {
       let k = 0
       while (k < hit.length && hit.charCodeAt(k) === b[s + k]) k++
       if (k === hit.length) return hit
     }
     const v = b.toString('latin1', s, e)
-    this.cache[slot] = v
+    this.cache[h & (CACHE - 1)] = v
     return v
   }
+
 
   private readonly cache = new Array<string | undefined>(CACHE)
 
