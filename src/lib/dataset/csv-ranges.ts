@@ -107,28 +107,36 @@ function workerUrl(): URL {
   return new URL(import.meta.url.endsWith('.ts') ? './csv-range-worker.ts' : './csv-range-worker.js', import.meta.url)
 }
 
-/** A small pool of range workers; jobs are answered in the order they finish, matched by id. */
+/**
+ * A small pool of range workers; jobs are handed out as workers free up. A worker that dies fails its
+ * job (the caller then checks that range itself); when none is left, the queued jobs fail too.
+ */
 class Pool {
-  private readonly workers: Worker[] = []
+  private readonly workers = new Set<Worker>()
   private readonly idle: Worker[] = []
   private readonly queue: Array<{id: number; job: RangeJob}> = []
   private readonly waiting = new Map<number, {resolve: (o: RangeOutcome) => void; reject: (e: Error) => void}>()
+  private readonly running = new Map<Worker, number>()
   private nextId = 0
 
   constructor(n: number) {
     for (let i = 0; i < n; i++) {
       const w = new Worker(workerUrl(), {execArgv: workerExecArgv()})
-      w.unref()
       w.on('message', (m: {id: number; outcome?: RangeOutcome; error?: string}) => {
-        const p = this.waiting.get(m.id)
-        this.waiting.delete(m.id)
-        if (m.error !== undefined) p?.reject(new Error(m.error))
-        else p?.resolve(m.outcome!)
+        this.running.delete(w)
+        if (m.error !== undefined) this.settle(m.id, new Error(m.error))
+        else this.settle(m.id, m.outcome!)
         this.idle.push(w)
         this.pump()
       })
-      w.on('error', (e) => { for (const p of this.waiting.values()) p.reject(e); this.waiting.clear() })
-      this.workers.push(w)
+      w.on('error', (e) => {
+        this.workers.delete(w)
+        const id = this.running.get(w)
+        this.running.delete(w)
+        if (id !== undefined) this.settle(id, e)
+        if (this.workers.size === 0) for (const q of this.queue.splice(0)) this.settle(q.id, e)
+      })
+      this.workers.add(w)
       this.idle.push(w)
     }
   }
@@ -136,17 +144,34 @@ class Pool {
   run(job: RangeJob): Promise<RangeOutcome> {
     const id = this.nextId++
     const p = new Promise<RangeOutcome>((resolve, reject) => this.waiting.set(id, {resolve, reject}))
-    this.queue.push({id, job})
-    this.pump()
+    if (this.workers.size === 0) this.settle(id, new Error('no range worker is running'))
+    else {
+      this.queue.push({id, job})
+      this.pump()
+    }
     return p
   }
 
+  private settle(id: number, r: RangeOutcome | Error): void {
+    const p = this.waiting.get(id)
+    this.waiting.delete(id)
+    if (r instanceof Error) p?.reject(r)
+    else p?.resolve(r)
+  }
+
   private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) this.idle.pop()!.postMessage(this.queue.shift())
+    while (this.queue.length > 0) {
+      const w = this.idle.pop()
+      if (!w) return
+      if (!this.workers.has(w)) continue
+      const q = this.queue.shift()!
+      this.running.set(w, q.id)
+      w.postMessage(q)
+    }
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    await Promise.all([...this.workers].map((w) => w.terminate()))
   }
 }
 
@@ -171,21 +196,19 @@ export async function checkRanges(file: string, from: number, size: number, step
   const pool = new Pool(Math.max(1, Math.min(workers, starts.length)))
   try {
     const jobs = starts.map((start, i): RangeJob => ({file, start, end: starts[i + 1], headerLen, spec}))
-    const pending = jobs.map((j) => pool.run(j))
-    // a rejected job is awaited below in order; keep the others from being reported as unhandled
-    for (const p of pending) p.catch(() => undefined)
+    // null: the range's worker failed; it is checked here instead, in turn (one range in memory at a time)
+    const pending = jobs.map((j) => pool.run(j).catch(() => null))
     const out: RangeOutcome[] = []
     let expected = from // where the previous verified range really stopped
     for (const [i, job] of jobs.entries()) {
       let o = await pending[i]!
-      if (o.scan.nulAt !== undefined || o.scan.invalidUtf8At !== undefined) return {ranges: [], encodingProblem: true}
       if (job.start !== expected) {
         // the cut was inside a quoted field (or the row before it swallowed this whole range)
         if (job.end !== undefined && expected >= job.end) continue
         lastSplit.rechecked++
         o = await checkRange({...job, start: expected})
-        if (o.scan.nulAt !== undefined || o.scan.invalidUtf8At !== undefined) return {ranges: [], encodingProblem: true}
-      }
+      } else o ??= await checkRange(job)
+      if (o.scan.nulAt !== undefined || o.scan.invalidUtf8At !== undefined) return {ranges: [], encodingProblem: true}
       out.push(o)
       expected = o.scan.end
       onRange?.(Math.min(expected, size))
