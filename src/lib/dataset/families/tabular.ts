@@ -1,6 +1,8 @@
 // Tabular and time-series tasks: ONE streaming pass over the CSV computes every statistic — schema
 // inference (first 5000 rows buffered, bounded), value types, label classes, sequence integrity,
-// time order, time-to-event signs — so memory stays flat however large the file is.
+// time order, time-to-event signs — so memory stays flat however large the file is. A large CSV's
+// rows after the sample are checked in byte ranges on worker threads (csv-ranges.ts), with the same
+// messages as one pass.
 import {statSync} from 'node:fs'
 import path from 'node:path'
 
@@ -9,7 +11,7 @@ import {checkRanges, rangeBytes, workerCount} from '../csv-ranges.js'
 import {ArrayCells, scanCsv, type CsvRow, type CsvScanResult} from '../csv.js'
 import {INFER_SAMPLE_ROWS, inferSchema} from '../infer.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, labelMissingMessage, resolveColumn, type Column} from '../manifest.js'
-import {Findings, isFloatType, isIntType, RangeChecker, renderExamples} from '../tabular-checks.js'
+import {Findings, isFloatType, isIntType, RangeChecker, renderExamples, type RangeState} from '../tabular-checks.js'
 import {quote, someOf} from '../util.js'
 import type {FamilyContext, FamilyResult} from './types.js'
 
@@ -25,7 +27,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
   const sample: string[][] = []
   const sampleLines: number[] = []
   const now = Date.now()
-  let checker: RangeChecker | null = null
+  let checker = null as RangeChecker | null
 
   const finishSample = (): void => {
     if (!schema) {
@@ -61,32 +63,34 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
   const workers = workerCount()
   const headRows = rangeBytes(size, workers) === null ? undefined : INFER_SAMPLE_ROWS
   let res: CsvScanResult = await scanCsv(csvFile, handlers, {start: 0, maxRows: headRows})
-  const findings = new Findings()
-  if (headRows !== undefined && res.end < size && res.nulAt === undefined && res.invalidUtf8At === undefined && res.header && checker) {
+  const later: Array<[RangeState, number]> = [] // states of the ranges after the sample, with their line offsets
+  if (headRows !== undefined && res.end < size && res.nulAt === undefined && res.invalidUtf8At === undefined && res.rawHeader) {
+    const headerLen = res.rawHeader.length
     const step = rangeBytes(size - res.end, workers)
     const spec = {header, schema: schema!, category: cat.name, classification: cat.classification, grouping: cat.grouping, label: labelCol, timeColumn: opts.timeColumn, now}
-    const r = step === null ? null : await checkRanges(csvFile, res.end, size, step, workers, res.rawHeader!.length, spec, onProgress)
+    const r = step === null ? null : await checkRanges(csvFile, res.end, size, step, workers, headerLen, spec, onProgress)
     if (r === null) {
       // the rest is small: go on here
-      const rest = await scanCsv(csvFile, {onRow: handlers.onRow, onProgress}, {start: res.end, headerLen: res.rawHeader!.length, line: res.nextLine})
-      joinScan(res, rest, 0)
-      findings.absorb((checker as RangeChecker).state, 0)
+      joinScan(res, await scanCsv(csvFile, {onRow: handlers.onRow, onProgress}, {start: res.end, headerLen, line: res.nextLine}), 0)
     } else if (r.encodingProblem) {
       // exact offsets of the first NUL / invalid byte as a single pass finds them
       res = await scanCsv(csvFile, {})
     } else {
-      findings.absorb((checker as RangeChecker).state, 0)
-      let offset = res.nextLine
       for (const o of r.ranges) {
-        joinScan(res, o.scan, offset)
-        findings.absorb(o.state, offset)
-        offset += o.scan.nextLine
+        later.push([o.state, res.nextLine])
+        joinScan(res, o.scan, res.nextLine)
       }
     }
-  } else if (checker) findings.absorb((checker as RangeChecker).state, 0)
+  }
   if (res.bom) problems.data(`${quote(csvName)} starts with a UTF-8 byte-order mark (Excel's "CSV UTF-8" export adds it); the deployed ingestor rejects it — strip it with: tail -c +4 ${csvName} > fixed.csv`)
   assertReadableCsv(csvFile, res)
-  if (!checker && header.length > 0) { finishSample(); findings.absorb((checker as unknown as RangeChecker).state, 0) }
+  const findings = new Findings()
+  if (header.length > 0) {
+    // a file shorter than the sample is checked here, once its rows are all in
+    if (!checker) finishSample()
+    findings.absorb(checker!.state, 0)
+    for (const [state, offset] of later) findings.absorb(state, offset)
+  }
   for (const m of csvShapeProblems(csvFile, res)) problems.data(m)
   const s = schema ?? {}
 
