@@ -57,7 +57,8 @@ function tabular(opts: {bom?: boolean; bad?: boolean; rows?: number} = {}): stri
     let age = String(20 + (i % 60))
     if (opts.bad && i > 5000 && i % 997 === 0) age = 'abc'
     if (opts.bad && i > 5000 && i % 1499 === 0) age = '12.5'
-    const note = i % 3 === 0 ? `"line ${i}\nsecond, ""quoted""\r\nthird"` : i % 3 === 1 ? `plain ${i}` : '""'
+    // multi-byte characters everywhere: reads and ranges end inside some of them
+    const note = i % 3 === 0 ? `"line ${i}\nsecond, ""quoted"" é\r\nthird 😀"` : i % 3 === 1 ? `plain ${i} São Paulo` : '""'
     const extra = opts.bad && i > 5000 && i % 601 === 0 ? ',oops' : ''
     rows.push(`${i},${age},${note},${(i % 1000) / 10},${['a', 'b', 'c'][i % 3]}${extra}`)
   }

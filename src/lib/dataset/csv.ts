@@ -391,7 +391,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
       start = 0
       if (h.onProgress && pos - lastProgress >= 64 * CHUNK) { lastProgress = pos; h.onProgress(pos) }
     }
-    if (!stop && unchecked < have) {
+    if (!stop && !stopped && unchecked < have) { // at EOF: a sequence still cut here is truncated
       const at = firstInvalidUtf8(buf.subarray(unchecked, have))
       if (at >= 0) { res.invalidUtf8At = abs(unchecked + at); stop = true }
     }
