@@ -8,6 +8,7 @@ import {isUtf8} from 'node:buffer'
 import {open} from 'node:fs/promises'
 
 const CHUNK = 1 << 20
+const READS_IN_FLIGHT = 4
 const QUOTE = 34
 const COMMA = 44
 const LF = 10
@@ -350,22 +351,39 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
   let lastProgress = 0
   let stop = false
   const abs = (k: number): number => pos - have + k
-  // Read-ahead: the next 1 MiB is read into its own buffer while this one is parsed (a cold disk then
-  // overlaps with the parser instead of alternating with it), and copied in behind the carried row.
-  const ahead = Buffer.allocUnsafe(chunk)
-  let pending: Promise<{bytesRead: number}> | null = fh.read(ahead, 0, chunk, pos)
+  // Read-ahead: READS_IN_FLIGHT reads of the next chunks run while this one is parsed, each into its
+  // own buffer, copied in behind the carried row. One read at a time kept a cold disk at ~80 MB/s
+  // (each 1 MiB read waited for the parse of the last one); four keep it streaming.
+  const inflight: Array<{b: Buffer; read: Promise<{bytesRead: number}>}> = []
+  const spare: Buffer[] = []
+  let readPos = pos // file offset of the next read to issue
+  const issue = (): void => {
+    const b = spare.pop() ?? Buffer.allocUnsafe(chunk)
+    inflight.push({b, read: fh.read(b, 0, chunk, readPos)})
+    readPos += chunk
+  }
+  const settle = async (): Promise<void> => {
+    for (const r of inflight.splice(0)) await r.read.catch(() => undefined)
+  }
+  for (let k = 0; k < READS_IN_FLIGHT; k++) issue()
   try {
     for (;;) {
-      const {bytesRead}: {bytesRead: number} = await pending!
-      pending = null
+      const next = inflight.shift()!
+      const {bytesRead} = await next.read
       if (bytesRead === 0) break
       if (buf.length - have <= bytesRead) { // one spare byte for parse's sentinel
         const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + chunk))
         buf.copy(bigger, 0, 0, have)
         buf = bigger
       }
-      ahead.copy(buf, have, 0, bytesRead)
-      pending = fh.read(ahead, 0, chunk, pos + bytesRead)
+      next.b.copy(buf, have, 0, bytesRead)
+      spare.push(next.b)
+      if (bytesRead < chunk) {
+        // a short read (EOF, or a file that changed): the reads issued after it are at the wrong offsets
+        await settle()
+        readPos = pos + bytesRead
+        for (let k = 0; k < READS_IN_FLIGHT; k++) issue()
+      } else issue()
       let regionStart = have
       have += bytesRead
       pos += bytesRead
@@ -405,7 +423,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
     return res
   } finally {
     // never close the descriptor under a read still in flight
-    if (pending) await pending.catch(() => undefined)
+    await settle()
     await fh.close()
   }
 }
