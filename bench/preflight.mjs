@@ -8,7 +8,7 @@
 // BENCH_COLD=1 adds cold-cache runs (see measure() below).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createWriteStream, existsSync, mkdirSync, statSync, writeFileSync} from 'node:fs'
-import {loadavg, tmpdir} from 'node:os'
+import {availableParallelism, loadavg, tmpdir} from 'node:os'
 import {performance} from 'node:perf_hooks'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -65,8 +65,8 @@ async function genCsv() {
   await new Promise((r) => out.end(r))
 }
 
-/** Run `planDataset` in a child (tsx) and return {ms, maxRssMB, rows, files}. */
-function preflight(opts) {
+/** Run `planDataset` in a child (tsx) and return {ms, maxRssMB, rows, files}; `env` adds to the child's environment. */
+function preflight(opts, env = {}) {
   const code = `
     import {planDataset} from ${JSON.stringify(path.join(root, 'src/lib/dataset/index.ts'))}
     const t = performance.now()
@@ -74,7 +74,7 @@ function preflight(opts) {
     const ms = performance.now() - t
     process.stdout.write(JSON.stringify({ms, maxRssMB: process.resourceUsage().maxRSS / 1024, rows: plan.rows, files: plan.files.length, bytes: plan.totalBytes}))
   `
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {cwd: root, encoding: 'utf8', maxBuffer: 1 << 24})
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {cwd: root, encoding: 'utf8', maxBuffer: 1 << 24, env: {...process.env, ...env}})
   if (r.status !== 0) throw new Error(`preflight failed: ${r.stderr}`)
   return JSON.parse(r.stdout)
 }
@@ -119,6 +119,12 @@ function measure(title, target, cmd, opts, unit) {
   const r = preflight(opts)
   console.log(`\n${title}: ${unit === 'files' ? `${r.files} files, ` : ''}${fmt(mb(r.bytes))} MB, ${r.rows} rows`)
   report('warm', r, catMs, unit)
+  if (unit === 'rows') {
+    // the CSV is checked in byte ranges on worker threads (min(cores, 4)); the same run on one thread:
+    const one = preflight(opts, {TRACEBLOC_CSV_WORKERS: '1'})
+    console.log(`  warm preflight on one thread (TRACEBLOC_CSV_WORKERS=1)  ${fmt(one.ms / 1000, 2)} s  ${fmt(mb(one.bytes) / (one.ms / 1000))} MB/s  peak RSS ${fmt(one.maxRssMB)} MB`)
+    console.log(`  warm ratio one thread / ${availableParallelism() > 4 ? 4 : availableParallelism()} workers: ${fmt(one.ms / r.ms, 2)}×`)
+  }
   if (COLD) {
     drop(target)
     const coldCatMs = catTime(cmd)

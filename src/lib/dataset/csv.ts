@@ -8,6 +8,7 @@ import {isUtf8} from 'node:buffer'
 import {open} from 'node:fs/promises'
 
 const CHUNK = 1 << 20
+const READS_IN_FLIGHT = 4
 const QUOTE = 34
 const COMMA = 44
 const LF = 10
@@ -48,6 +49,20 @@ export class ArrayCells implements Cells {
   }
 }
 
+/**
+ * Part of a file to scan (parallel preflight): parsing starts at `start`, which must be a row start,
+ * and stops before the first row starting at or after `end`, or once `maxRows` data rows were seen.
+ * With `headerLen` the range has no header row (it continues a file whose header had that many fields).
+ */
+export interface CsvRange {
+  start: number
+  end?: number
+  maxRows?: number
+  headerLen?: number
+  /** Line number of the row at `start` (1 = the first line of the file). */
+  line?: number
+}
+
 export interface CsvScanHandlers {
   /** Called once with the header (BOM stripped, names trimmed). */
   onHeader?: (header: string[]) => void
@@ -71,6 +86,10 @@ export interface CsvScanResult {
   wideRowCount: number
   /** A quoted field was still open at end of file. */
   unterminatedQuote: boolean
+  /** File offset where parsing stopped: the start of the first row not parsed (the file size at EOF). */
+  end: number
+  /** Line number the next row would have had. */
+  nextLine: number
 }
 
 /** Byte offset of the first invalid UTF-8 sequence in buf, or -1. */
@@ -108,26 +127,25 @@ function completeEnd(b: Uint8Array, from: number, end: number): number {
   return need > cont ? k : end
 }
 
-/** The row view handed to onRow: field [start, end) offsets into the read buffer. */
+/** The row view handed to onRow: field [start, end) offsets into the read buffer (~start for a quoted field). */
 class RowView implements CsvRow {
   buf: Buffer = Buffer.alloc(0)
   starts = new Int32Array(64)
   ends = new Int32Array(64)
-  quoted = new Uint8Array(64)
   length = 0
 
   grow(): void {
     const n = this.starts.length * 2
     const s = new Int32Array(n); s.set(this.starts); this.starts = s
     const e = new Int32Array(n); e.set(this.ends); this.ends = e
-    const q = new Uint8Array(n); q.set(this.quoted); this.quoted = q
   }
 
   cell(i: number): string {
     if (i >= this.length) return ''
-    const s = this.starts[i]!
+    let s = this.starts[i]!
     const e = this.ends[i]!
-    if (this.quoted[i] === 0) return e - s <= 32 ? this.short(s, e) : this.buf.toString('utf8', s, e)
+    if (s >= 0) return e - s <= 32 ? this.short(s, e) : this.buf.toString('utf8', s, e)
+    s = ~s
     // "…" with no quote inside: the common case
     if (e - s >= 2 && this.buf[e - 1] === QUOTE && this.buf.indexOf(QUOTE, s + 1) === e - 1) return this.buf.toString('utf8', s + 1, e - 1)
     return unquote(this.buf, s, e)
@@ -139,23 +157,25 @@ class RowView implements CsvRow {
    */
   private short(s: number, e: number): string {
     const b = this.buf
-    let h = 0x811c9dc5
+    let h = 0x811c9dc5 | 0
+    let high = 0
     for (let p = s; p < e; p++) {
       const c = b[p]!
-      if (c >= 0x80) return b.toString('utf8', s, e)
+      high |= c
       h = Math.imul(h ^ c, 0x01000193)
     }
-    const slot = (h >>> 0) & (CACHE - 1)
-    const hit = this.cache[slot]
+    if (high >= 0x80) return b.toString('utf8', s, e)
+    const hit = this.cache[h & (CACHE - 1)]
     if (hit !== undefined && hit.length === e - s) {
       let k = 0
       while (k < hit.length && hit.charCodeAt(k) === b[s + k]) k++
       if (k === hit.length) return hit
     }
     const v = b.toString('latin1', s, e)
-    this.cache[slot] = v
+    this.cache[h & (CACHE - 1)] = v
     return v
   }
+
 
   private readonly cache = new Array<string | undefined>(CACHE)
 
@@ -166,26 +186,32 @@ class RowView implements CsvRow {
   }
 
   numberShape(i: number): 0 | 1 | 2 {
-    if (i >= this.length || this.quoted[i] !== 0) return 0
-    const b = this.buf
-    const e = this.ends[i]!
+    if (i >= this.length) return 0
     let p = this.starts[i]!
-    if (p < e && (b[p] === 43 || b[p] === 45)) p++
-    let digits = 0
-    while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; digits++ }
-    if (p === e) return digits > 0 ? 1 : 0
-    let frac = 0
-    if (b[p] === 46) {
-      p++
-      while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; frac++ }
+    if (p < 0) return 0 // quoted: the string rules decide
+    const e = this.ends[i]!
+    // b[e] is the comma, CR or LF (or parse's LF sentinel) that ended the field: never a digit, so the
+    // loops below stop at the end of the cell without testing p < e
+    const b = this.buf
+    let c = b[p]!
+    if (c === 43 || c === 45) c = b[++p]!
+    const d0 = p
+    while (c >= 48 && c <= 57) c = b[++p]!
+    if (p === e) return p > d0 ? 1 : 0
+    let digits = p - d0
+    if (c === 46) {
+      c = b[++p]!
+      const f0 = p
+      while (c >= 48 && c <= 57) c = b[++p]!
+      digits += p - f0
     }
-    if (digits === 0 && frac === 0) return 0
-    if (p < e && (b[p] === 101 || b[p] === 69)) {
-      p++
-      if (p < e && (b[p] === 43 || b[p] === 45)) p++
-      let exp = 0
-      while (p < e && b[p]! >= 48 && b[p]! <= 57) { p++; exp++ }
-      if (exp === 0) return 0
+    if (digits === 0) return 0
+    if (p < e && (c === 101 || c === 69)) {
+      c = b[++p]!
+      if (p < e && (c === 43 || c === 45)) c = b[++p]!
+      const x0 = p
+      while (c >= 48 && c <= 57) c = b[++p]!
+      if (p === x0) return 0
     }
     return p === e ? 2 : 0
   }
@@ -214,15 +240,18 @@ function unquote(b: Buffer, s: number, e: number): string {
  * check would be reading garbage. Quoting follows RFC 4180 ("" escapes a quote; CRLF or LF ends a
  * row); quotes are special only at the start of a field.
  */
-export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<CsvScanResult> {
+export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvRange = {start: 0}): Promise<CsvScanResult> {
   const fh = await open(file, 'r')
-  const res: CsvScanResult = {bom: false, header: null, rawHeader: null, rows: 0, bytes: 0, wideRows: [], wideRowCount: 0, unterminatedQuote: false}
+  const res: CsvScanResult = {bom: false, header: null, rawHeader: null, rows: 0, bytes: 0, wideRows: [], wideRowCount: 0, unterminatedQuote: false, end: 0, nextLine: 0}
   const row = new RowView()
-  let headerLen = -1
-  let line = 1
+  let headerLen = range.headerLen ?? -1
+  let line = range.line ?? 1
+  const endAt = range.end ?? Infinity
+  const maxRows = range.maxRows ?? Infinity
+  let stopped = false // the range's end or maxRows was reached before EOF
 
   const emit = (rowLine: number): void => {
-    if (row.length === 1 && row.quoted[0] === 0 && row.starts[0] === row.ends[0]) return // blank line
+    if (row.length === 1 && row.starts[0] === row.ends[0]) return // blank line
     if (headerLen < 0) {
       res.rawHeader = row.cells()
       res.header = res.rawHeader.map((f) => f.trim())
@@ -242,31 +271,28 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
    * Parse the complete rows of b[from, n) (every row when eof) and return where the first incomplete
    * row starts. An incomplete row is parsed again from its start once more bytes are in: rows are
    * short, and the buffer doubles for long ones, so re-parsing costs O(row) overall.
+   * b[n] must be writable: an LF sentinel there ends the unquoted-field loop without a bounds test.
    */
   const parse = (b: Buffer, from: number, n: number, eof: boolean): number => {
     row.buf = b
+    b[n] = LF
     let i = from
+    // rows starting at or after `limit` belong to the next range
+    const limit = Math.min(n, endAt - (pos - have))
+    let starts = row.starts
+    let ends = row.ends
     while (i < n) {
+      if (i >= limit) { stopped = true; return i }
       let p = i
       let nf = 0
       let lfs = 0 // newlines inside quoted fields
-      let starts = row.starts
-      let ends = row.ends
-      let quoted = row.quoted
       let next = -1 // start of the next row; -1 while this one is incomplete
       for (;;) {
-        if (nf === starts.length) { row.grow(); starts = row.starts; ends = row.ends; quoted = row.quoted }
-        if (p >= n) {
-          // a comma was the last byte: at EOF it ends the row with an empty field
-          if (!eof) break
-          starts[nf] = p; ends[nf] = p; quoted[nf] = 0; nf++
-          next = n
-          break
-        }
-        if (b[p] === QUOTE) {
+        if (nf === starts.length) { row.grow(); starts = row.starts; ends = row.ends }
+        let c = b[p]!
+        if (c === QUOTE) {
           let q = p + 1
           let inside = true
-          let c = 0
           for (; q < n; q++) {
             c = b[q]!
             if (inside) {
@@ -278,34 +304,31 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
           if (q >= n) {
             if (!eof) break
             if (inside) { res.unterminatedQuote = true; return n }
-            starts[nf] = p; ends[nf] = n; quoted[nf] = 1; nf++
+            starts[nf] = ~p; ends[nf] = n; nf++
             next = n
             break
           }
-          starts[nf] = p; ends[nf] = q; quoted[nf] = 1; nf++
+          starts[nf] = ~p; ends[nf] = q; nf++ // ~start marks a quoted field
           if (c === LF) { next = q + 1; break }
           p = q + 1
           continue
         }
         let q = p
-        let c = 0
-        for (; q < n; q++) {
-          c = b[q]!
-          if (c === COMMA || c === LF) break
-        }
+        while (c !== COMMA && c !== LF) c = b[++q]!
         if (q >= n) {
+          // the sentinel: the row is incomplete, or at EOF the last line has no newline
           if (!eof) break
-          // the last line has no newline: kept as is (a trailing CR included)
-          starts[nf] = p; ends[nf] = n; quoted[nf] = 0; nf++
+          // kept as is (a trailing CR included); a comma as the last byte ends the row with an empty field
+          starts[nf] = p; ends[nf] = n; nf++
           next = n
           break
         }
         if (c === LF) {
-          starts[nf] = p; ends[nf] = q > p && b[q - 1] === CR ? q - 1 : q; quoted[nf] = 0; nf++
+          starts[nf] = p; ends[nf] = q > p && b[q - 1] === CR ? q - 1 : q; nf++
           next = q + 1
           break
         }
-        starts[nf] = p; ends[nf] = q; quoted[nf] = 0; nf++
+        starts[nf] = p; ends[nf] = q; nf++
         p = q + 1
       }
       if (next < 0) return i
@@ -313,38 +336,58 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
       emit(line)
       line += lfs + 1
       i = next
+      if (res.rows >= maxRows) { stopped = i < n || !eof; return i }
     }
     return i
   }
 
-  let buf = Buffer.allocUnsafe(2 * CHUNK)
+  // a short range (tests force tiny ones) reads little past its end; a file or large range reads 1 MiB
+  const chunk = range.end === undefined ? CHUNK : Math.min(CHUNK, Math.max(1 << 14, range.end - range.start))
+  let buf = Buffer.allocUnsafe(2 * chunk)
   let have = 0 // bytes in buf: the carried incomplete row, then what was just read
   let start = 0 // where parsing resumes in buf
   let unchecked = 0 // bytes of buf from here on are not yet UTF-8-validated
-  let pos = 0 // file offset of the next read
+  let pos = range.start // file offset of the next read
   let lastProgress = 0
   let stop = false
   const abs = (k: number): number => pos - have + k
-  // Read-ahead: the next 1 MiB is read into its own buffer while this one is parsed (a cold disk then
-  // overlaps with the parser instead of alternating with it), and copied in behind the carried row.
-  const ahead = Buffer.allocUnsafe(CHUNK)
-  let pending: Promise<{bytesRead: number}> | null = fh.read(ahead, 0, CHUNK, 0)
+  // Read-ahead: READS_IN_FLIGHT reads of the next chunks run while this one is parsed, each into its
+  // own buffer, copied in behind the carried row. One read at a time kept a cold disk at ~80 MB/s
+  // (each 1 MiB read waited for the parse of the last one); four keep it streaming.
+  const inflight: Array<{b: Buffer; read: Promise<{bytesRead: number}>}> = []
+  const spare: Buffer[] = []
+  let readPos = pos // file offset of the next read to issue
+  const issue = (): void => {
+    const b = spare.pop() ?? Buffer.allocUnsafe(chunk)
+    inflight.push({b, read: fh.read(b, 0, chunk, readPos)})
+    readPos += chunk
+  }
+  const settle = async (): Promise<void> => {
+    for (const r of inflight.splice(0)) await r.read.catch(() => undefined)
+  }
+  for (let k = 0; k < READS_IN_FLIGHT; k++) issue()
   try {
     for (;;) {
-      const {bytesRead}: {bytesRead: number} = await pending!
-      pending = null
+      const next = inflight.shift()!
+      const {bytesRead} = await next.read
       if (bytesRead === 0) break
-      if (buf.length - have < bytesRead) {
-        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + CHUNK))
+      if (buf.length - have <= bytesRead) { // one spare byte for parse's sentinel
+        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, have + chunk))
         buf.copy(bigger, 0, 0, have)
         buf = bigger
       }
-      ahead.copy(buf, have, 0, bytesRead)
-      pending = fh.read(ahead, 0, CHUNK, pos + bytesRead)
+      next.b.copy(buf, have, 0, bytesRead)
+      spare.push(next.b)
+      if (bytesRead < chunk) {
+        // a short read (EOF, or a file that changed): the reads issued after it are at the wrong offsets
+        await settle()
+        readPos = pos + bytesRead
+        for (let k = 0; k < READS_IN_FLIGHT; k++) issue()
+      } else issue()
       let regionStart = have
       have += bytesRead
       pos += bytesRead
-      if (pos === bytesRead && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+      if (pos === bytesRead && range.start === 0 && bytesRead >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
         res.bom = true
         regionStart = start = unchecked = 3
       }
@@ -358,6 +401,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
       if (stop) break
       unchecked = okEnd
       const done = parse(buf, start, have, false)
+      if (stopped) { res.end = abs(done); break }
       // move the incomplete row to the front for the next read
       buf.copy(buf, 0, done, have)
       have -= done
@@ -365,17 +409,21 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}): Promise<Cs
       start = 0
       if (h.onProgress && pos - lastProgress >= 64 * CHUNK) { lastProgress = pos; h.onProgress(pos) }
     }
-    if (!stop && unchecked < have) {
+    if (!stop && !stopped && unchecked < have) { // at EOF: a sequence still cut here is truncated
       const at = firstInvalidUtf8(buf.subarray(unchecked, have))
       if (at >= 0) { res.invalidUtf8At = abs(unchecked + at); stop = true }
     }
-    if (!stop) parse(buf, start, have, true)
+    if (!stop && !stopped) {
+      const done = parse(buf, start, have, true)
+      res.end = stopped ? abs(done) : pos
+    }
+    res.nextLine = line
     res.bytes = pos
     h.onProgress?.(pos)
     return res
   } finally {
     // never close the descriptor under a read still in flight
-    if (pending) await pending.catch(() => undefined)
+    await settle()
     await fh.close()
   }
 }

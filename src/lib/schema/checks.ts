@@ -4,6 +4,7 @@
 import path from 'node:path'
 
 import {pyStr} from './pyrepr.js'
+import {sqlBaseType} from './sql-type.js'
 import type {PathElement, RawIssue} from './validate.js'
 import {isMapping} from './validate.js'
 
@@ -21,9 +22,7 @@ export const SOURCE_KEYS = ['csv', 'json'] as const
 /** Sidecar folders in the order the ingestor picks SRC_PATH from (`dirname` of the first one set). */
 export const SIDECAR_KEYS = ['images', 'texts', 'masks', 'annotations', 'sequences'] as const
 
-export function sqlBaseType(type: string): string {
-  return type.trim().toUpperCase().split('(')[0].trim().split(/\s+/)[0] ?? ''
-}
+export {sqlBaseType}
 
 export function runtimeIssues(cfg: Record<string, unknown>): RawIssue[] {
   const out: RawIssue[] = []

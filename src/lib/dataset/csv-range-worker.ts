@@ -1,0 +1,11 @@
+// Worker thread of the parallel CSV preflight (csv-ranges.ts): checks one byte range per message.
+import {parentPort} from 'node:worker_threads'
+
+import {checkRange, type RangeJob} from './csv-ranges.js'
+
+parentPort!.on('message', (m: {id: number; job: RangeJob}) => {
+  checkRange(m.job).then(
+    (outcome) => parentPort!.postMessage({id: m.id, outcome}),
+    (error: unknown) => parentPort!.postMessage({id: m.id, error: error instanceof Error ? error.message : String(error)}),
+  )
+})
