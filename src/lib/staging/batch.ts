@@ -1,0 +1,95 @@
+// Small files travel in tar batches, one exec each: the pod extracts the archive, checks every file with
+// `md5sum -c` against the batch's trailing md5 entry, and records the sha256 lines of the files that pass.
+import {shQuote} from '../cluster/exec.js'
+import {checksumFileSize, HashedEntry, manifestLine} from './manifest.js'
+import {Batch, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import {remoteFailure, Stager} from './stager.js'
+import {TarEntry, tarSize, tarStream} from './tar.js'
+import {FileHashes, gzipped, StdinMeter} from './transfer.js'
+
+/** One batch = one exec: extract, `md5sum -c` the trailing checksum entry, record what verified. Returns files that failed. */
+export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
+  const names = b.files.map((e) => e.name)
+  // Two trailing entries, written once every file is read: md5 lines for the pod's check, and the sha256
+  // manifest lines that are recorded for the files that pass it.
+  const md5s = new Map<HashedEntry, string>()
+  const md5Name = `.tb-batch-${b.id}.md5`
+  const shaName = `.tb-batch-${b.id}.sha256`
+  const md5Entry: TarEntry = {
+    localPath: '',
+    name: md5Name,
+    size: checksumFileSize(names, 32),
+    data: () => Buffer.from(b.files.map((e) => `${md5s.get(e)}  ${e.name}\n`).join(''), 'utf8'),
+  }
+  const shaEntry: TarEntry = {
+    localPath: '',
+    name: shaName,
+    size: checksumFileSize(names),
+    data: () => Buffer.from(b.files.map((e) => manifestLine(e.sha256!, e.name)).join(''), 'utf8'),
+  }
+  const tarEntries: TarEntry[] = [...b.files, md5Entry, shaEntry]
+  const archiveSize = tarSize(tarEntries)
+  const W = shQuote(s.o.paths.work)
+  const M = shQuote(md5Name)
+  const S = shQuote(shaName)
+  const res = shQuote(`.tb-batch-${b.id}.res`)
+  const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
+  // v5 closes stdin at the end of the archive; v4 cannot, so there the archive is length-framed. (busybox
+  // `head -c` copies in small reads and halved the stream's throughput: it is only used where it is needed.)
+  const v5 = s.protocol === 'v5.channel.k8s.io'
+  // gunzip in its own process: busybox tar's -z is a build option (Debian's busybox-static lacks it)
+  const extract = b.compress ? 'gzip -d -c | tar -x -f -' : v5 ? 'tar -x -f -' : `head -c ${archiveSize} | tar -x -f -`
+  const script = [
+    'set -e',
+    `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
+    `cd ${W}`,
+    'touch .',
+    extract,
+    `md5sum -c ${M} > ${res} 2>/dev/null || true`,
+    // record the sha256 lines of the files that passed, atomically (tmp + rename): parallel batches never interleave
+    `awk 'NR==FNR { if (sub(/: OK$/, "")) ok[$0] = 1; next } (substr($0, 67) in ok)' ${res} ${S} > ${okf}.tmp`,
+    `mv ${okf}.tmp ${okf}`,
+    `grep -v ': OK$' ${res} || true`,
+    `rm -f ${M} ${S} ${res}`,
+  ].join('\n')
+
+  const meter = new StdinMeter(result, onBytes)
+  const hashes = new Map<HashedEntry, FileHashes>()
+  const r = await s.exec(script, `sending batch ${b.id} (${b.files.length} files)`, {
+    stdin: () => {
+      meter.restart()
+      hashes.clear()
+      const gen = tarStream(tarEntries, {
+        signal: o.signal,
+        reuseBuffer: !b.compress,
+        onChunk: (e, chunk) => {
+          let h = hashes.get(e as HashedEntry)
+          if (!h) hashes.set(e as HashedEntry, (h = new FileHashes()))
+          h.update(chunk)
+          meter.file(chunk.length)
+        },
+        onFileDone: (e) => {
+          const he = e as HashedEntry
+          const h = hashes.get(he) ?? new FileHashes()
+          hashes.delete(he)
+          he.sha256 = h.sha256.digest('hex')
+          md5s.set(he, h.md5.digest('hex'))
+          if (o.cache && he.mtimeMs !== undefined) o.cache.set(he.localPath, he.size, he.mtimeMs, he.sha256)
+        },
+      })
+      return b.compress ? gzipped(gen) : gen
+    },
+    onStdinProgress: (n) => meter.wire(n),
+    onStdinDone: onSent,
+  })
+  meter.restart()
+  if (b.compress) result.compressed = true
+  if (r.exitCode !== 0) throw remoteFailure(`extracting batch ${b.id}`, o.namespace, s.pod, r)
+  result.sentFiles += b.files.length
+  const failedNames = new Set<string>()
+  for (const line of r.stdout.split('\n')) {
+    const i = line.lastIndexOf(': ')
+    if (i > 0 && /FAILED/.test(line.slice(i))) failedNames.add(line.slice(0, i))
+  }
+  return b.files.filter((e) => failedNames.has(e.name))
+}

@@ -1,0 +1,194 @@
+// Files from STREAM_HASH_MIN_BYTES travel alone, without tar, in ranges written at their offset and hashed
+// back in the pod; the ranges' records let a later run resume inside the file.
+import {createHash} from 'node:crypto'
+
+import {shQuote} from '../cluster/exec.js'
+import {HashedEntry, manifestLine} from './manifest.js'
+import {Batch, RANGE_BYTES, RANGES_DIR, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import {remoteFailure, Stager} from './stager.js'
+import {fileRange} from './tar.js'
+import {gzipped, StdinMeter} from './transfer.js'
+
+/**
+ * A large file alone in its batch goes without tar, in ranges of `rangeBytes` (one exec each): the pod
+ * writes a range at its offset with dd, then hashes that range back from disk with md5sum. Ranges are sent
+ * one after another, and the next starts as soon as the previous one's bytes are sent, so the pod hashes
+ * range i while range i+1 streams; a cut or a failed check re-sends one range, not the file. The file's
+ * sha256 is computed in file order as the ranges are first read, and recorded once every range checked.
+ * (busybox `tee` copies in 1 KiB reads: teeing into a hash cost 6.5x the CPU of writing, then hashing.)
+ */
+export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
+  const e = b.files[0]
+  const W = shQuote(s.o.paths.work)
+  const F = shQuote(`./${e.name}`)
+  const dir = e.name.includes('/') ? e.name.slice(0, e.name.lastIndexOf('/')) : undefined
+  // ranges an earlier run wrote (same file size); each is used only if the local bytes still hash the same
+  const prior = s.partial.get(e.name)
+  s.partial.delete(e.name) // a later re-send of this file starts over
+  const usable = prior && [...prior.values()].some((x) => x.size === e.size)
+  const R = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}`)
+  await s.sh(
+    [
+      'set -e',
+      `mkdir -p ${W}/${shQuote(VERIFIED_DIR)} ${W}/${shQuote(RANGES_DIR)}`,
+      `cd ${W}`,
+      'touch .',
+      dir ? `mkdir -p ${shQuote(`./${dir}`)}` : '',
+      // fresh: never write through a hard link into the staged copy (cp -al) — tar -x unlinks first too
+      usable ? `[ -f ${F} ] || : > ${F}` : `rm -f ${F} ${R}.*; : > ${F}`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    `preparing ${e.name}`,
+  )
+  const size = o.rangeBytes && o.rangeBytes > 0 ? o.rangeBytes : RANGE_BYTES
+  const ranges: Array<{offset: number; length: number}> = []
+  for (let offset = 0; offset < e.size; offset += size) ranges.push({offset, length: Math.min(size, e.size - offset)})
+  // the file's sha256, advanced only over bytes at its current end: re-reads (retries) add nothing
+  const whole = createHash('sha256')
+  let wholeAt = 0
+  const addWhole = (at: number, chunk: Buffer) => {
+    if (at > wholeAt || at + chunk.length <= wholeAt) return
+    whole.update(at === wholeAt ? chunk : chunk.subarray(wholeAt - at))
+    wholeAt = at + chunk.length
+  }
+  const inFlight = new Map<number, number>()
+  const progress = () => {
+    let n = 0
+    for (const v of inFlight.values()) n += v
+    onBytes(n)
+  }
+  const localBuf = Buffer.allocUnsafe(1 << 20)
+  const checks: Array<Promise<boolean>> = []
+  for (const [i, r] of ranges.entries()) {
+    const had = usable ? prior.get(r.offset) : undefined
+    if (had && had.length === r.length && had.size === e.size && (await localMd5(e, r, localBuf, addWhole, o.signal)) === had.md5) {
+      result.resumedBytes += r.length
+      inFlight.set(i, r.length)
+      progress()
+      continue
+    }
+    let sent!: () => void
+    const stdinSent = new Promise<void>((resolve) => (sent = resolve))
+    const check = sendRange(s, o, b, e, r, result, {
+      onChunk: addWhole,
+      onBytes: (n) => {
+        inFlight.set(i, n)
+        progress()
+      },
+      onSent: sent,
+    })
+    checks.push(check)
+    try {
+      await Promise.race([stdinSent, check])
+    } catch {
+      break // reported below, once the ranges already under way have settled
+    }
+  }
+  onSent()
+  const settled = await Promise.allSettled(checks)
+  const failed = settled.find((x) => x.status === 'rejected')
+  if (failed) throw (failed as PromiseRejectedResult).reason
+  result.sentFiles += 1
+  if (settled.some((x) => x.status === 'fulfilled' && !x.value) || wholeAt !== e.size) return [e]
+  e.sha256 = whole.digest('hex')
+  if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
+  const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
+  await s.sh(`cd ${W} && printf '%s' ${shQuote(manifestLine(e.sha256, e.name))} > ${okf}.tmp && mv ${okf}.tmp ${okf}`, `recording ${e.name} as verified`)
+  return []
+}
+
+/** One range of a large file: write it at its offset, hash it back; true once the pod's md5 matched (3 tries). */
+async function sendRange(
+  s: Stager,
+  o: StreamOptions,
+  b: Batch,
+  e: HashedEntry,
+  r: {offset: number; length: number},
+  result: StreamResult,
+  h: {onChunk: (at: number, chunk: Buffer) => void; onBytes: (n: number) => void; onSent: () => void},
+): Promise<boolean> {
+  const W = shQuote(s.o.paths.work)
+  const F = shQuote(`./${e.name}`)
+  const v5 = s.protocol === 'v5.channel.k8s.io'
+  // v5 closes stdin at the end; v4 cannot, so there dd stops after exactly the range's bytes.
+  // Damaged gzip data stops short, which the md5 check catches (compression only runs on v5).
+  const put = `dd of=${F} bs=1M oflag=seek_bytes seek=${r.offset} conv=notrunc status=none`
+  const write = b.compress ? `gzip -d -c | ${put}` : v5 ? put : `${put} iflag=fullblock,count_bytes count=${r.length}`
+  // the md5 of what landed is recorded (tmp + rename) for a later run to resume from, and printed for this one
+  const rec = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}.${r.offset}`)
+  const script = [
+    'set -e',
+    `cd ${W}`,
+    write,
+    `S=$(dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | md5sum)`,
+    'S=${S%% *}',
+    `printf '%s %s %s %s %s\\n' "$S" ${r.offset} ${r.length} ${e.size} ${shQuote(e.name)} > ${rec}.tmp`,
+    `mv ${rec}.tmp ${rec}`,
+    'echo "$S"',
+  ].join('\n')
+  const what = rangeLabel(e, r)
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const meter = new StdinMeter(result, h.onBytes)
+    let md5: string | undefined
+    const x = await s.exec(script, `sending ${what}`, {
+      stdin: () => {
+        meter.restart()
+        md5 = undefined
+        const m = createHash('md5')
+        const gen = (async function* () {
+          let at = r.offset
+          // a buffer per attempt (a retried range may read while the next one streams), back to the pool
+          // once this attempt's reads are over (the exec pump copies each chunk before asking for the next)
+          const buf = b.compress ? undefined : (rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20))
+          try {
+            for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal: o.signal})) {
+              m.update(chunk)
+              h.onChunk(at, chunk)
+              at += chunk.length
+              meter.file(chunk.length)
+              yield chunk
+            }
+          } finally {
+            if (buf && rangeBuffers.length < 8) rangeBuffers.push(buf)
+          }
+          md5 = m.digest('hex')
+        })()
+        return b.compress ? gzipped(gen) : gen
+      },
+      onStdinProgress: (n) => meter.wire(n),
+      onStdinDone: h.onSent,
+    })
+    meter.restart()
+    if (b.compress) result.compressed = true
+    if (x.exitCode !== 0) throw remoteFailure(`writing ${what}`, o.namespace, s.pod, x)
+    const got = /^([0-9a-f]{32})$/m.exec(x.stdout)?.[1]
+    if (got && md5 && got === md5) return true
+    if (attempt < 3) {
+      o.onNote?.(`${what} failed the in-pod checksum; sending it again`)
+      result.resentFiles += 1
+    }
+  }
+  h.onSent()
+  return false
+}
+
+/** Read buffers of finished range attempts, reused: a 10 GiB file would otherwise leave 80 MiB of garbage. */
+const rangeBuffers: Buffer[] = []
+
+/** A file name as a record file name (names may hold slashes and spaces). */
+const rangeKey = (name: string) => createHash('sha1').update(name).digest('hex').slice(0, 20)
+
+/** md5 of a local range (feeding the file's sha256 in order, like a send would). */
+async function localMd5(e: HashedEntry, r: {offset: number; length: number}, buf: Buffer, onChunk: (at: number, chunk: Buffer) => void, signal?: AbortSignal): Promise<string> {
+  const m = createHash('md5')
+  let at = r.offset
+  for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal})) {
+    m.update(chunk)
+    onChunk(at, chunk)
+    at += chunk.length
+  }
+  return m.digest('hex')
+}
+
+const rangeLabel = (e: HashedEntry, r: {offset: number; length: number}) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)

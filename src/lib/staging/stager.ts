@@ -1,0 +1,259 @@
+// One staging session in the stage pod: execs with retries for transient failures (cut stream, 429/5xx,
+// a deleted pod is recreated), the per-table lock, and what the volume already holds for the table.
+import os from 'node:os'
+import {Readable} from 'node:stream'
+
+import {ExecRefused, ExecResult, ExecStreamCut, execInPod, shQuote} from '../cluster/exec.js'
+import {apiFailure, sleep} from '../cluster/kube.js'
+import {CliError, ExitCode} from '../output/errors.js'
+import {MANIFEST_NAME, parseManifest} from './manifest.js'
+import {RANGES_DIR, STAGING_ROOT, StreamOptions, VERIFIED_DIR} from './options.js'
+import {STAGE_CONTAINER} from './stage-pod.js'
+import {TarEntry, tarSize, tarStream} from './tar.js'
+
+const transientStatus = (s: number) => s === 429 || (s >= 500 && s <= 504)
+
+export class Stager {
+  pod: string
+  retries = 0
+  /** Large files partly on the volume from an earlier run: their range records (stageFiles step 3). */
+  readonly partial: RangeRecords = new Map()
+  protocol?: string
+  constructor(readonly o: StreamOptions) {
+    this.pod = o.pod
+  }
+
+  private get attempts() {
+    return this.o.attempts ?? 6
+  }
+
+  aborted(): Error | undefined {
+    const s = this.o.signal
+    if (!s?.aborted) return undefined
+    return s.reason instanceof Error ? s.reason : new Error('aborted')
+  }
+
+  /** One exec with retries for transient failures; a vanished pod is recreated when we can. */
+  async exec(script: string, what: string, opts: {stdin?: () => Readable | AsyncIterable<Buffer>; capture?: number; onStdinProgress?: (n: number) => void; onStdinDone?: () => void; retry?: boolean} = {}): Promise<ExecResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await execInPod(this.o.t, {
+          namespace: this.o.namespace,
+          pod: this.pod,
+          container: STAGE_CONTAINER,
+          command: ['/bin/sh', '-c', script],
+          stdin: opts.stdin?.(),
+          onStdinProgress: opts.onStdinProgress,
+          onStdinDone: opts.onStdinDone,
+          signal: this.o.signal,
+          captureLimit: opts.capture,
+        })
+        this.protocol ??= r.protocol
+        // A non-zero exit because the pod was deleted under us is transient: new pod, same work dir.
+        if (r.exitCode !== 0 && opts.retry !== false && attempt < this.attempts && (await this.podGone())) {
+          this.retries++
+          await this.recreate(`${what}: stage pod ${this.pod} is gone`)
+          continue
+        }
+        return r
+      } catch (error) {
+        const ab = this.aborted()
+        if (ab) throw ab
+        const retryable = opts.retry !== false && attempt < this.attempts
+        if (error instanceof ExecStreamCut || (error instanceof ExecRefused && transientStatus(error.status))) {
+          if (!retryable) throw new CliError(`${what}: ${error.message} (gave up after ${attempt} attempts)`, {exitCode: ExitCode.STAGING, reason: 'stream_cut', hint: 'check the connection to the cluster and run the push again: verified files are kept and not sent again'})
+          this.retries++
+          const wait = error instanceof ExecRefused && error.retryAfterSeconds ? Math.min(error.retryAfterSeconds, 30) * 1000 : Math.min(250 * 2 ** (attempt - 1), 5000)
+          this.o.onNote?.(`${what}: ${error.message}; retrying (${attempt}/${this.attempts - 1})`)
+          await sleep(wait, this.o.signal)
+          await this.ensurePod()
+          continue
+        }
+        if (error instanceof ExecRefused && (error.status === 404 || /not found|not running|completed pod/i.test(error.message)) && this.o.recreatePod && retryable) {
+          this.retries++
+          await this.recreate(`${what}: stage pod ${this.pod} is gone (${error.message})`)
+          continue
+        }
+        if (error instanceof ExecRefused) {
+          throw new CliError(`${what}: the API server refused exec into ${this.o.namespace}/${this.pod} (HTTP ${error.status}: ${error.message})`, {
+            exitCode: ExitCode.STAGING,
+            hint: error.status === 403 ? 'your user needs `create` and `get` on pods/exec in the client namespace' : undefined,
+            reason: error.status === 403 ? 'rbac_denied' : 'exec_refused',
+          })
+        }
+        if (error instanceof CliError) throw error
+        throw new CliError(`${what}: ${(error as Error).message}`, {exitCode: ExitCode.STAGING, reason: 'staging_failed'})
+      }
+    }
+  }
+
+  /** Run a script that must exit 0. */
+  async sh(script: string, what: string, opts: Parameters<Stager['exec']>[2] = {}): Promise<string> {
+    const r = await this.exec(script, what, opts)
+    if (r.exitCode !== 0) throw remoteFailure(what, this.o.namespace, this.pod, r)
+    return r.stdout
+  }
+
+  /** After a cut: if the stage pod died or was deleted, make a new one (the work dir lives on the PVC). */
+  private async ensurePod(): Promise<void> {
+    if (await this.podGone()) await this.recreate(`stage pod ${this.pod} is gone`)
+  }
+
+  private async podGone(): Promise<boolean> {
+    if (!this.o.recreatePod) return false
+    try {
+      const p = await this.o.t.core.readNamespacedPod({name: this.pod, namespace: this.o.namespace})
+      return Boolean(p.metadata?.deletionTimestamp) || p.status?.phase === 'Failed' || p.status?.phase === 'Succeeded'
+    } catch (error) {
+      return apiFailure(error).code === 404
+    }
+  }
+
+  private async recreate(why: string): Promise<void> {
+    this.o.onNote?.(`${why}; starting a new one and continuing from the verified files`)
+    this.pod = await this.o.recreatePod!()
+    this.o.onNote?.(`continuing in stage pod ${this.pod}`)
+    // The lock names its holder's pod: take it over for the new pod.
+    await this.sh(`printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(this.o.paths.lock)}`, 'moving the staging lock to the new pod', {retry: false})
+  }
+
+  ownerLine(): string {
+    return `pod=${this.pod} host=${os.hostname()} pid=${process.pid}`
+  }
+
+  /** Take the per-table lock and read what the PVC already holds (staged manifest, verified work files). */
+  async lockAndReadState(): Promise<{dest?: Map<string, string>; destExists: boolean; verified?: Map<string, string>; workExists: boolean; ranges: RangeRecords}> {
+    const {root, dest, work, lock} = this.o.paths
+    let force = false
+    for (;;) {
+      const script = [
+        'set -e',
+        `mkdir -p ${shQuote(root)}`,
+        force
+          ? `printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)}`
+          : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; cat ${shQuote(lock)}; exit 0; fi`,
+        `if [ -d ${shQuote(dest)} ]; then echo '@@DESTDIR'; fi`,
+        `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; cat ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
+        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null || true; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null || true; fi`,
+      ].join('\n')
+      const out = await this.sh(script, 'reading the staged copy', {capture: 1 << 30})
+      const sections = splitSections(out)
+      if (sections.has('HELD')) {
+        const holder = sections.get('HELD')!.trim()
+        if (await this.holderIsStale(holder)) {
+          this.o.onNote?.(`taking over a stale staging lock of table ${this.o.table} (${holder})`)
+          force = true
+          continue
+        }
+        const pod = /pod=(\S+)/.exec(holder)?.[1]
+        throw new CliError(`another push of table "${this.o.table}" is staging right now (stage pod ${pod ?? '?'})`, {
+          exitCode: ExitCode.STAGING,
+          reason: 'staging_locked',
+          hint: `wait for it to finish; if that push is dead, delete its pod and run again: kubectl delete pod -n ${this.o.namespace} ${pod ?? '<pod>'}`,
+        })
+      }
+      return {
+        destExists: sections.has('DESTDIR'),
+        dest: sections.has('DEST') ? parseManifest(sections.get('DEST')!) : undefined,
+        workExists: sections.has('WORKDIR'),
+        verified: sections.has('VERIFIED') ? parseManifest(sections.get('VERIFIED')!) : undefined,
+        ranges: parseRangeRecords(sections.get('RANGES') ?? ''),
+      }
+    }
+  }
+
+  /** Stale: the holder's pod is gone, or it was this machine's CLI and that process is dead (its pod is then removed). */
+  private async holderIsStale(holder: string): Promise<boolean> {
+    const pod = /pod=(\S+)/.exec(holder)?.[1]
+    const host = /host=(\S+)/.exec(holder)?.[1]
+    const pid = Number(/pid=(\d+)/.exec(holder)?.[1])
+    if (!pod) return true
+    let exists: boolean
+    try {
+      const p = await this.o.t.core.readNamespacedPod({name: pod, namespace: this.o.namespace})
+      exists = !p.metadata?.deletionTimestamp && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded'
+    } catch (error) {
+      if (apiFailure(error).code === 404) exists = false
+      else throw error
+    }
+    if (!exists) return true
+    if (host === os.hostname() && pid > 0 && pid !== process.pid && !processAlive(pid)) {
+      // A CLI on this machine that was killed outright: its stage pod idles until its deadline.
+      await this.o.t.core.deleteNamespacedPod({name: pod, namespace: this.o.namespace, gracePeriodSeconds: 0}).catch(() => undefined)
+      return true
+    }
+    return false
+  }
+
+  async release(): Promise<void> {
+    const {lock, backup} = this.o.paths
+    await execInPod(this.o.t, {
+      namespace: this.o.namespace,
+      pod: this.pod,
+      container: STAGE_CONTAINER,
+      command: ['/bin/sh', '-c', `rm -rf ${shQuote(backup)}; if grep -q ${shQuote(`pod=${this.pod} `)} ${shQuote(lock)} 2>/dev/null; then rm -f ${shQuote(lock)}; fi`],
+    }).catch(() => undefined)
+  }
+}
+
+/** Ranges of large files already on the volume, by file name, then offset. */
+export type RangeRecords = Map<string, Map<number, {length: number; size: number; md5: string}>>
+
+function parseRangeRecords(text: string): RangeRecords {
+  const out: RangeRecords = new Map()
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{32}) (\d+) (\d+) (\d+) (.+)$/.exec(line)
+    if (!m) continue
+    let file = out.get(m[5])
+    if (!file) out.set(m[5], (file = new Map()))
+    file.set(Number(m[2]), {md5: m[1], length: Number(m[3]), size: Number(m[4])})
+  }
+  return out
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function splitSections(out: string): Map<string, string> {
+  const m = new Map<string, string>()
+  let cur: string | undefined
+  let buf: string[] = []
+  for (const line of out.split('\n')) {
+    const h = /^@@([A-Z]+)$/.exec(line)
+    if (h) {
+      if (cur) m.set(cur, buf.join('\n'))
+      cur = h[1]
+      buf = []
+    } else if (cur) buf.push(line)
+  }
+  if (cur) m.set(cur, buf.join('\n'))
+  return m
+}
+
+export function remoteFailure(what: string, ns: string, pod: string, r: ExecResult): CliError {
+  const err = r.stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'
+  return new CliError(`${what} failed in ${ns}/${pod} (exit ${r.exitCode}): ${err}`, {
+    exitCode: ExitCode.STAGING,
+    hint: r.stderr.includes('No space left')
+      ? 'client-pvc is full: free space or grow the PVC'
+      : r.stderr.includes('Permission denied')
+        ? `the stage pod (uid 65532) cannot write ${STAGING_ROOT}; the PVC must be writable by that uid`
+        : undefined,
+    reason: 'staging_failed',
+  })
+}
+
+/** A small length-framed tar of generated files (for lists too long for a command line). */
+export function smallTar(files: Array<{name: string; text: string}>): {size: number; stream: () => AsyncIterable<Buffer>} {
+  const entries: TarEntry[] = files.map((f) => {
+    const buf = Buffer.from(f.text, 'utf8')
+    return {localPath: '', name: f.name, size: buf.length, data: () => buf}
+  })
+  return {size: tarSize(entries), stream: () => tarStream(entries)}
+}
