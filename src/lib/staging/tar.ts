@@ -87,9 +87,6 @@ const syncReads = {
   windowMs: 0,
   files: 0,
   slow: false,
-  fast(): boolean {
-    return !this.slow
-  },
   took(ms: number): void {
     this.windowMs += ms
     if (++this.files < 64) return
@@ -102,43 +99,31 @@ const syncReads = {
 /**
  * One file's bytes, read at its planned size (`onChunk` sees each chunk before it is yielded). With `buf`
  * every chunk is a view of that one buffer, valid until the next is requested. A file that changed size
- * since planning is an error, never a silently short stream.
+ * since planning is an error, never a silently short stream. Small files take one blocking read (syncReads).
  */
-export async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: Buffer) => void; signal?: AbortSignal} = {}, buf?: Buffer): AsyncGenerator<Buffer> {
-  let read = 0
-  if (e.size > 0 && e.size <= SYNC_READ_MAX && syncReads.fast()) {
-    const t0 = performance.now()
-    const into = buf && buf.length >= e.size ? buf : Buffer.allocUnsafe(e.size)
-    const fd = openSync(e.localPath, 'r')
-    try {
-      for (let n = 1; n > 0 && read < e.size; read += n) n = readSync(fd, into, read, e.size - read, read)
-    } finally {
-      closeSync(fd)
-    }
-    syncReads.took(performance.now() - t0)
-    if (read > 0) {
-      const chunk = into.subarray(0, read)
+async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: Buffer) => void; signal?: AbortSignal} = {}, buf?: Buffer): AsyncGenerator<Buffer> {
+  if (e.size === 0) return
+  if (e.size > SYNC_READ_MAX || syncReads.slow) {
+    for await (const chunk of fileRange(e.localPath, 0, e.size, {buf, signal: hooks.signal})) {
       hooks.onChunk?.(e, chunk)
       yield chunk
     }
-  } else if (e.size > 0) {
-    const fh = await open(e.localPath, 'r')
-    try {
-      for (;;) {
-        if (hooks.signal?.aborted) throw hooks.signal.reason
-        const want = Math.min(buf?.length ?? READ_SIZE, e.size - read)
-        if (want === 0) break
-        const into = buf ?? Buffer.allocUnsafe(want)
-        const {bytesRead} = await fh.read(into, 0, want, read)
-        if (bytesRead === 0) break // shrank since planning: reported below
-        const chunk = into.subarray(0, bytesRead)
-        read += bytesRead
-        hooks.onChunk?.(e, chunk)
-        yield chunk
-      }
-    } finally {
-      await fh.close()
-    }
+    return
+  }
+  let read = 0
+  const t0 = performance.now()
+  const into = buf && buf.length >= e.size ? buf : Buffer.allocUnsafe(e.size)
+  const fd = openSync(e.localPath, 'r')
+  try {
+    for (let n = 1; n > 0 && read < e.size; read += n) n = readSync(fd, into, read, e.size - read, read)
+  } finally {
+    closeSync(fd)
+  }
+  syncReads.took(performance.now() - t0)
+  if (read > 0) {
+    const chunk = into.subarray(0, read)
+    hooks.onChunk?.(e, chunk)
+    yield chunk
   }
   if (read !== e.size) throw fileChanged(e.localPath, e.size, read)
 }
