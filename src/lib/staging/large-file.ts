@@ -22,10 +22,10 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
   const dir = e.name.includes('/') ? e.name.slice(0, e.name.lastIndexOf('/')) : undefined
-  // ranges an earlier run wrote (same file size); each is used only if the local bytes still hash the same
+  // ranges an earlier run wrote (stageFiles kept only files with records of this size); each is used only
+  // if the local bytes still hash the same
   const prior = s.partial.get(e.name)
   s.partial.delete(e.name) // a later re-send of this file starts over
-  const usable = prior && [...prior.values()].some((x) => x.size === e.size)
   const R = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}`)
   await s.sh(
     [
@@ -35,7 +35,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
       'touch .',
       dir ? `mkdir -p ${shQuote(`./${dir}`)}` : '',
       // fresh: never write through a hard link into the staged copy (cp -al) — tar -x unlinks first too
-      usable ? `[ -f ${F} ] || : > ${F}` : `rm -f ${F} ${R}.*; : > ${F}`,
+      prior ? `[ -f ${F} ] || : > ${F}` : `rm -f ${F} ${R}.*; : > ${F}`,
     ]
       .filter(Boolean)
       .join('\n'),
@@ -61,7 +61,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   const localBuf = Buffer.allocUnsafe(1 << 20)
   const checks: Array<Promise<boolean>> = []
   for (const [i, r] of ranges.entries()) {
-    const had = usable ? prior.get(r.offset) : undefined
+    const had = prior?.get(r.offset)
     if (had && had.length === r.length && had.size === e.size && (await localMd5(e, r, localBuf, addWhole, o.signal)) === had.md5) {
       result.resumedBytes += r.length
       inFlight.set(i, r.length)
