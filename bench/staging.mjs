@@ -175,14 +175,19 @@ function localPipe(dir) {
   return s
 }
 
-async function kubectlCp(dir, table) {
-  // a sandbox pod to copy into: a stage pod, created by a bench client run of an empty dir would be overkill; use the API
+/** A ready stage pod to copy or exec into (made through the API, not by a bench client run); `remove()` deletes it. */
+async function benchPod(name, table) {
   const {loadClusterTarget} = await import(path.join(dist, 'lib/cluster/kube.js'))
   const {buildStagePod, createStagePod, deletePod, waitPodReady} = await import(path.join(dist, 'lib/staging/stage-pod.js'))
   const t = await loadClusterTarget({kubeconfig: sb.kubeconfigPath})
-  const name = `kcp-${table.replace(/_/g, '-')}`.slice(0, 50)
   await createStagePod(t, buildStagePod({name, namespace: 'tracebloc', table, serviceAccount: 'ingestor', image: 'alpine:3.20', runId: 'bench'}))
   await waitPodReady(t, 'tracebloc', name, {timeoutMs: 60_000})
+  return {t, remove: () => deletePod(t, 'tracebloc', name)}
+}
+
+async function kubectlCp(dir, table) {
+  const name = `kcp-${table.replace(/_/g, '-')}`.slice(0, 50)
+  const pod = await benchPod(name, table)
   const home = mkdtempSync(path.join(base, 'kubectl-home-'))
   const c0 = cpu?.()
   const t0 = performance.now()
@@ -195,7 +200,7 @@ async function kubectlCp(dir, table) {
   })
   const s = (performance.now() - t0) / 1000
   const cpuSeconds = cpuSince(c0)
-  await deletePod(t, 'tracebloc', name)
+  await pod.remove()
   rmSync(path.join(sb.pvcDir, `kcp-${table}`), {recursive: true, force: true})
   rmSync(home, {recursive: true, force: true})
   if (r.status !== 0) return {error: (r.stderr || '').slice(-300)}
@@ -280,12 +285,9 @@ try {
   if (only.has('X')) {
     // The ceiling of any exec-based copy here: zeros from our exec client into `cat > /dev/null` in a sandbox
     // pod — no files, no tar, no hashing; only the API server relay, TLS, WebSocket framing and the pod's pipe.
-    const {loadClusterTarget} = await import(path.join(dist, 'lib/cluster/kube.js'))
     const {execInPod} = await import(path.join(dist, 'lib/cluster/exec.js'))
-    const {buildStagePod, createStagePod, deletePod, waitPodReady} = await import(path.join(dist, 'lib/staging/stage-pod.js'))
-    const t = await loadClusterTarget({kubeconfig: sb.kubeconfigPath})
-    await createStagePod(t, buildStagePod({name: 'bench-raw', namespace: 'tracebloc', table: 'bench_raw', serviceAccount: 'ingestor', image: 'alpine:3.20', runId: 'bench'}))
-    await waitPodReady(t, 'tracebloc', 'bench-raw', {timeoutMs: 60_000})
+    const pod = await benchPod('bench-raw', 'bench_raw')
+    const t = pod.t
     const per = Math.round(512 * MiB * Math.min(1, scale * 4))
     const zeros = Buffer.alloc(256 << 10)
     const out = []
@@ -303,7 +305,7 @@ try {
       const c = cpuSince(c0)
       out.push(`${n} stream${n > 1 ? 's' : ''} ${rate(n * per, secs)}${c === undefined ? '' : ` (${((c / (n * per)) * GiB).toFixed(1)} CPU s/GiB)`}`)
     }
-    await deletePod(t, 'tracebloc', 'bench-raw')
+    await pod.remove()
     report(`X: exec path ceiling (zeros → cat > /dev/null, ${fmt(per)} per stream): ${out.join(', ')}`)
   }
 
