@@ -11,6 +11,7 @@ import {after, test} from 'node:test'
 import {scanCsv} from '../../src/lib/dataset/csv.js'
 import {openImage, openImageSync, probeImage} from '../../src/lib/dataset/image-header.js'
 import {openImages} from '../../src/lib/dataset/layout.js'
+import {pngHeader} from '../helpers/png.js'
 
 const MiB = 1 << 20
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-csv-'))
@@ -129,12 +130,7 @@ test('numberShape on raw bytes agrees with the numeric pattern the string checks
 })
 
 test('images are opened once: symlinks refused (ELOOP), FIFOs not read, sizes from the descriptor', async (t) => {
-  const png = Buffer.alloc(33)
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png)
-  png.writeUInt32BE(13, 8)
-  png.write('IHDR', 12, 'latin1')
-  png.writeUInt32BE(64, 16)
-  png.writeUInt32BE(32, 20)
+  const png = pngHeader(64, 32)
   const real = path.join(tmp, 'real.png')
   writeFileSync(real, png)
   const opened = await openImage(real)
@@ -162,12 +158,7 @@ test('openImages: blocking batches, then the thread-pool path once the disk look
   mkdirSync(dir)
   const names = Array.from({length: 300}, (_, i) => `i${String(i).padStart(3, '0')}.png`)
   names.forEach((n, i) => {
-    const png = Buffer.alloc(33)
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png)
-    png.write('IHDR', 12, 'latin1')
-    png.writeUInt32BE(i + 1, 16)
-    png.writeUInt32BE(7, 20)
-    writeFileSync(path.join(dir, n), png)
+    writeFileSync(path.join(dir, n), pngHeader(i + 1, 7))
   })
   symlinkSync(path.join(dir, names[0]!), path.join(dir, 'zz-link.png'))
   for (const slowMs of [Infinity, -1]) {

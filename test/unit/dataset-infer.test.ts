@@ -8,6 +8,7 @@ import {after, test} from 'node:test'
 import {scanCsv} from '../../src/lib/dataset/csv.js'
 import {probeImage} from '../../src/lib/dataset/image-header.js'
 import {inferColumnType, inferSchema} from '../../src/lib/dataset/infer.js'
+import {pngHeader} from '../helpers/png.js'
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-infer-'))
 after(() => rmSync(tmp, {recursive: true, force: true}))
@@ -66,12 +67,7 @@ test('CSV reader: invalid UTF-8 and NUL bytes are located by byte offset', async
 })
 
 test('image headers: PNG IHDR and JPEG SOF after a large APP segment; junk and empty files refused', async () => {
-  const png = Buffer.alloc(33)
-  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png)
-  png.writeUInt32BE(13, 8)
-  png.write('IHDR', 12, 'latin1')
-  png.writeUInt32BE(640, 16)
-  png.writeUInt32BE(480, 20)
+  const png = pngHeader(640, 480)
   writeFileSync(path.join(tmp, 'a.png'), png)
   assert.deepEqual(await probeImage(path.join(tmp, 'a.png')), {ok: true, width: 640, height: 480, format: 'png'})
   // SOI, an APP1 segment of 20 000 bytes (beyond the first read), then SOF2 (progressive) 300x200
