@@ -306,7 +306,7 @@ test('graceful pod deletion: deletionTimestamp first (kubelet hook), then remova
   await new Promise((r) => setImmediate(r))
   assert.deepEqual(events, ['ADDED gd', 'MODIFIED+ts gd', 'DELETED+ts gd'])
   const batch = kc().makeApiClient(k8s.BatchV1Api)
-  const job = await batch.createNamespacedJob({namespace: NS, body: {metadata: {name: 'j1'}, spec: {template: {spec: {containers: [{name: 'c', image: 'busybox'}]}}}}})
+  const job = await batch.createNamespacedJob({namespace: NS, body: {metadata: {name: 'j1'}, spec: {template: {spec: {restartPolicy: 'Never', containers: [{name: 'c', image: 'busybox'}]}}}}})
   assert.equal(job.spec?.template.metadata?.labels?.['job-name'], 'j1')
   store.create(PODS, {...runningPod('j1-abc', NS), metadata: {name: 'j1-abc', namespace: NS, ownerReferences: [{apiVersion: 'batch/v1', kind: 'Job', name: 'j1', uid: job.metadata!.uid, controller: true}]}})
   await batch.deleteNamespacedJob({name: 'j1', namespace: NS, propagationPolicy: 'Background'})

@@ -1,21 +1,7 @@
-// Per-kind defaulting and validation done on create, and the Table rendering kubectl asks for.
+// Per-kind defaulting done on create, and the Table rendering kubectl asks for (validation: validation/).
 import {randomBytes, randomUUID} from 'node:crypto'
 import {StatusError, type KObject} from '../types.js'
 import type {ResourceInfo} from './resources.js'
-
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
-
-export function invalid(r: ResourceInfo, name: string, field: string, value: unknown, detail: string): StatusError {
-  const qualified = r.group ? `${r.kind}.${r.group}` : r.kind
-  const message = `${qualified} "${name}" is invalid: ${field}: Invalid value: ${JSON.stringify(value)}: ${detail}`
-  return new StatusError(422, 'Invalid', message, {name, group: r.group || undefined, kind: r.kind, causes: [{reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${detail}`, field}]})
-}
-
-export function validateName(r: ResourceInfo, name: string): void {
-  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
-    throw invalid(r, name, 'metadata.name', name, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-  }
-}
 
 /** Defaults the real API server (or its admission chain) fills in on create. */
 export function applyCreateDefaults(r: ResourceInfo, o: KObject): void {
@@ -58,7 +44,7 @@ export function applyCreateDefaults(r: ResourceInfo, o: KObject): void {
       spec.template ??= {}
       spec.template.metadata = {...spec.template.metadata, labels: {...spec.template.metadata?.labels, ...labels}}
       spec.template.spec ??= {}
-      spec.template.spec.restartPolicy ??= 'Never'
+      spec.template.spec.restartPolicy ??= 'Always' // the PodSpec default; Job validation then asks for Never or OnFailure
       o.status ??= {}
       break
     }

@@ -4,12 +4,16 @@ import {Writable} from 'node:stream'
 import {StatusError, type KObject, type ResourceKey, type StoreEvent} from '../types.js'
 import type {ResourceRequest, ServerContext} from './context.js'
 import {parseJson, readBody, sendError, sendJson, statusObject, toStatusError} from './http.js'
-import {applyCreateDefaults, includeObjectOf, invalid, jsonPatch, mergePatch, toTable, validateName, wantsTable} from './objects.js'
+import {applyCreateDefaults, includeObjectOf, jsonPatch, mergePatch, toTable, wantsTable} from './objects.js'
 import {decodeEnvelope, decodeSelfSubjectAccessReview, decodeTokenRequest} from './protobuf.js'
 import {authorize, forbidden, type Attributes} from './rbac.js'
 import {apiVersionOf, findResource, RESOURCES, type ResourceInfo} from './resources.js'
 import {matchesOptions, notFound, watchEventFor} from './store.js'
 import {ISSUER} from './tokens.js'
+import {
+  checkPodSecurity, decodeOrThrow, deleteOptionsOf, enforcedLevel, generateName, validateCreateOptions, validateListOptions, validateLogOptions,
+  validateObject, validatePatchRequest, validateSelfSubjectAccessReview, validateTokenRequest, type DeleteOptions,
+} from './validation/index.js'
 
 const NAMESPACES: ResourceKey = {group: '', version: 'v1', resource: 'namespaces'}
 const PODS: ResourceKey = {group: '', version: 'v1', resource: 'pods'}
@@ -73,11 +77,15 @@ export async function handleResource(ctx: ServerContext, user: string, req: Inco
   if (sub === 'exec' || sub === 'portforward') {
     throw new StatusError(400, 'BadRequest', 'Upgrade request required')
   }
-  if (sub === 'log') return podLogs(ctx, req, res, ns!, r.name!, query)
+  if (sub === 'log') {
+    validateLogOptions(query)
+    return podLogs(ctx, req, res, ns!, r.name!, query)
+  }
   if (sub === 'token') return tokenRequest(ctx, req, res, ns!, r.name!)
   if (info.resource === 'selfsubjectaccessreviews') return selfSubjectAccessReview(req, res, user)
   if (info.resource === 'tokenreviews') return tokenReview(ctx, req, res)
 
+  if (verb === 'list' || verb === 'watch') validateListOptions(query)
   switch (verb) {
     case 'get': {
       const o = ctx.store.get(key, ns, r.name!)
@@ -92,26 +100,38 @@ export async function handleResource(ctx: ServerContext, user: string, req: Inco
     }
     case 'watch':
       return watch(ctx, req, res, info, ns, r.name, query)
-    case 'create':
-      return sendJson(res, 201, withType(info, create(ctx, info, ns, await bodyJson(req))))
+    case 'create': {
+      validateCreateOptions(query, 'CreateOptions')
+      const dryRun = query.getAll('dryRun').includes('All')
+      return sendJson(res, 201, withType(info, create(ctx, info, ns, await bodyJson(req), {dryRun})))
+    }
     case 'update': {
+      validateCreateOptions(query, 'UpdateOptions')
       const body = await bodyJson(req)
+      if (body.kind && body.kind !== info.kind) throw new StatusError(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(info)})`)
+      decodeOrThrow(info, {...body, apiVersion: apiVersionOf(info), kind: info.kind})
       const o = ctx.store.update(key, ns, r.name!, (cur) => {
         if (body.metadata?.resourceVersion && body.metadata.resourceVersion !== cur.metadata.resourceVersion) throw conflict(info, r.name!)
         if (body.metadata?.name && body.metadata.name !== r.name) throw new StatusError(400, 'BadRequest', `the name of the object (${body.metadata.name}) does not match the name on the URL (${r.name})`)
-        return sub === 'status' ? {...cur, status: body.status} : {...body, status: cur.status, metadata: {...body.metadata}}
+        const next = sub === 'status' ? {...cur, status: body.status} : {...body, status: cur.status, metadata: {...body.metadata}}
+        return validatedUpdate(info, next, cur)
       })
       return sendJson(res, 200, withType(info, o))
     }
     case 'patch': {
       const body = await readBody(req)
-      const type = String(req.headers['content-type'] ?? '').split(';')[0]
-      if (type === 'application/apply-patch+yaml') throw new StatusError(415, 'UnsupportedMediaType', 'the sandbox does not implement server-side apply')
-      const patch = parseJson(body)
+      const type = String(req.headers['content-type'] ?? '').split(';')[0].trim()
+      if (type === 'application/apply-patch+yaml') {
+        validatePatchRequest(query, type, undefined)
+        throw new StatusError(415, 'UnsupportedMediaType', 'the sandbox does not implement server-side apply')
+      }
+      const patch = PATCH_BODY_TYPES.has(type) ? parseJson(body) : undefined
+      validatePatchRequest(query, type, patch)
       const o = ctx.store.update(key, ns, r.name!, (cur) => {
-        const next = type === 'application/json-patch+json' ? jsonPatch(cur, patch) : mergePatch(cur, patch)
-        if (sub === 'status') return {...cur, status: next.status}
-        return {...next, status: cur.status}
+        const patched = type === 'application/json-patch+json' ? jsonPatch(cur, patch) : mergePatch(cur, patch)
+        decodeOrThrow(info, {...patched, apiVersion: apiVersionOf(info), kind: info.kind})
+        const next = sub === 'status' ? {...cur, status: patched.status} : {...patched, status: cur.status}
+        return validatedUpdate(info, next, cur)
       })
       return sendJson(res, 200, withType(info, o))
     }
@@ -145,37 +165,61 @@ async function bodyJson(req: IncomingMessage): Promise<any> {
   return body
 }
 
-export function create(ctx: ServerContext, info: ResourceInfo, ns: string | undefined, body: KObject): KObject {
+const PATCH_BODY_TYPES = new Set(['application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'])
+
+/** Status writes skip spec validation (the real status strategies check little more than metadata). */
+function validatedUpdate(info: ResourceInfo, next: KObject, cur: KObject): KObject {
+  const candidate = {...next, apiVersion: apiVersionOf(info), kind: info.kind, metadata: {...next.metadata, name: cur.metadata.name, namespace: cur.metadata.namespace}}
+  if (candidate.metadata.namespace === undefined) delete candidate.metadata.namespace
+  validateObject(info, candidate, cur)
+  return next
+}
+
+/**
+ * Create as kube-apiserver does: decode (400 on wrong types), namespace lifecycle (404), name
+ * generation, defaulting, ServiceAccount admission, validation (422), Pod Security (403), storage (409).
+ */
+export function create(ctx: ServerContext, info: ResourceInfo, ns: string | undefined, body: KObject, opts: {dryRun?: boolean} = {}): KObject {
+  if (body.kind && body.kind !== info.kind) throw new StatusError(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(info)})`)
+  if (body.metadata !== undefined && (body.metadata === null || typeof body.metadata !== 'object')) decodeOrThrow(info, {...body, apiVersion: apiVersionOf(info), kind: info.kind})
   body.metadata ??= {}
   if (info.namespaced) {
     if (body.metadata.namespace && body.metadata.namespace !== ns) throw new StatusError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request')
     body.metadata.namespace = ns
-    if (!ctx.store.get(NAMESPACES, undefined, ns!)) throw notFound(NAMESPACES, ns!)
   } else delete body.metadata.namespace
-  if (body.metadata.name) validateName(info, body.metadata.name)
-  else if (!body.metadata.generateName) throw invalid(info, '', 'metadata.name', '', 'name or generateName is required')
-  if (body.kind && body.kind !== info.kind) throw new StatusError(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(info)})`)
-  for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const) delete body.metadata[f]
+  for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete body.metadata[f]
   body.apiVersion = apiVersionOf(info)
   body.kind = info.kind
+  decodeOrThrow(info, body)
+  if (info.namespaced && !ctx.store.get(NAMESPACES, undefined, ns!)) throw notFound(NAMESPACES, ns!)
+  if (!body.metadata.name && body.metadata.generateName) body.metadata.name = generateName(String(body.metadata.generateName))
   applyCreateDefaults(info, body)
+  if (info.resource === 'pods') admitServiceAccount(ctx, ns!, body)
+  validateObject(info, body)
+  if (info.resource === 'pods') {
+    const level = enforcedLevel(ctx.store.get(NAMESPACES, undefined, ns!))
+    const denied = level && checkPodSecurity(level, body.metadata.name, body.spec)
+    if (denied) throw denied
+  }
+  if (opts.dryRun) {
+    if (ctx.store.get(info, ns, body.metadata.name)) throw new StatusError(409, 'AlreadyExists', `${info.group ? `${info.resource}.${info.group}` : info.resource} "${body.metadata.name}" already exists`, {name: body.metadata.name, group: info.group || undefined, kind: info.resource})
+    return body
+  }
   return ctx.store.create(info, body)
 }
 
-interface DeleteOptions {
-  gracePeriodSeconds?: number
-  propagationPolicy?: string
-  preconditions?: {uid?: string; resourceVersion?: string}
+/** The ServiceAccount admission plugin: a pod's ServiceAccount must exist ("default" always does). */
+function admitServiceAccount(ctx: ServerContext, ns: string, pod: KObject): void {
+  const sa = pod.spec?.serviceAccountName
+  if (!sa || sa === 'default') return
+  if (!ctx.store.get(SERVICEACCOUNTS, ns, sa)) {
+    throw new StatusError(403, 'Forbidden', `pods "${pod.metadata.name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, {name: pod.metadata.name, kind: 'pods'})
+  }
 }
 
 async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
   const raw = await readBody(req)
-  const body: DeleteOptions = raw.length > 0 ? parseJson(raw) : {}
-  const g = q.get('gracePeriodSeconds')
-  if (g !== null) body.gracePeriodSeconds = Number(g)
-  const p = q.get('propagationPolicy')
-  if (p) body.propagationPolicy = p
-  return body
+  return deleteOptionsOf(raw.length > 0 ? parseJson(raw) : undefined, q)
 }
 
 /** Owner uids whose dependents must be left alone (propagationPolicy Orphan, or the batch/v1 Job default). */
@@ -371,16 +415,13 @@ async function tokenRequest(ctx: ServerContext, req: IncomingMessage, res: Serve
   const body = await typedBody(req, decodeTokenRequest)
   const sa = ctx.store.get(SERVICEACCOUNTS, ns, name)
   if (!sa) throw notFound(SERVICEACCOUNTS, name)
+  validateTokenRequest(name, body)
   const spec = body.spec ?? {}
   const exp = spec.expirationSeconds ?? 3600
-  const tr = {group: 'authentication.k8s.io', version: 'v1', resource: 'tokenrequests', kind: 'TokenRequest', namespaced: true, verbs: [], singularName: ''}
-  if (exp < 600) throw invalid(tr, name, 'spec.expirationSeconds', exp, 'may not specify a duration less than 10 minutes')
-  if (exp > 2 ** 32) throw invalid(tr, name, 'spec.expirationSeconds', exp, 'may not specify a duration larger than 2^32 seconds')
   const audiences: string[] = spec.audiences?.length ? spec.audiences : [ISSUER]
   const claims: any = {namespace: ns, serviceaccount: {name, uid: sa.metadata.uid}}
   const ref = spec.boundObjectRef
   if (ref) {
-    if (ref.kind !== 'Pod' && ref.kind !== 'Secret') throw invalid(tr, name, 'spec.boundObjectRef.kind', ref.kind, 'supported values: "Pod", "Secret"')
     const key: ResourceKey = {group: '', version: 'v1', resource: ref.kind === 'Pod' ? 'pods' : 'secrets'}
     const obj = ctx.store.get(key, ns, ref.name)
     if (!obj) throw notFound(key, ref.name)
@@ -436,6 +477,7 @@ async function tokenReview(ctx: ServerContext, req: IncomingMessage, res: Server
 
 async function selfSubjectAccessReview(req: IncomingMessage, res: ServerResponse, user: string): Promise<void> {
   const body = await typedBody(req, decodeSelfSubjectAccessReview)
+  validateSelfSubjectAccessReview(body)
   const ra = body.spec?.resourceAttributes
   const nra = body.spec?.nonResourceAttributes
   let decision
