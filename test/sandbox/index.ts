@@ -23,6 +23,10 @@ export interface SandboxOptions {
   /** Also create the legacy kubernetes.io/service-account-token Secret `ingestor-token`. */
   legacySecret?: boolean
   kubernetesMinor?: number
+  /** Label the tracebloc namespace `pod-security.kubernetes.io/enforce=<level>` (Pod Security admission). */
+  podSecurity?: 'baseline' | 'restricted'
+  /** Record every API request to this file (JSON lines); default $TRACEBLOC_SANDBOX_RECORD. */
+  recordFile?: string
 }
 
 export interface Sandbox {
@@ -59,7 +63,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const faults = new Faults()
   if (opts.faults) faults.set(opts.faults)
   const kubelet = new Kubelet({store, faults, stateDir: path.join(dir, 'kubelet'), pvcHostDir})
-  const api = await startApiServer({store, runtime: kubelet, faults, namespaces: [NAMESPACE], kubernetesVersion: {major: 1, minor: opts.kubernetesMinor ?? 32}})
+  const api = await startApiServer({store, runtime: kubelet, faults, namespaces: [NAMESPACE], kubernetesVersion: {major: 1, minor: opts.kubernetesMinor ?? 32},
+    namespaceLabels: opts.podSecurity ? {'pod-security.kubernetes.io/enforce': opts.podSecurity} : undefined, recordFile: opts.recordFile})
   const controllers = new Controllers(store, kubelet)
   kubelet.start()
   controllers.start()

@@ -1,6 +1,7 @@
 // Small HTTP helpers: metav1.Status rendering and request bodies.
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {StatusError} from '../types.js'
+import {noteBody} from './recorder.js'
 
 export const MAX_BODY = 3 * 1024 * 1024
 
@@ -38,7 +39,9 @@ export async function readBody(req: IncomingMessage): Promise<Buffer> {
     if (n > MAX_BODY) throw new StatusError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728')
     chunks.push(c as Buffer)
   }
-  return Buffer.concat(chunks)
+  const body = Buffer.concat(chunks)
+  noteBody(req, body)
+  return body
 }
 
 export function parseJson(buf: Buffer): any {

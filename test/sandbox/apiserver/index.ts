@@ -10,6 +10,8 @@ import {WebSocketServer, type WebSocket} from 'ws'
 import type {Faults} from '../faults.js'
 import {StatusError, type PodRuntime, type Store} from '../types.js'
 import {generateServingCerts} from './certs.js'
+import {recordRequest} from './recorder.js'
+import {validateExecOptions} from './validation/index.js'
 import type {ResourceRequest, ServerContext} from './context.js'
 import {chooseExecProtocol, execParams, serveExec} from './exec.js'
 import {openApiV3Document, openApiV3Root} from './openapi.js'
@@ -33,6 +35,10 @@ export interface ApiServerOptions {
   bookmarkIntervalMs?: number
   /** Namespaces created at start (default, kube-system and these). */
   namespaces?: string[]
+  /** Labels for those namespaces, e.g. `pod-security.kubernetes.io/enforce: restricted`. */
+  namespaceLabels?: Record<string, string>
+  /** Append every request to this file (JSON lines, see recorder.ts); default $TRACEBLOC_SANDBOX_RECORD. */
+  recordFile?: string
 }
 
 export interface ApiServer {
@@ -65,7 +71,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
   for (const ns of ['default', 'kube-system', 'kube-public', ...(opts.namespaces ?? [])]) {
     if (!ctx.store.get(NAMESPACES, undefined, ns)) {
-      ctx.store.create(NAMESPACES, {apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns, labels: {'kubernetes.io/metadata.name': ns}}, spec: {finalizers: ['kubernetes']}, status: {phase: 'Active'}})
+      const extra = opts.namespaces?.includes(ns) ? opts.namespaceLabels : undefined
+      ctx.store.create(NAMESPACES, {apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns, labels: {...extra, 'kubernetes.io/metadata.name': ns}}, spec: {finalizers: ['kubernetes']}, status: {phase: 'Active'}})
     }
   }
   const stopGc = startGarbageCollector(ctx)
@@ -73,11 +80,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const server: Server = createServer({cert: certs.certPem, key: certs.keyPem})
   const wss = new WebSocketServer({noServer: true, perMessageDeflate: false, maxPayload: 64 << 20})
 
+  const recordFile = opts.recordFile ?? (process.env.TRACEBLOC_SANDBOX_RECORD || undefined)
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (recordFile) recordRequest(recordFile, req, res)
     handleRequest(ctx, req, res).catch((e) => sendError(res, e))
   })
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
+    if (recordFile) recordRequest(recordFile, req, undefined)
     try {
       handleUpgrade(ctx, wss, req, socket, head)
     } catch (e) {
@@ -217,6 +227,7 @@ function handleUpgrade(ctx: ServerContext, wss: WebSocketServer, req: IncomingMe
   const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean)
 
   if (r.subresource === 'exec') {
+    validateExecOptions(url.searchParams)
     const params = execParams(ns, r.name, url.searchParams)
     if (params.container && !(pod.spec?.containers ?? []).some((c: any) => c.name === params.container)) {
       throw new StatusError(400, 'BadRequest', `container ${params.container} is not valid for pod ${r.name}`)
