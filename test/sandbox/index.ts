@@ -45,6 +45,8 @@ export interface Sandbox {
 }
 
 const NAMESPACE = 'tracebloc'
+/** The sandbox's own API calls (jobs-manager's TokenReviews): the request recorder's readers skip them. */
+export const SANDBOX_USER_AGENT = 'tracebloc-sandbox'
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const ownDir = !opts.dir
@@ -123,7 +125,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 function apiCall(base: string, ca: string, token: string, method: string, p: string, body: unknown): Promise<{status: number; body: any}> {
   return new Promise((resolve, reject) => {
     const data = Buffer.from(JSON.stringify(body))
-    const req = https.request(base + p, {method, ca, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': data.length}}, (res) => {
+    const req = https.request(base + p, {method, ca, headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': data.length, 'user-agent': SANDBOX_USER_AGENT}}, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {

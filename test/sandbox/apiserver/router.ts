@@ -4,14 +4,14 @@ import {Writable} from 'node:stream'
 import {StatusError, type KObject, type ResourceKey, type StoreEvent} from '../types.js'
 import type {ResourceRequest, ServerContext} from './context.js'
 import {parseJson, readBody, sendError, sendJson, statusObject, toStatusError} from './http.js'
-import {applyCreateDefaults, includeObjectOf, jsonPatch, mergePatch, toTable, wantsTable} from './objects.js'
+import {includeObjectOf, jsonPatch, mergePatch, toTable, wantsTable} from './objects.js'
 import {decodeEnvelope, decodeSelfSubjectAccessReview, decodeTokenRequest} from './protobuf.js'
 import {authorize, forbidden, type Attributes} from './rbac.js'
 import {apiVersionOf, findResource, RESOURCES, type ResourceInfo} from './resources.js'
 import {matchesOptions, notFound, watchEventFor} from './store.js'
 import {ISSUER} from './tokens.js'
 import {
-  checkPodSecurity, decodeOrThrow, deleteOptionsOf, enforcedLevel, generateName, validateCreateOptions, validateListOptions, validateLogOptions,
+  admitCreate, decodeOrThrow, deleteOptionsOf, validateCreateOptions, validateListOptions, validateLogOptions,
   validateObject, validatePatchRequest, validateSelfSubjectAccessReview, validateTokenRequest, type DeleteOptions,
 } from './validation/index.js'
 
@@ -175,46 +175,15 @@ function validatedUpdate(info: ResourceInfo, next: KObject, cur: KObject): KObje
   return next
 }
 
-/**
- * Create as kube-apiserver does: decode (400 on wrong types), namespace lifecycle (404), name
- * generation, defaulting, ServiceAccount admission, validation (422), Pod Security (403), storage (409).
- */
+/** Create: admission and validation (validation/index.ts admitCreate), then storage (409 AlreadyExists). */
 export function create(ctx: ServerContext, info: ResourceInfo, ns: string | undefined, body: KObject, opts: {dryRun?: boolean} = {}): KObject {
-  if (body.kind && body.kind !== info.kind) throw new StatusError(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${apiVersionOf(info)})`)
-  if (body.metadata !== undefined && (body.metadata === null || typeof body.metadata !== 'object')) decodeOrThrow(info, {...body, apiVersion: apiVersionOf(info), kind: info.kind})
-  body.metadata ??= {}
-  if (info.namespaced) {
-    if (body.metadata.namespace && body.metadata.namespace !== ns) throw new StatusError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request')
-    body.metadata.namespace = ns
-  } else delete body.metadata.namespace
-  for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete body.metadata[f]
-  body.apiVersion = apiVersionOf(info)
-  body.kind = info.kind
-  decodeOrThrow(info, body)
-  if (info.namespaced && !ctx.store.get(NAMESPACES, undefined, ns!)) throw notFound(NAMESPACES, ns!)
-  if (!body.metadata.name && body.metadata.generateName) body.metadata.name = generateName(String(body.metadata.generateName))
-  applyCreateDefaults(info, body)
-  if (info.resource === 'pods') admitServiceAccount(ctx, ns!, body)
-  validateObject(info, body)
-  if (info.resource === 'pods') {
-    const level = enforcedLevel(ctx.store.get(NAMESPACES, undefined, ns!))
-    const denied = level && checkPodSecurity(level, body.metadata.name, body.spec)
-    if (denied) throw denied
-  }
+  const env = {namespace: ns ? ctx.store.get(NAMESPACES, undefined, ns) : undefined, serviceAccountExists: (sa: string) => !!ctx.store.get(SERVICEACCOUNTS, ns, sa)}
+  const o = admitCreate(info, ns, body, env)
   if (opts.dryRun) {
-    if (ctx.store.get(info, ns, body.metadata.name)) throw new StatusError(409, 'AlreadyExists', `${info.group ? `${info.resource}.${info.group}` : info.resource} "${body.metadata.name}" already exists`, {name: body.metadata.name, group: info.group || undefined, kind: info.resource})
-    return body
+    if (ctx.store.get(info, ns, o.metadata.name)) throw new StatusError(409, 'AlreadyExists', `${info.group ? `${info.resource}.${info.group}` : info.resource} "${o.metadata.name}" already exists`, {name: o.metadata.name, group: info.group || undefined, kind: info.resource})
+    return o
   }
-  return ctx.store.create(info, body)
-}
-
-/** The ServiceAccount admission plugin: a pod's ServiceAccount must exist ("default" always does). */
-function admitServiceAccount(ctx: ServerContext, ns: string, pod: KObject): void {
-  const sa = pod.spec?.serviceAccountName
-  if (!sa || sa === 'default') return
-  if (!ctx.store.get(SERVICEACCOUNTS, ns, sa)) {
-    throw new StatusError(403, 'Forbidden', `pods "${pod.metadata.name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, {name: pod.metadata.name, kind: 'pods'})
-  }
+  return ctx.store.create(info, o)
 }
 
 async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {

@@ -7,8 +7,11 @@ import {StatusError, type KObject} from '../../types.js'
 import {invalid, invalidError, notSupported, required, tooLong, type FieldError} from './field.js'
 import {validateKind, validateObjectMeta, validateUpdate} from './objects.js'
 import {checkSchema} from './schema.js'
+import {applyCreateDefaults} from '../objects.js'
+import type {ResourceInfo} from '../resources.js'
+import {checkPodSecurity, enforcedLevel} from './pss.js'
 
-export {checkPodSecurity, enforcedLevel} from './pss.js'
+export {checkPodSecurity, enforcedLevel}
 export {invalidError} from './field.js'
 
 export interface KindInfo {
@@ -41,6 +44,50 @@ export function generateName(base: string): string {
   let s = ''
   for (let i = 0; i < 5; i++) s += ALPHANUMS[randomInt(ALPHANUMS.length)]
   return b + s
+}
+
+/** What create admission needs to know about the cluster. */
+export interface CreateEnv {
+  /** The target namespace object (undefined: it does not exist → 404). */
+  namespace?: KObject
+  serviceAccountExists(name: string): boolean
+}
+
+/**
+ * Everything kube-apiserver does to a create body before storing it, in its order: decode (400),
+ * namespace lifecycle (404), name generation, defaulting, ServiceAccount admission (403),
+ * validation (422), Pod Security (403). Returns the object to store; `body` is consumed.
+ */
+export function admitCreate(info: ResourceInfo, ns: string | undefined, body: KObject, env: CreateEnv): KObject {
+  const version = info.group ? `${info.group}/${info.version}` : info.version
+  if (body.kind && body.kind !== info.kind) throw new StatusError(400, 'BadRequest', `the API version in the data (${body.apiVersion}) does not match the expected API version (${version})`)
+  if (body.metadata !== undefined && (body.metadata === null || typeof body.metadata !== 'object')) decodeOrThrow(info, {...body, apiVersion: version, kind: info.kind})
+  body.metadata ??= {}
+  if (info.namespaced) {
+    if (body.metadata.namespace && body.metadata.namespace !== ns) throw new StatusError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request')
+    body.metadata.namespace = ns
+  } else delete body.metadata.namespace
+  for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const) delete body.metadata[f]
+  body.apiVersion = version
+  body.kind = info.kind
+  decodeOrThrow(info, body)
+  if (info.namespaced && !env.namespace) {
+    throw new StatusError(404, 'NotFound', `namespaces "${ns}" not found`, {name: ns, kind: 'namespaces'})
+  }
+  if (!body.metadata.name && body.metadata.generateName) body.metadata.name = generateName(String(body.metadata.generateName))
+  applyCreateDefaults(info, body)
+  const sa = info.resource === 'pods' ? body.spec?.serviceAccountName : undefined
+  // the ServiceAccount admission plugin ("default" always exists)
+  if (sa && sa !== 'default' && !env.serviceAccountExists(sa)) {
+    throw new StatusError(403, 'Forbidden', `pods "${body.metadata.name}" is forbidden: error looking up service account ${ns}/${sa}: serviceaccount "${sa}" not found`, {name: body.metadata.name, kind: 'pods'})
+  }
+  validateObject(info, body)
+  if (info.resource === 'pods') {
+    const level = enforcedLevel(env.namespace)
+    const denied = level && checkPodSecurity(level, body.metadata.name, body.spec)
+    if (denied) throw denied
+  }
+  return body
 }
 
 // --- options --------------------------------------------------------------------------------
