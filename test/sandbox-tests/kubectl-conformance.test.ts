@@ -234,3 +234,61 @@ test('execV4Only: kubectl falls back from WebSocket to SPDY exec (stdin, exit co
     faults.clear()
   }
 })
+
+test('describe pod: the sections kubectl prints, events included', {skip}, async () => {
+  const r = await kubectl(['describe', 'pod', 'p1'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^Name:\s+p1\nNamespace:\s+tracebloc\n/)
+  assert.match(r.stdout, /\nStatus:\s+Running\n/)
+  assert.match(r.stdout, /\nContainers:\n/)
+  assert.match(r.stdout, /\nEvents:\s+/)
+})
+
+test('create -f refused as kube-apiserver refuses it: 422 Invalid with the field, 400 on a wrong type', {skip}, async () => {
+  const bad = await kubectl(['create', '-f', '-'], {input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad-label, labels: {tracebloc.io/table: abc_}}\ndata: {"a/b": "1"}\n'})
+  assert.equal(bad.code, 1)
+  assert.match(bad.stderr, /The ConfigMap "bad-label" is invalid: \n\* metadata\.labels: Invalid value: "abc_": a valid label must be an empty string or consist of alphanumeric characters/)
+  assert.match(bad.stderr, /\* data\[a\/b\]: Invalid value: "a\/b": a valid config key must consist of alphanumeric characters, '-', '_' or '\.'/)
+  const job = await kubectl(['create', '-f', '-'], {input: 'apiVersion: batch/v1\nkind: Job\nmetadata: {name: always}\nspec: {template: {spec: {containers: [{name: c, image: busybox}]}}}\n'})
+  assert.equal(job.code, 1)
+  assert.match(job.stderr, /The Job "always" is invalid: spec\.template\.spec\.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"/)
+  const typed = await kubectl(['create', '-f', '-', '--validate=false'], {input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: typed}\nspec: {containers: [{name: c, image: busybox}], terminationGracePeriodSeconds: "30s"}\n'})
+  assert.equal(typed.code, 1)
+  assert.match(typed.stderr, /Error from server \(BadRequest\).*Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field PodSpec\.spec\.terminationGracePeriodSeconds of type int64/)
+  assert.equal(store.get({group: '', version: 'v1', resource: 'configmaps'}, NS, 'bad-label'), undefined)
+})
+
+test('label the namespace for Pod Security restricted (PATCH), then run is refused with the admission message', {skip}, async () => {
+  const l = await kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce=restricted'])
+  assert.equal(l.code, 0, l.stderr)
+  try {
+    const run = await kubectl(['run', 'rooty', '--image=busybox', '--restart=Never'])
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /Error from server \(Forbidden\): pods "rooty" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "rooty" must set securityContext\.allowPrivilegeEscalation=false\), unrestricted capabilities \(container "rooty" must set securityContext\.capabilities\.drop=\["ALL"\]\), runAsNonRoot != true \(pod or container "rooty" must set securityContext\.runAsNonRoot=true\), seccompProfile \(pod or container "rooty" must set securityContext\.seccompProfile\.type to "RuntimeDefault" or "Localhost"\)/)
+    // kubectl label checks values itself; a patch reaches the server
+    const bad = await kubectl(['patch', 'namespace', NS, '--type=merge', '-p', '{"metadata":{"labels":{"team":"-x-"}}}'])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /The Namespace "tracebloc" is invalid: metadata\.labels: Invalid value: "-x-"/)
+  } finally {
+    await kubectl(['label', 'namespace', NS, 'pod-security.kubernetes.io/enforce-'])
+  }
+})
+
+test('delete --cascade=orphan keeps a Job\'s pods, --cascade=background removes them', {skip}, async () => {
+  const JOBS = {group: 'batch', version: 'v1', resource: 'jobs'}
+  for (const [name, cascade, kept] of [['jo', 'orphan', true], ['jb', 'background', false]] as const) {
+    const job = store.create(JOBS, {apiVersion: 'batch/v1', kind: 'Job', metadata: {name, namespace: NS}, spec: {template: {spec: {restartPolicy: 'Never', containers: [{name: 'c', image: 'busybox'}]}}}})
+    const pod = runningPod(`${name}-pod`, NS)
+    pod.metadata.ownerReferences = [{apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata.uid, controller: true, blockOwnerDeletion: true}]
+    store.create(PODS, pod)
+    const d = await kubectl(['delete', 'job', name, `--cascade=${cascade}`])
+    assert.equal(d.code, 0, d.stderr)
+    assert.equal(d.stdout, `job.batch "${name}" deleted\n`)
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(store.get(JOBS, NS, name), undefined)
+    assert.equal(store.get(PODS, NS, `${name}-pod`) !== undefined, kept, `${cascade}: pod kept = ${kept}`)
+  }
+  const bogus = await kubectl(['delete', 'pod', 'p1', '--cascade=sideways'])
+  assert.equal(bogus.code, 1)
+  assert.match(bogus.stderr, /invalid cascade value \(sideways\)/)
+})

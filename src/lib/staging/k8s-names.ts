@@ -9,7 +9,7 @@ export const isValidLabelValue = (v: string): boolean => v.length <= 63 && LABEL
 
 /**
  * The `tracebloc.io/table` label value: the table itself when that is a valid label value (what
- * the Go CLI writes), otherwise `<table trimmed to letters/digits at both ends>-<10 hex of sha256>`.
+ * the Go CLI writes), otherwise `<table trimmed to letters/digits at both ends, or t>-<10 hex of sha256>`.
  * Table names never contain '-', so an encoded value can't equal any table's verbatim label, and the
  * hash keeps two tables that differ only in their trimmed underscores apart.
  */
@@ -21,5 +21,5 @@ export function tableLabelValue(table: string): string {
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 63 - hash.length - 1)
     .replace(/[^A-Za-z0-9]+$/, '')
-  return core ? `${core}-${hash}` : hash
+  return `${core || 't'}-${hash}`
 }
