@@ -33,7 +33,13 @@ export function decodeOrThrow(info: KindInfo, body: unknown): FieldError[] {
 export function validateObject(info: KindInfo, o: KObject, old?: KObject): void {
   const errs = [...checkSchema(info.kind, o).errors, ...validateObjectMeta(o.metadata ?? {}, info.resource, info.namespaced), ...validateKind(info.resource, o)]
   if (old) errs.push(...validateUpdate(info.resource, o, old))
-  if (errs.length) throw invalidError(info.kind, info.group, o.metadata?.name ?? '', errs)
+  // the schema and the hand-written rules overlap (required names): one cause each
+  const seen = new Set<string>()
+  const unique = errs.filter((e) => {
+    const k = `${e.type} ${e.field} ${e.detail ?? ''}`
+    return !seen.has(k) && !!seen.add(k)
+  })
+  if (unique.length) throw invalidError(info.kind, info.group, o.metadata?.name ?? '', unique)
 }
 
 // --- generateName (names.SimpleNameGenerator) ----------------------------------------------

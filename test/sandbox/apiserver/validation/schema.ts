@@ -77,11 +77,25 @@ const valueAt = (obj: any, segs: string[]): unknown => segs.reduce((o, s) => (o 
 
 const jsonType = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v)
 
-function goType(e: AjvError, all: AjvError[]): string {
-  const fmt = all.find((x) => x.instancePath === e.instancePath && x.keyword === 'format')?.params.format
+/** ajv checks an integer's format only on numbers: ask again with 2^40 in the field to learn int32 vs int64. */
+function integerFormat(Model: ModelClass, obj: unknown, segs: string[]): string {
+  const probe = structuredClone(obj) as any
+  let o = probe
+  for (const s of segs.slice(0, -1)) o = o[s]
+  o[segs.at(-1)!] = 2 ** 40
+  try {
+    new Model(probe).validate()
+  } catch (e) {
+    const p = '/' + segs.map((s) => s.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')
+    if (((e as any).errors ?? []).some((x: AjvError) => x.instancePath === p && x.keyword === 'format' && x.params.format === 'int32')) return 'int32'
+  }
+  return 'int64'
+}
+
+function goType(e: AjvError, intFormat: () => string): string {
   switch (e.params.type) {
     case 'integer':
-      return fmt === 'int32' ? 'int32' : 'int64'
+      return intFormat()
     case 'boolean':
       return 'bool'
     case 'number':
@@ -133,7 +147,7 @@ export function checkSchema(kind: string, obj: unknown): SchemaResult {
       if (e.keyword === 'format' && typeof v === 'number') {
         decodeError = `json: cannot unmarshal number ${v} into Go struct field ${goStructField(kind, segs)} of type ${e.params.format}`
       } else if (e.keyword === 'type') {
-        decodeError = `json: cannot unmarshal ${jsonType(v)} into Go struct field ${goStructField(kind, segs)} of type ${goType(e, ajvErrors)}`
+        decodeError = `json: cannot unmarshal ${jsonType(v)} into Go struct field ${goStructField(kind, segs)} of type ${goType(e, () => integerFormat(Model, obj, segs))}`
       }
       continue
     }
