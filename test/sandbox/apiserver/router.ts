@@ -129,6 +129,8 @@ export async function handleResource(ctx: ServerContext, user: string, req: Inco
       validatePatchRequest(query, type, patch)
       const o = ctx.store.update(key, ns, r.name!, (cur) => {
         const patched = type === 'application/json-patch+json' ? jsonPatch(cur, patch) : mergePatch(cur, patch)
+        // a resourceVersion in the patch is a precondition
+        if (patched.metadata?.resourceVersion !== cur.metadata.resourceVersion) throw conflict(info, r.name!)
         decodeOrThrow(info, {...patched, apiVersion: apiVersionOf(info), kind: info.kind})
         const next = sub === 'status' ? {...cur, status: patched.status} : {...patched, status: cur.status}
         return validatedUpdate(info, next, cur)
