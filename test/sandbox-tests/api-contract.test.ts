@@ -105,7 +105,7 @@ describe('recorded corpus', () => {
     r = refusal(token)
     assert.match(r.message, /^TokenRequest\.authentication\.k8s\.io "[^"]+" is invalid: spec\.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes$/)
 
-    const ssar = entry('POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews?')
+    const ssar = entry('POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews? application/json {')
     ;(ssar.body as any).spec.nonResourceAttributes = {path: '/healthz', verb: 'get'}
     r = refusal(ssar)
     assert.match(r.message, /spec\.nonResourceAttributes: Invalid value: .*cannot be specified in combination with resourceAttributes$/)

@@ -10,7 +10,7 @@ import {WebSocketServer, type WebSocket} from 'ws'
 import type {Faults} from '../faults.js'
 import {StatusError, type PodRuntime, type Store} from '../types.js'
 import {generateServingCerts} from './certs.js'
-import {recordRequest} from './recorder.js'
+import {readBodyForRecord, recordRequest} from './recorder.js'
 import {validateExecOptions} from './validation/index.js'
 import type {ResourceRequest, ServerContext} from './context.js'
 import {chooseExecProtocol, execParams, serveExec} from './exec.js'
@@ -83,7 +83,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const recordFile = opts.recordFile ?? (process.env.TRACEBLOC_SANDBOX_RECORD || undefined)
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (recordFile) recordRequest(recordFile, req, res)
-    handleRequest(ctx, req, res).catch((e) => sendError(res, e))
+    handleRequest(ctx, req, res, recordFile !== undefined).catch(async (e) => {
+      if (recordFile) await readBodyForRecord(req, readBody)
+      sendError(res, e)
+    })
   })
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
@@ -146,7 +149,7 @@ function injectedError(ctx: ServerContext, path: string): {err: StatusError; hea
   return {err, headers: {'Retry-After': retry}}
 }
 
-async function handleRequest(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handleRequest(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, recording = false): Promise<void> {
   const url = new URL(req.url ?? '/', 'https://sandbox')
   const path = url.pathname.replace(/\/+$/, '') || '/'
   if (path === '/healthz' || path === '/readyz' || path === '/livez') {
@@ -157,7 +160,10 @@ async function handleRequest(ctx: ServerContext, req: IncomingMessage, res: Serv
   const user = authenticate(ctx, req)
   if (path === '/_sandbox/faults') return faultControl(ctx, user, req, res)
   const inj = injectedError(ctx, req.url ?? '')
-  if (inj) return sendError(res, inj.err, inj.headers)
+  if (inj) {
+    if (recording) await readBodyForRecord(req, readBody)
+    return sendError(res, inj.err, inj.headers)
+  }
 
   if (path === '/version') {
     return sendJson(res, 200, {major: ctx.version.major, minor: ctx.version.minor, gitVersion: `v${ctx.version.major}.${ctx.version.minor}.0-sandbox`, gitCommit: '0000000000000000000000000000000000000000', gitTreeState: 'clean', buildDate: '2026-01-01T00:00:00Z', goVersion: 'go1.23.0', compiler: 'gc', platform: 'linux/amd64'})

@@ -24,6 +24,15 @@ export function noteBody(req: IncomingMessage, body: Buffer): void {
   bodies.set(req, body)
 }
 
+/**
+ * A request refused before its handler read the body (RBAC, injected faults) still carried one:
+ * read it for the record. Only while recording, so the server's behaviour is otherwise unchanged.
+ */
+export async function readBodyForRecord(req: IncomingMessage, read: (req: IncomingMessage) => Promise<Buffer>): Promise<void> {
+  if (bodies.has(req) || req.readableEnded || req.method === 'GET' || req.method === 'HEAD') return
+  await read(req).catch(() => undefined)
+}
+
 export function queryObject(q: URLSearchParams): Record<string, string[]> {
   const out: Record<string, string[]> = {}
   for (const [k, v] of q) (out[k] ??= []).push(v)
