@@ -182,3 +182,11 @@ test('TokenRequest, SelfSubjectAccessReview and pods/log options', async () => {
   assert.equal(log.status, 422)
   assert.equal(log.body.message, 'PodLogOptions "" is invalid: [tailLines: Invalid value: -1: must be greater than or equal to 0, sinceSeconds: Invalid value: 0: must be greater than 0]')
 })
+
+test('status.qosClass on create: BestEffort, Burstable, Guaranteed', async () => {
+  const res = (r: Record<string, unknown>) => ({spec: {containers: [{name: 'c', image: 'busybox', resources: r}]}})
+  const be = await call('POST', PODS, pod('qos-be'))
+  const bu = await call('POST', PODS, pod('qos-bu', res({requests: {cpu: '50m', memory: '64Mi'}, limits: {cpu: '1', memory: '256Mi'}})))
+  const gu = await call('POST', PODS, pod('qos-gu', res({limits: {cpu: '1', memory: '256Mi'}})))
+  assert.deepEqual([be.body.status.qosClass, bu.body.status.qosClass, gu.body.status.qosClass], ['BestEffort', 'Burstable', 'Guaranteed'])
+})

@@ -3,6 +3,26 @@ import {randomBytes, randomUUID} from 'node:crypto'
 import {StatusError, type KObject} from '../types.js'
 import type {ResourceInfo} from './resources.js'
 
+/**
+ * The pod's QoS class as the API server computes it: Guaranteed when every container has cpu and
+ * memory limits equal to its requests, BestEffort when none has any, else Burstable.
+ */
+function qosClass(spec: any): string {
+  const containers: any[] = [...(spec.initContainers ?? []), ...(spec.containers ?? [])]
+  let any = false
+  let guaranteed = containers.length > 0
+  for (const c of containers) {
+    const req = c.resources?.requests ?? {}
+    const lim = c.resources?.limits ?? {}
+    if (Object.keys(req).length || Object.keys(lim).length) any = true
+    for (const r of ['cpu', 'memory']) {
+      // requests default to limits
+      if (lim[r] === undefined || String(req[r] ?? lim[r]) !== String(lim[r])) guaranteed = false
+    }
+  }
+  return !any ? 'BestEffort' : guaranteed ? 'Guaranteed' : 'Burstable'
+}
+
 /** Defaults the real API server (or its admission chain) fills in on create. */
 export function applyCreateDefaults(r: ResourceInfo, o: KObject): void {
   const md = o.metadata
@@ -28,7 +48,7 @@ export function applyCreateDefaults(r: ResourceInfo, o: KObject): void {
         c.imagePullPolicy ??= String(c.image ?? '').endsWith(':latest') || !String(c.image ?? '').includes(':') ? 'Always' : 'IfNotPresent'
         c.resources ??= {}
       }
-      o.status = {phase: 'Pending', qosClass: 'BestEffort', ...(o.status ?? {})}
+      o.status = {phase: 'Pending', qosClass: qosClass(spec), ...(o.status ?? {})}
       break
     }
     case 'jobs': {

@@ -516,7 +516,7 @@ export class Kubelet implements PodRuntime {
         podIPs: [{ip: podIp(state.uid)}],
         startTime: old.startTime ?? t,
         containerStatuses: statuses,
-        qosClass: 'Burstable',
+        qosClass: old.qosClass ?? 'Burstable', // set by the API server on create
       }
       if (state.deadlineExceeded) {
         s.reason = 'DeadlineExceeded'
