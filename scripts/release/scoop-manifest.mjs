@@ -33,8 +33,8 @@ export function renderScoopManifest({sumsText, version, baseUrl, pjson, nodeVers
     homepage: pjson.homepage,
     license: pjson.license,
     notes: [
-      `Node.js ${nodeVersion} is bundled. The short name is tb.`,
-      `Shell completion (PowerShell): ${bin} autocomplete powershell`,
+      `${[bin, ...(pjson.oclif.binAliases ?? [])].join(' and ')} are on PATH (Node.js ${nodeVersion} bundled).`,
+      `PowerShell completion: ${bin} autocomplete powershell`,
     ],
     architecture: {
       '64bit': {
