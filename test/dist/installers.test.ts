@@ -67,7 +67,9 @@ describe('installers (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set TRA
     assert.ok(existsSync(deb) && existsSync(exe), `built: ${readdirSync(out).join(', ')}`)
     // The stage (a full workspace per target) is no longer needed: free the disk early.
     rmSync(path.join(work, 'stage'), {recursive: true, force: true})
-  })
+    // Measured, not asserted: the pack's own per-kind timings (its last line).
+    console.log(`# pack-installers: ${res.stdout.trim().split('\n').at(-1)}`)
+  }, {timeout: 20 * 60_000}) // well above the suite's per-test default: two full oclif packs on a shared machine
 
   after(() => {
     if (work) rmSync(work, {recursive: true, force: true})
