@@ -178,7 +178,8 @@ export function finishDeb({built, arch, version, pjson, out, work, fast}) {
   // bash-completion loads completions/<command> on first use of <command>: one file per name.
   put(`bash-completion/completions/${bin}`, completion.bash)
   // zsh (Debian's fpath includes vendor-completions): compinit binds every name on the #compdef line.
-  if (!completion.zsh.split('\n', 1)[0].split(/\s+/).includes(names.at(-1))) throw new Error(`_${bin} does not name ${names.join(', ')} on its #compdef line`)
+  const compdef = completion.zsh.split('\n', 1)[0].split(/\s+/)
+  if (compdef[0] !== '#compdef' || !names.every((n) => compdef.includes(n))) throw new Error(`_${bin} does not name ${names.join(', ')} on its #compdef line`)
   put(`zsh/vendor-completions/_${bin}`, completion.zsh)
   // fish loads vendor_completions.d/<command>.fish on first use of <command>.
   put(`fish/vendor_completions.d/${bin}.fish`, completion.fish)
