@@ -1,9 +1,9 @@
 // The platform installers, built for real with `oclif pack` (scripts/release/pack-installers.mjs, once
-// for the file): the amd64 .deb is installed into a throw-away dpkg root, run (tracebloc, tb, ingest
+// for the file, from the checkout's npm package): the amd64 .deb is installed into a throw-away dpkg root, run (tracebloc, tb, ingest
 // validate, completion for both names) and removed again; the Windows x64 NSIS installer is listed
 // with 7-Zip and its bundled node.exe checked against the pin (running it needs Windows: the release
 // workflow does that on a Windows runner). --fast packs with little/no compression; contents are the same.
-// Heavy (npm pack + two oclif packs, ~1-3 min on 2 busy cores): only with TRACEBLOC_TEST_DIST=1, as .ci/run
+// Heavy (two oclif packs: ~1.5 min of CPU; 2-5 min wall on 2 busy cores): only with TRACEBLOC_TEST_DIST=1, as .ci/run
 // sets it. Needs dpkg-deb, apt-ftparchive (apt-utils), makensis (nsis), 7z (p7zip-full).
 // Locally: TRACEBLOC_TEST_DIST=1 npm test -- test/dist/installers.test.ts
 import assert from 'node:assert/strict'
@@ -59,8 +59,13 @@ describe('installers (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set TRA
   before(async () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'tb-installers-'))
     const out = path.join(work, 'out')
+    // The npm package of the checkout as built (npm test builds first; release.test.ts covers the
+    // clean-build `npm pack`), so the installers do not pay for a second TypeScript build.
+    const pack = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work])
+    assert.equal(pack.code, 0, show(pack))
+    const npmTgz = path.join(work, (JSON.parse(pack.stdout) as Array<{filename: string}>)[0].filename)
     const res = await run(process.execPath, [path.join(root, 'scripts/release/pack-installers.mjs'),
-      '--deb', 'amd64', '--win', '--fast', '--out', out, '--stage', path.join(work, 'stage'), '--sha', 'abc1234'])
+      '--deb', 'amd64', '--win', '--fast', '--tarball', npmTgz, '--out', out, '--stage', path.join(work, 'stage'), '--sha', 'abc1234'])
     assert.equal(res.code, 0, show(res))
     deb = path.join(out, 'tracebloc_amd64.deb')
     exe = path.join(out, 'tracebloc-x64.exe')
