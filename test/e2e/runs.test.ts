@@ -2,12 +2,13 @@
 // submitted with `push --detach`, the ingestor slowed down (fault ingestorSlowMs) so a run is still
 // going while the commands act on it. The recent-run cache lives in a temp XDG_CACHE_HOME per test.
 import assert from 'node:assert/strict'
+import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
-import {runCli, SAMPLES, sandboxPerFile} from './push-cli.js'
+import {ROOT, runCli, SAMPLES, sandboxPerFile} from './push-cli.js'
 
 const sandbox = sandboxPerFile()
 const CSV = path.join(SAMPLES, 'tabular_classification/tabular_classification_sample_in_csv_format.csv')
@@ -25,10 +26,58 @@ function machine() {
   const env = {XDG_CACHE_HOME: home, TRACEBLOC_POD_START_TIMEOUT: '60'}
   const sb = sandbox()
   return {
+    env,
     push: (table: string) => runCli(['dataset', 'push', CSV, '--table', table, '--category', 'tabular_classification', '--detach', '--json', '--kubeconfig', sb.kubeconfigPath], {env}),
     cli: (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli([...args, '--kubeconfig', sb.kubeconfigPath], {...opts, env: {...env, ...opts.env}}),
   }
 }
+
+// Runs the CLI on a pseudo-terminal (python3's pty module), answers the first `[y/N]` prompt, and
+// prints {screen, code}. Async: the sandbox lives in this process and must keep serving meanwhile.
+const PTY = String.raw`
+import json, os, pty, re, select, signal, sys, time
+argv, env, answer = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvpe(argv[0], argv, dict(os.environ, **env))
+out, answered, deadline = b'', False, time.time() + 90
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            d = os.read(fd, 65536)
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+    if not answered and b'[y/N]' in out:
+        answered = True
+        os.write(fd, (answer + '\r').encode())
+else:
+    os.kill(pid, signal.SIGKILL)
+_, st = os.waitpid(pid, 0)
+print(json.dumps({'screen': re.sub(r'\x1b\[[0-9;?]*[A-Za-z]', '', out.decode(errors='replace')), 'code': os.waitstatus_to_exitcode(st)}))
+`
+function onPty(args: string[], env: Record<string, string>, answer: string): Promise<{screen: string; code: number}> {
+  return new Promise((resolve, reject) => {
+    const argv = [process.execPath, path.join(ROOT, 'bin/run.js'), ...args]
+    const child = spawn('python3', ['-c', PTY, JSON.stringify(argv), JSON.stringify({NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true', ...env}), answer], {cwd: ROOT})
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    child.on('error', reject)
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out))
+      } catch {
+        reject(new Error(`pty driver: ${err || out}`))
+      }
+    })
+  })
+}
+const hasPty = spawnSync('python3', ['-c', 'import pty'], {stdio: 'ignore'}).status === 0
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs
@@ -83,17 +132,7 @@ test('push --detach → runs shows it running → Ctrl-C on logs leaves it runni
     assert.equal(r.json.summary.inserted_records, 8)
     assert.match(r.stderr, /INGESTION SUMMARY/, 'the live log lines go to stderr under --json')
 
-    // Human form, not following: the finished run's log and the panel.
-    const once = await m.cli(['dataset', 'logs', 'runs_live', '--no-follow'])
-    assert.equal(once.code, 0, once.stdout + once.stderr)
-    assert.match(once.stdout, /INGESTION SUMMARY/)
-    assert.match(once.stdout, /Ingestion complete — ingested 8 of 8 records/)
 
-    const after = await m.cli(['dataset', 'runs', '--json'])
-    const done = after.json.runs.find((x: any) => x.key === key)
-    assert.equal(done.status, 'succeeded')
-    assert.deepEqual([done.summary.inserted_records, done.summary.total_records], [8, 8])
-    assert.ok(done.finished_at && done.duration_seconds >= 0)
   } finally {
     sb.faults.clear()
   }
@@ -115,6 +154,14 @@ test('cancel on a running run: confirmation needed off a TTY, then Job and pod g
     assert.equal(noYes.code, 3, noYes.stdout + noYes.stderr)
     assert.equal(noYes.json.reason, 'confirmation_required')
     assert.ok(sb.store.get(JOBS, 'tracebloc', job), 'nothing was deleted without --yes')
+    if (hasPty) {
+      // On a terminal it asks; "n" leaves the run alone.
+      const no = await onPty(['dataset', 'cancel', '--kubeconfig', sb.kubeconfigPath], m.env, 'n')
+      assert.equal(no.code, 0, no.screen)
+      assert.match(no.screen, new RegExp(`Cancel run ${key} \\(table runs_cancel, Job ${job}, running\\)\\? Rows already inserted stay\\. \\[y/N\\]`))
+      assert.match(no.screen, /Not cancelled\./)
+      assert.ok(sb.store.get(JOBS, 'tracebloc', job) && jobPods(job).length === 1, 'declined: the Job and its pod are untouched')
+    }
 
     const c = await m.cli(['dataset', 'cancel', 'runs_cancel', '--yes', '--json'])
     assert.equal(c.code, 0, c.stdout + c.stderr)
@@ -164,24 +211,26 @@ test('logs of a failed run: exit 9 with the reason; runs lists runs across table
     assert.equal(r.json.status, 'failed')
     assert.match(r.json.error, /BackoffLimitExceeded/)
     assert.match(r.json.error, /Can't connect to MySQL server/)
-    const human = await m.cli(['dataset', 'logs', 'runs_failed'])
-    assert.equal(human.code, 9)
-    assert.match(human.stdout, /Ingestion failed/)
+    // Not following: what the pod logged, the panel and the same exit code.
+    const once = await m.cli(['dataset', 'logs', 'runs_failed', '--no-follow'])
+    assert.equal(once.code, 9, once.stdout + once.stderr)
+    assert.match(once.stdout, /pymysql\.err\.OperationalError/)
+    assert.match(once.stdout, /✖ Ingestion failed/)
   } finally {
     sb.faults.clear()
   }
-  const all = await m.cli(['dataset', 'runs', '--json'])
-  assert.equal(all.code, 0, all.stdout + all.stderr)
-  const tables = new Set(all.json.runs.map((x: any) => x.table))
-  for (const t of ['runs_live', 'runs_cancel', 'runs_failed']) assert.ok(tables.has(t), `${t} in ${[...tables].join(', ')}`)
-  assert.equal(all.json.runs.find((x: any) => x.table === 'runs_failed').status, 'failed')
-  const one = await m.cli(['dataset', 'runs', '--table', 'runs_failed', '--json'])
-  assert.deepEqual(one.json.runs.map((x: any) => x.table), ['runs_failed'])
+  // Every table's runs, newest first, with the summary once known; then one table's.
   const human = await m.cli(['dataset', 'runs'])
   assert.equal(human.code, 0, human.stderr)
-  assert.match(human.stdout, /KEY\s+TABLE\s+CATEGORY\s+INTENT\s+STATUS\s+STARTED\s+DURATION\s+JOB\s+RECORDS/)
-  assert.match(human.stdout, /runs_live\s+tabular_classification\s+train\s+succeeded/)
-  assert.match(human.stdout, /runs_failed\s+tabular_classification\s+train\s+failed/)
+  const lines = human.stdout.split('\n')
+  assert.match(lines[0], /^KEY\s+TABLE\s+CATEGORY\s+INTENT\s+STATUS\s+STARTED\s+DURATION\s+JOB\s+RECORDS$/)
+  const row = (table: string) => lines.findIndex((l) => l.includes(` ${table} `))
+  assert.match(lines[row('runs_live')], /runs_live\s+tabular_classification\s+train\s+succeeded\s+.*\s+ingest-job-\S+\s+8\/8$/)
+  assert.match(lines[row('runs_cancel')], /runs_cancel\s+tabular_classification\s+train\s+cancelled\s/)
+  assert.match(lines[row('runs_failed')], /runs_failed\s+tabular_classification\s+train\s+failed\s/)
+  assert.ok(row('runs_failed') < row('runs_cancel') && row('runs_cancel') < row('runs_live'), 'newest first')
+  const one = await m.cli(['dataset', 'runs', '--table', 'runs_failed', '--json'])
+  assert.deepEqual(one.json.runs.map((x: any) => [x.table, x.status]), [['runs_failed', 'failed']])
 })
 
 test('a user without delete on jobs: cancel names the missing verb and deletes nothing', async () => {

@@ -62,7 +62,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
         return {...doc, status: 'already_finished'}
       }
       if (job) {
-        if (!f.yes && !(await this.confirm(run))) {
+        if (!f.yes && !(await this.confirm(run, sig.signal))) {
           this.note('Not cancelled.')
           return {...doc, status: 'declined'}
         }
@@ -73,7 +73,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
         const left = await deleteRunJob(t, job, {timeoutMs: envMs('TRACEBLOC_CANCEL_TIMEOUT', 90), signal: sig.signal, onStatus: (s) => this.trace(s)})
         cache.markCancelled(t.context, namespace, run.key, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), {table: run.table ?? '', job_name: run.job_name, category: run.category, intent: run.intent})
         cache.save()
-        await recordCancelEvent(t, job, run.key, run.table)
+        await recordCancelEvent(t, job, run)
         if (left.length > 0) {
           throw new CliError(`Job ${run.job_name} was deleted but pod(s) ${left.join(', ')} are still terminating`, {
             exitCode: ExitCode.JOB,
@@ -110,12 +110,16 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
     }
   }
 
-  private async confirm(run: RunInfo): Promise<boolean> {
+  /** y/N on the terminal; Ctrl-C at the prompt declines (exit 0, like the Go CLI's prompts). */
+  private async confirm(run: RunInfo, signal: AbortSignal): Promise<boolean> {
     const {createInterface} = await import('node:readline/promises')
     const rl = createInterface({input: process.stdin, output: process.stderr})
+    rl.on('SIGINT', () => rl.close())
     try {
-      const a = await rl.question(`Cancel run ${run.key} (table ${run.table ?? '?'}, Job ${run.job_name}, ${run.status})? Rows already inserted stay. [y/N] `)
+      const a = await rl.question(`Cancel run ${run.key} (table ${run.table ?? '?'}, Job ${run.job_name}, ${run.status})? Rows already inserted stay. [y/N] `, {signal})
       return /^y(es)?$/i.test(a.trim())
+    } catch {
+      return false
     } finally {
       rl.close()
     }

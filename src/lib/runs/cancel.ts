@@ -3,7 +3,7 @@
 // the next `dataset runs` finds it, and look at what the killed ingestor left on client-pvc.
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {CANCEL_REASON, RUN_LABEL, TABLE_ANNOTATION} from './runs.js'
+import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, RUN_LABEL, STARTED_ANNOTATION, TABLE_ANNOTATION} from './runs.js'
 
 type V1Job = import('@kubernetes/client-node').V1Job
 
@@ -65,14 +65,18 @@ export async function deleteRunJob(t: ClusterTarget, job: V1Job, opts: {timeoutM
 }
 
 /** An Event on the (deleted) Job, labelled with the key: how `dataset runs` on any machine knows it was cancelled. */
-export async function recordCancelEvent(t: ClusterTarget, job: V1Job, key: string, table: string | undefined): Promise<boolean> {
+export async function recordCancelEvent(t: ClusterTarget, job: V1Job, run: {key: string; table?: string; category?: string; intent?: string; started_at?: string}): Promise<boolean> {
+  const {key, table} = run
+  const annotations = Object.fromEntries(
+    Object.entries({[TABLE_ANNOTATION]: table, [CATEGORY_ANNOTATION]: run.category, [INTENT_ANNOTATION]: run.intent, [STARTED_ANNOTATION]: run.started_at}).filter(([, v]) => v),
+  ) as Record<string, string>
   const namespace = job.metadata!.namespace!
   const now = new Date()
   try {
     await t.core.createNamespacedEvent({
       namespace,
       body: {
-        metadata: {generateName: `${job.metadata!.name}.`, namespace, labels: {[RUN_LABEL]: key, 'app.kubernetes.io/managed-by': 'tracebloc-cli'}, annotations: table ? {[TABLE_ANNOTATION]: table} : {}},
+        metadata: {generateName: `${job.metadata!.name}.`, namespace, labels: {[RUN_LABEL]: key, 'app.kubernetes.io/managed-by': 'tracebloc-cli'}, annotations},
         involvedObject: {apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name, namespace, uid: job.metadata!.uid},
         reason: CANCEL_REASON,
         message: `Ingestion run ${key}${table ? ` (table ${table})` : ''} cancelled with tracebloc dataset cancel`,

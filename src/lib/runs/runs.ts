@@ -16,6 +16,9 @@ export const RUN_LABEL = 'tracebloc.io/ingestion-run'
 /** Reason of the Event `dataset cancel` records on the Job (it outlives the Job, for `dataset runs`). */
 export const CANCEL_REASON = 'IngestionCancelled'
 export const TABLE_ANNOTATION = 'tracebloc.io/table'
+export const CATEGORY_ANNOTATION = 'tracebloc.io/category'
+export const INTENT_ANNOTATION = 'tracebloc.io/intent'
+export const STARTED_ANNOTATION = 'tracebloc.io/started-at'
 
 export type RunStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'completed_with_failures' | 'cancelled' | 'unknown'
 
@@ -168,17 +171,19 @@ export async function listRuns(t: ClusterTarget, o: ListRunsOptions): Promise<Ru
     known.add(`${ns}/${key}`)
     const at = ts(ev.lastTimestamp ?? ev.eventTime ?? ev.metadata?.creationTimestamp)
     const cached = o.cache?.find(o.context, (r) => r.namespace === ns && r.key === key)
+    const a = ev.metadata?.annotations ?? {}
     runs.push({
       key,
       namespace: ns,
       job_name: ev.involvedObject?.name,
-      table: ev.metadata?.annotations?.[TABLE_ANNOTATION] ?? cached?.table,
-      category: cached?.category,
-      intent: cached?.intent,
+      table: a[TABLE_ANNOTATION] ?? cached?.table,
+      category: a[CATEGORY_ANNOTATION] ?? cached?.category,
+      intent: a[INTENT_ANNOTATION] ?? cached?.intent,
       status: 'cancelled',
       reason: `cancelled at ${at}`,
-      started_at: cached?.submitted_at,
+      started_at: a[STARTED_ANNOTATION] ?? cached?.submitted_at,
       finished_at: at,
+      duration_seconds: span(a[STARTED_ANNOTATION] ?? cached?.submitted_at, at),
       pods: {active: 0, succeeded: 0, failed: 0},
       source: 'cancel-record',
     })
@@ -195,6 +200,11 @@ export async function listRuns(t: ClusterTarget, o: ListRunsOptions): Promise<Ru
 function fromCache(o: ListRunsOptions, run: RunInfo): Partial<RunInfo> {
   const c = o.cache?.find(o.context, (r) => r.namespace === run.namespace && r.key === run.key)
   return c ? {table: c.table, category: c.category, intent: c.intent} : {}
+}
+
+function span(from: string | undefined, to: string | undefined): number | undefined {
+  const d = from && to ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : NaN
+  return Number.isFinite(d) && d >= 0 ? d : undefined
 }
 
 export function fromCacheOnly(c: RecentRun): RunInfo {
@@ -303,10 +313,14 @@ export async function resolveRun(t: ClusterTarget, namespace: string, arg: strin
     if (!ev && !c) return undefined
     const run = c ? fromCacheOnly(c) : ({key, namespace, status: 'cancelled', pods: {active: 0, succeeded: 0, failed: 0}, source: 'cancel-record'} as RunInfo)
     if (ev) {
+      const a = ev.metadata?.annotations ?? {}
       run.status = 'cancelled'
       run.source = 'cancel-record'
       run.job_name ??= ev.involvedObject?.name
-      run.table ??= ev.metadata?.annotations?.[TABLE_ANNOTATION]
+      run.table ??= a[TABLE_ANNOTATION]
+      run.category ??= a[CATEGORY_ANNOTATION]
+      run.intent ??= a[INTENT_ANNOTATION]
+      run.started_at ??= a[STARTED_ANNOTATION]
       run.finished_at = ts(ev.lastTimestamp ?? ev.eventTime ?? ev.metadata?.creationTimestamp)
       run.reason = `cancelled at ${run.finished_at}`
     }
