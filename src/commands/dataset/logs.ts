@@ -90,6 +90,8 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
           return {status: run.status, ...base, pods: w.pods, summary: summaryJson(w.summary), failure_lines: w.failureLines, exit_code: ExitCode.OK}
         }
       }
+      // No pod now, but the Job counted some: they ran and were deleted (not "never started").
+      if (w.pods.length === 0 && (job.status?.succeeded || job.status?.failed)) w.notStarted = undefined
       if (w.pods.length === 0 && w.job !== 'Unknown') this.note(`Its pods are gone, and their logs with them; the Job status says: ${w.job}${run.reason ? ` (${run.reason})` : ''}`)
       const out = classify({watch: w} as PushContext, {dryRun: false, detach: false})
       let error = out.error
