@@ -11,6 +11,8 @@ import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushSta
 import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
+import {rememberRun} from '../../lib/runs/remember.js'
+import {followCommand} from '../../lib/runs/runs.js'
 
 export interface PushJson {
   status: PushStatus
@@ -21,6 +23,8 @@ export interface PushJson {
   release?: string
   idempotency_key: string
   job_name?: string
+  /** Re-attach to the run: `tracebloc dataset logs <key> -n <ns>`. */
+  follow_command?: string
   replay?: boolean
   ingest_config?: Record<string, unknown>
   files?: number
@@ -134,13 +138,14 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     } finally {
       await cleanupPush(ctx)
       sig.release()
+      if (ctx.submit) rememberRun(this.config.cacheDir, ctx)
     }
 
     if (failure) {
       // Interrupted after the submit: the run continues in the cluster — we only stopped watching.
       if (sig.interruptedBy() && ctx.submit) {
         const doc = this.document(ctx, opts, {status: 'detached', exitCode: ExitCode.INTERRUPTED, error: 'stopped watching; the ingestion keeps running in the cluster'})
-        this.note(`\nStopped watching — the ingestion keeps running in your cluster.\n  Follow it: kubectl logs -f -n ${ctx.submit.namespace} job/${ctx.submit.jobName}`)
+        this.note(`\nStopped watching — the ingestion keeps running in your cluster.\n  Re-attach: ${followCommand(ctx.idempotencyKey, ctx.submit.namespace)}\n  or: kubectl logs -f -n ${ctx.submit.namespace} job/${ctx.submit.jobName}`)
         process.exitCode = ExitCode.INTERRUPTED
         return doc
       }
@@ -174,6 +179,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       release: ctx.release?.release,
       idempotency_key: ctx.idempotencyKey,
       job_name: ctx.submit?.jobName,
+      follow_command: ctx.submit ? followCommand(ctx.idempotencyKey, ctx.submit.namespace) : undefined,
       replay: ctx.submit?.replay,
       ingest_config: o.dryRun ? plan?.config : undefined,
       files: plan?.files.length,
@@ -225,7 +231,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       this.out(`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`)
       this.out(`  job ${ctx.submit?.jobName} in ${ctx.submit?.namespace}`)
       this.out(key)
-      this.out(`  Follow it: kubectl logs -f -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
+      this.out(`  Follow it: ${doc.follow_command}`)
       return
     }
     const s = ctx.watch?.summary
@@ -253,6 +259,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     if (doc.status !== 'succeeded') {
       for (const l of (ctx.watch?.failureLines ?? []).slice(-8)) this.out(`  ${style.dim('│')} ${l}`)
       if (doc.error) this.out(`  ${style.dim('→')} ${doc.error}`)
+      if (doc.follow_command && doc.status !== 'failed' && doc.status !== 'completed_with_failures') this.out(`  ${style.dim('→')} re-attach: ${doc.follow_command}`)
       this.out(`  ${style.dim('→')} logs: kubectl logs -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
     } else if (ctx.reclaimed) {
       this.out(`  staged copy reclaimed from client-pvc`)

@@ -18,6 +18,8 @@ export interface WatchOptions {
   /** How long a pod may stay unstarted (image pull, scheduling) before we call it "never started". */
   podStartTimeoutMs?: number
   pollMs?: number
+  /** Only log lines from this time on (RFC 3339; `dataset logs --since`). */
+  sinceTime?: string
 }
 
 export interface WatchOutcome {
@@ -207,15 +209,19 @@ async function followLogs(t: ClusterTarget, o: WatchOptions, pod: V1Pod, onLine:
         cb()
       },
     })
+    // client-node pipes the response into the sink without an error handler: an abort (Ctrl-C) would
+    // surface as an unhandled 'error' and kill the process, so the source's errors end the stream here.
+    sink.on('pipe', (src: NodeJS.ReadableStream) => src.on('error', () => sink.end()))
     const finished = new Promise<void>((resolve) => {
       sink.on('finish', resolve)
       sink.on('close', resolve)
       sink.on('error', () => resolve())
     })
     try {
-      const ac = await new t.k8s.Log(t.kc).log(o.namespace, name, container, sink, {follow: true, timestamps: true, ...(lastTs ? {sinceTime: lastTs} : {})})
+      const ac = await new t.k8s.Log(t.kc).log(o.namespace, name, container, sink, {follow: true, timestamps: true, ...(lastTs || o.sinceTime ? {sinceTime: lastTs || o.sinceTime} : {})})
       const abort = () => ac.abort()
       o.signal?.addEventListener('abort', abort, {once: true})
+      if (o.signal?.aborted) abort() // interrupted while the stream was opening
       await finished
       o.signal?.removeEventListener('abort', abort)
     } catch {
