@@ -3,7 +3,7 @@
 // tested too) without node_modules, dist or .node, run with that old Node and its npm first on
 // PATH. `npm run demo` and then `npm test -- <one file>` must each set everything up themselves
 // (scripts/bootstrap.cjs) and succeed. The npm cache is the user's, so repeated runs are quick.
-// Heavy (two `npm ci`s, a build, the demo), so it runs only with TRACEBLOC_TEST_DIST=1 (.ci/run).
+// Heavy (two `npm ci`s, two builds, the demo: ~1-4 min on 2 busy cores), so it runs only with TRACEBLOC_TEST_DIST=1 (.ci/run).
 // Locally: TRACEBLOC_TEST_DIST=1 npm test -- test/dist/bootstrap.test.ts
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
@@ -56,7 +56,7 @@ describe('README commands from nothing on an old Node (TRACEBLOC_TEST_DIST=1)', 
   const checkout = path.join(work, 'checkout')
   // Only the old Node's directory and the system's tools: no Node from .node/ anywhere on PATH.
   const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_|^TRACEBLOC_|^NODE_OPTIONS$/i.test(k)) env[k] = v
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_|^TRACEBLOC_|^NODE_OPTIONS$|^NODE_TEST_CONTEXT$/i.test(k)) env[k] = v
   env.PATH = [path.dirname(oldNode ?? '/usr/bin'), ...(process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !d.includes(`${path.sep}.node${path.sep}`) && !d.includes('node_modules'))].join(path.delimiter)
 
   const fresh = () => {

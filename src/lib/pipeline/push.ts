@@ -95,7 +95,9 @@ export function initialContext(o: PushOptions): PushContext {
 export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: string) => void; warn: (s: string) => void}): Promise<void> {
   const throttle = throttled(o.tty ? 100 : 2000)
   // Ask for a missing --category before the task list renders (it buffers stderr, hiding the prompt).
-  if (o.plan.category === undefined && o.plan.interactive) o.plan.category = await (await import('../dataset/index.js')).chooseCategory(o.plan)
+  let detected: string | undefined
+  const onDetected = (_category: string, why: string) => (detected = why)
+  if (o.plan.category === undefined && o.plan.interactive) o.plan.category = await (await import('../dataset/index.js')).chooseCategory({...o.plan, onDetected})
   // Every warning is shown to humans and kept for the --json document.
   const warn = (s: string) => {
     ctx.warnings.push(s)
@@ -109,10 +111,11 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           const {planDataset} = await import('../dataset/index.js')
           c.plan = await planDataset({
             ...o.plan,
+            onDetected,
             onProgress: (p) => throttle(() => (task.output = `${p.phase}${p.files !== undefined ? ` · ${p.files} files` : ''}${p.bytes !== undefined ? ` · ${humanBytes(p.bytes)}` : ''}`)),
           })
           for (const w of c.plan.warnings) warn(w)
-          task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}`
+          task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}${detected ? ` (detected: ${detected})` : ''}`
         }),
     },
     {
