@@ -1,6 +1,6 @@
 // `dataset push` as a pipeline of listr2 tasks: validate → connect → stage → submit → watch.
 // Each step is a function of the shared context; the command only parses flags and renders the result.
-import {Listr, ListrTask} from 'listr2'
+import {LISTR_LOGGER_STDERR_LEVELS, Listr, ListrLogger, ListrLogLevels, ListrTask} from 'listr2'
 
 import {checkSharedPvc, ClientRelease, discoverRelease, pickJobsManagerPod, SharedPvc} from '../cluster/discovery.js'
 import {ClusterFlags, ClusterTarget, loadClusterTarget} from '../cluster/kube.js'
@@ -248,7 +248,11 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           // renders the panel and picks the exit code from ctx.watch, as for a clean run.
           const w = c.watch
           if (w.job === 'Complete' && !w.summary?.hasFailures) task.title = 'Ingestion finished'
-          else throw new WatchOutcomeShown(w.notStarted ? `ingestion pod never started: ${w.notStarted}` : w.job === 'Complete' ? 'ingestion finished with failures or skipped rows' : w.job === 'Failed' ? 'ingestion Job failed' : 'ingestion outcome unknown')
+          else {
+            // The failed task shows its title only: say the outcome there.
+            task.title = w.notStarted ? `Ingestion pod never started: ${w.notStarted}` : w.job === 'Complete' ? 'Ingestion finished with failures or skipped rows' : w.job === 'Failed' ? 'Ingestion Job failed' : 'Ingestion outcome unknown'
+            throw new WatchOutcomeShown(task.title)
+          }
         }),
     },
   ]
@@ -262,9 +266,18 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
     fallbackRenderer: 'simple',
     fallbackRendererCondition: () => !o.tty,
     silentRendererCondition: () => o.json,
-    rendererOptions: {collapseSubtasks: false},
+    // The failed task shows only its title (✖); the command prints the error once, with its hint.
+    rendererOptions: {collapseSubtasks: false, showErrorMessage: false},
+    fallbackRendererOptions: {logger: new TitleOnlyFailures({useIcons: true, toStderr: LISTR_LOGGER_STDERR_LEVELS})},
   })
   await list.run()
+}
+
+/** The plain-line renderer's logger without the `[FAILED: <message>]` suffix (the message follows as `Error:`). */
+class TitleOnlyFailures extends ListrLogger {
+  override log(level: ListrLogLevels, message: string, options?: Parameters<ListrLogger['log']>[2]): void {
+    super.log(level, message, level === ListrLogLevels.FAILED ? {...options, suffix: undefined} : options)
+  }
 }
 
 async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, warn: (s: string) => void) {
