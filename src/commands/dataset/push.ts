@@ -50,6 +50,8 @@ export interface PushJson {
   error?: string
   reason?: string
   hint?: string
+  /** The ingestor's own failure lines (validator failures, `Ingestion failed:` …), when it failed. */
+  details?: string[]
 }
 
 export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
@@ -166,7 +168,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     return doc
   }
 
-  private document(ctx: PushContext, o: PushOptions, out: {status: PushStatus; exitCode: number; error?: string; reason?: string; hint?: string}): PushJson {
+  private document(ctx: PushContext, o: PushOptions, out: {status: PushStatus; exitCode: number; error?: string; reason?: string; hint?: string; details?: string[]}): PushJson {
     const plan = ctx.plan
     return {
       status: out.status,
@@ -207,6 +209,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       ...(out.error ? {error: out.error} : {}),
       ...(out.reason ? {reason: out.reason} : {}),
       ...(out.hint ? {hint: out.hint} : {}),
+      ...(out.details ? {details: out.details} : {}),
     }
   }
 
@@ -254,8 +257,10 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     this.out(`  table ${plan.table} · job ${ctx.submit?.jobName} · namespace ${ctx.submit?.namespace}`)
     this.out(key)
     if (doc.status !== 'succeeded') {
-      for (const l of (ctx.watch?.failureLines ?? []).slice(-8)) this.out(`  ${style.dim('│')} ${l}`)
-      if (doc.error) this.out(`  ${style.dim('→')} ${doc.error}`)
+      const shown = (ctx.watch?.failureLines ?? []).slice(-8)
+      for (const l of shown) this.out(`  ${style.dim('│')} ${l}`)
+      // The error quotes the ingestor's reason: shown above already unless it was cut off.
+      if (doc.error && !shown.some((l) => doc.error!.includes(l))) this.out(`  ${style.dim('→')} ${doc.error}`)
       this.out(`  ${style.dim('→')} logs: kubectl logs -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
     } else if (ctx.reclaimed) {
       this.out(`  staged copy reclaimed from client-pvc`)

@@ -332,18 +332,21 @@ export async function reclaimStaging(ctx: PushContext, stageImage: string, timeo
   }
 }
 
-export function classify(ctx: PushContext, o: Pick<PushOptions, 'dryRun' | 'detach'>): {status: PushStatus; exitCode: number; error?: string} {
+export function classify(ctx: PushContext, o: Pick<PushOptions, 'dryRun' | 'detach'>): {status: PushStatus; exitCode: number; error?: string; reason?: string; details?: string[]} {
   if (o.dryRun) return {status: 'dry-run', exitCode: ExitCode.OK}
   if (o.detach) return {status: 'detached', exitCode: ExitCode.OK}
   const w = ctx.watch
-  if (!w) return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the run was not watched to the end'}
-  if (w.notStarted) return {status: 'not_started', exitCode: ExitCode.JOB, error: `the ingestion pod never started: ${w.notStarted}`}
-  if (w.job === 'Failed') return {status: 'failed', exitCode: ExitCode.JOB, error: 'the ingestion Job failed — see the logs above'}
+  if (!w) return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the run was not watched to the end', reason: 'job_outcome_unknown'}
+  // The ingestor's own failure lines, the first (with its joined cause) as the reason.
+  const details = w.failureLines.length > 0 ? w.failureLines : undefined
+  const because = details ? `: ${details.find((l) => /Ingestion failed:|Validator failed:|validation failed:/.test(l)) ?? details[0]}` : ''
+  if (w.notStarted) return {status: 'not_started', exitCode: ExitCode.JOB, error: `the ingestion pod never started: ${w.notStarted}`, reason: 'job_not_started', details}
+  if (w.job === 'Failed') return {status: 'failed', exitCode: ExitCode.JOB, error: `the ingestion Job failed${because || ' (the ingestor printed no reason; see its logs)'}`, reason: 'job_failed', details}
   if (w.job === 'Complete') {
-    if (w.summary?.hasFailures) return {status: 'completed_with_failures', exitCode: ExitCode.JOB, error: 'the ingestion finished but its summary reports failures or skipped rows'}
+    if (w.summary?.hasFailures) return {status: 'completed_with_failures', exitCode: ExitCode.JOB, error: 'the ingestion finished but its summary reports failures or skipped rows', reason: 'job_completed_with_failures', details}
     return {status: 'succeeded', exitCode: ExitCode.OK}
   }
-  return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the ingestion outcome could not be determined'}
+  return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the ingestion outcome could not be determined', reason: 'job_outcome_unknown', details}
 }
 
 export function summaryJson(s?: IngestSummary) {
