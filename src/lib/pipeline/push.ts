@@ -18,6 +18,7 @@ import {buildSubmitBody, fetchServerSchema, newIdempotencyKey, submitIngestion, 
 import {type IngestSummary, stripAnsi} from '../watch/banner.js'
 import {colorEnabled} from '../output/style.js'
 import {watchIngestionJob, WatchOutcome} from '../watch/follow.js'
+import {LogView} from '../watch/log-view.js'
 import {humanBytes, humanDuration} from './format.js'
 
 export interface PushOptions {
@@ -196,7 +197,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
                   (task.output =
                     p.phase === 'hashing'
                       ? `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
-                      : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.files}/${p.totalFiles} files · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
+                      : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.sentFiles}/${p.totalFiles} files sent, ${p.files} verified · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
               ),
           })
           c.swapped = true
@@ -230,19 +231,21 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
     {
       title: 'Watch the ingestion',
       skip: () => (o.dryRun ? 'dry run' : o.detach ? 'detached: the ingestion runs on in the cluster' : false),
-      rendererOptions: {outputBar: Infinity, persistentOutput: true},
+      // On a terminal LogView re-emits the whole log each time (the progress bar updated in place), so one entry is the view.
+      rendererOptions: {outputBar: o.tty ? 1 : Infinity, persistentOutput: true},
       task: async (c, task) =>
         timed(c, 'watch_ms', async () => {
           await c.portForward?.close()
           c.portForward = undefined
+          const view = new LogView((text) => (task.output = text), o.tty)
           c.watch = await watchIngestionJob(c.target!, {
             namespace: c.submit!.namespace,
             jobName: c.submit!.jobName,
             signal: o.signal,
             podStartTimeoutMs: o.podStartTimeoutMs,
             // The ingestor colours its own output; honour NO_COLOR / non-TTY by stripping it.
-            onLine: (l) => (task.output = redact(colorEnabled(process.stdout) ? l : stripAnsi(l))),
-            onStatus: (s) => (task.output = s),
+            onLine: (l) => view.push(redact(colorEnabled(process.stdout) ? l : stripAnsi(l))),
+            onStatus: (s) => view.push(s),
           })
           // The task list shows the outcome truthfully (✖ for anything but a clean run); the command then
           // renders the panel and picks the exit code from ctx.watch, as for a clean run.
