@@ -56,13 +56,13 @@ try {
 }
 
 let stopping = false
-let stop: (() => Promise<void>) | undefined
+const running: {stop?: () => Promise<void>} = {}
 const shutdown = (why: string) => {
   if (stopping) return
   stopping = true
   console.log(`${why}: stopping sandbox`)
-  if (!stop) return // still starting: stopped right after startSandbox returns
-  stop().then(
+  if (!running.stop) return // still starting: stopped right after startSandbox returns
+  running.stop().then(
     () => process.exit(0),
     (e) => {
       console.error(e)
@@ -80,7 +80,7 @@ setInterval(() => {
 
 const {startSandbox} = await import('./index.js')
 const sb = await startSandbox({kubeconfigPath: values.kubeconfig, faults, legacySecret: values['legacy-secret']})
-stop = () => sb.stop()
+running.stop = () => sb.stop()
 if (stopping) await sb.stop().then(() => process.exit(0))
 console.log(`kubeconfig: ${sb.kubeconfigPath}`)
 console.log(`namespace: ${sb.namespace}  api: ${sb.apiUrl}  client-pvc: ${sb.pvcDir}`)

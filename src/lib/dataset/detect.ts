@@ -39,14 +39,21 @@ export function parseCsvHead(text: string, maxRows = 50): string[][] {
   for (let i = 0; i < text.length && rows.length < maxRows; i++) {
     const ch = text[i]
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (cell += '"'), i++
-      else if (ch === '"') quoted = false
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (ch === '"') quoted = false
       else cell += ch
     } else if (ch === '"') quoted = true
-    else if (ch === ',') row.push(cell), (cell = '')
-    else if (ch === '\n' || ch === '\r') {
+    else if (ch === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++
-      row.push(cell), rows.push(row), (row = []), (cell = '')
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ''
     } else cell += ch
   }
   if (rows.length > 0) rows[0] = rows[0].map((h, i) => (i === 0 ? h.replace(/^\uFEFF/, '') : h).trim())
