@@ -6,8 +6,8 @@ const REQUIRED_NODE = [22, 19, 0]
 const found = process.versions.node.split('.').map(Number)
 const tooOld = found[0] !== REQUIRED_NODE[0] ? found[0] < REQUIRED_NODE[0] : found[1] < REQUIRED_NODE[1]
 if (tooOld) {
-  process.stderr.write(`Error: tracebloc needs Node.js >= ${REQUIRED_NODE.join('.')}, found ${process.version} (${process.execPath})\n` +
-    '  → install Node.js 22 or 24 LTS (https://nodejs.org, nvm, or your package manager), or use the Homebrew/install.sh build that bundles Node (docs/install.md)\n')
+  process.stderr.write(`Error: tracebloc needs Node.js >= ${REQUIRED_NODE.join('.')}, found ${process.version} (${process.execPath}); ` +
+    'install Node.js 22 or 24 LTS (https://nodejs.org or nvm), or the Homebrew / install.sh build that bundles Node (docs/install.md)\n')
   process.exit(1)
 }
 // A reader that goes away (`tracebloc --help | head -1`) is not an error: stop quietly.
