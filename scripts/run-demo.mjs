@@ -10,6 +10,14 @@ import {fileURLToPath} from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const sample = process.env.TRACEBLOC_DEMO_DATA ?? path.join(root, 'test/fixtures/reference/samples/image_classification/data')
 if (!existsSync(path.join(root, 'dist/commands'))) spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], {stdio: 'inherit'})
+// The sandbox's kubelet runs pods under bubblewrap on a busybox root: say so up front, not as a stack trace.
+const hasBwrap = spawnSync('bwrap', ['--version'], {stdio: 'ignore'}).status === 0
+if (process.platform !== 'linux' || !hasBwrap || !existsSync(process.env.SANDBOX_BUSYBOX ?? '/bin/busybox')) {
+  console.error(process.platform !== 'linux'
+    ? `demo: the sandbox cluster runs on Linux only (this is ${process.platform}); point the CLI at a real cluster instead (README: Push a dataset)`
+    : 'demo: the sandbox cluster needs bubblewrap and a static busybox at /bin/busybox: apt-get install bubblewrap busybox-static, then run it again')
+  process.exit(1)
+}
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-demo-'))
 const kubeconfig = path.join(tmp, 'kubeconfig')
