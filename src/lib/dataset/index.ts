@@ -127,6 +127,8 @@ async function pickCategory(opts: PlanOptions): Promise<CategoryInfo> {
 /** A category given with --category must fit what is on disk (else e.g. images/ would be ignored). */
 function checkCategoryFits(cat: CategoryInfo, families: Family[], input: string): void {
   if (families.length === 0 || families.includes(cat.family)) return
+  // A folder with only a CSV given an image/text task is a missing images/ (…) folder: the layout check says so (exit 3).
+  if (families.every((f) => f === 'tabular') && !/\.csv$/i.test(input)) return
   const what = families.includes('image') ? 'images/ next to the CSV' : families.includes('text') ? 'texts/ or sequences/ next to the CSV' : 'a CSV without images/, texts/ or sequences/'
   const fits = families.flatMap((f) => categoriesOf(f))
   throw badInput(
