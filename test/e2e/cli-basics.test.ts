@@ -131,3 +131,13 @@ test('off a terminal the category is detected when the data leaves one task; oth
   assert.match(doc.error, /looks like tabular data/)
   assert.match(doc.hint, /--category with one of: tabular_classification, tabular_regression/)
 })
+
+test('--json parse errors (missing or bad flag) carry reason bad_flag, exit 2', () => {
+  for (const args of [['dataset', 'push', images, '--json'], ['dataset', 'push', images, '--table', 't', '--intent', 'bogus', '--json']]) {
+    const r = cli(args, {env: noCluster})
+    assert.equal(r.status, 2)
+    const doc = JSON.parse(r.stdout)
+    assert.deepEqual([doc.status, doc.exit_code, doc.reason], ['error', 2, 'bad_flag'])
+  }
+})
+
