@@ -35,6 +35,9 @@ export interface WatchOutcome {
 
 const FAILURE_LINE = /Ingestion failed:|Validator failed:|validation failed:|^ERROR|\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG/
 
+/** A new log record (timestamp or level prefix, progress bar): ends a failure block. */
+const LOG_RECORD = /^\d{4}-\d{2}-\d{2}[ T]\d|^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|^[A-Za-z ]+:\s+\d+%\|/
+
 const BAD_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError'])
 
 function jobCondition(job: import('@kubernetes/client-node').V1Job): 'Complete' | 'Failed' | undefined {
@@ -55,10 +58,23 @@ export async function watchIngestionJob(t: ClusterTarget, o: WatchOptions): Prom
   let lastWaitReason = ''
   let podExitCode: number | undefined
 
+  // A failure header ending in ':' ("Ingestion failed: Duplicate Validator Validator failed: ") has
+  // its cause on the next lines: the first is joined onto it, the rest kept up to a blank line.
+  let continuation: 'none' | 'join' | 'append' = 'none'
   const onLine = (line: string, pod: string) => {
     parser.push(line)
-    const plain = stripAnsi(line)
-    if (FAILURE_LINE.test(plain) && failureLines.length < 200) failureLines.push(plain)
+    const plain = stripAnsi(line).trimEnd()
+    if (failureLines.length < 200) {
+      if (FAILURE_LINE.test(plain)) {
+        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
+        else failureLines.push(plain)
+        continuation = plain.endsWith(':') ? 'join' : continuation === 'none' ? 'none' : 'append'
+      } else if (continuation !== 'none' && plain.trim() !== '' && !LOG_RECORD.test(plain)) {
+        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
+        else failureLines.push(plain)
+        continuation = plain.endsWith(':') ? 'join' : 'append'
+      } else continuation = 'none'
+    }
     o.onLine?.(line, pod)
   }
 

@@ -52,8 +52,8 @@ export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: s
   }
   // an empty /etc: Node needs nothing from it, and mounts like /etc/tracebloc/ingest get a place to go
   binds.push('--tmpfs', '/etc', '--ro-bind', REPO_ROOT, REPO_ROOT)
-  // a Node outside the system dirs and the repo (nvm, a project-local install) must be visible too
-  const nodeDir = path.dirname(fs.realpathSync(process.execPath))
-  if (![...['/usr', '/lib', '/lib64', '/bin', '/sbin'], REPO_ROOT].some((d) => nodeDir === d || nodeDir.startsWith(`${d}/`))) binds.push('--ro-bind', nodeDir, nodeDir)
-  return {binds, command: [process.execPath, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
+  // The Node running the tests may live outside the repo and /usr (a shared .node/ of another checkout).
+  const node = fs.realpathSync(process.execPath)
+  if (!node.startsWith(REPO_ROOT + path.sep) && !node.startsWith('/usr/')) binds.push('--ro-bind', node, node)
+  return {binds, command: [node, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
 }
