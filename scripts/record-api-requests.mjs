@@ -2,7 +2,8 @@
 // replays: runs the CLI's e2e tests (or the files given) with the sandbox's request recorder on,
 // keeps the requests the CLI sent (not the sandbox's own), one example per request shape,
 // with run-specific values (hex ids, timestamps) zeroed so the file diffs cleanly.
-//   npm run record:api-requests [-- test/e2e/push.test.ts …]
+//   npm run record:api-requests [-- [--add] test/e2e/push.test.ts …]
+// --add keeps the shapes already in the corpus (for recording a few files only).
 import {spawnSync} from 'node:child_process'
 import {globSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -34,7 +35,7 @@ export function corpusOf(lines) {
     if (!line.trim()) continue
     const rec = JSON.parse(line)
     if (rec.userAgent === SANDBOX_USER_AGENT) continue
-    const {userAgent: _ua, status: _st, ...req} = rec
+    const {userAgent: _ua, status: _st, shape: _sh, ...req} = rec
     const n = normalize(req)
     const shape = requestShape(n)
     if (!byShape.has(shape)) byShape.set(shape, {shape, ...n})
@@ -43,7 +44,10 @@ export function corpusOf(lines) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const files = process.argv.slice(2).length ? process.argv.slice(2) : globSync('test/e2e/*.test.ts', {cwd: root}).sort()
+  const args = process.argv.slice(2)
+  const add = args.includes('--add')
+  const given = args.filter((a) => a !== '--add')
+  const files = given.length ? given : globSync('test/e2e/*.test.ts', {cwd: root}).sort()
   const dir = mkdtempSync(path.join(tmpdir(), 'api-record-'))
   const file = path.join(dir, 'requests.jsonl')
   const r = spawnSync(process.execPath, [path.join(root, 'scripts/test.mjs'), ...files], {cwd: root, stdio: 'inherit', env: {...process.env, TRACEBLOC_SANDBOX_RECORD: file}})
@@ -51,7 +55,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     console.error('no requests were recorded')
     process.exit(1)
   }
-  const corpus = corpusOf(readFileSync(file, 'utf8').split('\n'))
+  const kept = add && existsSync(CORPUS) ? readFileSync(CORPUS, 'utf8').split('\n') : []
+  const corpus = corpusOf([...kept, ...readFileSync(file, 'utf8').split('\n')])
   writeFileSync(CORPUS, corpus.map((c) => JSON.stringify(c)).join('\n') + '\n')
   rmSync(dir, {recursive: true, force: true})
   console.log(`${corpus.length} request shapes → ${path.relative(root, CORPUS)}${r.status ? ` (the tests exited ${r.status}: check the corpus covers what you need)` : ''}`)

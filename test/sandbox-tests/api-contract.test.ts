@@ -110,6 +110,11 @@ describe('recorded corpus', () => {
     r = refusal(ssar)
     assert.match(r.message, /spec\.nonResourceAttributes: Invalid value: .*cannot be specified in combination with resourceAttributes$/)
 
+    const ev = entry('POST /api/v1/namespaces/{ns}/events? application/json {')
+    ;(ev.body as any).metadata.generateName = 'ingest-job-0.'
+    r = refusal(ev)
+    assert.match(r.message, /^Event "ingest-job-0\.[a-z0-9]{5}" is invalid: metadata\.generateName: Invalid value: "ingest-job-0\.": a lowercase RFC 1123 subdomain must consist of/)
+
     const exec = entry('GET /api/v1/namespaces/{ns}/pods/{name}/exec?')
     delete exec.query.command
     assert.equal(refusal(exec).message, 'you must specify at least 1 command')

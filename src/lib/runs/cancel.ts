@@ -76,7 +76,8 @@ export async function recordCancelEvent(t: ClusterTarget, job: V1Job, run: {key:
     await t.core.createNamespacedEvent({
       namespace,
       body: {
-        metadata: {generateName: `${job.metadata!.name}.`, namespace, labels: {[RUN_LABEL]: key, 'app.kubernetes.io/managed-by': 'tracebloc-cli'}, annotations},
+        // a generateName must itself be a DNS subdomain prefix: only a trailing "-" is allowed, not "."
+        metadata: {generateName: `${job.metadata!.name}-`, namespace, labels: {[RUN_LABEL]: key, 'app.kubernetes.io/managed-by': 'tracebloc-cli'}, annotations},
         involvedObject: {apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name, namespace, uid: job.metadata!.uid},
         reason: CANCEL_REASON,
         message: `Ingestion run ${key}${table ? ` (table ${table})` : ''} cancelled with tracebloc dataset cancel`,
