@@ -22,7 +22,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The commands and topics (space-separated) closest to what was typed, best first. A candidate of
- * n words is compared with the first n words typed; it qualifies within a third of its length.
+ * n words is compared with the first n words typed; it qualifies within a third of its length
+ * and at most one edit further than the best.
  */
 export function suggestCommands(typed: string[], candidates: string[], max = 3): string[] {
   const scored: {c: string; d: number}[] = []
@@ -33,7 +34,9 @@ export function suggestCommands(typed: string[], candidates: string[], max = 3):
     // Prefer the full command over its topic when both are as close.
     if (d <= Math.max(1, Math.floor(c.length / 3))) scored.push({c, d: d - n / 100})
   }
-  return scored.sort((x, y) => x.d - y.d || x.c.localeCompare(y.c)).slice(0, max).map((s) => s.c)
+  scored.sort((x, y) => x.d - y.d || x.c.localeCompare(y.c))
+  // Only the near-best: one typo away from `push` should not also offer `logs` and `runs`.
+  return scored.filter((s) => s.d <= scored[0].d + 1).slice(0, max).map((s) => s.c)
 }
 
 /** Prints the unknown-command error (human or --json) and sets exit code 1. */
