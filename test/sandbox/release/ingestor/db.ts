@@ -22,6 +22,7 @@ export const qualified = (table: string) => `${ident(DB_NAME)}.${ident(table)}`
 export function lit(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return 'NULL'
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'NULL'
+  // eslint-disable-next-line no-control-regex -- escaping control characters is the point
   const esc = v.replace(/[\\'\0\n\r\x1a]/g, (c) => ({'\\': '\\\\', "'": "\\'", '\0': '\\0', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z'})[c]!)
   return `'${esc}'`
 }
