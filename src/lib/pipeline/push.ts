@@ -28,6 +28,8 @@ export interface PushOptions {
   stageImage: string
   detach: boolean
   dryRun: boolean
+  /** Replace an existing dataset of that name (removed as `dataset delete` does, after the cluster checks). */
+  overwrite?: boolean
   json: boolean
   cleanOrphans: boolean
   signal: AbortSignal
@@ -72,6 +74,8 @@ export interface PushContext {
   warnings: string[]
   timings: Record<string, number>
   reclaimed?: boolean
+  /** The destination check: whether the dataset existed, and what --overwrite removed. */
+  destination?: import('../datasets/guard.js').GuardResult
 }
 
 const nowMs = () => performance.now()
@@ -141,6 +145,12 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
               )
             }
           }
+          // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes
+          const {guardDestination} = await import('../datasets/guard.js')
+          c.destination = await guardDestination(c.target, ns, c.plan!.table, {
+            overwrite: Boolean(o.overwrite), dryRun: o.dryRun, serviceAccount: c.release.ingestorSA, stageImage: o.stageImage,
+            podReadyTimeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = s), warn,
+          })
           task.title = `Connected to release ${c.release.release} (chart ${c.release.chartVersion}) in ${ns}`
         }),
     },
