@@ -32,6 +32,10 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
   async run() {
     const f = this.flags
     const name = validateDatasetName(this.args.name)
+    // off a terminal, a delete needs --yes (or --dry-run): say so before touching the cluster
+    if (!f.yes && !f['dry-run'] && (!(process.stdin.isTTY && process.stdout.isTTY) || this.jsonEnabled())) {
+      throw new CliError(`refusing to delete "${name}" without confirmation (no terminal to ask on)`, {exitCode: ExitCode.LOCAL_ENV, hint: 'pass --yes to delete it (or --dry-run to see what would go)', reason: 'confirmation_required'})
+    }
     const sig = trapSignals()
     try {
       const conn = await connectForDatasets({kubeconfig: f.kubeconfig, context: f.context, namespace: f.namespace}, {permissions: DELETE_PERMISSIONS, pvc: true, signal: sig.signal})
@@ -49,9 +53,6 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
       if (f['dry-run']) return {status: 'dry-run', ...base, removed_paths: [], bookkeeping_cleaned: false, warnings: []}
 
       if (!f.yes) {
-        if (!(process.stdin.isTTY && process.stdout.isTTY) || this.jsonEnabled()) {
-          throw new CliError(`refusing to delete "${dataset.name}" without confirmation`, {exitCode: ExitCode.LOCAL_ENV, hint: `pass --yes to delete it (or --dry-run to see what would go)`, reason: 'confirmation_required'})
-        }
         const {createInterface} = await import('node:readline/promises')
         const rl = createInterface({input: process.stdin, output: process.stderr})
         const answer = await rl.question(`Delete dataset "${dataset.name}" and its files? [y/N] `, {signal: sig.signal}).catch(() => '')

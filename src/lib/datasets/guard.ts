@@ -30,7 +30,15 @@ export function existingDataset(cat: Catalog, table: string): Dataset | undefine
   return cat.datasets.find((d) => !d.system && d.labelKnown && sameName(d.name, table) && (d.tables.length > 0 || (d.files?.files ?? 0) > 0))
 }
 
-export async function guardDestination(t: ClusterTarget, namespace: string, table: string, o: GuardOptions): Promise<GuardResult> {
+export interface Destination {
+  table: string
+  namespace: string
+  cat: Catalog
+  existing?: Dataset
+}
+
+/** Read what exists under that name. Fails closed: MySQL unreadable → exit 7, never "absent". */
+export async function checkDestination(t: ClusterTarget, namespace: string, table: string, signal?: AbortSignal): Promise<Destination> {
   if (PHYSICAL_RE.test(table) || SYSTEM_TABLES.has(table)) {
     throw new CliError(`--table "${table}" is reserved: ${SYSTEM_TABLES.has(table) ? 'the ingestor keeps its bookkeeping there' : 'ds_<32 hex> names are the physical tables of per-ingestion runs'}`, {
       exitCode: ExitCode.BAD_INPUT,
@@ -38,10 +46,9 @@ export async function guardDestination(t: ClusterTarget, namespace: string, tabl
       reason: 'reserved_name',
     })
   }
-  o.onStatus?.('checking whether the dataset already exists')
   let cat: Catalog
   try {
-    cat = await readCatalog(t, namespace, {pvc: true, signal: o.signal})
+    cat = await readCatalog(t, namespace, {pvc: true, signal})
   } catch (error) {
     if (!(error instanceof CliError) || error.exitCode === ExitCode.INTERRUPTED) throw error
     throw new CliError(`cannot check whether "${table}" already exists: ${error.message}`, {
@@ -51,12 +58,17 @@ export async function guardDestination(t: ClusterTarget, namespace: string, tabl
       cause: error,
     })
   }
-  for (const n of cat.notes) o.warn(n)
-  const ds = existingDataset(cat, table)
+  return {table, namespace, cat, existing: existingDataset(cat, table)}
+}
+
+/** Exit 6 when the dataset exists and --overwrite is not given; with it, remove the dataset (after every other check). */
+export async function applyDestination(t: ClusterTarget, d: Destination, o: GuardOptions): Promise<GuardResult> {
+  for (const n of d.cat.notes) o.warn(n)
+  const ds = d.existing
   if (!ds) return {existed: false}
   const what = ds.tables.length ? `table ${ds.tables.map((x) => `training_test_datasets.${x}`).join(', ')}, ${ds.records} records` : `${ds.files?.files ?? 0} files in /data/shared/${ds.name}`
   if (!o.overwrite) {
-    throw new CliError(`dataset "${ds.name}" already exists in namespace "${namespace}" (${what}); pushing again would not merge or replace it`, {
+    throw new CliError(`dataset "${ds.name}" already exists in namespace "${d.namespace}" (${what}); pushing again would not merge or replace it`, {
       exitCode: ExitCode.TABLE_EXISTS,
       hint: `re-run with --overwrite to replace it, remove it first with \`tracebloc dataset delete ${ds.name}\`, or pick another --table`,
       reason: 'table_exists',
@@ -67,8 +79,8 @@ export async function guardDestination(t: ClusterTarget, namespace: string, tabl
     return {existed: true}
   }
   o.onStatus?.(`replacing dataset "${ds.name}": removing its table and files`)
-  const replaced = await teardown(t, planTeardown(cat, ds, ds.tables), {
-    mysqlPod: cat.mysqlPod,
+  const replaced = await teardown(t, planTeardown(d.cat, ds, ds.tables), {
+    mysqlPod: d.cat.mysqlPod,
     serviceAccount: o.serviceAccount,
     image: o.stageImage,
     podReadyTimeoutMs: o.podReadyTimeoutMs,

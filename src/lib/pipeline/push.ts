@@ -132,6 +132,10 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           task.output = 'checking permissions'
           c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
           requirePermissions(ns, c.permissions)
+          // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
+          const {applyDestination, checkDestination} = await import('../datasets/guard.js')
+          const destination = checkDestination(c.target, ns, c.plan!.table, o.signal)
+          destination.catch(() => undefined) // awaited below; an early failure must not go unhandled meanwhile
           c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
           if (!o.dryRun) {
             task.output = 'minting the ingestor token'
@@ -146,8 +150,8 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             }
           }
           // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes
-          const {guardDestination} = await import('../datasets/guard.js')
-          c.destination = await guardDestination(c.target, ns, c.plan!.table, {
+          task.output = 'checking whether the dataset already exists'
+          c.destination = await applyDestination(c.target, await destination, {
             overwrite: Boolean(o.overwrite), dryRun: o.dryRun, serviceAccount: c.release.ingestorSA, stageImage: o.stageImage,
             podReadyTimeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = s), warn,
           })

@@ -279,7 +279,13 @@ export class Kubelet implements PodRuntime {
       const sock = ingestor ? this.serviceSocketDir(pod.metadata.namespace, (c0.env ?? []).find((e: KObject) => e.name === 'MYSQL_HOST')?.value) : undefined
       if (sock) fsArgs.push('--bind', sock, '/var/run/mysqld')
     } else {
-      makeBusyboxRoot(rootDir, mounts.map((m) => m.mountPath))
+      // a subPath mount of one file (jobs-manager's ingestion-authz.yaml) needs a file to mount over, not a directory
+      const isFile = (m: {dir: string}) => fs.statSync(m.dir, {throwIfNoEntry: false})?.isFile() ?? false
+      makeBusyboxRoot(rootDir, mounts.filter((m) => !isFile(m)).map((m) => m.mountPath))
+      for (const m of mounts.filter(isFile)) {
+        fs.mkdirSync(path.join(rootDir, path.dirname(m.mountPath)), {recursive: true})
+        fs.writeFileSync(path.join(rootDir, m.mountPath), '')
+      }
       fsArgs.push(readOnlyRoot ? '--ro-bind' : '--bind', rootDir, '/')
     }
     fsArgs.push('--proc', '/proc', '--dev', '/dev')
