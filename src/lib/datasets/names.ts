@@ -95,7 +95,7 @@ export function nearestNames(name: string, names: string[], n = 3): string[] {
   return names
     .map((x) => {
       const l = asciiLower(x)
-      return {x, d: l.includes(q) || q.includes(l) ? Math.abs(l.length - q.length) / 2 : distance(q, l)}
+      return {x, d: Math.min(q.length, l.length) >= 3 && (l.includes(q) || q.includes(l)) ? 1 + Math.abs(l.length - q.length) / 100 : distance(q, l)}
     })
     .filter((c) => c.d <= Math.max(2, Math.floor(q.length / 2)))
     .sort((a, b) => a.d - b.d || (a.x < b.x ? -1 : 1))
