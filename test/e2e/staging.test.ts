@@ -46,6 +46,16 @@ function push(dir: string, table: string, extra: string[] = [], env: Record<stri
 }
 
 const stagingDir = (table: string) => path.join(sb.pvcDir, '.tracebloc-staging', table)
+
+/** Wait for a detached ingestion to end: a re-push of the table then replaces it (--overwrite) without meeting its lock. */
+async function ingestionDone(job: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const j = sb.store.get({group: 'batch', version: 'v1', resource: 'jobs'}, sb.namespace, job)
+    if ((j?.status?.conditions ?? []).some((c: {type: string; status: string}) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`ingestion ${job} did not finish`)
+}
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex')
 
 /** The staged copy holds exactly the local files, byte for byte (plus the hidden manifest). */
@@ -86,14 +96,17 @@ test('incremental: unchanged re-push sends nothing and skips the swap; a labels.
   assert.equal(first.json.staged.skipped_files, 0)
   assertStagedEquals(dir, 'inc_t')
 
-  const same = await push(dir, 'inc_t', ['--json'])
+  // the table exists now: a re-push replaces it, and the staged copy it keeps spares the upload
+  await ingestionDone(first.json.job_name)
+  const same = await push(dir, 'inc_t', ['--json', '--overwrite'])
   assert.equal(same.code, 0, same.stderr)
   assert.equal(same.json.staged.sent_bytes, 0)
   assert.equal(same.json.staged.skipped_files, 7)
   assert.equal(same.json.staged.swapped, false)
 
   editLabels(dir)
-  const fixed = await push(dir, 'inc_t', ['--json'])
+  await ingestionDone(same.json.job_name)
+  const fixed = await push(dir, 'inc_t', ['--json', '--overwrite'])
   assert.equal(fixed.code, 0, fixed.stderr)
   assert.equal(fixed.json.staged.sent_files, 1)
   assert.equal(fixed.json.staged.skipped_files, 6)

@@ -35,10 +35,12 @@ export interface Destination {
   namespace: string
   cat: Catalog
   existing?: Dataset
+  /** --idempotency-key names a run the cluster already has: the push attaches to it, loading nothing new. */
+  replay?: boolean
 }
 
 /** Read what exists under that name. Fails closed: MySQL unreadable → exit 7, never "absent". */
-export async function checkDestination(t: ClusterTarget, namespace: string, table: string, signal?: AbortSignal): Promise<Destination> {
+export async function checkDestination(t: ClusterTarget, namespace: string, table: string, signal?: AbortSignal, idempotencyKey?: string): Promise<Destination> {
   if (PHYSICAL_RE.test(table) || SYSTEM_TABLES.has(table)) {
     throw new CliError(`--table "${table}" is reserved: ${SYSTEM_TABLES.has(table) ? 'the ingestor keeps its bookkeeping there' : 'ds_<32 hex> names are the physical tables of per-ingestion runs'}`, {
       exitCode: ExitCode.BAD_INPUT,
@@ -58,14 +60,25 @@ export async function checkDestination(t: ClusterTarget, namespace: string, tabl
       cause: error,
     })
   }
-  return {table, namespace, cat, existing: existingDataset(cat, table)}
+  const existing = existingDataset(cat, table)
+  // Re-attaching to an earlier run (same key) is not a second ingestion: jobs-manager replays the run.
+  let replay = false
+  if (existing && idempotencyKey) {
+    try {
+      const jobs = await t.batch.listNamespacedJob({namespace, labelSelector: `tracebloc.io/ingestion-run=${idempotencyKey}`})
+      replay = jobs.items.length > 0
+    } catch {
+      // cannot tell: treat it as a new ingestion (exit 6 below)
+    }
+  }
+  return {table, namespace, cat, existing, replay}
 }
 
 /** Exit 6 when the dataset exists and --overwrite is not given; with it, remove the dataset (after every other check). */
 export async function applyDestination(t: ClusterTarget, d: Destination, o: GuardOptions): Promise<GuardResult> {
   for (const n of d.cat.notes) o.warn(n)
   const ds = d.existing
-  if (!ds) return {existed: false}
+  if (!ds || d.replay) return {existed: Boolean(ds)}
   const what = ds.tables.length ? `table ${ds.tables.map((x) => `training_test_datasets.${x}`).join(', ')}, ${ds.records} records` : `${ds.files?.files ?? 0} files in /data/shared/${ds.name}`
   if (!o.overwrite) {
     throw new CliError(`dataset "${ds.name}" already exists in namespace "${d.namespace}" (${what}); pushing again would not merge or replace it`, {
@@ -79,7 +92,8 @@ export async function applyDestination(t: ClusterTarget, d: Destination, o: Guar
     return {existed: true}
   }
   o.onStatus?.(`replacing dataset "${ds.name}": removing its table and files`)
-  const replaced = await teardown(t, planTeardown(d.cat, ds, ds.tables), {
+  // the staged copy stays: this push swaps its own files into it and skips the ones that did not change
+  const replaced = await teardown(t, planTeardown(d.cat, ds, ds.tables, {keepStaged: true}), {
     mysqlPod: d.cat.mysqlPod,
     serviceAccount: o.serviceAccount,
     image: o.stageImage,

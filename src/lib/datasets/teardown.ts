@@ -35,12 +35,12 @@ export interface TeardownResult {
   warnings: string[]
 }
 
-export function planTeardown(cat: Catalog, ds: Dataset, tables: string[]): TeardownPlan {
+export function planTeardown(cat: Catalog, ds: Dataset, tables: string[], o: {keepStaged?: boolean} = {}): TeardownPlan {
   const whole = tables.length === ds.tables.length
   const pvcPaths = tables.map((t) => `${SHARED}/${t}`)
   // files left without a table (a failed ingest) are part of the dataset too
   if (ds.tables.length === 0) pvcPaths.push(`${SHARED}/${ds.name}`)
-  if (whole && ds.labelKnown) pvcPaths.push(`${SHARED}/.tracebloc-staging/${ds.name}`)
+  if (whole && ds.labelKnown && !o.keepStaged) pvcPaths.push(`${SHARED}/.tracebloc-staging/${ds.name}`)
   return {
     namespace: cat.namespace,
     dataset: ds.name,

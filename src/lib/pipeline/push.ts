@@ -134,7 +134,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           requirePermissions(ns, c.permissions)
           // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
           const {applyDestination, checkDestination} = await import('../datasets/guard.js')
-          const destination = checkDestination(c.target, ns, c.plan!.table, o.signal)
+          const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
           destination.catch(() => undefined) // awaited below; an early failure must not go unhandled meanwhile
           c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
           if (!o.dryRun) {
