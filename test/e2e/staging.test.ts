@@ -262,7 +262,8 @@ test('a byte damaged in transit is caught by the pod and only that file is sent 
 
 test('a second push of the same table while one is staging fails clearly (lock), the first completes', async () => {
   const dir = dataset()
-  sb.faults.set({execBytesPerSecond: 40_000})
+  // slow enough that the second run, which first checks the table in MySQL, still finds the first one staging
+  sb.faults.set({execBytesPerSecond: 15_000})
   const firstP = push(dir, 'lock_t', ['--json'])
   // wait until the first run holds the lock
   const lock = path.join(sb.pvcDir, '.tracebloc-staging', '.lock_t.lock')
