@@ -206,6 +206,27 @@ describe('MySQL failures', () => {
   })
 })
 
+describe('what a failed ingestion leaves behind', () => {
+  test('a validator-rejected run leaves an empty table: list shows it as such, a new push stops with 6, delete clears it', async () => {
+    const sb = sandbox()
+    sb.faults.set({ingestor: 'validator-failure'})
+    const failed = await pushImages('rejected')
+    sb.faults.set({ingestor: undefined})
+    assert.equal(failed.code, 9, failed.stderr)
+    assert.equal(await count('rejected'), 0)
+    const d = detail((await cli(['dataset', 'list', '--json'])).json, 'rejected')
+    assert.equal(d.records, 0)
+    // the failed run's staged copy stays for a retry, and is shown
+    assert.equal(d.state, 'empty table + staged copy')
+    const staged = readdirSync(path.join(sb.pvcDir, '.tracebloc-staging', 'rejected'), {recursive: true, withFileTypes: true}).filter((e) => e.isFile())
+    assert.equal(d.staged.count, staged.length)
+    assert.equal((await pushImages('rejected')).code, 6)
+    assert.equal((await cli(['dataset', 'delete', 'rejected', '--yes', '--json'])).code, 0)
+    assert.equal((await tables()).includes('rejected'), false)
+    assert.equal(existsSync(path.join(sb.pvcDir, '.tracebloc-staging', 'rejected')), false)
+  })
+})
+
 describe('per-ingestion tables (ds_<hex>)', () => {
   test('list/show/delete map the physical tables to the dataset name; a second push stops with 6', async () => {
     const sb = sandbox()
