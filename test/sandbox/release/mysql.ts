@@ -31,7 +31,7 @@ export function mysqlTemplate(): string {
   const tmp = fs.mkdtempSync(`${dir}.tmp-`)
   try {
     execFileSync('mariadb-install-db', [
-      '--no-defaults', `--datadir=${tmp}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve',
+      '--no-defaults', `--datadir=${tmp}`, ...(process.getuid?.() === 0 ? ['--user=root'] : []), '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve',
       '--innodb-log-file-size=4M', '--innodb-flush-method=nosync', '--innodb-doublewrite=0', '--innodb-buffer-pool-size=16M',
       '--lower-case-table-names=0', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci',
     ], {stdio: ['ignore', 'pipe', 'pipe']})
