@@ -18,6 +18,8 @@ export interface WatchOptions {
   /** How long a pod may stay unstarted (image pull, scheduling) before we call it "never started". */
   podStartTimeoutMs?: number
   pollMs?: number
+  /** Only log lines from this time on (RFC 3339; `dataset logs --since`). */
+  sinceTime?: string
 }
 
 export interface WatchOutcome {
@@ -32,6 +34,9 @@ export interface WatchOutcome {
 }
 
 const FAILURE_LINE = /Ingestion failed:|Validator failed:|validation failed:|^ERROR|\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG/
+
+/** A new log record (timestamp or level prefix, progress bar): ends a failure block. */
+const LOG_RECORD = /^\d{4}-\d{2}-\d{2}[ T]\d|^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|^[A-Za-z ]+:\s+\d+%\|/
 
 const BAD_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError'])
 
@@ -53,10 +58,23 @@ export async function watchIngestionJob(t: ClusterTarget, o: WatchOptions): Prom
   let lastWaitReason = ''
   let podExitCode: number | undefined
 
+  // A failure header ending in ':' ("Ingestion failed: Duplicate Validator Validator failed: ") has
+  // its cause on the next lines: the first is joined onto it, the rest kept up to a blank line.
+  let continuation: 'none' | 'join' | 'append' = 'none'
   const onLine = (line: string, pod: string) => {
     parser.push(line)
-    const plain = stripAnsi(line)
-    if (FAILURE_LINE.test(plain) && failureLines.length < 200) failureLines.push(plain)
+    const plain = stripAnsi(line).trimEnd()
+    if (failureLines.length < 200) {
+      if (FAILURE_LINE.test(plain)) {
+        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
+        else failureLines.push(plain)
+        continuation = plain.endsWith(':') ? 'join' : continuation === 'none' ? 'none' : 'append'
+      } else if (continuation !== 'none' && plain.trim() !== '' && !LOG_RECORD.test(plain)) {
+        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
+        else failureLines.push(plain)
+        continuation = plain.endsWith(':') ? 'join' : 'append'
+      } else continuation = 'none'
+    }
     o.onLine?.(line, pod)
   }
 
@@ -207,15 +225,19 @@ async function followLogs(t: ClusterTarget, o: WatchOptions, pod: V1Pod, onLine:
         cb()
       },
     })
+    // client-node pipes the response into the sink without an error handler: an abort (Ctrl-C) would
+    // surface as an unhandled 'error' and kill the process, so the source's errors end the stream here.
+    sink.on('pipe', (src: NodeJS.ReadableStream) => src.on('error', () => sink.end()))
     const finished = new Promise<void>((resolve) => {
       sink.on('finish', resolve)
       sink.on('close', resolve)
       sink.on('error', () => resolve())
     })
     try {
-      const ac = await new t.k8s.Log(t.kc).log(o.namespace, name, container, sink, {follow: true, timestamps: true, ...(lastTs ? {sinceTime: lastTs} : {})})
+      const ac = await new t.k8s.Log(t.kc).log(o.namespace, name, container, sink, {follow: true, timestamps: true, ...(lastTs || o.sinceTime ? {sinceTime: lastTs || o.sinceTime} : {})})
       const abort = () => ac.abort()
       o.signal?.addEventListener('abort', abort, {once: true})
+      if (o.signal?.aborted) abort() // interrupted while the stream was opening
       await finished
       o.signal?.removeEventListener('abort', abort)
     } catch {

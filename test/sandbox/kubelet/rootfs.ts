@@ -68,7 +68,11 @@ function hostRuntimeBinds(): string[] {
 
 /** bwrap arguments that make the ingestor "image": host runtime read-only, the repo for Node + script. */
 export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: string} {
-  return {binds: hostRuntimeBinds(), command: [process.execPath, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
+  const binds = hostRuntimeBinds()
+  // The Node running the tests may live outside the repo and /usr (a shared .node/ of another checkout).
+  const node = fs.realpathSync(process.execPath)
+  if (!node.startsWith(REPO_ROOT + path.sep) && !node.startsWith('/usr/')) binds.push('--ro-bind', node, node)
+  return {binds, command: [node, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
 }
 
 /**
