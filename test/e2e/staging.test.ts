@@ -46,6 +46,16 @@ function push(dir: string, table: string, extra: string[] = [], env: Record<stri
 }
 
 const stagingDir = (table: string) => path.join(sb.pvcDir, '.tracebloc-staging', table)
+
+/** Wait for a detached ingestion to end: a re-push of the table then replaces it (--overwrite) without meeting its lock. */
+async function ingestionDone(job: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const j = sb.store.get({group: 'batch', version: 'v1', resource: 'jobs'}, sb.namespace, job)
+    if ((j?.status?.conditions ?? []).some((c: {type: string; status: string}) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`ingestion ${job} did not finish`)
+}
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex')
 
 /** The staged copy holds exactly the local files, byte for byte (plus the hidden manifest). */
@@ -86,14 +96,17 @@ test('incremental: unchanged re-push sends nothing and skips the swap; a labels.
   assert.equal(first.json.staged.skipped_files, 0)
   assertStagedEquals(dir, 'inc_t')
 
-  const same = await push(dir, 'inc_t', ['--json'])
+  // the table exists now: a re-push replaces it, and the staged copy it keeps spares the upload
+  await ingestionDone(first.json.job_name)
+  const same = await push(dir, 'inc_t', ['--json', '--overwrite'])
   assert.equal(same.code, 0, same.stderr)
   assert.equal(same.json.staged.sent_bytes, 0)
   assert.equal(same.json.staged.skipped_files, 7)
   assert.equal(same.json.staged.swapped, false)
 
   editLabels(dir)
-  const fixed = await push(dir, 'inc_t', ['--json'])
+  await ingestionDone(same.json.job_name)
+  const fixed = await push(dir, 'inc_t', ['--json', '--overwrite'])
   assert.equal(fixed.code, 0, fixed.stderr)
   assert.equal(fixed.json.staged.sent_files, 1)
   assert.equal(fixed.json.staged.skipped_files, 6)
@@ -142,7 +155,8 @@ test('a damaged staged file is found before the swap and sent again', async () =
   assert.equal(first.code, 0, first.stderr)
   truncateSync(path.join(stagingDir('dmg_t'), 'images', 'cat2.jpeg'), 100)
   editLabels(dir)
-  const again = await push(dir, 'dmg_t', ['--json'])
+  await ingestionDone(first.json.job_name)
+  const again = await push(dir, 'dmg_t', ['--json', '--overwrite'])
   assert.equal(again.code, 0, again.stderr)
   assert.equal(again.json.staged.resent_files, 1)
   assertStagedEquals(dir, 'dmg_t')
@@ -184,14 +198,16 @@ test('large files without tar (one file per stream, hashed in the pod after writ
   assert.equal(again.json.staged.skipped_files, 1, 'labels.csv was verified (md5sum in the pod) by the failed run')
   assert.equal(again.json.staged.sent_files, 6)
   assertStagedEquals(dir, 'tee_t')
-  const same = await push(dir, 'tee_t', ['--json'], env)
+  await ingestionDone(again.json.job_name)
+  const same = await push(dir, 'tee_t', ['--json', '--overwrite'], env)
   assert.equal(same.code, 0, same.stderr)
   assert.equal(same.json.staged.sent_bytes, 0)
   assert.equal(same.json.staged.swapped, false)
   // v4: the same path, length-framed with dd count_bytes; a changed labels.csv is the one file sent
   editLabels(dir)
   sb.faults.set({execV4Only: true})
-  const v4 = await push(dir, 'tee_t', ['--json'], env)
+  await ingestionDone(same.json.job_name)
+  const v4 = await push(dir, 'tee_t', ['--json', '--overwrite'], env)
   assert.equal(v4.code, 0, v4.stderr)
   assert.equal(v4.json.staged.sent_files, 1)
   assertStagedEquals(dir, 'tee_t')
@@ -246,7 +262,8 @@ test('a byte damaged in transit is caught by the pod and only that file is sent 
 
 test('a second push of the same table while one is staging fails clearly (lock), the first completes', async () => {
   const dir = dataset()
-  sb.faults.set({execBytesPerSecond: 40_000})
+  // slow enough that the second run, which first checks the table in MySQL, still finds the first one staging
+  sb.faults.set({execBytesPerSecond: 15_000})
   const firstP = push(dir, 'lock_t', ['--json'])
   // wait until the first run holds the lock
   const lock = path.join(sb.pvcDir, '.tracebloc-staging', '.lock_t.lock')

@@ -33,6 +33,10 @@ export interface FaultSettings {
   noVersionEndpoint?: boolean
   /** Schema copy jobs-manager validates with: 'current' (vendored) or 'upstream-newer' (di develop). */
   serverSchema?: 'current' | 'upstream-newer'
+  /** mysql-client Deployment: 'down' = 0 replicas (no Running mysql pod). */
+  mysql?: 'down'
+  /** Not a fault but the chart switch: jobs-manager runs ingestions with PER_INGESTION_TABLES=1 (ds_<hex> tables). */
+  perIngestionTables?: boolean
   /** Ingestor failure modes, documented in PROTOCOL.md §4.9. */
   ingestor?: 'config-error' | 'validator-failure' | 'skipped-rows' | 'file-transfer-failure' | 'crash' | 'mysql-unreachable' | 'slow'
   /** Milliseconds the ingestor pauses between its progress lines (a run of N records lasts ~min(N, 12) × this). */

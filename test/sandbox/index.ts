@@ -11,6 +11,7 @@ import {writeKubeconfig} from './kubeconfig.js'
 import {Controllers} from './kubelet/controllers.js'
 import {Kubelet} from './kubelet/kubelet.js'
 import {installRelease, type Release} from './release/chart.js'
+import {hostQuery, MYSQL_PVC, MYSQL_SERVICE, newRootPassword, seedDatadir} from './release/mysql.js'
 import type {TokenReviewResult} from './release/jobs-manager.js'
 import type {Store} from './types.js'
 
@@ -27,6 +28,18 @@ export interface SandboxOptions {
   podSecurity?: 'baseline' | 'restricted'
   /** Record every API request to this file (JSON lines); default $TRACEBLOC_SANDBOX_RECORD. */
   recordFile?: string
+  /** Start with the chart's perIngestionTables switch on (also settable later: faults.set({perIngestionTables})). */
+  perIngestionTables?: boolean
+}
+
+/** The release's real MariaDB, for tests: seed states and read back what commands did. */
+export interface SandboxMysql {
+  /** Root password (MYSQL_ROOT_PASSWORD in <release>-secrets and the mysql-client pod's env). */
+  password: string
+  /** Run SQL as root through the server's socket (the host's `mysql` client, `-N -B` output). */
+  query(sql: string): Promise<string>
+  /** Resolves once the current mysql-client pod's server answers. */
+  ready(timeoutMs?: number): Promise<void>
 }
 
 export interface Sandbox {
@@ -41,6 +54,7 @@ export interface Sandbox {
   tokens: Record<string, string>
   kubelet: Kubelet
   release: Release
+  mysql: SandboxMysql
   stop(): Promise<void>
 }
 
@@ -64,6 +78,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const store = new MemoryStore()
   const faults = new Faults()
   if (opts.faults) faults.set(opts.faults)
+  if (opts.perIngestionTables) faults.set({perIngestionTables: true})
+  // the mysql-client pod starts on an initialised datadir: about a second instead of an install
+  seedDatadir(pvcHostDir(NAMESPACE, MYSQL_PVC))
+  const mysqlRootPassword = newRootPassword()
   const kubelet = new Kubelet({store, faults, stateDir: path.join(dir, 'kubelet'), pvcHostDir})
   const api = await startApiServer({store, runtime: kubelet, faults, namespaces: [NAMESPACE], kubernetesVersion: {major: 1, minor: opts.kubernetesMinor ?? 32},
     namespaceLabels: opts.podSecurity ? {'pod-security.kubernetes.io/enforce': opts.podSecurity} : undefined, recordFile: opts.recordFile})
@@ -81,7 +99,30 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (!m) return {error: `user ${st.user?.username} is not a service account`}
     return {namespace: m[1], serviceAccount: m[2]}
   }
-  const release = installRelease({store, faults, kubelet, namespace: NAMESPACE, reviewToken})
+  const release = installRelease({store, faults, kubelet, namespace: NAMESPACE, reviewToken, mysqlRootPassword})
+  const socketDir = () => kubelet.serviceSocketDir(NAMESPACE, MYSQL_SERVICE)
+  const mysql: SandboxMysql = {
+    password: mysqlRootPassword,
+    query(sql) {
+      const dir = socketDir()
+      if (!dir) return Promise.reject(new Error('no Running mysql-client pod'))
+      return hostQuery(dir, mysqlRootPassword, sql)
+    },
+    async ready(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs
+      for (;;) {
+        try {
+          await mysql.query('SELECT 1')
+          return
+        } catch (e) {
+          if (Date.now() > deadline) throw new Error(`sandbox MariaDB not ready after ${timeoutMs} ms: ${(e as Error).message}`, {cause: e})
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      }
+    },
+  }
+  // Every push checks the table in MySQL first: the database is part of a ready cluster.
+  if (!opts.faults?.mysql) await mysql.ready()
   if (opts.legacySecret) {
     // What the token controller fills into a kubernetes.io/service-account-token Secret.
     const r = await call('POST', `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/ingestor/token`, {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {expirationSeconds: 10 * 365 * 86400}})
@@ -109,6 +150,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     tokens: api.tokens,
     kubelet,
     release,
+    mysql,
     async stop() {
       if (stopped) return
       stopped = true

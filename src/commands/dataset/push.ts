@@ -88,6 +88,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     'stage-image': Flags.string({description: 'Image for the stage pod (needs sh, tar, gzip, head, dd, md5sum, awk, sed, grep, cat, cp, ln, mv, rm, mkdir, rmdir, touch, find, stat, printf; busybox has them all)', default: DEFAULT_STAGE_IMAGE}),
     detach: Flags.boolean({description: 'Return after submitting; the ingestion continues in the cluster'}),
     'dry-run': Flags.boolean({description: 'Print the plan (ingest config, files, bytes, cluster target) without writing anything'}),
+    overwrite: Flags.boolean({description: 'Replace an existing dataset of that name (its table and files are removed first, after the checks pass)'}),
     'clean-orphans': Flags.boolean({description: 'Delete stage pods left behind by crashed runs'}),
     parallel: Flags.integer({description: `Parallel copy streams (exec connections) into the stage pod [default: ${DEFAULT_PARALLEL}]`, min: 1, max: 16}),
     compress: Flags.string({description: 'Gzip copy streams: auto = text/CSV files only (on exec v5 servers), on = everything, off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
@@ -100,6 +101,9 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     }
     if (f['image-digest'] !== undefined && !IMAGE_DIGEST_RE.test(f['image-digest'])) {
       throw new CliError(`--image-digest must be sha256:<64 lowercase hex>, got "${f['image-digest']}" (tags are not accepted)`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_flag'})
+    }
+    if (f.overwrite && f['idempotency-key'] !== undefined) {
+      throw new CliError('--overwrite cannot be combined with --idempotency-key: a replayed run would load nothing into the replaced table', {exitCode: ExitCode.BAD_INPUT, hint: 'drop --idempotency-key to start a new run', reason: 'bad_flag'})
     }
     const sig = trapSignals()
     const opts: PushOptions = {
@@ -123,6 +127,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       stageImage: f['stage-image'],
       detach: f.detach,
       dryRun: f['dry-run'],
+      overwrite: f.overwrite,
       json: this.jsonEnabled(),
       cleanOrphans: f['clean-orphans'],
       signal: sig.signal,

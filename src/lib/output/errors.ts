@@ -7,6 +7,8 @@ export const ExitCode = {
   LOCAL_ENV: 3,
   NO_CLIENT: 4,
   AUTH: 5,
+  /** The same code as AUTH, for `dataset show/delete`: no dataset by that name (as the Go CLI's data delete). */
+  NO_DATASET: 5,
   TABLE_EXISTS: 6,
   STAGING: 7,
   SUBMIT: 8,

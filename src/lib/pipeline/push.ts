@@ -29,6 +29,8 @@ export interface PushOptions {
   stageImage: string
   detach: boolean
   dryRun: boolean
+  /** Replace an existing dataset of that name (removed as `dataset delete` does, after the cluster checks). */
+  overwrite?: boolean
   json: boolean
   cleanOrphans: boolean
   signal: AbortSignal
@@ -73,6 +75,8 @@ export interface PushContext {
   warnings: string[]
   timings: Record<string, number>
   reclaimed?: boolean
+  /** The destination check: whether the dataset existed, and what --overwrite removed. */
+  destination?: import('../datasets/guard.js').GuardResult
 }
 
 const nowMs = () => performance.now()
@@ -132,6 +136,10 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           task.output = 'checking permissions'
           c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
           requirePermissions(ns, c.permissions)
+          // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
+          const {applyDestination, checkDestination} = await import('../datasets/guard.js')
+          const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
+          destination.catch(() => undefined) // awaited below; an early failure must not go unhandled meanwhile
           c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
           if (!o.dryRun) {
             task.output = 'minting the ingestor token'
@@ -145,6 +153,12 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
               )
             }
           }
+          // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes
+          task.output = 'checking whether the dataset already exists'
+          c.destination = await applyDestination(c.target, await destination, {
+            overwrite: Boolean(o.overwrite), dryRun: o.dryRun, serviceAccount: c.release.ingestorSA, stageImage: o.stageImage,
+            podReadyTimeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = s), warn,
+          })
           task.title = `Connected to release ${c.release.release} (chart ${c.release.chartVersion}) in ${ns}`
         }),
     },

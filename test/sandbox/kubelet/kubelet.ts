@@ -11,7 +11,7 @@ import {duplexPair, type Duplex, type Writable} from 'node:stream'
 import type {Faults} from '../faults.js'
 import {StatusError, type ExecIO, type ExecResult, type KObject, type LogOptions, type PodRuntime, type ResourceKey, type Store, type StoreEvent} from '../types.js'
 import {ContainerLog} from './logs.js'
-import {checkHostTools, ingestorImageArgs, isIngestorImage, makeBusyboxRoot} from './rootfs.js'
+import {checkHostTools, ingestorImageArgs, isHostRuntimeImage, isIngestorImage, isMysqlImage, makeBusyboxRoot, mysqlImageArgs} from './rootfs.js'
 
 export const PODS: ResourceKey = {group: '', version: 'v1', resource: 'pods'}
 export const EVENTS: ResourceKey = {group: '', version: 'v1', resource: 'events'}
@@ -50,6 +50,8 @@ interface PodState {
   /** bwrap args shared by the containers and every exec (root, volumes, uid/gid). */
   fsArgs: string[]
   containers: Map<string, RunningContainer>
+  /** Host directory behind each mount path of containers[0] (emptyDirs, PVCs …). */
+  mountDirs: Map<string, string>
   deadlineTimer?: NodeJS.Timeout
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed'
   terminating?: boolean
@@ -269,11 +271,21 @@ export class Kubelet implements PodRuntime {
     const ingestor = isIngestorImage(c0.image ?? '')
     const readOnlyRoot = !!c0.securityContext?.readOnlyRootFilesystem
     const fsArgs: string[] = []
-    if (ingestor) {
+    if (isHostRuntimeImage(c0.image ?? '')) {
       // /tmp first: a repo checked out under /tmp (CI clones) must be bound on top of it, not hidden by it
-      fsArgs.push('--tmpfs', '/tmp', ...ingestorImageArgs().binds)
+      fsArgs.push('--tmpfs', '/tmp', ...(ingestor ? ingestorImageArgs() : mysqlImageArgs()).binds)
+      // Pods have no network to each other here: a client of the mysql-client Service reaches the server
+      // through its unix socket, the /var/run/mysqld of a Running pod behind that Service.
+      const sock = ingestor ? this.serviceSocketDir(pod.metadata.namespace, (c0.env ?? []).find((e: KObject) => e.name === 'MYSQL_HOST')?.value) : undefined
+      if (sock) fsArgs.push('--bind', sock, '/var/run/mysqld')
     } else {
-      makeBusyboxRoot(rootDir, mounts.map((m) => m.mountPath))
+      // a subPath mount of one file (jobs-manager's ingestion-authz.yaml) needs a file to mount over, not a directory
+      const isFile = (m: {dir: string}) => fs.statSync(m.dir, {throwIfNoEntry: false})?.isFile() ?? false
+      makeBusyboxRoot(rootDir, mounts.filter((m) => !isFile(m)).map((m) => m.mountPath))
+      for (const m of mounts.filter(isFile)) {
+        fs.mkdirSync(path.join(rootDir, path.dirname(m.mountPath)), {recursive: true})
+        fs.writeFileSync(path.join(rootDir, m.mountPath), '')
+      }
       fsArgs.push(readOnlyRoot ? '--ro-bind' : '--bind', rootDir, '/')
     }
     fsArgs.push('--proc', '/proc', '--dev', '/dev')
@@ -282,7 +294,23 @@ export class Kubelet implements PodRuntime {
     const uid = sc.runAsUser ?? (ingestor ? 65534 : 0)
     const gid = sc.runAsGroup ?? (pod.spec.securityContext?.fsGroup ?? uid)
     fsArgs.push('--uid', String(uid), '--gid', String(gid), '--hostname', pod.metadata.name)
-    return {uid: pod.metadata.uid, ns: pod.metadata.namespace, name: pod.metadata.name, dir, rootDir, pod, fsArgs, containers: new Map(), phase: 'Pending', execs: new Set()}
+    const mountDirs = new Map(mounts.map((m) => [m.mountPath, m.dir]))
+    return {uid: pod.metadata.uid, ns: pod.metadata.namespace, name: pod.metadata.name, dir, rootDir, pod, fsArgs, containers: new Map(), mountDirs, phase: 'Pending', execs: new Set()}
+  }
+
+  /** Host directory of /var/run/mysqld in a Running pod behind Service `service` (the MySQL socket's home). */
+  serviceSocketDir(namespace: string, service: string | undefined): string | undefined {
+    if (!service) return undefined
+    const svc = this.opts.store.get({group: '', version: 'v1', resource: 'services'}, namespace, service)
+    const sel: Record<string, string> | undefined = svc?.spec?.selector
+    if (!sel) return undefined
+    for (const s of this.pods.values()) {
+      if (s.ns !== namespace || s.phase !== 'Running' || s.terminating) continue
+      if (!Object.entries(sel).every(([k, v]) => s.pod.metadata.labels?.[k] === v)) continue
+      const dir = s.mountDirs.get('/var/run/mysqld')
+      if (dir) return dir
+    }
+    return undefined
   }
 
   /** configMap / secret / projected (SA token) volumes as files on the host, bound read-only. */
@@ -356,7 +384,11 @@ export class Kubelet implements PodRuntime {
     const env = this.resolveEnv(pod, c)
     let argv: string[] = [...(c.command ?? []), ...(c.args ?? [])]
     let cwd = c.workingDir ?? '/'
-    if (isIngestorImage(c.image)) {
+    if (isMysqlImage(c.image)) {
+      const img = mysqlImageArgs()
+      argv = img.command
+      cwd = img.cwd
+    } else if (isIngestorImage(c.image)) {
       const img = ingestorImageArgs()
       argv = img.command
       cwd = img.cwd
@@ -604,7 +636,8 @@ export class Kubelet implements PodRuntime {
     if (phase === 'Succeeded' || phase === 'Failed') throw new StatusError(400, 'BadRequest', `cannot exec into a container in a completed pod; current phase is ${phase}`)
     const c = this.pickContainer(obj, container)
     const rc = state?.containers.get(c.name)
-    if (!state || !rc || rc.exited || this.waiting.has(`${state.uid}/${c.name}`) || rc.inProcess) {
+    // An in-process container (jobs-manager) still has its pod's filesystem: exec runs there (sh, du …).
+    if (!state || !rc || rc.exited || this.waiting.has(`${state.uid}/${c.name}`)) {
       throw new StatusError(400, 'BadRequest', `unable to upgrade connection: container not found ("${c.name}")`)
     }
     const env = this.resolveEnv(state.pod, c)

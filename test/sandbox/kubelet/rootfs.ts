@@ -1,6 +1,7 @@
 // Image filesystems. Every image name maps to a busybox root (so the stage pod's `alpine:3.20@sha256:…`
-// gets sh/tar/mv/rm/find/sha256sum/head), except the tracebloc ingestor image, whose "filesystem" is
-// the host's /usr + /lib read-only plus this repo (Node + the emulation script).
+// gets sh/tar/mv/rm/find/sha256sum/head), except two: the tracebloc ingestor image, whose "filesystem" is
+// the host's /usr + /lib read-only plus this repo (Node + the emulation script), and the mysql-client
+// image, the host's /usr read-only too (Debian's MariaDB server and its `mysql` client, sh, head).
 import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import path from 'node:path'
@@ -14,9 +15,20 @@ export function isIngestorImage(image: string): boolean {
   return /(^|\/)tracebloc\/ingestor([:@]|$)/.test(image)
 }
 
+export function isMysqlImage(image: string): boolean {
+  return /(^|\/)tracebloc\/mysql-client([:@]|$)/.test(image)
+}
+
+/** Images whose filesystem is the host's runtime (read-only) rather than a busybox root. */
+export function isHostRuntimeImage(image: string): boolean {
+  return isIngestorImage(image) || isMysqlImage(image)
+}
+
+export const MYSQL_ENTRYPOINT = path.join(REPO_ROOT, 'test', 'sandbox', 'release', 'mysql', 'entrypoint.sh')
+
 /** Checks the host tools are there, with the install line when they are not. */
 export function checkHostTools(): void {
-  for (const [bin, pkg] of [['bwrap', 'bubblewrap'], [BUSYBOX, 'busybox-static']]) {
+  for (const [bin, pkg] of [['bwrap', 'bubblewrap'], [BUSYBOX, 'busybox-static'], ['mariadbd', 'mariadb-server mariadb-client']]) {
     try {
       execFileSync(bin === 'bwrap' ? 'bwrap' : bin, ['--version'], {stdio: 'ignore'})
     } catch (e) {
@@ -44,16 +56,30 @@ export function makeBusyboxRoot(dir: string, mountPoints: string[]): void {
   for (const m of mountPoints) fs.mkdirSync(path.join(dir, m), {recursive: true})
 }
 
-/** bwrap arguments that make the ingestor "image": host runtime read-only, the repo for Node + script. */
-export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: string} {
+/** The host runtime, read-only, with an empty /etc (no host my.cnf; mounts under /etc get a place to go). */
+function hostRuntimeBinds(): string[] {
   const binds: string[] = []
   for (const p of ['/usr', '/lib', '/lib64', '/bin', '/sbin']) {
     if (fs.existsSync(p)) binds.push(fs.lstatSync(p).isSymbolicLink() ? '--symlink' : '--ro-bind', fs.lstatSync(p).isSymbolicLink() ? fs.readlinkSync(p) : p, p)
   }
-  // an empty /etc: Node needs nothing from it, and mounts like /etc/tracebloc/ingest get a place to go
   binds.push('--tmpfs', '/etc', '--ro-bind', REPO_ROOT, REPO_ROOT)
+  return binds
+}
+
+/** bwrap arguments that make the ingestor "image": host runtime read-only, the repo for Node + script. */
+export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: string} {
+  const binds = hostRuntimeBinds()
   // The Node running the tests may live outside the repo and /usr (a shared .node/ of another checkout).
   const node = fs.realpathSync(process.execPath)
   if (!node.startsWith(REPO_ROOT + path.sep) && !node.startsWith('/usr/')) binds.push('--ro-bind', node, node)
   return {binds, command: [node, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
+}
+
+/**
+ * The mysql-client "image": Debian's MariaDB (server, `mysql` client) from the host, read-only, and an
+ * entrypoint that initialises an empty datadir like the official image's. /run/mysqld points at the
+ * chart's /var/run/mysqld emptyDir, so a bare `mysql -uroot` finds the client's default socket.
+ */
+export function mysqlImageArgs(): {binds: string[]; command: string[]; cwd: string} {
+  return {binds: [...hostRuntimeBinds(), '--dir', '/run', '--symlink', '/var/run/mysqld', '/run/mysqld'], command: ['/bin/sh', MYSQL_ENTRYPOINT], cwd: '/'}
 }

@@ -1,11 +1,13 @@
 // The tracebloc client release as `helm install tracebloc tracebloc/client -n tracebloc` renders it
 // (PROTOCOL.md §2), reduced to the objects the ingestion path reads, plus the jobs-manager pod's
-// in-process server. Faults: pvcNotBound (client-pvc Pending), jobsManager down/notready.
+// in-process server, and the mysql-client Deployment running a real MariaDB (mysql.ts). Faults: pvcNotBound
+// (client-pvc Pending), jobsManager down/notready, mysql down (0 replicas); switch: perIngestionTables.
 import type {Duplex} from 'node:stream'
 import type {Faults} from '../faults.js'
 import type {Kubelet} from '../kubelet/kubelet.js'
 import {StatusError, type KObject, type ResourceKey, type Store} from '../types.js'
 import {JobsManager, type TokenReviewResult} from './jobs-manager.js'
+import {MYSQL_CONFIG, MYSQL_PVC, mysqlDeployment} from './mysql.js'
 
 const R = (group: string, version: string, resource: string): ResourceKey => ({group, version, resource})
 const NAMESPACES = R('', 'v1', 'namespaces')
@@ -26,6 +28,8 @@ export interface ReleaseOptions {
   kubelet: Kubelet
   namespace?: string
   release?: string
+  /** MySQL root password, stored in <release>-secrets as MYSQL_ROOT_PASSWORD (the rotated-root chart layout). */
+  mysqlRootPassword: string
   reviewToken(token: string): Promise<TokenReviewResult>
 }
 
@@ -77,7 +81,7 @@ export function installRelease(opts: ReleaseOptions): Release {
     kind: 'Secret',
     type: 'Opaque',
     metadata: md(`${release}-secrets`),
-    data: {CLIENT_ID: b64('sandbox-client'), CLIENT_PASSWORD: b64('sandbox-password'), POD_TOKEN_SIGNING_SECRET: b64('sandbox-signing-secret')},
+    data: {CLIENT_ID: b64('sandbox-client'), CLIENT_PASSWORD: b64('sandbox-password'), POD_TOKEN_SIGNING_SECRET: b64('sandbox-signing-secret'), MYSQL_ROOT_PASSWORD: b64(opts.mysqlRootPassword)},
   })
   const pvc = (name: string, size: string) => ensure(PVCS, {
     apiVersion: 'v1',
@@ -88,6 +92,9 @@ export function installRelease(opts: ReleaseOptions): Release {
   })
   pvc('client-pvc', '50Gi')
   pvc('client-logs-pvc', '10Gi')
+  pvc(MYSQL_PVC, '10Gi')
+  ensure(CONFIGMAPS, {apiVersion: 'v1', kind: 'ConfigMap', metadata: md('mysql-client-config'), data: {'mysql.cnf': MYSQL_CONFIG}})
+  ensure(DEPLOYMENTS, mysqlDeployment(ns, labels, `${release}-secrets`, faults.get().mysql === 'down' ? 0 : 1))
   for (const [name, port, sel] of [['mysql-client', 3306, {app: 'mysql-client'}], ['requests-proxy-service', 8888, {app: 'requests-proxy'}]] as const) {
     ensure(SERVICES, {apiVersion: 'v1', kind: 'Service', metadata: md(name), spec: {type: 'ClusterIP', clusterIP: clusterIp(name), ports: [{name: 'tcp', port, targetPort: port, protocol: 'TCP'}], selector: sel}})
   }
@@ -125,6 +132,12 @@ export function installRelease(opts: ReleaseOptions): Release {
     if (store.get(DEPLOYMENTS, ns, `${release}-jobs-manager`)?.spec?.replicas !== replicas) {
       store.update(DEPLOYMENTS, ns, `${release}-jobs-manager`, (o) => {
         o.spec.replicas = replicas
+      })
+    }
+    const mysqlReplicas = f.mysql === 'down' ? 0 : 1
+    if (store.get(DEPLOYMENTS, ns, 'mysql-client')?.spec?.replicas !== mysqlReplicas) {
+      store.update(DEPLOYMENTS, ns, 'mysql-client', (o) => {
+        o.spec.replicas = mysqlReplicas
       })
     }
   }

@@ -190,6 +190,10 @@ export class JobsManager {
                 {name: 'CLIENT_ENV', value: 'prod'},
                 {name: 'BACKEND_TOKEN', valueFrom: {secretKeyRef: {name: `ingest-token-${hash}`, key: 'BACKEND_TOKEN'}}},
                 {name: 'TRACEBLOC_INGEST_CORRELATION_ID', value: key},
+                // serviceDbAccounts-style credentials (newer ingestors require them); the sandbox uses root
+                {name: 'DB_USER', value: 'root'},
+                {name: 'DB_PASSWORD', valueFrom: {secretKeyRef: {name: `${this.opts.release}-secrets`, key: 'MYSQL_ROOT_PASSWORD'}}},
+                ...(this.opts.faults.get().perIngestionTables ? [{name: 'PER_INGESTION_TABLES', value: '1'}] : []),
               ],
               volumeMounts: [
                 {name: 'shared', mountPath: '/data/shared'},

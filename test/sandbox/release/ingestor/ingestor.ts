@@ -2,7 +2,9 @@
 // run.py's config checks (exact §4.2 texts, exit 2), the §4.3 filesystem rules (SRC_PATH from the
 // sidecar dir's parent, DEST /data/shared/<table>, table lock), per-category validators (§4.5),
 // the flat copy into DEST, and the exact §4.8 banner with ANSI codes, exiting as §4.9 says.
-// There is no MySQL or backend: rows are "inserted" into a JSONL file beside the data.
+// In a pod the rows go to the release's real MariaDB as the 0.8-line ingestor writes them (db.ts,
+// LIFECYCLE.md §1.4–§1.6), PER_INGESTION_TABLES included; run outside a pod without a database (the
+// emulation's own tests) they are "inserted" into a JSONL file beside the data. There is no backend.
 import {createHash, randomUUID} from 'node:crypto'
 import * as fs from 'node:fs'
 import path from 'node:path'
@@ -10,6 +12,7 @@ import {fileURLToPath} from 'node:url'
 import * as yaml from 'js-yaml'
 import {formatPyErrors, validatePy} from '../pyjsonschema.js'
 import * as V from './validators.js'
+import {bookkeepingSql, contentDataId, createTableSql, type DbConfig, type FeatureColumn, ingestSql, type Row, runSql, saltFor, STANDARD_NAMES, tableColumns} from './db.js'
 
 export type IngestorFault = 'config-error' | 'validator-failure' | 'skipped-rows' | 'file-transfer-failure' | 'crash' | 'mysql-unreachable' | 'slow'
 
@@ -22,6 +25,8 @@ export interface IngestorIO {
   fault?: IngestorFault
   /** Pause between progress lines: the `slow` fault (default 250 ms) or the `ingestorSlowMs` setting alone. */
   slowMs?: number
+  /** The release's MySQL (in a pod); without it rows go to a JSONL file. */
+  db?: DbConfig
 }
 
 const STORAGE_PATH = '/data/shared'
@@ -135,6 +140,8 @@ function walkFiles(dir: string): string[] {
 
 interface Banner {
   ingestorId: string
+  /** The physical table when it differs from the label (per-ingestion tables). */
+  destinationTable?: string
   total: number
   processed: number
   inserted: number
@@ -156,6 +163,7 @@ export function renderBanner(b: Banner): string {
     `${A.bold}${A.cyan}📊 INGESTION SUMMARY 📊${A.reset}`,
     `${A.cyan}${heavy}${A.reset}`,
     `${A.bold}Ingestor ID:${A.reset}                ${b.ingestorId}`,
+    ...(b.destinationTable ? [`${A.bold}Destination table:${A.reset}          ${b.destinationTable}`] : []),
     `${A.blue}📈 Total Records Found:${A.reset}     ${A.bold}${n(b.total)}${A.reset}`,
     `${A.green}✅ Successfully Processed:${A.reset}  ${A.bold}${n(b.processed)}${A.reset}`,
     `${A.green}💾 Inserted to Database:${A.reset}    ${A.bold}${n(b.inserted)}${A.reset}`,
@@ -209,6 +217,21 @@ async function entrypoint(io: IngestorIO): Promise<void> {
   }
   const wait = io.env.MYSQL_WAIT_SECONDS || '120'
   io.stdout(`Waiting up to ${wait}s for MySQL at ${host}:3306...\n`)
+  if (io.db && io.fault !== 'mysql-unreachable') {
+    const deadline = Date.now() + (Number(wait) || 0) * 1000
+    for (;;) {
+      try {
+        await runSql(io.db, 'SELECT 1;\n')
+        break
+      } catch {
+        if (Date.now() >= deadline) {
+          io.stderr(`ERROR: MySQL not reachable at ${host}:3306 after ${wait}s\n`)
+          throw new Exit(65)
+        }
+        await sleep(500)
+      }
+    }
+  }
   if (io.fault === 'mysql-unreachable') {
     await sleep(Math.min(Number(wait) || 0, 1) * 1000)
     io.stderr(`ERROR: MySQL not reachable at ${host}:3306 after ${wait}s\n`)
@@ -284,6 +307,10 @@ async function main(io: IngestorIO): Promise<number> {
   const lockPath = `${STORAGE_PATH}/.tracebloc-ingest-${table}.lock`
   let lockFd: number | undefined
   const ingestorId = randomUUID()
+  // PER_INGESTION_TABLES: one immutable ds_<hex> table (and files dir) per run; staging and lock keep the label
+  const perIngestion = /^(1|true|yes|on)$/i.test(io.env.PER_INGESTION_TABLES ?? '')
+  const physical = perIngestion ? `ds_${ingestorId.replace(/-/g, '')}` : table
+  const features = featureColumns(c, labelColumn, category)
   try {
     // SRC_PATH preflight (image, text, MLM categories)
     if (IMAGE_CATS.includes(category) || TEXT_CATS.includes(category)) {
@@ -308,6 +335,17 @@ async function main(io: IngestorIO): Promise<number> {
       throw new Error(`Another ingest is already running for table '${table}' (lock at ${lockPath}). Holder: ${holder}. Wait for it to finish, or remove the lock file if that ingest is gone.`, {cause: e})
     }
     fs.writeSync(lockFd, JSON.stringify({ingestor_id: ingestorId, table_name: table, pid: process.pid, hostname: io.env.HOSTNAME ?? 'ingestor', started_at: new Date().toISOString()}))
+    // Legacy tables are created before validation (0.3.9's constructor): a rejected run leaves an empty table.
+    // An existing table with other feature columns is stale: the ingestor refuses to append to it.
+    if (io.db && !perIngestion) {
+      await runSql(io.db, bookkeepingSql())
+      const have = await tableColumns(io.db, table)
+      const want = [...STANDARD_NAMES, ...features.map((f) => f.name)]
+      if (have && have.join(',') !== want.join(',')) {
+        throw new Error(`Table '${table}' already exists with different columns (${have.filter((x) => !STANDARD_NAMES.includes(x)).join(', ') || 'none'}); it is stale — drop it or use a new table name.`)
+      }
+      if (!have) await runSql(io.db, createTableSql(table, features, true))
+    }
 
     const rows = parseCsv(csvBytes.toString('utf8'), csvOptions.delimiter, csvOptions.quotechar)
     const header = rows.shift() ?? []
@@ -316,7 +354,7 @@ async function main(io: IngestorIO): Promise<number> {
     if (ragged >= 0) throw new Error(`Error tokenizing data. C error: Expected ${header.length} fields in line ${ragged + 2}, saw ${rows[ragged].length}`)
     const records = rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])))
 
-    const dest = `${STORAGE_PATH}/${table}`
+    const dest = `${STORAGE_PATH}/${physical}`
     const ext = String(fileOptions.extension ?? '')
     const sidecarDir = IMAGE_CATS.includes(category) ? 'images' : category === 'masked_language_modeling' ? 'sequences' : TEXT_CATS.includes(category) ? 'texts' : undefined
 
@@ -427,6 +465,10 @@ async function main(io: IngestorIO): Promise<number> {
       throw new Error(failed.map((r) => `${r.name} Validator failed: \n${r.errors.join('\n')}`).join('\n'))
     }
     io.stdout(`${A.green}All validations passed successfully${A.reset}\n`)
+    if (io.db && perIngestion) {
+      await runSql(io.db, bookkeepingSql())
+      await runSql(io.db, createTableSql(physical, features, false))
+    }
 
     const needCols = [...(sidecarDir ? ['filename'] : []), ...(labelColumn ? [labelColumn] : [])]
     const missingCols = needCols.filter((k) => !header.includes(k))
@@ -434,7 +476,8 @@ async function main(io: IngestorIO): Promise<number> {
 
     // Records: copy files flat into DEST, "insert" rows, "send" to the API.
     if (sidecarDir) fs.mkdirSync(hostPath(dest), {recursive: true})
-    const b: Banner = {ingestorId, total: records.length, processed: 0, inserted: 0, apiSent: 0, skipped: 0, fileTransferFailures: 0, failedDb: 0}
+    const dbRows: Array<Row & {values: unknown[]}> = []
+    const b: Banner = {ingestorId, destinationTable: physical === table ? undefined : physical, total: records.length, processed: 0, inserted: 0, apiSent: 0, skipped: 0, fileTransferFailures: 0, failedDb: 0}
     const db: string[] = []
     const copied = new Set<string>()
     const progressEvery = Math.max(1, Math.ceil(records.length / 12))
@@ -477,6 +520,17 @@ async function main(io: IngestorIO): Promise<number> {
       b.processed++
       const label = labelColumn === undefined ? null : labelPolicy === 'bucket' ? bucket(r[labelColumn]) : r[labelColumn]
       db.push(JSON.stringify({...r, label, data_intent: c.intent, data_id: randomUUID(), ingestor_id: ingestorId}))
+      const file = sidecarDir ? (path.posix.extname(r.filename) ? r.filename : `${r.filename}${ext}`) : undefined
+      dbRows.push({
+        label: label ?? null,
+        dataIntent: c.intent ?? 'train',
+        dataId: '',
+        filename: file ? path.posix.basename(file, path.posix.extname(file)) : null,
+        extension: file ? path.posix.extname(file) : null,
+        annotation: null,
+        features: Object.fromEntries(features.map((f) => [f.name, r[f.name]])),
+        values: [r, label, c.intent],
+      })
       b.inserted++
       b.apiSent++
     }
@@ -488,10 +542,17 @@ async function main(io: IngestorIO): Promise<number> {
         fs.copyFileSync(tok, hostPath(`${dest}/tokenizer.json`))
       }
     }
-    // The "database": one JSONL file per table, so tests and `dataset` commands can see inserted rows.
-    const dbDir = hostPath(`${STORAGE_PATH}/.sandbox-mysql`)
-    fs.mkdirSync(dbDir, {recursive: true})
-    fs.appendFileSync(path.join(dbDir, `${table}.jsonl`), db.map((l) => l + '\n').join(''))
+    if (io.db) {
+      // salt (first writer wins) → content-hash data_ids: a re-ingest of the same rows upserts, never duplicates
+      const salt = await saltFor(io.db, physical)
+      for (const r of dbRows) r.dataId = contentDataId(salt, r.values)
+      await runSql(io.db, ingestSql(physical, ingestorId, category, features, dbRows))
+    } else {
+      // No database outside a pod: one JSONL file per table, so the emulation's tests can see inserted rows.
+      const dbDir = hostPath(`${STORAGE_PATH}/.sandbox-mysql`)
+      fs.mkdirSync(dbDir, {recursive: true})
+      fs.appendFileSync(path.join(dbDir, `${table}.jsonl`), db.map((l) => l + '\n').join(''))
+    }
 
     io.stdout(renderBanner(b))
     if (b.fileTransferFailures + b.failedDb > 0) {
@@ -509,6 +570,16 @@ async function main(io: IngestorIO): Promise<number> {
       fs.rmSync(hostPath(lockPath), {force: true})
     }
   }
+}
+
+/** The table's feature columns: the schema minus the label column (it maps onto `label`); tabular sorted (#763). */
+function featureColumns(c: Record<string, any>, labelColumn: string | undefined, category: string): FeatureColumn[] {
+  const schema = (c.schema && typeof c.schema === 'object' ? c.schema : {}) as Record<string, string>
+  const cols = Object.entries(schema).filter(([k]) => k !== labelColumn).map(([name, type]) => ({name, type: String(type)}))
+  const clash = cols.find((f) => STANDARD_NAMES.includes(f.name))
+  if (clash) throw new Error(`Schema column '${clash.name}' collides with a standard column of the dataset table.`)
+  if (!IMAGE_CATS.includes(category) && !TEXT_CATS.includes(category)) cols.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return cols
 }
 
 /** Data Validator: schema columns present, known types, INT/FLOAT values parse. */

@@ -1,0 +1,110 @@
+// The destination check of `dataset push` (LIFECYCLE.md §3.5, GO-CLI.md §4.8): before any byte is
+// uploaded, a dataset of that name must not exist (a table in MySQL, or files in /data/shared/<table>/),
+// unless --overwrite asks to replace it, in which case it is removed exactly as `dataset delete` does.
+// Unlike the Go CLI the check fails closed: if MySQL cannot be read the push stops, because going on
+// would append to or duplicate a table the user meant to replace.
+import {ClusterTarget} from '../cluster/kube.js'
+import {CliError, ExitCode} from '../output/errors.js'
+import {Catalog, Dataset, readCatalog} from './catalog.js'
+import {PHYSICAL_RE, sameName, SYSTEM_TABLES} from './names.js'
+import {planTeardown, teardown, TeardownResult} from './teardown.js'
+
+export interface GuardOptions {
+  overwrite: boolean
+  dryRun: boolean
+  serviceAccount: string
+  stageImage: string
+  podReadyTimeoutMs: number
+  signal?: AbortSignal
+  onStatus?: (s: string) => void
+  warn: (s: string) => void
+}
+
+export interface GuardResult {
+  existed: boolean
+  replaced?: TeardownResult
+}
+
+/** The existing dataset a push of `table` would collide with (ASCII case-insensitive, as MySQL on most installs). */
+export function existingDataset(cat: Catalog, table: string): Dataset | undefined {
+  return cat.datasets.find((d) => !d.system && d.labelKnown && sameName(d.name, table) && (d.tables.length > 0 || (d.files?.files ?? 0) > 0))
+}
+
+export interface Destination {
+  table: string
+  namespace: string
+  cat: Catalog
+  existing?: Dataset
+  /** --idempotency-key names a run the cluster already has: the push attaches to it, loading nothing new. */
+  replay?: boolean
+}
+
+/** Read what exists under that name. Fails closed: MySQL unreadable → exit 7, never "absent". */
+export async function checkDestination(t: ClusterTarget, namespace: string, table: string, signal?: AbortSignal, idempotencyKey?: string): Promise<Destination> {
+  if (PHYSICAL_RE.test(table) || SYSTEM_TABLES.has(table)) {
+    throw new CliError(`--table "${table}" is reserved: ${SYSTEM_TABLES.has(table) ? 'the ingestor keeps its bookkeeping there' : 'ds_<32 hex> names are the physical tables of per-ingestion runs'}`, {
+      exitCode: ExitCode.BAD_INPUT,
+      hint: 'pick another --table name',
+      reason: 'reserved_name',
+    })
+  }
+  let cat: Catalog
+  try {
+    cat = await readCatalog(t, namespace, {pvc: true, signal})
+  } catch (error) {
+    if (!(error instanceof CliError) || error.exitCode === ExitCode.INTERRUPTED) throw error
+    throw new CliError(`cannot check whether "${table}" already exists: ${error.message}`, {
+      exitCode: ExitCode.STAGING,
+      hint: `${error.hint ? `${error.hint}. ` : ''}The push stops here rather than risk appending to or duplicating an existing table; nothing was uploaded`,
+      reason: error.reason ?? 'exists_check_failed',
+      cause: error,
+    })
+  }
+  const existing = existingDataset(cat, table)
+  // Re-attaching to an earlier run (same key) is not a second ingestion: jobs-manager replays the run.
+  let replay = false
+  if (existing && idempotencyKey) {
+    try {
+      const jobs = await t.batch.listNamespacedJob({namespace, labelSelector: `tracebloc.io/ingestion-run=${idempotencyKey}`})
+      replay = jobs.items.length > 0
+    } catch {
+      // cannot tell: treat it as a new ingestion (exit 6 below)
+    }
+  }
+  return {table, namespace, cat, existing, replay}
+}
+
+/** Exit 6 when the dataset exists and --overwrite is not given; with it, remove the dataset (after every other check). */
+export async function applyDestination(t: ClusterTarget, d: Destination, o: GuardOptions): Promise<GuardResult> {
+  for (const n of d.cat.notes) o.warn(n)
+  const ds = d.existing
+  if (!ds || d.replay) return {existed: Boolean(ds)}
+  const what = ds.tables.length ? `table ${ds.tables.map((x) => `training_test_datasets.${x}`).join(', ')}, ${ds.records} records` : `${ds.files?.files ?? 0} files in /data/shared/${ds.name}`
+  if (!o.overwrite) {
+    throw new CliError(`dataset "${ds.name}" already exists in namespace "${d.namespace}" (${what}); pushing again would not merge or replace it`, {
+      exitCode: ExitCode.TABLE_EXISTS,
+      hint: `re-run with --overwrite to replace it, remove it first with \`tracebloc dataset delete ${ds.name}\`, or pick another --table`,
+      reason: 'table_exists',
+    })
+  }
+  if (o.dryRun) {
+    o.warn(`--overwrite: dataset "${ds.name}" (${what}) would be removed before the upload (dry run: nothing removed)`)
+    return {existed: true}
+  }
+  o.onStatus?.(`replacing dataset "${ds.name}": removing its table and files`)
+  // the staged copy stays: this push swaps its own files into it and skips the ones that did not change
+  const replaced = await teardown(t, planTeardown(d.cat, ds, ds.tables, {keepStaged: true}), {
+    mysqlPod: d.cat.mysqlPod,
+    serviceAccount: o.serviceAccount,
+    image: o.stageImage,
+    podReadyTimeoutMs: o.podReadyTimeoutMs,
+    signal: o.signal,
+    onStatus: o.onStatus,
+  }).catch((error: unknown) => {
+    if (!(error instanceof CliError)) throw error
+    throw new CliError(`--overwrite: ${error.message}; nothing new was uploaded`, {exitCode: error.exitCode, hint: error.hint ?? `remove it with \`tracebloc dataset delete ${ds.name}\`, then push again`, reason: error.reason, cause: error})
+  })
+  for (const w of replaced.warnings) o.warn(w)
+  o.warn(`--overwrite: removed the existing dataset "${ds.name}" (${what}) before the upload`)
+  return {existed: true, replaced}
+}

@@ -1,0 +1,104 @@
+// Dataset names on their way into SQL and paths. A name is checked against the Go CLI's table-name rule
+// before anything is built from it, then backtick-quoted anyway; names read back from MySQL pass the same
+// rule before they are used. Matching is ASCII case-insensitive only: JavaScript's toLowerCase (like Go's
+// EqualFold) folds look-alikes such as the Kelvin sign K into k, which would let "ﬁles" match "files".
+import {CliError, ExitCode} from '../output/errors.js'
+
+/** The Go CLI's ValidateTableName: what the dataset commands accept as a name. */
+export const TABLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+export const TABLE_NAME_MAX = 63
+/** Physical per-ingestion table: `ds_` + the run's ingestor uuid as 32 lowercase hex digits. */
+export const PHYSICAL_RE = /^ds_[0-9a-f]{32}$/
+export const DATABASE = 'training_test_datasets'
+export const RUNS_TABLE = 'tracebloc_ingest_runs'
+export const META_TABLE = 'tracebloc_ingest_meta'
+export const SYSTEM_TABLES = new Set([RUNS_TABLE, META_TABLE])
+
+export function isTableName(name: string): boolean {
+  return name.length <= TABLE_NAME_MAX && TABLE_NAME_RE.test(name)
+}
+
+/** Refuse a user-supplied name before any exec: exit 2 with what is wrong, including look-alike characters. */
+export function validateDatasetName(name: string, what = 'dataset name'): string {
+  if (isTableName(name)) return name
+  const bad = [...name].find((ch) => !/[A-Za-z0-9_]/.test(ch))
+  const why =
+    name === ''
+      ? 'it is empty'
+      : name.length > TABLE_NAME_MAX
+        ? `it is ${name.length} characters long (at most ${TABLE_NAME_MAX})`
+        : /^[0-9]/.test(name)
+          ? 'it starts with a digit'
+          : bad && bad.codePointAt(0)! > 0x7f
+            ? `it contains the non-ASCII character U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} (a look-alike of an ASCII letter?)`
+            : `it contains ${JSON.stringify(bad)}`
+  throw new CliError(`invalid ${what} ${printable(name)}: ${why}`, {
+    exitCode: ExitCode.BAD_INPUT,
+    hint: `names use ASCII letters, digits and underscores ([A-Za-z_][A-Za-z0-9_]*, ≤ ${TABLE_NAME_MAX} chars)`,
+    reason: 'invalid_name',
+  })
+}
+
+/** A backtick-quoted identifier; the name must already satisfy the table-name rule (checked again here). */
+export function quoteIdent(name: string): string {
+  if (!isTableName(name) && !SYSTEM_TABLES.has(name) && name !== DATABASE) throw new Error(`refusing to quote unchecked identifier ${printable(name)}`)
+  return '`' + name.replace(/`/g, '``') + '`'
+}
+
+export const qualifiedTable = (table: string) => `${quoteIdent(DATABASE)}.${quoteIdent(table)}`
+
+/**
+ * A SQL string literal that means the same under every sql_mode: quotes doubled, and the characters whose
+ * meaning depends on NO_BACKSLASH_ESCAPES (backslash) or that no name needs (NUL, controls) refused.
+ */
+export function sqlString(value: string): string {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  if (/[\\\u0000-\u001f\u007f]/.test(value)) throw new Error(`refusing to put ${printable(value)} into SQL`)
+  return `'${value.replace(/'/g, "''")}'`
+}
+
+/** ASCII-only lower-casing: no Unicode folding (ſ, K) can make two different names equal. */
+export function asciiLower(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32))
+}
+
+export const sameName = (a: string, b: string) => asciiLower(a) === asciiLower(b)
+
+/** Printable form of a name from the user or the cluster: control and non-ASCII characters escaped. */
+export function printable(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** For terminal output of names read from the cluster: control characters replaced, nothing else changed. */
+export function sanitize(s: string): string {
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+}
+
+function distance(a: string, b: string): number {
+  const d = Array.from({length: b.length + 1}, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]
+    d[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = cur
+    }
+  }
+  return d[b.length]
+}
+
+/** Up to `n` existing names closest to `name` (edit distance, ASCII case-insensitive), best first. */
+export function nearestNames(name: string, names: string[], n = 3): string[] {
+  const q = asciiLower(name)
+  return names
+    .map((x) => {
+      const l = asciiLower(x)
+      return {x, d: Math.min(q.length, l.length) >= 3 && (l.includes(q) || q.includes(l)) ? 1 + Math.abs(l.length - q.length) / 100 : distance(q, l)}
+    })
+    .filter((c) => c.d <= Math.max(2, Math.floor(q.length / 2)))
+    .sort((a, b) => a.d - b.d || (a.x < b.x ? -1 : 1))
+    .slice(0, n)
+    .map((c) => c.x)
+}

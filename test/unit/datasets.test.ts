@@ -1,0 +1,83 @@
+// Pure parts of the dataset commands: name checks and quoting, nearest names, and the strict parsing
+// of `mysql -N -B` output and of the client-pvc scan.
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+
+import {parsePvcScan} from '../../src/lib/datasets/catalog.js'
+import {parseSections, remoteScript, unescapeField} from '../../src/lib/datasets/mysql.js'
+import {asciiLower, nearestNames, qualifiedTable, quoteIdent, sameName, sqlString, validateDatasetName} from '../../src/lib/datasets/names.js'
+import {CliError} from '../../src/lib/output/errors.js'
+
+test('names: the Go CLI rule, with the reason for a refusal', () => {
+  assert.equal(validateDatasetName('cats_dogs_1'), 'cats_dogs_1')
+  assert.equal(validateDatasetName('_x'), '_x')
+  const reason = (n: string) => {
+    try {
+      validateDatasetName(n)
+    } catch (e) {
+      assert.ok(e instanceof CliError)
+      assert.equal(e.exitCode, 2)
+      return e.message
+    }
+    return 'accepted'
+  }
+  assert.match(reason(''), /empty/)
+  assert.match(reason('1abc'), /starts with a digit/)
+  assert.match(reason('a'.repeat(64)), /64 characters/)
+  assert.match(reason('a`b'), /contains "`"/)
+  assert.match(reason("a'b"), /contains "'"/)
+  assert.match(reason('сats'), /U\+0441/) // Cyrillic es
+  assert.match(reason('\u212aelvin'), /U\+212A/)
+  assert.match(reason('a\nb'), /"a\\nb"/)
+})
+
+test('quoting: identifiers re-checked and backticked, values with doubled quotes, dangerous characters refused', () => {
+  assert.equal(quoteIdent('churn'), '`churn`')
+  assert.equal(qualifiedTable('churn'), '`training_test_datasets`.`churn`')
+  assert.throws(() => quoteIdent('a`b'))
+  assert.throws(() => quoteIdent('a; DROP'))
+  assert.equal(sqlString("it's"), "'it''s'")
+  assert.throws(() => sqlString('a\\b'))
+  assert.throws(() => sqlString('a\u0000b'))
+})
+
+test('matching is ASCII case-insensitive only', () => {
+  assert.equal(asciiLower('ChUrN'), 'churn')
+  assert.ok(sameName('Churn', 'cHURN'))
+  assert.ok(!sameName('\u212a', 'k')) // JS toLowerCase would fold the Kelvin sign into k
+  assert.ok(!sameName('ſ', 's'))
+})
+
+test('nearest names: close spellings first, unrelated names left out', () => {
+  assert.deepEqual(nearestNames('chrun', ['churn', 'cats', 'churn_v2', 'zzz']), ['churn'])
+  assert.deepEqual(nearestNames('churn', ['churn_v2', 'churns', 'cats']), ['churns', 'churn_v2'])
+  assert.deepEqual(nearestNames('CATS', ['cats_train', 'dogs']), ['cats_train'])
+  assert.deepEqual(nearestNames('x', ['completely_different']), [])
+})
+
+test('mysql -N -B output: sections between nonce markers, escapes undone, wrong shapes refused', () => {
+  const marker = (i: number) => `tracebloc-abc-${i}`
+  const out = ['tracebloc-abc-0', 'a\\tb\t1', 'c\\nd\t2', 'tracebloc-abc-1', 'x\\\\y', ''].join('\n')
+  assert.deepEqual(parseSections(out, [{sql: 's', columns: 2}, {sql: 't', columns: 1}], marker), [
+    [['a\tb', '1'], ['c\nd', '2']],
+    [['x\\y']],
+  ])
+  assert.throws(() => parseSections('junk\ntracebloc-abc-0\n', [{sql: 's', columns: 1}], marker), /before the first section/)
+  assert.throws(() => parseSections('tracebloc-abc-0\na\tb\tc\n', [{sql: 's', columns: 2}], marker), /expected 2 columns, got 3/)
+  assert.throws(() => parseSections('tracebloc-abc-0\n', [{sql: 's', columns: 1}, {sql: 't', columns: 1}], marker), /only 1 of 2/)
+  // a value equal to a marker of another nonce is data
+  assert.deepEqual(parseSections('tracebloc-abc-0\ntracebloc-zzz-1\n', [{sql: 's', columns: 1}], marker), [[['tracebloc-zzz-1']]])
+  assert.equal(unescapeField('\\0\\\\n'), '\0\\n')
+})
+
+test('the remote script never carries the password and reads SQL from length-framed stdin', () => {
+  const s = remoteScript(123)
+  assert.match(s, /MYSQL_PWD="\$MYSQL_ROOT_PASSWORD"/)
+  assert.match(s, /head -c 123 \| mysql \$conn -uroot -N -B/)
+  assert.doesNotMatch(s, /\s-p|--password/)
+})
+
+test('client-pvc scan: dataset dirs and staged copies; scratch dirs and odd names ignored', () => {
+  const m = parsePvcScan(['12\t3\tchurn', '4\t       1\t.tracebloc-staging/churn', '9\t1\t.tracebloc-staging/churn.staging-1a2b3c4d', '1\t1\tbad name', 'garbage'].join('\n'))
+  assert.deepEqual([...m.entries()], [['churn', {kib: 12, files: 3}], ['.tracebloc-staging/churn', {kib: 4, files: 1}]])
+})
