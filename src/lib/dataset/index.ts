@@ -4,7 +4,8 @@ import path from 'node:path'
 import {createInterface} from 'node:readline/promises'
 
 import {CliError, ExitCode} from '../output/errors.js'
-import {dumpIngestYaml, formatIssues, SQL_TYPES, sqlBaseType, validateIngestConfig} from '../schema/index.js'
+import {truncateText} from '../output/truncate.js'
+import {dumpIngestYaml, formatIssues, SQL_TYPES, sqlTypeProblem, validateIngestConfig} from '../schema/index.js'
 import {CATEGORIES, categoriesOf, type CategoryInfo, type Family, flagAppliesTo, flagName, REGISTRY, SCOPED_FLAGS} from './categories.js'
 import {stagingPrefix, synthesizeConfig} from './config.js'
 import {preflightImage} from './families/image.js'
@@ -12,7 +13,7 @@ import {preflightTabular} from './families/tabular.js'
 import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {discoverLayout, sniffFamilies} from './layout.js'
-import {badInput, Problems, quote} from './util.js'
+import {badInput, Problems, quote, someOf} from './util.js'
 
 export {CATEGORIES, flagAppliesTo} from './categories.js'
 export {parseSchemaFlag, parseSize} from './flags.js'
@@ -122,9 +123,9 @@ function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {
   if (opts.labelColumn !== undefined && opts.labelColumn.trim() === '') throw badInput('--label-column is empty — name the CSV column that holds the label', undefined, 'bad_flag')
   if (opts.timeColumn !== undefined && opts.timeColumn.trim() === '') throw badInput('--time-column is empty', undefined, 'bad_flag')
   if (opts.schema) {
-    const bad = Object.entries(opts.schema).filter(([, t]) => !SQL_TYPES.includes(sqlBaseType(t)))
+    const bad = Object.entries(opts.schema).filter(([, t]) => sqlTypeProblem(t))
     if (Object.keys(opts.schema).length === 0) throw badInput('--schema is empty — use col:TYPE,…', undefined, 'bad_flag')
-    if (bad.length > 0) throw badInput(`--schema has unknown SQL type(s): ${bad.map(([c, t]) => `${c}:${t}`).join(', ')} — use one of ${SQL_TYPES.join(', ')}`, undefined, 'bad_flag')
+    if (bad.length > 0) throw badInput(`--schema has ${bad.every(([, t]) => sqlTypeProblem(t)!.unknown) ? 'unknown' : 'invalid'} SQL type(s): ${someOf(bad.map(([c, t]) => `${truncateText(c, 64)}:${truncateText(t, 64)}`))} — use one of ${SQL_TYPES.join(', ')}, e.g. VARCHAR(255), DECIMAL(10,2)`, undefined, 'bad_flag')
   }
   return {
     labelColumn: opts.labelColumn,

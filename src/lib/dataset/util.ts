@@ -1,4 +1,5 @@
 import {CliError, ExitCode} from '../output/errors.js'
+import {quoteUser} from '../output/truncate.js'
 
 /** "a, b, c, d, e … and 7 more": never more than five examples in a message. */
 export function someOf(items: readonly string[], total = items.length, max = 5): string {
@@ -84,6 +85,7 @@ export function isPandasNA(raw: string): boolean {
   return PANDAS_NA.has(raw)
 }
 
+/** A user value in a message: JSON-quoted and, past 200 characters, cut with its total length. */
 export function quote(s: string): string {
-  return JSON.stringify(s)
+  return quoteUser(s)
 }
