@@ -13,7 +13,7 @@ import {preflightTabular} from './families/tabular.js'
 import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {discoverLayout, sniffFamilies} from './layout.js'
-import {badInput, Problems, quote, someOf} from './util.js'
+import {badData, badInput, Examples, localReadError, Problems, quote, someOf, unstageableName} from './util.js'
 
 export {CATEGORIES, flagAppliesTo} from './categories.js'
 export {parseSchemaFlag, parseSize} from './flags.js'
@@ -146,10 +146,39 @@ function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {
  */
 export async function chooseCategory(opts: PlanOptions): Promise<string> {
   checkTableName(opts.table)
-  return (await pickCategory(opts)).name
+  try {
+    return (await pickCategory(opts)).name
+  } catch (error) {
+    throw localReadError(error) ?? error
+  }
+}
+
+/** Names the ingestor cannot take fail here, before any cluster call (they used to fail at staging). */
+function checkFileNames(layout: Awaited<ReturnType<typeof discoverLayout>>): void {
+  const bad = new Examples()
+  const reasons = new Set<string>()
+  for (const d of layout.dirs) {
+    for (const f of d.files) {
+      const why = unstageableName(f.name)
+      if (!why) continue
+      reasons.add(why)
+      bad.add(`${d.subdir}/${quote(f.name)}`)
+    }
+  }
+  if (bad.count > 0) {
+    throw badData(`${bad.count} file name(s) the ingestor cannot take (${[...reasons].join(', ')}): ${bad}`, 'rename those files (letters, digits, spaces, - _ . are safe) and update the CSV; nothing was uploaded', 'bad_file_name')
+  }
 }
 
 export async function planDataset(opts: PlanOptions): Promise<DatasetPlan> {
+  try {
+    return await planDatasetUnchecked(opts)
+  } catch (error) {
+    throw localReadError(error) ?? error
+  }
+}
+
+async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
   checkTableName(opts.table)
   const intent = opts.intent ?? 'train'
   if (intent !== 'train' && intent !== 'test') throw badInput(`--intent must be train or test, not ${quote(String(intent))}`, undefined, 'bad_flag')
@@ -158,6 +187,7 @@ export async function planDataset(opts: PlanOptions): Promise<DatasetPlan> {
 
   opts.onProgress?.({phase: 'Reading your files'})
   const layout = await discoverLayout(opts.path, cat, opts.onProgress)
+  checkFileNames(layout)
   const ctx: FamilyContext = {cat, layout, opts: ro, problems: new Problems(), warnings: [...layout.warnings], details: {}}
   let r: FamilyResult
   if (cat.family === 'image') r = await preflightImage(ctx)
