@@ -1,9 +1,9 @@
 import {CliError, ExitCode} from '../output/errors.js'
-import {quoteUser} from '../output/truncate.js'
+import {quoteUser, truncateText} from '../output/truncate.js'
 
 /** "a, b, c, d, e … and 7 more": never more than five examples in a message. */
 export function someOf(items: readonly string[], total = items.length, max = 5): string {
-  const shown = items.slice(0, max).join(', ')
+  const shown = items.slice(0, max).map((i) => truncateText(i)).join(', ')
   return total > max ? `${shown} … and ${total - max} more` : shown
 }
 
