@@ -1,5 +1,6 @@
 // `ingest validate` as a function of its inputs, shared by the oclif command and the fast
 // start path (src/lib/fast/entry.ts), so both print and exit exactly alike.
+import {isUtf8} from 'node:buffer'
 import {closeSync, openSync, readSync} from 'node:fs'
 
 import {ExitCode, isCliError} from '../output/errors.js'
@@ -81,6 +82,7 @@ function checkFile(file: string, io: ValidateIO): {result: ValidatedFile; code: 
     if (bytes === undefined) {
       return fail('size', `${label} is larger than ${MAX_CONFIG_BYTES / (1 << 20)} MiB; an ingest config is a few KiB — is this the right file?`, ExitCode.BAD_INPUT, 'pass the ingest.yaml, not the dataset')
     }
+    if (!isUtf8(bytes)) return fail('encoding', `${label} is not valid UTF-8 text; the ingestor reads ingest configs as UTF-8`, ExitCode.BAD_INPUT, 'save the file as UTF-8')
     text = bytes.toString('utf8')
   } catch (error) {
     const e = error as NodeJS.ErrnoException

@@ -48,7 +48,8 @@ export function schemaIssues(value: unknown): RawIssue[] {
     out.push({
       path,
       keyword: 'additionalProperties',
-      message: `Additional properties are not allowed (${extras.map(pyStr).join(', ')} ${verb} unexpected)`,
+      // jsonschema lists every key; past 20 the message says how many more instead
+      message: `Additional properties are not allowed (${extras.slice(0, 20).map(pyStr).join(', ')}${extras.length > 20 ? ` … and ${extras.length - 20} more` : ''} ${verb} unexpected)`,
       order: orderKey(steps, err),
     })
   }
