@@ -50,6 +50,7 @@ export type Files = Record<string, string | Buffer>
 
 export function writeFiles(dir: string, files: Files): void {
   for (const [rel, content] of Object.entries(files)) {
+    if (content === undefined) continue // a case removing a file of the base dataset
     const p = path.join(dir, rel)
     if (rel.endsWith('/')) {
       mkdirSync(p, {recursive: true})

@@ -48,7 +48,7 @@ const NUMERIC = new Set(['INT', 'INTEGER', 'TINYINT', 'SMALLINT', 'MEDIUMINT', '
  */
 export function sqlTypeProblem(type: string): {unknown: boolean; why: string} | undefined {
   const m = SHAPE.exec(type)
-  const base = sqlBaseType(type)
+  const base = (/^\s*([A-Za-z]+)/.exec(type)?.[1] ?? '').toUpperCase()
   if (!m) {
     if (!SQL_TYPES.includes(base)) return {unknown: true, why: 'not a known SQL type'}
     return {unknown: false, why: `write it as ${base} or ${base}(n${GRAMMAR[base]!.args.length > 1 ? '[,m]' : ''}): no other words, quotes or unbalanced parentheses`}
