@@ -143,7 +143,8 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       dropCleanup()
     }
 
-    if (failure && sig.interruptedBy()) {
+    // (a run that had already failed keeps its own exit code if a signal comes during its cleanup)
+    if (failure && failure === sig.signal.reason) {
       // a step stopped by the signal may leave a socket or timer behind: do not wait for it
       exitWhenDone()
       dropUrgent()
@@ -161,6 +162,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
 
     if (failure) {
       dropUrgent()
+      if (sig.interruptedBy()) exitWhenDone()
       // anything but a CliError is a bug: BaseCommand reports it as one
       if (!isCliError(failure)) throw failure
       if (this.jsonEnabled()) {
