@@ -185,6 +185,7 @@ export const DATASET_CASES: LocalCase[] = [
   d('CSV with an unterminated quote', csvOf('a.png,"cat\nb.png,dog\n'), 3, /quote/i),
   d('CSV row wider than the header', csvOf('a.png,cat,extra\nb.png,dog\n'), 3, /more fields than the header/),
   d('CSV row of 3 million fields', csvOf('a.png,cat\n' + 'x,'.repeat(3_000_000) + '\nb.png,dog\n'), 3, /3000001 fields/),
+  d('CSV row longer than 16 MiB (a quote never closed)', csvOf('a.png,cat\nb.png,"dog' + 'x'.repeat(17 << 20) + '\n'), 3, /line 3 of "labels\.csv" is longer than 16 MiB/),
   d('CSV filename cell of 10 MB', csvOf(`${'f'.repeat(10_000_000)}.png,cat\na.png,cat\nb.png,dog\n`), 3, /characters in all/),
   d('CSV header cell of 10 MB', {...IMAGES, 'labels.csv': `filename,${'h'.repeat(10_000_000)}\na.png,cat\nb.png,dog\n`}, 2, /characters in all/),
   d('no filename column', {...IMAGES, 'labels.csv': 'file,label\na.png,cat\nb.png,dog\n'}, 3, /no "filename" column/),
