@@ -38,6 +38,13 @@ SIGNAL_CASES.push(
   {name: 'SIGINT while following logs, then SIGTERM', at: 'logs,cleanup:SIGTERM', code: 130, message: /Received SIGTERM again/},
 )
 
+// the last-resort guard: an uncaught exception or unhandled rejection mid-run is one line, exit 1, and the
+// cleanup still runs (the stage pod goes)
+SIGNAL_CASES.push(
+  {name: 'uncaught exception while staging', at: 'transfer:CRASH', code: 1, message: /^unexpected error: test crash at transfer — this is a bug; rerun with --verbose and report it$/m},
+  {name: 'unhandled rejection while the stage pod starts', at: 'stage-pod:REJECT', code: 1, message: /^unexpected error: test rejection at stage-pod — this is a bug; rerun with --verbose and report it$/m},
+)
+
 /** Cases that need submit retries (a fault every run of the sandbox would see): run alone. */
 export const SUBMIT_RETRY_CASES: SignalCase[] = ['SIGINT', 'SIGTERM'].map((sig) => ({
   name: `${sig} during submit retries`,

@@ -7,7 +7,8 @@
 // - Last resort: an uncaught exception or unhandled rejection prints one line, runs the cleanups and
 //   exits 1; the stack only with --verbose.
 // Test hook: TRACEBLOC_TEST_SIGNAL_AT=<point>[:SIGTERM][,<point>[:SIG]…] makes `signalPoint(<point>)`
-// send that signal to this process once, so tests can interrupt every step deterministically.
+// send that signal to this process once, so tests can interrupt every step deterministically
+// (:CRASH / :REJECT raise an uncaught exception / unhandled rejection there instead).
 // Unset (always, for users) it does nothing.
 import {InterruptedError, interruptExitCode} from '../output/errors.js'
 import {redact} from '../output/redact.js'
@@ -143,7 +144,7 @@ export function exitWhenDone(graceMs = 500): void {
 
 const firedPoints = new Set<string>()
 
-function plannedSignal(point: string): Sig | undefined {
+function plannedSignal(point: string): Sig | 'CRASH' | 'REJECT' | undefined {
   const spec = process.env.TRACEBLOC_TEST_SIGNAL_AT
   if (!spec) return undefined
   for (const [i, item] of spec.split(',').entries()) {
@@ -151,7 +152,7 @@ function plannedSignal(point: string): Sig | undefined {
     const key = String(i)
     if (name === point && !firedPoints.has(key)) {
       firedPoints.add(key)
-      return sig === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
+      return sig === 'SIGTERM' || sig === 'CRASH' || sig === 'REJECT' ? sig : 'SIGINT'
     }
   }
   return undefined
@@ -164,6 +165,17 @@ function plannedSignal(point: string): Sig | undefined {
 export async function signalPoint(point: string): Promise<void> {
   const sig = plannedSignal(point)
   if (!sig) return
+  // CRASH / REJECT: an uncaught exception / unhandled rejection there, for the last-resort guard's tests
+  if (sig === 'CRASH') {
+    setImmediate(() => {
+      throw new Error(`test crash at ${point}`)
+    })
+    return
+  }
+  if (sig === 'REJECT') {
+    void Promise.reject(new Error(`test rejection at ${point}`))
+    return
+  }
   // a ref'd timer: the pending signal alone does not keep the event loop alive
   let timer: NodeJS.Timeout | undefined
   const seen = new Promise<void>((resolve) => {
