@@ -1,6 +1,7 @@
 #!/bin/sh
 # tracebloc CLI installer: downloads the release tarball for this OS/arch (Node bundled), checks it
-# against the release's SHA256SUMS, verifies SHA256SUMS' cosign signature, and links `tracebloc`.
+# against the release's SHA256SUMS, verifies SHA256SUMS' cosign signature, and links `tracebloc` and
+# its short name `tb` (the latter only where no other `tb` is in the way).
 #   curl -fsSL https://github.com/tracebloc/cli/releases/latest/download/install.sh | sh
 #   curl -fsSL .../install.sh | sh -s -- --version 0.2.0 --prefix ~/.local --completion bash
 # Signature: SHA256SUMS.sigstore.json is a cosign bundle made by the release workflow (keyless, GitHub
@@ -28,7 +29,8 @@ usage: install.sh [options]          (piped: curl -fsSL URL | sh -s -- [options]
   --version X          install X instead of the latest release        TRACEBLOC_VERSION
   --base-url URL       directory with SHA256SUMS and the tarballs       TRACEBLOC_INSTALL_BASE_URL
                        (mirrors; default: the GitHub release)
-  --prefix DIR         install into DIR/lib/tracebloc, link DIR/bin      TRACEBLOC_INSTALL_PREFIX
+  --prefix DIR         install into DIR/lib/tracebloc, link DIR/bin/     TRACEBLOC_INSTALL_PREFIX
+                       tracebloc and DIR/bin/tb
                        (default: /usr/local when writable, else ~/.local)
   --completion SHELL   also set up completion: bash, zsh or fish        TRACEBLOC_INSTALL_COMPLETION
   --skip-signature     install without cosign signature verification    TRACEBLOC_INSTALL_SKIP_SIGNATURE=1
@@ -77,11 +79,20 @@ fi
 case "$prefix" in /*) ;; *) prefix="$(pwd)/$prefix" ;; esac
 lib_dir="$prefix/lib/tracebloc"
 bin_link="$prefix/bin/tracebloc"
+short_link="$prefix/bin/tb"
+# tb is ours when it is missing or a link into our install; anything else named tb is left alone.
+short_is_ours() {
+  if [ ! -e "$short_link" ] && [ ! -L "$short_link" ]; then return 0; fi
+  case "$(readlink "$short_link" 2>/dev/null)" in "$lib_dir"/*) return 0 ;; esac
+  return 1
+}
 
 if [ "$uninstall" = 1 ]; then
   if [ -L "$bin_link" ] || [ -e "$bin_link" ]; then rm -f "$bin_link"; fi
+  removed_short=""
+  if [ -L "$short_link" ] && short_is_ours; then rm -f "$short_link"; removed_short=" and $short_link"; fi
   rm -rf "$lib_dir"
-  say "removed $lib_dir and $bin_link"
+  say "removed $lib_dir, $bin_link$removed_short"
   say "per-user state (if any): ~/.config/tracebloc, ~/.cache/tracebloc, ~/.local/share/tracebloc"
   exit 0
 fi
@@ -193,6 +204,12 @@ staged=""
 ln -sf "$lib_dir/bin/tracebloc" "$bin_link"
 say "installed $new_version"
 say "  $bin_link -> $lib_dir/bin/tracebloc"
+if short_is_ours; then
+  ln -sf "$lib_dir/bin/tracebloc" "$short_link"
+  say "  $short_link -> $lib_dir/bin/tracebloc"
+else
+  warn "$short_link exists and is not from this install; left it alone (use tracebloc, or remove it and re-run for the short name tb)"
+fi
 
 case ":${PATH:-}:" in
   *":$prefix/bin:"*) ;;
@@ -221,7 +238,9 @@ case "$completion" in
     mkdir -p "$dir"
     if "$bin_link" autocomplete fish >"$dir/tracebloc.fish.tmp" 2>/dev/null && [ -s "$dir/tracebloc.fish.tmp" ]; then
       mv "$dir/tracebloc.fish.tmp" "$dir/tracebloc.fish"
-      say "completion: wrote $dir/tracebloc.fish"
+      # fish loads completions by command name: tb.fish is the same script.
+      ln -sf tracebloc.fish "$dir/tb.fish"
+      say "completion: wrote $dir/tracebloc.fish (and tb.fish)"
     else
       rm -f "$dir/tracebloc.fish.tmp"
       warn "this version has no fish completion (tracebloc autocomplete fish); bash and zsh are supported"

@@ -25,7 +25,7 @@ export const ALL_TARGETS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-ar
 // Not copied into the stage: build outputs, caches, VCS and local toolchains.
 const SKIP = new Set(['.git', 'node_modules', 'dist', 'tmp', '.node', '.test-results', 'coverage', 'oclif.manifest.json'])
 
-function stageTree(stage) {
+export function stageTree(stage) {
   rmSync(stage, {recursive: true, force: true})
   mkdirSync(stage, {recursive: true})
   for (const entry of readdirSync(repoRoot)) {
@@ -35,7 +35,7 @@ function stageTree(stage) {
   symlinkSync(path.join(repoRoot, 'node_modules'), path.join(stage, 'node_modules'), 'dir')
 }
 
-function gitShortSha() {
+export function gitShortSha() {
   try {
     return execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], {cwd: repoRoot, encoding: 'utf8'}).trim()
   } catch {
@@ -44,7 +44,7 @@ function gitShortSha() {
 }
 
 /** `npm pack` in dir; returns the tarball path. The prepack hook's output goes to stderr. */
-function npmPack(dir, dest) {
+export function npmPack(dir, dest) {
   const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dest], {
     cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024,
   })
@@ -56,7 +56,7 @@ function npmPack(dir, dest) {
  * oclif checks for 7-Zip before packing win32 even when the cached node.exe makes extraction unnecessary
  * (it only extracts nodejs.org's .7z). With the cache seeded, a stand-in that exits 0 is enough.
  */
-function sevenZipShim(stage) {
+export function sevenZipShim(stage) {
   try {
     execFileSync('sh', ['-c', 'command -v 7z'], {stdio: 'ignore'})
     return undefined
@@ -68,7 +68,22 @@ function sevenZipShim(stage) {
   }
 }
 
-function writeSums(out) {
+/** Puts the checked Node binaries from the checkout's tmp/cache where oclif looks in the stage. */
+export function linkNodeCache(stage, nodeVersion, targets) {
+  for (const target of targets) {
+    const src = cachePath(repoRoot, nodeVersion, target)
+    const dest = cachePath(stage, nodeVersion, target)
+    mkdirSync(path.dirname(dest), {recursive: true})
+    rmSync(dest, {force: true})
+    try {
+      linkSync(src, dest)
+    } catch {
+      copyFileSync(src, dest)
+    }
+  }
+}
+
+export function writeSums(out) {
   const names = readdirSync(out).filter((f) => f !== 'SHA256SUMS' && !f.startsWith('.') && statSync(path.join(out, f)).isFile()).sort()
   return Promise.all(names.map(async (f) => `${await sha256File(path.join(out, f))}  ${f}\n`)).then((lines) => {
     writeFileSync(path.join(out, 'SHA256SUMS'), lines.join(''))
@@ -104,16 +119,7 @@ export async function packRelease({
   const npmTarball = npmPack(stage, out)
   const npmPackMs = Date.now() - t0
 
-  for (const target of targets) {
-    const src = cachePath(repoRoot, pins.node, target)
-    const dest = cachePath(stage, pins.node, target)
-    mkdirSync(path.dirname(dest), {recursive: true})
-    try {
-      linkSync(src, dest)
-    } catch {
-      copyFileSync(src, dest)
-    }
-  }
+  linkNodeCache(stage, pins.node, targets)
 
   // oclif moves the --tarball file into its workspace, so hand it a copy.
   const input = path.join(stage, 'tmp', path.basename(npmTarball))

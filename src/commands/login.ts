@@ -5,6 +5,7 @@ export default class Login extends BaseCommand<typeof Login> {
   static description =
     'v0.1 talks only to your own cluster through your kubeconfig; ingestion needs no tracebloc account sign-in. ' +
     'This command is a placeholder so scripts written for later versions keep working.'
+  static examples = ['<%= config.bin %> login']
 
   async run(): Promise<{status: string; message: string}> {
     const message = 'No sign-in needed: v0.1 uses only your kubeconfig to reach your tracebloc client. Nothing to do.'

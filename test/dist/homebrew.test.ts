@@ -44,6 +44,11 @@ test('formula pins each OS/arch tarball to its URL and sha256, inside the right 
     assert.equal(m[2], hex(target))
   }
   assert.doesNotMatch(rb, /win32/)
+  // The short name and its completion: bin/tb and completion files for both names.
+  assert.match(rb, /^ {4}bin\.install_symlink libexec\/"bin\/tracebloc" => "tb"$/m)
+  assert.match(rb, /^ {4}bash_completion\.install_symlink bash_completion\/"tracebloc" => "tb"$/m)
+  assert.match(rb, /^ {4}fish_completion\.install_symlink fish_completion\/"tracebloc\.fish" => "tb\.fish"$/m)
+  assert.match(rb, /shell_output\("#\{bin\}\/tb version"\)/)
   // brew style: desc without a leading article or trailing period, under 80 characters.
   const desc = /^ {2}desc "([^"]+)"$/m.exec(rb)?.[1] ?? ''
   assert.ok(desc.length > 0 && desc.length < 80 && !/^(a|an|the) /i.test(desc) && !desc.endsWith('.'), desc)

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, realpathSync} from 'node:fs'
+import {createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, realpathSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import os from 'node:os'
@@ -19,7 +19,7 @@ import {fileURLToPath} from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const installSh = path.join(root, 'packaging/install.sh')
 const pins = JSON.parse(readFileSync(path.join(root, 'packaging/node-pins.json'), 'utf8')) as {node: string; targets: Record<string, {sha256: string}>}
-const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {version: string; files: string[]}
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {version: string; files: string[]; oclif: {hooks?: Record<string, string | string[]>}}
 
 interface Run {code: number | null; stdout: string; stderr: string}
 function run(cmd: string, args: string[], opts: {cwd?: string; env?: NodeJS.ProcessEnv} = {}): Promise<Run> {
@@ -117,10 +117,11 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       const res = await run('tar', ['tzf', npmTgz])
       assert.equal(res.code, 0, show(res))
       const entries = res.stdout.trim().split('\n').map((e) => e.replace(/^package\//, ''))
-      const allowed = /^(bin\/run\.(js|cmd)|dist\/(commands|lib)\/.+\.js|schema\/[^/]+\.json|oclif\.manifest\.json|package\.json|README\.md|LICENSE)$/
+      const allowed = /^(bin\/run\.(js|cmd)|dist\/(commands|lib|hooks)\/.+\.js|schema\/[^/]+\.json|oclif\.manifest\.json|package\.json|README\.md|LICENSE)$/
       const stray = entries.filter((e) => !allowed.test(e))
       assert.deepEqual(stray, [], `files outside the runtime set: ${stray.join(', ')}`)
       for (const must of ['bin/run.js', 'oclif.manifest.json', 'package.json', 'LICENSE']) assert.ok(entries.includes(must), `missing ${must}`)
+      for (const hook of Object.values(pkg.oclif.hooks ?? {}).flat()) assert.ok(entries.includes(hook.replace(/^\.\//, '')), `hook ${hook} not shipped`)
       // Every command the manifest routes to is in the package.
       const manifest = JSON.parse(readFileSync(path.join(work, 'stage', 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {relativePath?: string[]; pluginName?: string}>}
       for (const [id, c] of Object.entries(manifest.commands)) {
@@ -139,6 +140,7 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       assert.match(v.stdout, new RegExp(`^@tracebloc/cli/${pkg.version.replaceAll('.', '\\.')} `))
       // npm's install runs on the Node that runs npm (this test's), not a bundled one.
       await versionAndValidate(bin, env, process.version)
+      await versionAndValidate(path.join(prefix, 'bin', 'tb'), env, process.version)
     })
 
     test('the linux-x64 tarball runs with no Node on PATH, on its bundled Node', async (t) => {
@@ -157,6 +159,8 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       assert.equal(v.code, 0, show(v))
       assert.match(v.stdout, new RegExp(`linux-x64 node-v${pins.node.replaceAll('.', '\\.')}`))
       await versionAndValidate(path.join(cli, 'bin', 'tracebloc'), env, `v${pins.node}`)
+      assert.equal(readlinkSync(path.join(cli, 'bin', 'tb')), 'tracebloc')
+      await versionAndValidate(path.join(cli, 'bin', 'tb'), env, `v${pins.node}`)
     })
   })
 
@@ -233,6 +237,9 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       assert.equal(realpathSync(link), path.join(prefix, 'lib', 'tracebloc', 'bin', 'tracebloc'))
       const env = {PATH: tools, HOME: home}
       await versionAndValidate(link, env, `v${pins.node}`)
+      const short = path.join(prefix, 'bin', 'tb')
+      assert.equal(realpathSync(short), path.join(prefix, 'lib', 'tracebloc', 'bin', 'tracebloc'))
+      await versionAndValidate(short, env, `v${pins.node}`)
       const rc = readFileSync(path.join(home, '.bashrc'), 'utf8')
       assert.match(rc, /TRACEBLOC_AC_BASH_SETUP_PATH=.*bash_setup/)
       assert.ok(existsSync(path.join(home, '.cache', 'tracebloc', 'autocomplete', 'functions', 'bash', 'tracebloc.bash')))
@@ -285,6 +292,10 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       // place with the env-var spellings of the options (incl. an explicit version) and fish completion: no PATH hint, no leftovers.
       const prefix = path.join(work, 'p-ok')
       const home = path.join(work, 'home-ok')
+      // Someone else's `tb` in the same bin dir is neither replaced nor removed.
+      const foreign = path.join(prefix, 'bin', 'tb')
+      rmSync(foreign)
+      writeFileSync(foreign, '#!/bin/sh\necho another tb\n', {mode: 0o755})
       const good = await run('sh', [installSh, '--completion', 'fish'], {env: {
         PATH: `${fake}:${prefix}/bin:${tools}`, HOME: home, TRACEBLOC_INSTALL_BASE_URL: `${base}/signed`, TRACEBLOC_INSTALL_PREFIX: prefix,
         TRACEBLOC_VERSION: pkg.version, FAKE_COSIGN_LOG: log, FAKE_COSIGN_EXIT: '0',
@@ -293,6 +304,9 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       assert.match(good.stdout, /signature ok/)
       assert.doesNotMatch(good.stdout, /not on your PATH/)
       assert.match(readFileSync(path.join(home, '.config', 'fish', 'completions', 'tracebloc.fish'), 'utf8'), /complete -c tracebloc/)
+      assert.equal(readlinkSync(path.join(home, '.config', 'fish', 'completions', 'tb.fish')), 'tracebloc.fish')
+      assert.match(good.stderr, /bin\/tb exists and is not from this install; left it alone/)
+      assert.equal(readFileSync(foreign, 'utf8'), '#!/bin/sh\necho another tb\n')
       assert.deepEqual(readdirSync(path.join(prefix, 'lib')), ['tracebloc'], 'no staging leftovers')
       const v = await run(path.join(prefix, 'bin', 'tracebloc'), ['--version'], {env: {PATH: tools, HOME: home}})
       assert.equal(v.code, 0, show(v))
@@ -300,6 +314,7 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       const un = await install(['--prefix', prefix, '--uninstall'], {HOME: home})
       assert.equal(un.code, 0, show(un))
       assert.ok(!existsSync(path.join(prefix, 'bin', 'tracebloc')) && !existsSync(path.join(prefix, 'lib', 'tracebloc')))
+      assert.equal(readFileSync(foreign, 'utf8'), '#!/bin/sh\necho another tb\n', 'uninstall removed a tb it did not install')
     })
   })
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {before, describe, test} from 'node:test'
@@ -37,6 +37,33 @@ describe('completion', () => {
     assert.ok(fish('tracebloc autocomplete ').includes('bash'))
   })
 
+  test('fish: the short name `tb` completes like `tracebloc` when fish autoloads tb.fish by name', {skip: skipFor('fish')}, () => {
+    // fish loads ~/.config/fish/completions/<command>.fish on first use of <command>, and only for
+    // commands on PATH; tb.fish is the same script (a symlink, as the installers make it).
+    const home = mkdtempSync(path.join(tmpdir(), 'tb-fish-'))
+    const completions = path.join(home, '.config', 'fish', 'completions')
+    const binDir = path.join(home, 'bin')
+    mkdirSync(completions, {recursive: true})
+    mkdirSync(binDir)
+    const r = cli(['autocomplete', 'fish'], {env})
+    assert.equal(r.status, 0, r.stderr)
+    writeFileSync(path.join(completions, 'tracebloc.fish'), r.stdout)
+    symlinkSync('tracebloc.fish', path.join(completions, 'tb.fish'))
+    for (const name of ['tracebloc', 'tb']) writeFileSync(path.join(binDir, name), '#!/bin/sh\n', {mode: 0o755})
+    const fish = (line: string) => {
+      const out = spawnSync('fish', ['-c', `complete -C '${line}'`], {
+        encoding: 'utf8', cwd: home, env: {...process.env, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), PATH: `${binDir}:${process.env.PATH}`},
+      })
+      assert.equal(out.status, 0, out.stderr)
+      return out.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0])
+    }
+    // A fresh fish per call: `tb` is completed without `tracebloc` having been completed first.
+    assert.deepEqual(fish('tb '), fish('tracebloc '))
+    assert.ok(fish('tb ').includes('ingest'))
+    assert.ok(fish('tb ingest ').includes('validate'))
+    assert.deepEqual(fish('tb ingest validate x.yaml --').filter((l) => l.startsWith('--')).sort(), ['--json', '--verbose'])
+  })
+
   test('bash: the plugin\'s script loads and completes `tracebloc ingest ` to validate', {skip: skipFor('bash')}, () => {
     const r = cli(['autocomplete', 'bash'], {env})
     assert.equal(r.status, 0, r.stderr)
@@ -50,6 +77,14 @@ describe('completion', () => {
     assert.equal(out.status, 0, out.stderr)
     assert.match(out.stdout, /^complete -F _tracebloc_autocomplete tracebloc$/m)
     assert.match(out.stdout, /^validate$/m)
+    const tb = spawnSync(
+      'bash',
+      ['-c', `source ${setup}; complete -p tb; COMP_WORDS=(tb ingest ''); COMP_CWORD=2; _tracebloc_autocomplete; printf '%s\\n' "\${COMPREPLY[@]}"`],
+      {encoding: 'utf8', env: {...process.env, ...env}},
+    )
+    assert.equal(tb.status, 0, tb.stderr)
+    assert.match(tb.stdout, /^complete -F _tracebloc_autocomplete tb$/m)
+    assert.match(tb.stdout, /^validate$/m)
   })
 
   test('zsh: the plugin\'s setup loads and autoloads _tracebloc with the validate subcommand', {skip: skipFor('zsh')}, () => {
@@ -60,6 +95,15 @@ describe('completion', () => {
     assert.equal(out.status, 0, out.stderr)
     assert.match(out.stdout, /_tracebloc is a shell function/)
     assert.match(out.stdout, /"validate\[Check ingest\.yaml files locally/)
+  })
+
+  test('zsh: after compinit both `tracebloc` and `tb` are bound to _tracebloc, before either was completed', {skip: skipFor('zsh')}, () => {
+    const r = cli(['autocomplete', '--refresh-cache'], {env})
+    assert.equal(r.status, 0, r.stderr)
+    const setup = path.join(cacheDir, 'autocomplete', 'zsh_setup')
+    const out = spawnSync('zsh', ['-c', `source ${setup}; print -r -- "tracebloc=$_comps[tracebloc] tb=$_comps[tb]"`], {encoding: 'utf8', env: {...process.env, ...env}})
+    assert.equal(out.status, 0, out.stderr)
+    assert.equal(out.stdout.trim(), 'tracebloc=_tracebloc tb=_tracebloc')
   })
 
   test('`autocomplete fish` resolves to our command and `autocomplete bash` to the plugin', () => {

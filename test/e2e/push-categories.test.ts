@@ -43,8 +43,9 @@ for (const [category, rel, flags, rows] of CASES) {
   })
 }
 
-test('without --category, a dataset that fits one family fails off a TTY listing the tasks that fit (exit 2)', async () => {
-  const r = await runCli(['dataset', 'push', `${SAMPLES}/text_classification/data`, '--table', 't_detect', '--kubeconfig', sb.kubeconfigPath, '--json'])
-  assert.equal(r.code, 2)
-  assert.match(r.json.error, /text_classification, token_classification/)
+test('without --category, data that leaves several tasks fails off a TTY listing them (exit 3: a prompt would be needed)', async () => {
+  const r = await runCli(['dataset', 'push', `${SAMPLES}/tabular_regression/tabular_regression_sample_in_csv_format.csv`, '--table', 't_detect', '--kubeconfig', sb.kubeconfigPath, '--json'])
+  assert.equal(r.code, 3)
+  assert.equal(r.json.reason, 'category_required')
+  assert.match(r.json.error, /tabular_classification, tabular_regression, time_series_forecasting/)
 })

@@ -14,10 +14,10 @@ afterEach(() => {
   assert.deepEqual(leftovers(sandbox()), {pods: [], scratch: []})
 })
 
-function push(extra: string[] = [], env: Record<string, string> = {}) {
+function push(extra: string[] = [], env: Record<string, string> = {}, json = true) {
   const sb = sandbox()
   const table = `cats_fault_${++n}`
-  return runCli(['dataset', 'push', CATS_DOGS, '--table', table, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, '--json', ...extra], {
+  return runCli(['dataset', 'push', CATS_DOGS, '--table', table, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, ...(json ? ['--json'] : []), ...extra], {
     env: {TRACEBLOC_STAGE_POD_TIMEOUT: '15', TRACEBLOC_POD_START_TIMEOUT: '15', ...env},
   })
 }
@@ -115,10 +115,25 @@ describe('ingestor outcomes', () => {
       assert.equal(r.json.status, status)
       assert.equal(r.json.exit_code, code)
       assert.ok(r.json.error, 'failures carry an error message')
+      assert.match(r.json.reason, /^job_/)
+      if (mode !== 'skipped-rows') assert.ok(r.json.details?.length, `the ingestor's failure lines are in details[]: ${r.stdout}`)
       // staging is reclaimed only on a clean success
       assert.notEqual(r.json.staging_reclaimed, true)
     })
   }
+
+  test('a validator failure: the reason names the cause from the next log line, in --json and in the panel', async () => {
+    sandbox().faults.set({ingestor: 'validator-failure'})
+    const cause = /Image Resolution Validator Validator failed: Image cat1\.jpeg has resolution 255x256, expected \d+x\d+/
+    const r = await push()
+    assert.equal(r.code, 9, r.stderr)
+    assert.match(r.json.error, cause)
+    assert.ok(r.json.details.some((l: string) => cause.test(l)), JSON.stringify(r.json.details))
+    const human = await push([], {}, false)
+    assert.equal(human.code, 9, human.stderr)
+    assert.match(human.stdout, cause)
+    assert.doesNotMatch(human.stdout + human.stderr, /see the logs above/)
+  })
 
   test('ingestor image cannot be pulled → not_started, exit 9 (never "detached")', async () => {
     const sb = sandbox()

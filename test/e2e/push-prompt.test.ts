@@ -1,4 +1,5 @@
-// `dataset push` without --category on a terminal asks for the task within the detected family. Driven
+// `dataset push` without --category on a terminal asks for the task when the data leaves several
+// (a lone CSV: any tabular task), and asks nothing when it leaves one (images/ and a CSV). Driven
 // through a real pseudo-terminal (python3's pty module) against the built CLI; no cluster is involved:
 // KUBECONFIG points nowhere, so the run stops at "Connect" after the validate step we assert on.
 import assert from 'node:assert/strict'
@@ -44,10 +45,11 @@ print(json.dumps({'shown': shown, 'all': clean(out), 'code': os.waitstatus_to_ex
 `
 
 const hasPython = spawnSync('python3', ['-c', 'import pty'], {stdio: 'ignore'}).status === 0
-const sample = path.join(root, 'test/fixtures/reference/samples/image_classification/data')
+const tabular = path.join(root, 'test/fixtures/reference/samples/tabular_regression/tabular_regression_sample_in_csv_format.csv')
+const images = path.join(root, 'test/fixtures/reference/samples/image_classification/data')
 
-function pushOnPty(answers: string[]): {shown: string[]; all: string; code: number} {
-  const argv = [process.execPath, bin, 'dataset', 'push', sample, '--table', 'prompt_test', '--dry-run']
+function pushOnPty(answers: string[], sample = tabular, extra = ['--label-column', 'price']): {shown: string[]; all: string; code: number} {
+  const argv = [process.execPath, bin, 'dataset', 'push', sample, '--table', 'prompt_test', '--dry-run', ...extra]
   const r = spawnSync('python3', ['-c', DRIVER, JSON.stringify(argv), JSON.stringify(answers)], {cwd: root, encoding: 'utf8', timeout: 120_000})
   assert.equal(r.status, 0, r.stderr)
   return JSON.parse(r.stdout) as {shown: string[]; all: string; code: number}
@@ -55,19 +57,26 @@ function pushOnPty(answers: string[]): {shown: string[]; all: string; code: numb
 
 before(assertBuilt)
 
-test('no --category on a terminal: the image tasks are offered before the task list, a bad answer is asked again, the pick is validated', {skip: hasPython ? false : 'python3 with pty is not installed'}, () => {
-  const r = pushOnPty(['9', '1'])
+test('no --category on a terminal: the tabular tasks are offered before the task list, a bad answer is asked again, the pick is validated', {skip: hasPython ? false : 'python3 with pty is not installed'}, () => {
+  const r = pushOnPty(['9', '2'])
   assert.equal(r.shown.length, 2, `the prompt never appeared on the terminal:\n${r.all}`)
   const first = r.shown[0]!
   // the question is on screen before anything is answered, and before the live task list starts
-  assert.match(first, /This looks like image data\. Which task is it for\?/)
-  assert.match(first, /1\) image_classification — one label per image/)
-  assert.match(first, /4\) semantic_segmentation/)
-  assert.match(first, /Task \[1-4\]: $/)
+  assert.match(first, /This looks like tabular data \(.*\)\. Which task is it for\?/)
+  assert.match(first, /1\) tabular_classification — predict a class from table columns/)
+  assert.match(first, /5\) time_to_event_prediction/)
+  assert.match(first, /Task \[1-5\]: $/)
   assert.doesNotMatch(first, /Validate the dataset locally/)
-  assert.match(r.shown[1]!, /Please answer with a number from 1 to 4\./)
+  assert.match(r.shown[1]!, /Please answer with a number from 1 to 5\./)
   // the validate step used the chosen category; the run then stops at Connect (no cluster)
-  assert.match(r.all, /Validated 576 rows, 7 files \(.*\) as image_classification/)
+  assert.match(r.all, /Validated 8 rows, 1 files \(.*\) as tabular_regression/)
   assert.match(r.all, /loading kubeconfig/)
   assert.notEqual(r.code, 0)
+})
+
+test('no --category on a terminal, data that leaves one task: no question, the detected category is named', {skip: hasPython ? false : 'python3 with pty is not installed'}, () => {
+  const r = pushOnPty([], images, ['--label-column', 'label'])
+  assert.doesNotMatch(r.all, /Which task is it for/)
+  assert.match(r.all, /as image_classification \(detected: images\/ and a CSV/)
+  assert.match(r.all, /loading kubeconfig/)
 })

@@ -35,6 +35,8 @@ export interface FaultSettings {
   serverSchema?: 'current' | 'upstream-newer'
   /** Ingestor failure modes, documented in PROTOCOL.md §4.9. */
   ingestor?: 'config-error' | 'validator-failure' | 'skipped-rows' | 'file-transfer-failure' | 'crash' | 'mysql-unreachable' | 'slow'
+  /** Milliseconds the ingestor pauses between its progress lines (a run of N records lasts ~min(N, 12) × this). */
+  ingestorSlowMs?: number
 }
 
 export class Faults {

@@ -1,26 +1,88 @@
 // `npm run sandbox [-- --kubeconfig PATH]`: runs the sandbox cluster in the foreground until
-// SIGINT/SIGTERM. Fault knobs: SANDBOX_FAULTS='{"jobsManager":"notready"}' (JSON FaultSettings).
+// SIGINT/SIGTERM/SIGHUP, or until the process that started it goes away; `-- --help` lists the options.
 import {parseArgs} from 'node:util'
-import {startSandbox} from './index.js'
-import type {FaultSettings} from './faults.js'
 
-const {values} = parseArgs({options: {kubeconfig: {type: 'string'}, 'legacy-secret': {type: 'boolean'}}, allowPositionals: false})
-const faults = process.env.SANDBOX_FAULTS ? (JSON.parse(process.env.SANDBOX_FAULTS) as FaultSettings) : undefined
+import {STATIC_USERS} from './apiserver/rbac.js'
+import type {FaultSettings} from './faults.js'
+import {contextFor} from './kubeconfig.js'
+
+const USER_ROLES: Record<(typeof STATIC_USERS)[number], string> = {
+  admin: 'admin: everything a push needs',
+  'no-token-request': 'no-token-request: cannot create serviceaccounts/token',
+  'no-exec': 'no-exec: cannot create pods/exec',
+  reader: 'reader: read-only',
+}
+
+const HELP = `Run the sandbox cluster (a local Kubernetes API server, kubelet and tracebloc client release)
+in the foreground until Ctrl-C / SIGTERM; everything it started stops with it.
+
+Usage: npm run sandbox [-- OPTIONS]
+
+Options:
+  --kubeconfig PATH   write the kubeconfig here (default: a new temp directory; printed at start)
+  --legacy-secret     the ingestor token comes from a legacy token Secret, not TokenRequest
+  -h, --help          show this help
+
+Users (one kubeconfig context each; current context: ${contextFor('admin')}):
+${STATIC_USERS.map((u) => `  ${contextFor(u).padEnd(26)} ${USER_ROLES[u]}`).join('\n')}
+
+Faults: SANDBOX_FAULTS='<JSON>' sets them at start (keys: test/sandbox/faults.ts), e.g.
+  SANDBOX_FAULTS='{"jobsManager":"notready"}' npm run sandbox
+  SANDBOX_FAULTS='{"ingestor":"validator-failure"}' npm run sandbox
+and POST /_sandbox/faults on the API server (admin token) changes them while it runs.
+
+Push the bundled sample into it (samples: test/fixtures/reference/samples/<category>/):
+  ./bin/run.js dataset push test/fixtures/reference/samples/image_classification/data \\
+    --table cats_dogs_train --kubeconfig <the printed kubeconfig>
+`
+
+let values: {kubeconfig?: string; 'legacy-secret'?: boolean; help?: boolean}
+try {
+  values = parseArgs({options: {kubeconfig: {type: 'string'}, 'legacy-secret': {type: 'boolean'}, help: {type: 'boolean', short: 'h'}}, allowPositionals: false}).values
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n\n${HELP}`)
+  process.exit(2)
+}
+if (values.help) {
+  process.stdout.write(HELP)
+  process.exit(0)
+}
+let faults: FaultSettings | undefined
+try {
+  faults = process.env.SANDBOX_FAULTS ? (JSON.parse(process.env.SANDBOX_FAULTS) as FaultSettings) : undefined
+} catch (error) {
+  process.stderr.write(`SANDBOX_FAULTS is not valid JSON: ${(error as Error).message}\n`)
+  process.exit(2)
+}
+
+let stopping = false
+const running: {stop?: () => Promise<void>} = {}
+const shutdown = (why: string) => {
+  if (stopping) return
+  stopping = true
+  console.log(`${why}: stopping sandbox`)
+  if (!running.stop) return // still starting: stopped right after startSandbox returns
+  running.stop().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e)
+      process.exit(1)
+    },
+  )
+}
+// Signals may come before the sandbox is up: stop whatever has started by then.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => shutdown(sig))
+// When the starter (npm, a shell) dies without passing the signal on, we are re-parented: stop too.
+const parent = process.ppid
+setInterval(() => {
+  if (process.ppid !== parent) shutdown('parent process exited')
+}, 500).unref()
+
+const {startSandbox} = await import('./index.js')
 const sb = await startSandbox({kubeconfigPath: values.kubeconfig, faults, legacySecret: values['legacy-secret']})
+running.stop = () => sb.stop()
+if (stopping) await sb.stop().then(() => process.exit(0))
 console.log(`kubeconfig: ${sb.kubeconfigPath}`)
 console.log(`namespace: ${sb.namespace}  api: ${sb.apiUrl}  client-pvc: ${sb.pvcDir}`)
 console.log(`try: KUBECONFIG=${sb.kubeconfigPath} kubectl get pods`)
 console.log('sandbox ready')
-
-let stopping = false
-const shutdown = (sig: string) => {
-  if (stopping) return
-  stopping = true
-  console.log(`${sig}: stopping sandbox`)
-  sb.stop().then(() => process.exit(0), (e) => {
-    console.error(e)
-    process.exit(1)
-  })
-}
-process.on('SIGINT', () => shutdown('SIGINT'))
-process.on('SIGTERM', () => shutdown('SIGTERM'))

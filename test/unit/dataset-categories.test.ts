@@ -81,9 +81,13 @@ test('tabular samples: bare CSV staged as labels.csv, inferred schema, regressio
   await rejects(plan({path: S + 'tabular_regression', category: 'tabular_regression', labelColumn: 'price', schema: {nope: 'INT'}}), 3, /schema column\(s\) not present.*"nope"/)
 })
 
-test('category detection: a bare CSV is tabular; non-interactive runs list the tabular tasks', async () => {
-  await rejects(plan({path: S + 'tabular_regression/tabular_regression_sample_in_csv_format.csv'}), 2, /tabular data.*tabular_classification, tabular_regression, time_series_forecasting, time_series_classification, time_to_event_prediction/)
-  await rejects(plan({path: S + 'text_classification/data'}), 2, /text data.*text_classification.*embeddings/)
+test('category detection: data that leaves several tasks is exit 3 off a terminal (a prompt would be needed), naming them', async () => {
+  await rejects(plan({path: S + 'tabular_regression/tabular_regression_sample_in_csv_format.csv'}), 3, /tabular data.*tabular_classification, tabular_regression, time_series_forecasting, time_series_classification, time_to_event_prediction/)
+  const pairs = dir('pairs', {'labels.csv': 'filename,label\na.txt,yes\n', 'texts/a.txt': 'one\ttwo\n'})
+  await rejects(plan({path: pairs}), 3, /text data.*text_classification, sentence_pair_classification/)
+  const free = dir('free', {'labels.csv': 'filename\na.txt\n', 'texts/a.txt': 'free text\n'})
+  await rejects(plan({path: free}), 3, /causal_language_modeling, seq2seq, embeddings/)
+  assert.equal((await plan({path: S + 'text_classification/data'})).category, 'text_classification')
 })
 
 test('beyond the Go CLI: BIO tag count, tokenizer tokens, TSF future timestamps, ragged rows, TSC sequences', async () => {

@@ -66,8 +66,16 @@ test('environment and layout problems are exit 3', async () => {
   await rejects(planDataset({path: d, table: 't', category: 'image_classification'}), 3, /missing images\/ folder/)
 })
 
-test('category detection: a non-interactive run lists the tasks of the one family that fits', async () => {
-  await rejects(planDataset({path: CATS, table: 't'}), 2, /image data.*image_classification, object_detection, keypoint_detection, semantic_segmentation/)
+test('category detection: images/ and a CSV with nothing else leave one task, named as detected', async () => {
+  const detected: string[] = []
+  const plan = await planDataset({path: CATS, table: 't', onDetected: (c, why) => detected.push(`${c}: ${why}`)})
+  assert.equal(plan.category, 'image_classification')
+  assert.deepEqual(detected, ['image_classification: images/ and a CSV, without annotations/, masks/ or keypoint columns'])
+})
+
+test('a category that does not fit the data is exit 2 (an image folder with a tabular task, a CSV file with an image task)', async () => {
+  await rejects(planDataset({path: CATS, table: 't', category: 'tabular_classification'}), 2, /holds image data \(images\/ next to the CSV\), but tabular_classification is a tabular task/)
+  await rejects(planDataset({path: path.join(CATS, 'labels_file_sample.csv'), table: 't', category: 'image_classification'}), 2, /holds tabular data .* but image_classification is an image task/)
 })
 
 test('registry: the 16 categories of the schema enum; task-scoped flags', async () => {

@@ -12,13 +12,15 @@ export default class AutocompleteFish extends BaseCommand<typeof AutocompleteFis
   static summary = 'Print the fish completion script'
   static description =
     'Install it with:\n  tracebloc autocomplete fish > ~/.config/fish/completions/tracebloc.fish\n' +
+    'and, for the short name, link it as tb.fish (fish loads completions by command name):\n' +
+    '  ln -sf tracebloc.fish ~/.config/fish/completions/tb.fish\n' +
     'bash, zsh and powershell: run `tracebloc autocomplete bash|zsh|powershell` for instructions.'
 
   static examples = ['<%= config.bin %> autocomplete fish > ~/.config/fish/completions/<%= config.bin %>.fish']
   static enableJsonFlag = false
 
   async run(): Promise<{script: string}> {
-    const script = fishScript(this.config.bin, this.config.commands, this.config.topics)
+    const script = fishScript(this.config.bin, this.config.commands, this.config.topics, this.config.binAliases)
     process.stdout.write(script)
     if (process.stdout.isTTY) {
       process.stderr.write(`\n# To install: ${this.config.bin} autocomplete fish > ~/.config/fish/completions/${this.config.bin}.fish\n`)
@@ -31,7 +33,7 @@ const q = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
 const firstLine = (s?: string) => (s ?? '').split('\n')[0].trim()
 const render = (s: string, bin: string) => s.replace(/<%=\s*config\.bin\s*%>/g, bin)
 
-export function fishScript(bin: string, commands: Command.Loadable[], topics: Interfaces.Topic[]): string {
+export function fishScript(bin: string, commands: Command.Loadable[], topics: Interfaces.Topic[], aliases: string[] = []): string {
   const fn = `__${bin.replace(/[^A-Za-z0-9_]/g, '_')}`
   const lines: string[] = [
     `# fish completion for ${bin} (generated from the command manifest by \`${bin} autocomplete fish\`)`,
@@ -108,5 +110,7 @@ export function fishScript(bin: string, commands: Command.Loadable[], topics: In
       else if (args.length > 0) lines.push(`complete -c ${bin} -n ${cond} -F`)
     }
   }
+  // Short names (tb) complete exactly like the CLI; the helper functions skip the first word, whatever it is.
+  for (const alias of aliases) lines.push(`complete -c ${alias} -w ${bin}`)
   return lines.join('\n') + '\n'
 }

@@ -27,6 +27,11 @@ export interface ClusterInfo {
 
 export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCommand> {
   static summary = 'Show the tracebloc client release this CLI would push to, and whether it is ready'
+  static examples = [
+    '<%= config.bin %> cluster info',
+    '<%= config.bin %> cluster info --kubeconfig ~/.kube/prod --context prod -n tracebloc',
+    '<%= config.bin %> cluster info --json',
+  ]
   static description = 'Exits 0 when a push would work; otherwise with the code of the first blocking problem: 4 (client-pvc), 5 (token), 7 (permissions), 8 (jobs-manager).'
   static flags = {...clusterFlags}
 

@@ -12,6 +12,9 @@ import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushSta
 import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
+import {CATEGORIES} from '../../lib/dataset/categories.js'
+import {rememberRun} from '../../lib/runs/remember.js'
+import {followCommand} from '../../lib/runs/runs.js'
 
 export interface PushJson {
   status: PushStatus
@@ -22,6 +25,8 @@ export interface PushJson {
   release?: string
   idempotency_key: string
   job_name?: string
+  /** Re-attach to the run: `tracebloc dataset logs <key> -n <ns>`. */
+  follow_command?: string
   replay?: boolean
   ingest_config?: Record<string, unknown>
   files?: number
@@ -50,6 +55,8 @@ export interface PushJson {
   error?: string
   reason?: string
   hint?: string
+  /** The ingestor's own failure lines (validator failures, `Ingestion failed:` …), when it failed. */
+  details?: string[]
 }
 
 export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
@@ -61,17 +68,19 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
   static examples = [
     '<%= config.bin %> dataset push ./my-data --table cats_dogs_train --category image_classification --label-column label',
     '<%= config.bin %> ingest ./my-data --table cats_dogs_train --category image_classification --label-column label --dry-run',
+    '<%= config.bin %> dataset push ./houses.csv --table houses --category tabular_regression --label-column price --json',
+    '<%= config.bin %> dataset push ./my-data --table cats_dogs_test --intent test --kubeconfig ~/.kube/prod -n tracebloc --detach',
   ]
   static args = {path: Args.string({description: 'Dataset folder (or CSV file for tabular data)', required: true})}
   static flags = {
-    table: Flags.string({description: 'Destination table name ([A-Za-z_][A-Za-z0-9_]*, ≤ 63 chars)', aliases: ['name'], required: true}),
-    category: Flags.string({description: 'Task category, e.g. image_classification (detected when omitted)', aliases: ['task']}),
+    table: Flags.string({description: 'Destination table name: a letter, then letters, digits or _ (≤ 63 chars)', aliases: ['name'], required: true}),
+    category: Flags.string({description: `Task category (default: detected from the data when it leaves one answer, else asked on a terminal). One of: ${CATEGORIES.join(', ')}`, aliases: ['task']}),
     intent: Flags.string({description: 'Dataset intent', options: ['train', 'test'], default: 'train'}),
-    'label-column': Flags.string({description: 'CSV column holding the label'}),
+    'label-column': Flags.string({description: 'CSV column holding the label (default: label)'}),
     'target-size': Flags.string({description: 'Image size WxH (default: read from the images)'}),
-    'min-size': Flags.string({description: 'Minimum image size WxH'}),
+    'min-size': Flags.string({description: 'Minimum image size WxH (default: none)'}),
     schema: Flags.string({description: 'Tabular column types col:TYPE,… (default: inferred)'}),
-    'label-policy': Flags.string({description: 'Label policy for regression-like tasks', options: ['passthrough', 'bucket']}),
+    'label-policy': Flags.string({description: 'Label policy for regression-like tasks (default: bucket)', options: ['passthrough', 'bucket']}),
     'time-column': Flags.string({description: 'Time column (time_to_event_prediction)'}),
     'number-of-keypoints': Flags.integer({description: 'Keypoints per instance (keypoint_detection)', min: 1}),
     ...clusterFlags,
@@ -141,6 +150,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       await signalPoint('cleanup')
       await cleanupPush(ctx)
       dropCleanup()
+      if (ctx.submit) rememberRun(this.config.cacheDir, ctx)
     }
 
     // (a run that had already failed keeps its own exit code if a signal comes during its cleanup)
@@ -152,7 +162,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       // Interrupted after the submit: the run continues in the cluster — we only stopped watching.
       if (ctx.submit) {
         const doc = this.document(ctx, opts, {status: 'detached', exitCode: sig.exitCode(), error: 'stopped watching; the ingestion keeps running in the cluster'})
-        this.note(`\nStopped watching — the ingestion keeps running in your cluster.\n  Follow it: kubectl logs -f -n ${ctx.submit.namespace} job/${ctx.submit.jobName}`)
+        this.note(`\nStopped watching — the ingestion keeps running in your cluster.\n  Re-attach: ${followCommand(ctx.idempotencyKey, ctx.submit.namespace)}\n  or: kubectl logs -f -n ${ctx.submit.namespace} job/${ctx.submit.jobName}`)
         return doc
       }
       const r = interruptedReport(ctx, sig.interruptedBy()!)
@@ -186,7 +196,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     return doc
   }
 
-  private document(ctx: PushContext, o: PushOptions, out: {status: PushStatus; exitCode: number; error?: string; reason?: string; hint?: string}): PushJson {
+  private document(ctx: PushContext, o: PushOptions, out: {status: PushStatus; exitCode: number; error?: string; reason?: string; hint?: string; details?: string[]}): PushJson {
     const plan = ctx.plan
     return {
       status: out.status,
@@ -197,6 +207,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       release: ctx.release?.release,
       idempotency_key: ctx.idempotencyKey,
       job_name: ctx.submit?.jobName,
+      follow_command: ctx.submit ? followCommand(ctx.idempotencyKey, ctx.submit.namespace) : undefined,
       replay: ctx.submit?.replay,
       ingest_config: o.dryRun ? plan?.config : undefined,
       files: plan?.files.length,
@@ -227,6 +238,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       ...(out.error ? {error: out.error} : {}),
       ...(out.reason ? {reason: out.reason} : {}),
       ...(out.hint ? {hint: out.hint} : {}),
+      ...(out.details ? {details: out.details} : {}),
     }
   }
 
@@ -248,7 +260,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       this.out(`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`)
       this.out(`  job ${ctx.submit?.jobName} in ${ctx.submit?.namespace}`)
       this.out(key)
-      this.out(`  Follow it: kubectl logs -f -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
+      this.out(`  Follow it: ${doc.follow_command}`)
       return
     }
     const s = ctx.watch?.summary
@@ -274,8 +286,11 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     this.out(`  table ${plan.table} · job ${ctx.submit?.jobName} · namespace ${ctx.submit?.namespace}`)
     this.out(key)
     if (doc.status !== 'succeeded') {
-      for (const l of (ctx.watch?.failureLines ?? []).slice(-8)) this.out(`  ${style.dim('│')} ${l}`)
-      if (doc.error) this.out(`  ${style.dim('→')} ${doc.error}`)
+      const shown = (ctx.watch?.failureLines ?? []).slice(-8)
+      for (const l of shown) this.out(`  ${style.dim('│')} ${l}`)
+      // The error quotes the ingestor's reason: shown above already unless it was cut off.
+      if (doc.error && !shown.some((l) => doc.error!.includes(l))) this.out(`  ${style.dim('→')} ${doc.error}`)
+      if (doc.follow_command && doc.status !== 'failed' && doc.status !== 'completed_with_failures') this.out(`  ${style.dim('→')} re-attach: ${doc.follow_command}`)
       this.out(`  ${style.dim('→')} logs: kubectl logs -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
     } else if (ctx.reclaimed) {
       this.out(`  staged copy reclaimed from client-pvc`)

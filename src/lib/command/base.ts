@@ -70,7 +70,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       status: 'error',
       error: redact(e?.message ?? String(err)),
       exit_code: e?.exitCode ?? e?.oclif?.exit ?? ExitCode.GENERIC,
-      ...(e?.reason ? {reason: e.reason} : {}),
+      // oclif's own parse errors (missing/unknown flag, bad option value) are exit 2: bad input.
+      ...(e?.reason ? {reason: e.reason} : e?.oclif?.exit === 2 ? {reason: 'bad_flag'} : {}),
       ...(e?.hint ? {hint: redact(e.hint)} : {}),
     }
   }

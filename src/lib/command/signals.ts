@@ -217,3 +217,19 @@ export function raceAbort<T>(signal: AbortSignal | undefined, work: Promise<T>):
     )
   })
 }
+
+/**
+ * For commands that stop and report an interruption themselves (dataset logs, cancel): the process-wide
+ * model in cooperating mode. `release` only stops cooperating: a later signal exits at once.
+ */
+export function trapSignals(): {signal: AbortSignal; interruptedBy: () => string | undefined; release: () => void} {
+  const s = state ?? installInterruption({verbose: () => process.argv.includes('--verbose'), json: () => process.argv.includes('--json')})
+  s.cooperate()
+  return {
+    signal: s.signal,
+    interruptedBy: () => s.interruptedBy(),
+    release: () => {
+      ;(s as State).cooperating = false
+    },
+  }
+}

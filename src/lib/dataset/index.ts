@@ -5,13 +5,14 @@ import {createInterface} from 'node:readline/promises'
 
 import {CliError, ExitCode} from '../output/errors.js'
 import {truncateText} from '../output/truncate.js'
-import {dumpIngestYaml, formatIssues, SQL_TYPES, sqlTypeProblem, validateIngestConfig} from '../schema/index.js'
+import {dumpIngestYaml, formatIssues, SQL_TYPES, sqlTypeProblem, TABLE_NAME_MAX, TABLE_NAME_RE, validateIngestConfig} from '../schema/index.js'
 import {CATEGORIES, categoriesOf, type CategoryInfo, type Family, flagAppliesTo, flagName, REGISTRY, SCOPED_FLAGS} from './categories.js'
 import {stagingPrefix, synthesizeConfig} from './config.js'
 import {preflightImage} from './families/image.js'
 import {preflightTabular} from './families/tabular.js'
 import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
+import {detectCategories} from './detect.js'
 import {discoverLayout, sniffFamilies} from './layout.js'
 import {badData, badInput, Examples, localReadError, Problems, quote, someOf, unstageableName} from './util.js'
 
@@ -31,6 +32,8 @@ export interface PlanOptions {
   timeColumn?: string
   numberOfKeypoints?: number
   interactive?: boolean
+  /** Called when the category was detected from the data (no --category, one possible task). */
+  onDetected?: (category: string, why: string) => void
   onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void
 }
 
@@ -56,12 +59,20 @@ export interface DatasetPlan {
   details: Record<string, unknown>
 }
 
-const TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
+/**
+ * A valid table name close to `table` (the ingestor's rule, TABLE_NAME_RE): other characters become
+ * `_`, leading `_` go, a leading digit gets a `t_` prefix, at most TABLE_NAME_MAX characters.
+ */
+export function suggestTableName(table: string): string {
+  let s = table.replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+/, '')
+  if (!/^[A-Za-z]/.test(s)) s = `t_${s}`
+  return s.slice(0, TABLE_NAME_MAX).replace(/_+$/, '') || 't'
+}
 
 export function checkTableName(table: string): void {
   if (!table) throw badInput('dataset name is required (set --table)', undefined, 'table_name')
-  if (table.length > 63) throw badInput(`table name is ${table.length} characters; the max is 63 — pick a shorter --table`, undefined, 'table_name')
-  if (!TABLE_RE.test(table)) throw badInput(`${quote(table)} won't work as a table name — use letters, digits and _ only, not starting with a digit (no hyphens or spaces; e.g. ${quote(table.replace(/[^A-Za-z0-9_]/g, '_').replace(/^([0-9])/, '_$1'))})`, undefined, 'table_name')
+  if (table.length > TABLE_NAME_MAX) throw badInput(`table name is ${table.length} characters; the max is ${TABLE_NAME_MAX} — pick a shorter --table`, undefined, 'table_name')
+  if (!TABLE_NAME_RE.test(table)) throw badInput(`${quote(table)} won't work as a table name — start with a letter, then only letters, digits and _ (no hyphens, spaces or dots); e.g. ${quote(suggestTableName(table))}`, undefined, 'table_name')
 }
 
 function checkSize(name: string, v: [number, number] | undefined): void {
@@ -73,26 +84,34 @@ async function pickCategory(opts: PlanOptions): Promise<CategoryInfo> {
   if (opts.category !== undefined) {
     const c = REGISTRY.get(opts.category)
     if (!c) throw badInput(`task ${quote(opts.category)} isn't a recognized category. Supported: ${CATEGORIES.join(', ')}`, 'Pass --category with one of the names above.', 'unknown_category')
+    checkCategoryFits(c, await sniffFamilies(opts.path), opts.path)
     return c
   }
-  const fams = await sniffFamilies(opts.path)
-  if (fams.length !== 1) {
-    throw badInput(
-      fams.length === 0
-        ? `can't tell what kind of data ${quote(opts.path)} holds (expected a CSV, or a folder with a CSV plus images/, texts/ or sequences/) — pass --category`
-        : `${quote(opts.path)} could be ${fams.join(' or ')} data — pass --category (one of: ${fams.flatMap((f) => categoriesOf(f)).join(', ')})`,
-      undefined,
-      'category_required',
-    )
+  const found = await detectCategories(opts.path, opts.labelColumn)
+  if (found.families.length === 0) {
+    throw new CliError(`can't tell what kind of data ${quote(opts.path)} holds (expected a CSV, or a folder with a CSV plus images/, texts/ or sequences/)`, {
+      exitCode: ExitCode.LOCAL_ENV,
+      hint: `fix the layout, or pass --category (one of: ${CATEGORIES.join(', ')})`,
+      reason: 'category_unknown',
+    })
   }
-  const fam = fams[0]!
-  const tasks = categoriesOf(fam)
+  if (found.candidates.length === 1) {
+    opts.onDetected?.(found.candidates[0]!, found.why)
+    return REGISTRY.get(found.candidates[0]!)!
+  }
+  const tasks = found.candidates
+  const fam = found.families.join(' or ')
   if (!opts.interactive) {
-    throw badInput(`this looks like ${fam} data; pass --category with the task — one of: ${tasks.join(', ')}`, undefined, 'category_required')
+    // The prompt would decide; without a terminal that is exit 3 (README), naming the choices.
+    throw new CliError(`can't pick the category: ${quote(opts.path)} looks like ${fam} data (${found.why}), which fits ${tasks.join(', ')}`, {
+      exitCode: ExitCode.LOCAL_ENV,
+      hint: `pass --category with one of: ${tasks.join(', ')} (no terminal to ask on)`,
+      reason: 'category_required',
+    })
   }
   const rl = createInterface({input: process.stdin, output: process.stderr})
   try {
-    process.stderr.write(`This looks like ${fam} data. Which task is it for?\n`)
+    process.stderr.write(`This looks like ${fam} data (${found.why}). Which task is it for?\n`)
     tasks.forEach((t, i) => process.stderr.write(`  ${i + 1}) ${t} — ${REGISTRY.get(t)!.blurb}\n`))
     for (;;) {
       const ans = (await rl.question(`Task [1-${tasks.length}]: `)).trim()
@@ -104,6 +123,20 @@ async function pickCategory(opts: PlanOptions): Promise<CategoryInfo> {
   } finally {
     rl.close()
   }
+}
+
+/** A category given with --category must fit what is on disk (else e.g. images/ would be ignored). */
+function checkCategoryFits(cat: CategoryInfo, families: Family[], input: string): void {
+  if (families.length === 0 || families.includes(cat.family)) return
+  // A folder with only a CSV given an image/text task is a missing images/ (…) folder: the layout check says so (exit 3).
+  if (families.every((f) => f === 'tabular') && !/\.csv$/i.test(input)) return
+  const what = families.includes('image') ? 'images/ next to the CSV' : families.includes('text') ? 'texts/ or sequences/ next to the CSV' : 'a CSV without images/, texts/ or sequences/'
+  const fits = families.flatMap((f) => categoriesOf(f))
+  throw badInput(
+    `${quote(input)} holds ${families.join(' or ')} data (${what}), but ${cat.name} is ${cat.family === 'image' ? 'an' : 'a'} ${cat.family} task`,
+    cat.family === 'tabular' && families.length > 0 ? `pass the CSV file itself for a ${cat.name} push, or --category one of: ${fits.join(', ')}` : `pass --category one of: ${fits.join(', ')}`,
+    'category_mismatch',
+  )
 }
 
 function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {

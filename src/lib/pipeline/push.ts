@@ -1,6 +1,6 @@
 // `dataset push` as a pipeline of listr2 tasks: validate → connect → stage → submit → watch.
 // Each step is a function of the shared context; the command only parses flags and renders the result.
-import {Listr, ListrTask} from 'listr2'
+import {LISTR_LOGGER_STDERR_LEVELS, Listr, ListrLogger, ListrLogLevels, ListrTask} from 'listr2'
 
 import {checkSharedPvc, ClientRelease, discoverRelease, pickJobsManagerPod, SharedPvc} from '../cluster/discovery.js'
 import {ClusterFlags, ClusterTarget, loadClusterTarget} from '../cluster/kube.js'
@@ -19,6 +19,7 @@ import {buildSubmitBody, fetchServerSchema, newIdempotencyKey, submitIngestion, 
 import {type IngestSummary, stripAnsi} from '../watch/banner.js'
 import {colorEnabled} from '../output/style.js'
 import {watchIngestionJob, WatchOutcome} from '../watch/follow.js'
+import {LogView} from '../watch/log-view.js'
 import {humanBytes, humanDuration} from './format.js'
 
 export interface PushOptions {
@@ -99,7 +100,9 @@ export function initialContext(o: PushOptions): PushContext {
 export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: string) => void; warn: (s: string) => void}): Promise<void> {
   const throttle = throttled(o.tty ? 100 : 2000)
   // Ask for a missing --category before the task list renders (it buffers stderr, hiding the prompt).
-  if (o.plan.category === undefined && o.plan.interactive) o.plan.category = await (await import('../dataset/index.js')).chooseCategory(o.plan)
+  let detected: string | undefined
+  const onDetected = (_category: string, why: string) => (detected = why)
+  if (o.plan.category === undefined && o.plan.interactive) o.plan.category = await (await import('../dataset/index.js')).chooseCategory({...o.plan, onDetected})
   // Every warning is shown to humans and kept for the --json document.
   const warn = (s: string) => {
     ctx.warnings.push(s)
@@ -150,10 +153,11 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           // local reads take no signal: stop waiting for them at once (nothing in the cluster to undo yet)
           c.plan = await raceAbort(o.signal, planDataset({
             ...o.plan,
+            onDetected,
             onProgress: (p) => throttle(() => (task.output = `${p.phase}${p.files !== undefined ? ` · ${p.files} files` : ''}${p.bytes !== undefined ? ` · ${humanBytes(p.bytes)}` : ''}`)),
           }))
           for (const w of c.plan.warnings) warn(w)
-          task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}`
+          task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}${detected ? ` (detected: ${detected})` : ''}`
         }),
     },
     {
@@ -220,7 +224,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
                   (task.output =
                     p.phase === 'hashing'
                       ? `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
-                      : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.files}/${p.totalFiles} files · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
+                      : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.sentFiles}/${p.totalFiles} files sent, ${p.files} verified · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
               )
             },
           })
@@ -260,13 +264,15 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
     {
       title: 'Watch the ingestion',
       skip: () => (o.dryRun ? 'dry run' : o.detach ? 'detached: the ingestion runs on in the cluster' : false),
-      rendererOptions: {outputBar: Infinity, persistentOutput: true},
+      // On a terminal LogView re-emits the whole log each time (the progress bar updated in place), so one entry is the view.
+      rendererOptions: {outputBar: o.tty ? 1 : Infinity, persistentOutput: true},
       task: async (c, task) =>
         timed(c, 'watch_ms', async () => {
           await signalPoint('watch')
           throwIfInterrupted(o.signal)
           await c.portForward?.close()
           c.portForward = undefined
+          const view = new LogView((text) => (task.output = text), o.tty)
           c.watch = await watchIngestionJob(c.target!, {
             namespace: c.submit!.namespace,
             jobName: c.submit!.jobName,
@@ -274,16 +280,20 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             podStartTimeoutMs: o.podStartTimeoutMs,
             // The ingestor colours its own output; honour NO_COLOR / non-TTY by stripping it.
             onLine: (l) => {
-              task.output = redact(colorEnabled(process.stdout) ? l : stripAnsi(l))
+              view.push(redact(colorEnabled(process.stdout) ? l : stripAnsi(l)))
               void signalPoint('logs')
             },
-            onStatus: (s) => (task.output = s),
+            onStatus: (s) => view.push(s),
           })
           // The task list shows the outcome truthfully (✖ for anything but a clean run); the command then
           // renders the panel and picks the exit code from ctx.watch, as for a clean run.
           const w = c.watch
           if (w.job === 'Complete' && !w.summary?.hasFailures) task.title = 'Ingestion finished'
-          else throw new WatchOutcomeShown(w.notStarted ? `ingestion pod never started: ${w.notStarted}` : w.job === 'Complete' ? 'ingestion finished with failures or skipped rows' : w.job === 'Failed' ? 'ingestion Job failed' : 'ingestion outcome unknown')
+          else {
+            // The failed task shows its title only: say the outcome there.
+            task.title = w.notStarted ? `Ingestion pod never started: ${w.notStarted}` : w.job === 'Complete' ? 'Ingestion finished with failures or skipped rows' : w.job === 'Failed' ? 'Ingestion Job failed' : 'Ingestion outcome unknown'
+            throw new WatchOutcomeShown(task.title)
+          }
         }),
     },
   ]
@@ -297,9 +307,18 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
     fallbackRenderer: 'simple',
     fallbackRendererCondition: () => !o.tty,
     silentRendererCondition: () => o.json,
-    rendererOptions: {collapseSubtasks: false},
+    // The failed task shows only its title (✖); the command prints the error once, with its hint.
+    rendererOptions: {collapseSubtasks: false, showErrorMessage: false},
+    fallbackRendererOptions: {logger: new TitleOnlyFailures({useIcons: true, toStderr: LISTR_LOGGER_STDERR_LEVELS})},
   })
   await list.run()
+}
+
+/** The plain-line renderer's logger without the `[FAILED: <message>]` suffix (the message follows as `Error:`). */
+class TitleOnlyFailures extends ListrLogger {
+  override log(level: ListrLogLevels, message: string, options?: Parameters<ListrLogger['log']>[2]): void {
+    super.log(level, message, level === ListrLogLevels.FAILED ? {...options, suffix: undefined} : options)
+  }
 }
 
 async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, warn: (s: string) => void) {
@@ -362,18 +381,21 @@ export async function reclaimStaging(ctx: PushContext, stageImage: string, timeo
   }
 }
 
-export function classify(ctx: PushContext, o: Pick<PushOptions, 'dryRun' | 'detach'>): {status: PushStatus; exitCode: number; error?: string} {
+export function classify(ctx: PushContext, o: Pick<PushOptions, 'dryRun' | 'detach'>): {status: PushStatus; exitCode: number; error?: string; reason?: string; details?: string[]} {
   if (o.dryRun) return {status: 'dry-run', exitCode: ExitCode.OK}
   if (o.detach) return {status: 'detached', exitCode: ExitCode.OK}
   const w = ctx.watch
-  if (!w) return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the run was not watched to the end'}
-  if (w.notStarted) return {status: 'not_started', exitCode: ExitCode.JOB, error: `the ingestion pod never started: ${w.notStarted}`}
-  if (w.job === 'Failed') return {status: 'failed', exitCode: ExitCode.JOB, error: 'the ingestion Job failed — see the logs above'}
+  if (!w) return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the run was not watched to the end', reason: 'job_outcome_unknown'}
+  // The ingestor's own failure lines, the first (with its joined cause) as the reason.
+  const details = w.failureLines.length > 0 ? w.failureLines : undefined
+  const because = details ? `: ${details.find((l) => /Ingestion failed:|Validator failed:|validation failed:/.test(l)) ?? details[0]}` : ''
+  if (w.notStarted) return {status: 'not_started', exitCode: ExitCode.JOB, error: `the ingestion pod never started: ${w.notStarted}`, reason: 'job_not_started', details}
+  if (w.job === 'Failed') return {status: 'failed', exitCode: ExitCode.JOB, error: `the ingestion Job failed${because || ' (the ingestor printed no reason; see its logs)'}`, reason: 'job_failed', details}
   if (w.job === 'Complete') {
-    if (w.summary?.hasFailures) return {status: 'completed_with_failures', exitCode: ExitCode.JOB, error: 'the ingestion finished but its summary reports failures or skipped rows'}
+    if (w.summary?.hasFailures) return {status: 'completed_with_failures', exitCode: ExitCode.JOB, error: 'the ingestion finished but its summary reports failures or skipped rows', reason: 'job_completed_with_failures', details}
     return {status: 'succeeded', exitCode: ExitCode.OK}
   }
-  return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the ingestion outcome could not be determined'}
+  return {status: 'unknown', exitCode: ExitCode.JOB, error: 'the ingestion outcome could not be determined', reason: 'job_outcome_unknown', details}
 }
 
 export function summaryJson(s?: IngestSummary) {

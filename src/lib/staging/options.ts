@@ -33,7 +33,10 @@ export interface StageProgress {
   /** File bytes (not tar bytes) transferred or in flight, against `totalBytes` to send. */
   bytes: number
   totalBytes: number
+  /** Files verified in the pod (they count as staged). */
   files: number
+  /** Files whose bytes have all left this machine (verified or still being checked), ≥ `files`. */
+  sentFiles: number
   totalFiles: number
   skippedFiles: number
   skippedBytes: number

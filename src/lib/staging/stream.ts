@@ -71,7 +71,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
         if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
         done += e.size
         const rate = done / Math.max(0.001, (Date.now() - t0) / 1000)
-        o.onProgress?.({phase: 'hashing', bytes: done, totalBytes: need, files: 0, totalFiles: plan.needHash.length, skippedFiles: 0, skippedBytes: 0, bytesPerSecond: rate, etaSeconds: (need - done) / rate, retries: s.retries})
+        o.onProgress?.({phase: 'hashing', bytes: done, totalBytes: need, files: 0, sentFiles: 0, totalFiles: plan.needHash.length, skippedFiles: 0, skippedBytes: 0, bytesPerSecond: rate, etaSeconds: (need - done) / rate, retries: s.retries})
       }
       plan = planStaging(entries, state.dest, state.verified)
     }
@@ -82,7 +82,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     if (plan.unchanged) {
       // Nothing changed: the staged copy stays as it is; drop a leftover work dir.
       await s.sh(`rm -rf ${shQuote(work)}; rm -f ${shQuote(lock)}`, 'keeping the unchanged staged copy')
-      o.onProgress?.({phase: 'copying', bytes: 0, totalBytes: 0, files: 0, totalFiles: 0, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: 0, etaSeconds: 0, retries: s.retries})
+      o.onProgress?.({phase: 'copying', bytes: 0, totalBytes: 0, files: 0, sentFiles: 0, totalFiles: 0, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: 0, etaSeconds: 0, retries: s.retries})
       return finish()
     }
 
@@ -247,6 +247,8 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   let doneBytes = 0
   let doneFiles = 0
   const inflight = new Map<string, number>()
+  // Files of in-flight batches whose bytes have all been sent (a batch's files travel in order).
+  const inflightFiles = new Map<string, number>()
   const t0 = Date.now()
   let lastReport = 0
   const report = (force = false) => {
@@ -255,10 +257,12 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     lastReport = now
     let fly = 0
     for (const v of inflight.values()) fly += v
+    let flyFiles = 0
+    for (const v of inflightFiles.values()) flyFiles += v
     const bytes = Math.min(toSend, doneBytes + fly)
     const secs = (now - t0) / 1000
     const rate = secs > 0 ? bytes / secs : 0
-    o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
+    o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, sentFiles: Math.min(totalFiles, doneFiles + flyFiles), totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
   }
 
   // The link as the pod sees it: plain bytes delivered (extracted and checked in the pod, not merely handed
@@ -317,10 +321,12 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
           plainStart()
         }
         inflight.set(b.id, bytes)
+        inflightFiles.set(b.id, filesWithin(b.files, bytes))
         report()
       }, release).finally(() => {
         if (measuring) plainEnd()
         inflight.delete(b.id)
+        inflightFiles.delete(b.id)
         release()
       })
       if (!b.compress) plainDoneBytes += b.bytes
@@ -359,4 +365,16 @@ export async function abandonStaging(t: ClusterTarget, namespace: string, pod: s
     container: STAGE_CONTAINER,
     command: ['/bin/sh', '-c', `rm -rf ${shQuote(paths.backup)}; if grep -q ${shQuote(`pod=${pod} `)} ${shQuote(paths.lock)} 2>/dev/null; then rm -f ${shQuote(paths.lock)}; fi`],
   }).catch(() => undefined)
+}
+
+/** How many of `files` (in send order) are wholly within the first `bytes` file bytes. */
+export function filesWithin(files: ReadonlyArray<{size: number}>, bytes: number): number {
+  let acc = 0
+  let n = 0
+  for (const f of files) {
+    acc += f.size
+    if (acc > bytes) break
+    n++
+  }
+  return n
 }

@@ -19,6 +19,8 @@ export interface WatchOptions {
   /** How long a pod may stay unstarted (image pull, scheduling) before we call it "never started". */
   podStartTimeoutMs?: number
   pollMs?: number
+  /** Only log lines from this time on (RFC 3339; `dataset logs --since`). */
+  sinceTime?: string
 }
 
 export interface WatchOutcome {
@@ -33,6 +35,9 @@ export interface WatchOutcome {
 }
 
 const FAILURE_LINE = /Ingestion failed:|Validator failed:|validation failed:|^ERROR|\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG/
+
+/** A new log record (timestamp or level prefix, progress bar): ends a failure block. */
+const LOG_RECORD = /^\d{4}-\d{2}-\d{2}[ T]\d|^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|^[A-Za-z ]+:\s+\d+%\|/
 
 const BAD_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError'])
 
@@ -54,10 +59,23 @@ export async function watchIngestionJob(t: ClusterTarget, o: WatchOptions): Prom
   let lastWaitReason = ''
   let podExitCode: number | undefined
 
+  // A failure header ending in ':' ("Ingestion failed: Duplicate Validator Validator failed: ") has
+  // its cause on the next lines: the first is joined onto it, the rest kept up to a blank line.
+  let continuation: 'none' | 'join' | 'append' = 'none'
   const onLine = (line: string, pod: string) => {
     parser.push(line)
-    const plain = stripAnsi(line)
-    if (FAILURE_LINE.test(plain) && failureLines.length < 200) failureLines.push(plain)
+    const plain = stripAnsi(line).trimEnd()
+    if (failureLines.length < 200) {
+      if (FAILURE_LINE.test(plain)) {
+        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
+        else failureLines.push(plain)
+        continuation = plain.endsWith(':') ? 'join' : continuation === 'none' ? 'none' : 'append'
+      } else if (continuation !== 'none' && plain.trim() !== '' && !LOG_RECORD.test(plain)) {
+        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
+        else failureLines.push(plain)
+        continuation = plain.endsWith(':') ? 'join' : 'append'
+      } else continuation = 'none'
+    }
     o.onLine?.(line, pod)
   }
 
@@ -207,7 +225,7 @@ async function followLogs(t: ClusterTarget, o: WatchOptions, pod: V1Pod, onLine:
       }
     }
     try {
-      await streamPodLog(t, {namespace: o.namespace, pod: name, container, follow: true, timestamps: true, sinceTime: lastTs || undefined, signal: o.signal}, onChunk)
+      await streamPodLog(t, {namespace: o.namespace, pod: name, container, follow: true, timestamps: true, sinceTime: lastTs || o.sinceTime || undefined, signal: o.signal}, onChunk)
     } catch {
       // the pod may not be ready for logs yet; fall through to the phase check
     }

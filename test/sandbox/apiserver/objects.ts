@@ -103,9 +103,9 @@ export function applyCreateDefaults(r: ResourceInfo, o: KObject): void {
   }
 }
 
-const age = (ts: string | undefined): string => {
+const age = (ts: string | undefined, until?: string): string => {
   if (!ts) return '<unknown>'
-  const s = Math.max(0, Math.floor((Date.now() - Date.parse(ts)) / 1000))
+  const s = Math.max(0, Math.floor(((until ? Date.parse(until) : Date.now()) - Date.parse(ts)) / 1000))
   const m = Math.floor(s / 60)
   const h = Math.floor(m / 60)
   if (s < 120) return `${s}s`
@@ -152,8 +152,12 @@ function columnsFor(resource: string): {columns: Column[]; cells: (o: KObject) =
       columns: [col('Name', 'string', 'name'), col('Status'), col('Completions'), col('Duration'), col('Age')],
       cells: (j) => {
         const conds: any[] = j.status?.conditions ?? []
-        const st = conds.find((c) => c.type === 'Complete' && c.status === 'True') ? 'Complete' : conds.find((c) => c.type === 'Failed' && c.status === 'True') ? 'Failed' : 'Running'
-        return [j.metadata.name, st, `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}`, age(j.status?.startTime), age(j.metadata.creationTimestamp)]
+        const has = (type: string) => conds.some((c) => c.type === type && c.status === 'True')
+        // kube-apiserver's job printer: the first terminal condition, Terminating while deleted, else Running
+        const st = has('Complete') ? 'Complete' : has('Failed') ? 'Failed' : j.metadata.deletionTimestamp ? 'Terminating' : has('FailureTarget') ? 'FailureTarget' : has('SuccessCriteriaMet') ? 'SuccessCriteriaMet' : 'Running'
+        // DURATION stops at completionTime (set only on success), as the real printer does
+        const duration = j.status?.startTime ? age(j.status.startTime, j.status.completionTime) : ''
+        return [j.metadata.name, st, `${j.status?.succeeded ?? 0}/${j.spec?.completions ?? 1}`, duration, age(j.metadata.creationTimestamp)]
       },
     }
   }

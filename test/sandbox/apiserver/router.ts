@@ -118,13 +118,13 @@ export async function handleResource(ctx: ServerContext, user: string, req: Inco
     case 'delete': {
       const opts = await deleteOptions(req, query)
       const o = deleteObject(ctx, info, ns, r.name!, opts)
-      return sendJson(res, 200, withType(info, o))
+      return sendJson(res, 200, withType(info, o), orphanWarning(info, opts))
     }
     case 'deletecollection': {
       const opts = await deleteOptions(req, query)
       const {items} = ctx.store.list(key, listOptions(ns, query))
       const deleted = items.map((o) => withType(info, deleteObject(ctx, info, o.metadata.namespace, o.metadata.name, opts)))
-      return sendJson(res, 200, {kind: `${info.kind}List`, apiVersion: apiVersionOf(info), metadata: {resourceVersion: ctx.store.currentResourceVersion()}, items: deleted})
+      return sendJson(res, 200, {kind: `${info.kind}List`, apiVersion: apiVersionOf(info), metadata: {resourceVersion: ctx.store.currentResourceVersion()}, items: deleted}, orphanWarning(info, opts))
     }
   }
   throw new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`)
@@ -178,6 +178,54 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
   return body
 }
 
+/** batch/v1 Jobs default to orphaning their pods; the real API server says so in a Warning header. */
+function orphanWarning(info: ResourceInfo, opts: DeleteOptions): Record<string, string> {
+  if (info.resource !== 'jobs' || opts.propagationPolicy) return {}
+  return {Warning: '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"'}
+}
+
+/**
+ * Foreground deletion: the owner stays, with deletionTimestamp and the foregroundDeletion finalizer,
+ * until the garbage collector has removed every dependent (ownerReferences); then it goes.
+ */
+function deleteForeground(ctx: ServerContext, info: ResourceInfo, ns: string | undefined, cur: KObject): KObject {
+  const uid = cur.metadata.uid
+  if (cur.metadata.deletionTimestamp) return cur
+  const marked = ctx.store.update(info, ns, cur.metadata.name, (o) => {
+    o.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    o.metadata.deletionGracePeriodSeconds = 0
+    o.metadata.finalizers = [...(o.metadata.finalizers ?? []), 'foregroundDeletion']
+  })
+  const dependents = () => {
+    const out: Array<[ResourceInfo, KObject]> = []
+    for (const r of RESOURCES) {
+      if (!r.namespaced || !r.verbs.includes('list')) continue
+      for (const o of ctx.store.list(r, {namespace: ns}).items) if ((o.metadata.ownerReferences ?? []).some((ref: any) => ref.uid === uid)) out.push([r, o])
+    }
+    return out
+  }
+  for (const [r, o] of dependents()) {
+    try {
+      deleteObject(ctx, r, o.metadata.namespace, o.metadata.name, {})
+    } catch {
+      // already gone
+    }
+  }
+  const t = setInterval(() => {
+    if (dependents().length > 0) return
+    clearInterval(t)
+    ctx.closers.delete(cancel)
+    if (ctx.store.get(info, ns, cur.metadata.name)?.metadata.uid === uid) {
+      orphaned.add(uid) // nothing left to collect
+      ctx.store.delete(info, ns, cur.metadata.name)
+    }
+  }, 100)
+  t.unref()
+  const cancel = () => clearInterval(t)
+  ctx.closers.add(cancel)
+  return marked
+}
+
 /** Owner uids whose dependents must be left alone (propagationPolicy Orphan, or the batch/v1 Job default). */
 const orphaned = new Set<string>()
 
@@ -194,6 +242,7 @@ export function deleteObject(ctx: ServerContext, info: ResourceInfo, ns: string 
   if (opts.preconditions?.uid && opts.preconditions.uid !== cur.metadata.uid) {
     throw new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${info.resource} "${name}": Precondition failed: UID in precondition: ${opts.preconditions.uid}, UID in object meta: ${cur.metadata.uid}`)
   }
+  if (opts.propagationPolicy === 'Foreground' && info.resource !== 'pods') return deleteForeground(ctx, info, ns, cur)
   if (opts.propagationPolicy === 'Orphan' || (!opts.propagationPolicy && info.resource === 'jobs')) orphaned.add(cur.metadata.uid)
   if (info.resource !== 'pods') return ctx.store.delete(info, ns, name) ?? cur
   const phase = cur.status?.phase

@@ -52,8 +52,8 @@ export class Controllers {
     const {key, object: o, type} = ev
     const ns = o.metadata.namespace
     if (key.group === 'batch' && key.resource === 'jobs') {
-      if (type === 'DELETED') this.collect(o, 'Job')
-      else this.syncJob(ns, o.metadata.name)
+      // A deleted Job's pods are the garbage collector's (apiserver): it honours propagationPolicy.
+      if (type !== 'DELETED') this.syncJob(ns, o.metadata.name)
     } else if (key.group === 'apps' && key.resource === 'deployments') {
       if (type === 'DELETED') this.collect(o, 'Deployment')
       else this.syncDeployment(ns, o.metadata.name)
@@ -102,8 +102,10 @@ export class Controllers {
       const finished = conds.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')
       const pods = this.store.list(PODS, {namespace: ns}).items.filter((p) => ownedBy(p, job.metadata.uid))
       const phase = (p: KObject) => p.status?.phase ?? 'Pending'
-      const succeeded = pods.filter((p) => phase(p) === 'Succeeded').length
-      const failed = pods.filter((p) => phase(p) === 'Failed').length
+      // Counts never go down when a finished pod is deleted (the real controller tracks them with a
+      // pod finalizer, batch.kubernetes.io/job-tracking).
+      const succeeded = Math.max(job.status?.succeeded ?? 0, pods.filter((p) => phase(p) === 'Succeeded').length)
+      const failed = Math.max(job.status?.failed ?? 0, pods.filter((p) => phase(p) === 'Failed').length)
       const active = pods.filter((p) => !['Succeeded', 'Failed'].includes(phase(p)) && !p.metadata.deletionTimestamp)
       const ready = active.filter((p) => (p.status?.conditions ?? []).some((c: KObject) => c.type === 'Ready' && c.status === 'True')).length
       const completions = job.spec.completions ?? 1

@@ -362,6 +362,8 @@ export class Kubelet implements PodRuntime {
       cwd = img.cwd
       const fault = this.opts.faults.get().ingestor
       if (fault) env.SANDBOX_INGESTOR_FAULT = fault
+      const slowMs = this.opts.faults.get().ingestorSlowMs
+      if (slowMs) env.SANDBOX_INGESTOR_SLOW_MS = String(slowMs)
       env.SANDBOX_SCHEMA = this.opts.faults.get().serverSchema ?? 'current'
       env.TMPDIR = '/tmp'
       env.HOME = '/tmp'

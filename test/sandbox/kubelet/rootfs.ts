@@ -52,5 +52,8 @@ export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: s
   }
   // an empty /etc: Node needs nothing from it, and mounts like /etc/tracebloc/ingest get a place to go
   binds.push('--tmpfs', '/etc', '--ro-bind', REPO_ROOT, REPO_ROOT)
-  return {binds, command: [process.execPath, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
+  // The Node running the tests may live outside the repo and /usr (a shared .node/ of another checkout).
+  const node = fs.realpathSync(process.execPath)
+  if (!node.startsWith(REPO_ROOT + path.sep) && !node.startsWith('/usr/')) binds.push('--ro-bind', node, node)
+  return {binds, command: [node, '--import', 'tsx', INGESTOR_MAIN], cwd: REPO_ROOT}
 }

@@ -20,7 +20,7 @@ export interface IngestorIO {
   /** Prefix prepended to in-pod absolute paths (tests run the emulation outside a pod). Default ''. */
   fsRoot?: string
   fault?: IngestorFault
-  /** Pause used by the `slow` fault between progress lines. */
+  /** Pause between progress lines: the `slow` fault (default 250 ms) or the `ingestorSlowMs` setting alone. */
   slowMs?: number
 }
 
@@ -443,7 +443,7 @@ async function main(io: IngestorIO): Promise<number> {
       const r = records[i]
       if (i % progressEvery === 0) {
         io.stderr(`\rIngesting records: ${String(Math.floor((i / records.length) * 100)).padStart(3)}%|${'█'.repeat(Math.floor((i / records.length) * 10)).padEnd(10)}| ${i}/${records.length} [${elapsed(started)}]`)
-        if (io.fault === 'slow') await sleep(io.slowMs ?? 250)
+        if (io.fault === 'slow' || io.slowMs) await sleep(io.slowMs ?? 250)
       }
       if (io.fault === 'skipped-rows' && i % 6 === 5) {
         b.skipped++

@@ -1,0 +1,48 @@
+// The demo behind `npm run demo` (scripts/demo.mjs sets up first): start the sandbox cluster,
+// push the cats/dogs sample through the whole pipeline (validate → connect → stage → submit →
+// watch), print the summary, stop the sandbox.
+import {spawn, spawnSync} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const sample = process.env.TRACEBLOC_DEMO_DATA ?? path.join(root, 'test/fixtures/reference/samples/image_classification/data')
+if (!existsSync(path.join(root, 'dist/commands'))) spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], {stdio: 'inherit'})
+// The sandbox's kubelet runs pods under bubblewrap on a busybox root: say so up front, not as a stack trace.
+const hasBwrap = spawnSync('bwrap', ['--version'], {stdio: 'ignore'}).status === 0
+if (process.platform !== 'linux' || !hasBwrap || !existsSync(process.env.SANDBOX_BUSYBOX ?? '/bin/busybox')) {
+  console.error(process.platform !== 'linux'
+    ? `demo: the sandbox cluster runs on Linux only (this is ${process.platform}); point the CLI at a real cluster instead (README: Push a dataset)`
+    : 'demo: the sandbox cluster needs bubblewrap and a static busybox at /bin/busybox: apt-get install bubblewrap busybox-static, then run it again')
+  process.exit(1)
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-demo-'))
+const kubeconfig = path.join(tmp, 'kubeconfig')
+const sandbox = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/sandbox/main.ts'), '--kubeconfig', kubeconfig], {cwd: root, stdio: ['ignore', 'pipe', 'inherit']})
+
+const ready = new Promise((resolve, reject) => {
+  let buf = ''
+  sandbox.stdout.on('data', (d) => {
+    buf += d
+    if (buf.includes('sandbox ready')) resolve()
+  })
+  sandbox.on('exit', (code) => reject(new Error(`sandbox exited early (code ${code}):\n${buf}`)))
+})
+
+let code = 1
+try {
+  await ready
+  console.log(`sandbox ready; pushing ${sample}\n`)
+  const push = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'dataset', 'push', sample, '--table', 'cats_dogs_train', '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', kubeconfig], {cwd: root, stdio: 'inherit'})
+  code = await new Promise((resolve) => push.on('close', (c) => resolve(c ?? 1)))
+} catch (error) {
+  console.error(String(error))
+} finally {
+  sandbox.kill('SIGINT')
+  await new Promise((resolve) => (sandbox.exitCode === null ? sandbox.on('exit', resolve) : resolve()))
+  rmSync(tmp, {recursive: true, force: true})
+}
+process.exit(code)

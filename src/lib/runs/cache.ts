@@ -1,0 +1,88 @@
+// The user's recent runs, so `dataset logs` / `dataset cancel` without an argument mean "my last run"
+// (like `sf project deploy report`). One small JSON file under the CLI's cache dir; it never holds
+// secrets (key, table, namespace, context, job name, times), is bounded, and a lost or corrupt file
+// only costs the shortcut.
+import {chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+
+export interface RecentRun {
+  key: string
+  table: string
+  namespace: string
+  context: string
+  job_name?: string
+  category?: string
+  intent?: string
+  submitted_at: string
+  /** Set by `dataset cancel`: the run keeps showing as cancelled after its Job is gone. */
+  cancelled_at?: string
+}
+
+export const MAX_RECENT_RUNS = 50
+const FILE = 'recent-runs.json'
+
+export class RecentRuns {
+  private constructor(
+    readonly file: string,
+    private runs: RecentRun[],
+  ) {}
+
+  static load(dir: string): RecentRuns {
+    const file = path.join(dir, FILE)
+    let runs: RecentRun[] = []
+    try {
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as {runs?: unknown}
+      if (Array.isArray(doc.runs)) runs = doc.runs.filter(isRecentRun)
+    } catch {
+      // missing or corrupt: start empty
+    }
+    return new RecentRuns(file, runs)
+  }
+
+  /** Newest first. */
+  all(): RecentRun[] {
+    return [...this.runs]
+  }
+
+  /** The newest run in this context (and namespace, when given). */
+  last(context: string, namespace?: string): RecentRun | undefined {
+    return this.runs.find((r) => r.context === context && (!namespace || r.namespace === namespace))
+  }
+
+  find(context: string, pred: (r: RecentRun) => boolean): RecentRun | undefined {
+    return this.runs.find((r) => r.context === context && pred(r))
+  }
+
+  /** Insert or update (by context + namespace + key) and move it to the front. */
+  record(run: RecentRun): void {
+    const prev = this.runs.find((r) => same(r, run))
+    this.runs = [{...prev, ...run}, ...this.runs.filter((r) => !same(r, run))].slice(0, MAX_RECENT_RUNS)
+  }
+
+  markCancelled(context: string, namespace: string, key: string, at: string, fill: Omit<RecentRun, 'key' | 'namespace' | 'context' | 'submitted_at'> = {table: ''}): void {
+    const prev = this.runs.find((r) => r.context === context && r.namespace === namespace && r.key === key)
+    if (prev) prev.cancelled_at = at
+    else this.runs = [{...fill, key, namespace, context, submitted_at: at, cancelled_at: at}, ...this.runs].slice(0, MAX_RECENT_RUNS)
+  }
+
+  /** Best effort: a read-only home or full disk must not fail the command. */
+  save(): boolean {
+    try {
+      mkdirSync(path.dirname(this.file), {recursive: true})
+      const tmp = `${this.file}.${process.pid}.tmp`
+      writeFileSync(tmp, JSON.stringify({version: 1, runs: this.runs}, null, 2) + '\n', {mode: 0o600})
+      renameSync(tmp, this.file)
+      chmodSync(this.file, 0o600)
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
+const same = (a: RecentRun, b: RecentRun) => a.context === b.context && a.namespace === b.namespace && a.key === b.key
+
+function isRecentRun(x: unknown): x is RecentRun {
+  const r = x as RecentRun
+  return typeof r === 'object' && r !== null && typeof r.key === 'string' && typeof r.table === 'string' && typeof r.namespace === 'string' && typeof r.context === 'string' && typeof r.submitted_at === 'string'
+}

@@ -1,0 +1,34 @@
+// RBAC preflight for runs / logs / cancel (LIFECYCLE.md §5.1): one SelfSubjectAccessReview per verb, so a
+// missing grant fails at once naming the verb, instead of half-way through a cancel.
+import {checkPermissions, describePermission, PermissionCheck} from '../cluster/rbac.js'
+import {ClusterTarget} from '../cluster/kube.js'
+import {CliError, ExitCode} from '../output/errors.js'
+
+const P = (verb: string, resource: string, purpose: string, group = '', subresource?: string) => ({verb, group, resource, subresource, purpose})
+
+export const RUNS_PERMISSIONS = [P('list', 'jobs', 'list the ingestion Jobs', 'batch')]
+export const LOGS_PERMISSIONS = [
+  P('get', 'jobs', 'read the run’s Job status', 'batch'),
+  P('list', 'jobs', 'find the run by idempotency key', 'batch'),
+  P('list', 'pods', 'find the run’s pods'),
+  P('get', 'pods', 'read the run’s logs', '', 'log'),
+]
+export const CANCEL_PERMISSIONS = [
+  P('get', 'jobs', 'read the run’s Job', 'batch'),
+  P('list', 'jobs', 'find the run by idempotency key', 'batch'),
+  P('delete', 'jobs', 'delete the run’s Job', 'batch'),
+  P('list', 'pods', 'wait until the run’s pods are gone'),
+]
+
+export async function requireRunPermissions(t: ClusterTarget, namespace: string, perms: typeof RUNS_PERMISSIONS, signal?: AbortSignal): Promise<PermissionCheck[]> {
+  const checks = await checkPermissions(t, namespace, perms, signal)
+  const missing = checks.filter((c) => !c.allowed)
+  if (missing.length === 0) return checks
+  const first = missing[0]
+  const where = namespace ? `in namespace "${namespace}"` : 'in all namespaces'
+  throw new CliError(`your user lacks permission ${where}: ${missing.map((c) => `${describePermission(c)} (to ${c.purpose})`).join('; ')}`, {
+    exitCode: ExitCode.JOB,
+    hint: `ask a cluster admin to grant these verbs in a Role bound to you (check with: kubectl auth can-i ${first.verb} ${first.group ? `${first.resource}.${first.group}` : first.resource}${first.subresource ? ` --subresource=${first.subresource}` : ''} ${namespace ? `-n ${namespace}` : '-A'})`,
+    reason: 'rbac_denied',
+  })
+}

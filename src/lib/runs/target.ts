@@ -1,0 +1,31 @@
+// Where runs / logs / cancel look: --namespace, else the namespace of the run named by the recent-run
+// cache (no argument = "my last run"), else the client release found by discovery.
+import {ClientRelease, discoverRelease} from '../cluster/discovery.js'
+import {ClusterFlags, ClusterTarget, loadClusterTarget} from '../cluster/kube.js'
+import {RecentRuns} from './cache.js'
+
+export interface RunTarget {
+  t: ClusterTarget
+  namespace: string
+  cache: RecentRuns
+  release?: ClientRelease
+}
+
+export async function runTarget(flags: ClusterFlags, cacheDir: string, o: {arg?: string; needRelease?: boolean; signal?: AbortSignal}): Promise<RunTarget> {
+  const t = await loadClusterTarget(flags)
+  const cache = RecentRuns.load(cacheDir)
+  let known = Boolean(flags.namespace)
+  if (!flags.namespace && o.arg === undefined) {
+    const last = cache.last(t.context)
+    if (last) {
+      t.namespace = last.namespace
+      t.explicit = true
+      known = true
+    }
+  }
+  if (o.needRelease || !known) {
+    const release = await discoverRelease(t, o.signal)
+    return {t, namespace: release.namespace, cache, release}
+  }
+  return {t, namespace: t.namespace, cache}
+}
