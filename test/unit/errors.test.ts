@@ -10,6 +10,8 @@ test('exit codes stay frozen to the Go CLI table', () => {
     [0, 2, 3, 4, 5, 6, 7, 8, 9, 130],
   )
   assert.equal(new InterruptedError().exitCode, 130)
+  assert.equal(new InterruptedError('x', {signal: 'SIGTERM'}).exitCode, 143)
+  assert.equal(ExitCode.TERMINATED, 143)
   assert.equal(new CliError('x', {exitCode: 7, hint: 'h'}).hint, 'h')
 })
 

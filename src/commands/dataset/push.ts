@@ -3,11 +3,12 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/command/base.js'
 import {parseSchemaFlag, parseSize} from '../../lib/dataset/flags.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
-import {trapSignals} from '../../lib/command/signals.js'
+import {exitWhenDone, signalPoint} from '../../lib/command/signals.js'
 import {CliError, ExitCode, isCliError} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
 import {humanBytes} from '../../lib/pipeline/format.js'
-import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushStatus, reclaimStaging, runPush, summaryJson, WatchOutcomeShown} from '../../lib/pipeline/push.js'
+import {interruptedReport} from '../../lib/pipeline/interrupted.js'
+import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushStatus, reclaimStaging, removeStagePodNow, runPush, summaryJson, WatchOutcomeShown} from '../../lib/pipeline/push.js'
 import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
@@ -105,7 +106,9 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     if (f.overwrite && f['idempotency-key'] !== undefined) {
       throw new CliError('--overwrite cannot be combined with --idempotency-key: a replayed run would load nothing into the replaced table', {exitCode: ExitCode.BAD_INPUT, hint: 'drop --idempotency-key to start a new run', reason: 'bad_flag'})
     }
-    const sig = trapSignals()
+    // SIGINT/SIGTERM stop the current step; cleanup and the report of where things stand happen below
+    const sig = this.interruption
+    sig.cooperate()
     const opts: PushOptions = {
       plan: {
         path: this.args.path,
@@ -140,38 +143,58 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     }
     const ctx = initialContext(opts)
     const log = {line: (s: string) => this.note(s), warn: (s: string) => this.warnLine(s)}
+    // a second signal (or an unexpected error) leaves no time for the full cleanup below
+    const dropUrgent = sig.onUrgent(() => removeStagePodNow(ctx))
+    const dropCleanup = sig.onCleanup(() => cleanupPush(ctx))
     let failure: unknown
     try {
       await runPush(opts, ctx, log)
     } catch (error) {
       if (!(error instanceof WatchOutcomeShown) || sig.signal.aborted) failure = sig.signal.aborted ? sig.signal.reason : error
     } finally {
+      await signalPoint('cleanup')
       await cleanupPush(ctx)
-      sig.release()
+      dropCleanup()
       if (ctx.submit) rememberRun(this.config.cacheDir, ctx)
     }
 
-    if (failure) {
+    // (a run that had already failed keeps its own exit code if a signal comes during its cleanup)
+    if (failure && failure === sig.signal.reason) {
+      // a step stopped by the signal may leave a socket or timer behind: do not wait for it
+      exitWhenDone()
+      dropUrgent()
+      process.exitCode = sig.exitCode()
       // Interrupted after the submit: the run continues in the cluster — we only stopped watching.
-      if (sig.interruptedBy() && ctx.submit) {
-        const doc = this.document(ctx, opts, {status: 'detached', exitCode: ExitCode.INTERRUPTED, error: 'stopped watching; the ingestion keeps running in the cluster'})
+      if (ctx.submit) {
+        const doc = this.document(ctx, opts, {status: 'detached', exitCode: sig.exitCode(), error: 'stopped watching; the ingestion keeps running in the cluster'})
         this.note(`\nStopped watching — the ingestion keeps running in your cluster.\n  Re-attach: ${followCommand(ctx.idempotencyKey, ctx.submit.namespace)}\n  or: kubectl logs -f -n ${ctx.submit.namespace} job/${ctx.submit.jobName}`)
-        process.exitCode = ExitCode.INTERRUPTED
         return doc
       }
-      const err = isCliError(failure) ? failure : new CliError((failure as Error)?.message ?? String(failure), {exitCode: ExitCode.GENERIC, cause: failure})
+      const r = interruptedReport(ctx, sig.interruptedBy()!)
+      this.note(`\n${r.message}\n  ${style.dim('→')} ${r.hint}`)
+      return this.document(ctx, opts, {status: 'interrupted', exitCode: sig.exitCode(), error: r.message, reason: 'interrupted', hint: r.hint})
+    }
+
+    if (failure) {
+      dropUrgent()
+      if (sig.interruptedBy()) exitWhenDone()
+      // anything but a CliError is a bug: BaseCommand reports it as one
+      if (!isCliError(failure)) throw failure
       if (this.jsonEnabled()) {
-        process.exitCode = err.exitCode
-        return this.document(ctx, opts, {status: err.exitCode === ExitCode.INTERRUPTED ? 'interrupted' : 'error', exitCode: err.exitCode, error: err.message, reason: err.reason, hint: err.hint})
+        process.exitCode = failure.exitCode
+        return this.document(ctx, opts, {status: 'error', exitCode: failure.exitCode, error: failure.message, reason: failure.reason, hint: failure.hint})
       }
-      throw err
+      throw failure
     }
 
     const outcome = classify(ctx, opts)
     if (outcome.status === 'succeeded') {
-      ctx.reclaimed = await reclaimStaging(ctx, opts.stageImage, opts.podReadyTimeoutMs)
-      if (!ctx.reclaimed) this.warnLine(`couldn't reclaim the staged copy; it is harmless and the next push of "${ctx.plan!.table}" replaces it`)
+      // A signal now cannot undo the run: reclaiming is skipped or cut short (its pod is removed), exit stays 0.
+      ctx.reclaimed = sig.signal.aborted ? false : await reclaimStaging(ctx, opts.stageImage, opts.podReadyTimeoutMs, sig.signal)
+      if (!ctx.reclaimed) this.warnLine(`${sig.interruptedBy() ? `interrupted (${sig.interruptedBy()}) after the run succeeded: kept` : "couldn't reclaim"} the staged copy; it is harmless and the next push of "${ctx.plan!.table}" replaces it`)
     }
+    dropUrgent()
+    if (sig.interruptedBy()) exitWhenDone()
     const doc = this.document(ctx, opts, outcome)
     this.renderPanel(ctx, opts, doc)
     process.exitCode = outcome.exitCode

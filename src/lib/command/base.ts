@@ -3,6 +3,8 @@ import {Command, Flags, Interfaces} from '@oclif/core'
 import {CliError, ExitCode, isCliError} from '../output/errors.js'
 import {redact} from '../output/redact.js'
 import {style} from '../output/style.js'
+import {truncateText} from '../output/truncate.js'
+import {installInterruption, Interruption} from './signals.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -20,8 +22,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
+  /** SIGINT/SIGTERM and last-resort handling for this process (src/lib/command/signals.ts). */
+  protected interruption!: Interruption
 
   public override async init(): Promise<void> {
+    this.interruption = installInterruption({
+      verbose: () => this.flags?.verbose ?? process.argv.includes('--verbose'),
+      json: () => (this.flags ? this.jsonEnabled() : process.argv.includes('--json')),
+    })
     await super.init()
     const {args, flags} = await this.parse({
       args: this.ctor.args,
@@ -78,9 +86,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.logJson(this.toErrorJson(isCliError(err) ? err : Object.assign(err, {exitCode: code})))
       return
     }
-    const lines = [style.red('Error: ') + redact(firstLine(err.message))]
+    // An error that is neither a CliError nor oclif's own (parse errors carry their exit code) is a bug.
+    const unexpected = !isCliError(err) && code === ExitCode.GENERIC && err.oclif?.exit === undefined
+    const lines = unexpected
+      ? [style.red('unexpected error: ') + redact(truncateText(err.message.split('\n')[0] ?? '')) + ' — this is a bug; rerun with --verbose and report it']
+      : [style.red('Error: ') + redact(firstLine(err.message))]
     if (isCliError(err) && err.hint) lines.push('  ' + style.dim('→ ') + redact(err.hint))
-    if (!isCliError(err) && code === ExitCode.GENERIC && !verbose) lines.push('  ' + style.dim('→ run again with --verbose for details'))
     if (verbose && err.stack) lines.push(style.dim(redact(err.stack)))
     process.stderr.write(lines.join('\n') + '\n')
     // Swallow: exit code is set; oclif must not print the error a second time.
@@ -89,6 +100,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 function firstLine(msg: string): string {
-  // Parse errors from oclif are multi-line with useful detail (e.g. "See more help with --help"); keep them.
-  return msg.trimEnd()
+  // Parse errors from oclif are multi-line with useful detail (e.g. "See more help with --help"); keep them,
+  // but never let one line (a value quoted from user data) flood the terminal.
+  return msg
+    .trimEnd()
+    .split('\n')
+    .map((l) => truncateText(l, 1000))
+    .join('\n')
 }

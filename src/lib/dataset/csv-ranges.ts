@@ -7,6 +7,8 @@ import {availableParallelism} from 'node:os'
 import {open} from 'node:fs/promises'
 import {Worker} from 'node:worker_threads'
 
+import {CliError} from '../output/errors.js'
+
 import {scanCsv, type CsvScanResult} from './csv.js'
 import {RangeChecker, type CheckSpec, type RangeState} from './tabular-checks.js'
 
@@ -126,9 +128,9 @@ class Pool {
   constructor(n: number) {
     for (let i = 0; i < n; i++) {
       const w = new Worker(workerUrl(), {execArgv: workerExecArgv()})
-      w.on('message', (m: {id: number; outcome?: RangeOutcome; error?: string}) => {
+      w.on('message', (m: {id: number; outcome?: RangeOutcome; error?: string; cli?: {exitCode: number; reason?: string; hint?: string}}) => {
         this.running.delete(w)
-        if (m.error !== undefined) this.settle(m.id, new Error(m.error))
+        if (m.error !== undefined) this.settle(m.id, m.cli ? new CliError(m.error, m.cli) : new Error(m.error))
         else this.settle(m.id, m.outcome!)
         this.idle.push(w)
         this.pump()

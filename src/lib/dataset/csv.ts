@@ -7,6 +7,8 @@
 import {isUtf8} from 'node:buffer'
 import {open} from 'node:fs/promises'
 
+import {CliError, ExitCode} from '../output/errors.js'
+
 const CHUNK = 1 << 20
 const READS_IN_FLIGHT = 4
 const QUOTE = 34
@@ -14,6 +16,8 @@ const COMMA = 44
 const LF = 10
 const CR = 13
 const CACHE = 4096
+/** The longest row the reader holds in memory (a row is parsed whole). */
+export const MAX_ROW_BYTES = 16 << 20
 
 /** Read access to the cells of one row. */
 export interface Cells {
@@ -405,6 +409,10 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
       // move the incomplete row to the front for the next read
       buf.copy(buf, 0, done, have)
       have -= done
+      if (have > MAX_ROW_BYTES) {
+        // one row this long is a missing closing quote or not a CSV: stop before it takes all memory
+        throw new CliError(`line ${line} of ${JSON.stringify(file.split(/[\\/]/).pop())} is longer than ${MAX_ROW_BYTES >> 20} MiB — a quote that is never closed, or not a CSV file?`, {exitCode: ExitCode.LOCAL_ENV, reason: 'csv_row_too_long', hint: 'fix the CSV (check its quotes) and run the command again; nothing was uploaded'})
+      }
       unchecked -= done
       start = 0
       if (h.onProgress && pos - lastProgress >= 64 * CHUNK) { lastProgress = pos; h.onProgress(pos) }

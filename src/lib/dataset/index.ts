@@ -4,7 +4,8 @@ import path from 'node:path'
 import {createInterface} from 'node:readline/promises'
 
 import {CliError, ExitCode} from '../output/errors.js'
-import {dumpIngestYaml, formatIssues, SQL_TYPES, sqlBaseType, TABLE_NAME_MAX, TABLE_NAME_RE, validateIngestConfig} from '../schema/index.js'
+import {truncateText} from '../output/truncate.js'
+import {dumpIngestYaml, formatIssues, SQL_TYPES, sqlTypeProblem, TABLE_NAME_MAX, TABLE_NAME_RE, validateIngestConfig} from '../schema/index.js'
 import {CATEGORIES, categoriesOf, type CategoryInfo, type Family, flagAppliesTo, flagName, REGISTRY, SCOPED_FLAGS} from './categories.js'
 import {stagingPrefix, synthesizeConfig} from './config.js'
 import {preflightImage} from './families/image.js'
@@ -13,7 +14,7 @@ import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {detectCategories} from './detect.js'
 import {discoverLayout, sniffFamilies} from './layout.js'
-import {badInput, Problems, quote} from './util.js'
+import {badData, badInput, Examples, localReadError, Problems, quote, someOf, unstageableName} from './util.js'
 
 export {CATEGORIES, flagAppliesTo} from './categories.js'
 export {parseSchemaFlag, parseSize} from './flags.js'
@@ -155,9 +156,9 @@ function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {
   if (opts.labelColumn !== undefined && opts.labelColumn.trim() === '') throw badInput('--label-column is empty — name the CSV column that holds the label', undefined, 'bad_flag')
   if (opts.timeColumn !== undefined && opts.timeColumn.trim() === '') throw badInput('--time-column is empty', undefined, 'bad_flag')
   if (opts.schema) {
-    const bad = Object.entries(opts.schema).filter(([, t]) => !SQL_TYPES.includes(sqlBaseType(t)))
+    const bad = Object.entries(opts.schema).filter(([, t]) => sqlTypeProblem(t))
     if (Object.keys(opts.schema).length === 0) throw badInput('--schema is empty — use col:TYPE,…', undefined, 'bad_flag')
-    if (bad.length > 0) throw badInput(`--schema has unknown SQL type(s): ${bad.map(([c, t]) => `${c}:${t}`).join(', ')} — use one of ${SQL_TYPES.join(', ')}`, undefined, 'bad_flag')
+    if (bad.length > 0) throw badInput(`--schema has ${bad.every(([, t]) => sqlTypeProblem(t)!.unknown) ? 'unknown' : 'invalid'} SQL type(s): ${someOf(bad.map(([c, t]) => `${truncateText(c, 64)}:${truncateText(t, 64)}`))} — use one of ${SQL_TYPES.join(', ')}, e.g. VARCHAR(255), DECIMAL(10,2)`, undefined, 'bad_flag')
   }
   return {
     labelColumn: opts.labelColumn,
@@ -178,10 +179,39 @@ function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {
  */
 export async function chooseCategory(opts: PlanOptions): Promise<string> {
   checkTableName(opts.table)
-  return (await pickCategory(opts)).name
+  try {
+    return (await pickCategory(opts)).name
+  } catch (error) {
+    throw localReadError(error) ?? error
+  }
+}
+
+/** Names the ingestor cannot take fail here, before any cluster call (they used to fail at staging). */
+function checkFileNames(layout: Awaited<ReturnType<typeof discoverLayout>>): void {
+  const bad = new Examples()
+  const reasons = new Set<string>()
+  for (const d of layout.dirs) {
+    for (const f of d.files) {
+      const why = unstageableName(f.name)
+      if (!why) continue
+      reasons.add(why)
+      bad.add(`${d.subdir}/${quote(f.name)}`)
+    }
+  }
+  if (bad.count > 0) {
+    throw badData(`${bad.count} file name(s) the ingestor cannot take (${[...reasons].join(', ')}): ${bad}`, 'rename those files (letters, digits, spaces, - _ . are safe) and update the CSV; nothing was uploaded', 'bad_file_name')
+  }
 }
 
 export async function planDataset(opts: PlanOptions): Promise<DatasetPlan> {
+  try {
+    return await planDatasetUnchecked(opts)
+  } catch (error) {
+    throw localReadError(error) ?? error
+  }
+}
+
+async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
   checkTableName(opts.table)
   const intent = opts.intent ?? 'train'
   if (intent !== 'train' && intent !== 'test') throw badInput(`--intent must be train or test, not ${quote(String(intent))}`, undefined, 'bad_flag')
@@ -190,6 +220,7 @@ export async function planDataset(opts: PlanOptions): Promise<DatasetPlan> {
 
   opts.onProgress?.({phase: 'Reading your files'})
   const layout = await discoverLayout(opts.path, cat, opts.onProgress)
+  checkFileNames(layout)
   const ctx: FamilyContext = {cat, layout, opts: ro, problems: new Problems(), warnings: [...layout.warnings], details: {}}
   let r: FamilyResult
   if (cat.family === 'image') r = await preflightImage(ctx)

@@ -25,7 +25,11 @@ const runeLength = (s: string): number => {
 export function inferColumnType(raw: readonly string[]): string {
   const vals = raw.map((v) => v.trim()).filter((v) => !isCuratedNA(v))
   if (vals.length === 0) return 'VARCHAR(1)'
-  const varchar = (): string => `VARCHAR(${Math.max(1, ...vals.map(runeLength))})`
+  // past MySQL's VARCHAR limit a column can only be TEXT (a VARCHAR(10000000) would be refused)
+  const varchar = (): string => {
+    const n = vals.reduce((m, v) => Math.max(m, runeLength(v)), 1)
+    return n > 65_535 ? 'TEXT' : `VARCHAR(${n})`
+  }
   if (vals.some((v) => LEADING_ZERO.test(v))) return varchar()
   if (vals.every((v) => BOOL.has(v.toLowerCase()))) return 'BOOLEAN'
   if (vals.every((v) => INT.test(v))) {

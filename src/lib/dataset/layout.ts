@@ -156,7 +156,14 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
   }
   if (links.length > 0) throw badData(`${links.length} symbolic link(s) in ${subdir}/: ${someOf(links.sort())} — replace them with real files (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
   if (keep.length === 0) {
-    throw badData(`no ${exts.join('/')} files in ${subdir}/${skipped.length > 0 ? ` (found only: ${someOf(skipped.sort())})` : ''} — add the ${subdir} the CSV refers to`, undefined, 'layout')
+    const others = [...new Set(skipped.filter((n) => !n.endsWith('/')).map((n) => path.extname(n).toLowerCase() || '(no extension)'))].sort()
+    throw badData(
+      others.length > 0
+        ? `no ${exts.join('/')} files in ${subdir}/: found ${someOf(skipped.sort())}, and ${others.join(', ')} ${others.length === 1 ? 'is not a type' : 'are not types'} the ingestor takes here — convert them to ${exts.join(', ')}`
+        : `no ${exts.join('/')} files in ${subdir}/${skipped.length > 0 ? ` (found only: ${someOf(skipped.sort())})` : ''} — add the ${subdir} the CSV refers to`,
+      undefined,
+      'layout',
+    )
   }
   keep.sort()
   const prefix = dir + path.sep

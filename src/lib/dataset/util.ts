@@ -1,8 +1,9 @@
 import {CliError, ExitCode} from '../output/errors.js'
+import {quoteUser, truncateText} from '../output/truncate.js'
 
 /** "a, b, c, d, e … and 7 more": never more than five examples in a message. */
 export function someOf(items: readonly string[], total = items.length, max = 5): string {
-  const shown = items.slice(0, max).join(', ')
+  const shown = items.slice(0, max).map((i) => truncateText(i)).join(', ')
   return total > max ? `${shown} … and ${total - max} more` : shown
 }
 
@@ -84,6 +85,44 @@ export function isPandasNA(raw: string): boolean {
   return PANDAS_NA.has(raw)
 }
 
+/** A user value in a message: JSON-quoted and, past 200 characters, cut with its total length. */
 export function quote(s: string): string {
-  return JSON.stringify(s)
+  return quoteUser(s)
+}
+
+const READ_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  ENOENT: 'no such file or folder',
+  ELOOP: 'too many levels of symbolic links',
+  EIO: 'input/output error',
+  ENAMETOOLONG: 'name too long',
+}
+
+/** A file-system error while reading the dataset is the local environment's (exit 3), not a bug. */
+export function localReadError(error: unknown): CliError | undefined {
+  const e = error as NodeJS.ErrnoException | undefined
+  if (!e || typeof e.code !== 'string' || !(e.code in READ_ERRORS) || e instanceof CliError) return undefined
+  const where = e.path ? ` ${quoteUser(e.path)}` : ''
+  return new CliError(`cannot read${where}: ${READ_ERRORS[e.code]}`, {
+    exitCode: ExitCode.LOCAL_ENV,
+    reason: 'unreadable',
+    hint: e.code === 'EACCES' || e.code === 'EPERM' ? 'make the dataset readable by your user (e.g. chmod -R u+rX <folder>) and run the command again; nothing was uploaded' : 'check the dataset path and run the command again; nothing was uploaded',
+    cause: e,
+  })
+}
+
+/**
+ * Why the ingestor (or the on-volume staging protocol) cannot take a file of this name, or undefined.
+ * Checked during local validation, before anything touches the cluster.
+ */
+export function unstageableName(name: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a control character (newline, tab …)'
+  if (name.includes('\\')) return 'a backslash'
+  if (name.includes('\uFFFD')) return 'bytes that are not valid UTF-8'
+  if (name.startsWith('.tb-')) return 'the .tb- prefix the staging protocol reserves'
+  return undefined
 }

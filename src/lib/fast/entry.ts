@@ -50,10 +50,11 @@ export async function runFast(argv: string[], root: URL): Promise<boolean> {
       if (json) emitJson(result)
       if (exitCode !== 0) process.exitCode = exitCode
     } catch (error) {
-      // Same rendering as BaseCommand for an unexpected error.
+      // Same rendering as BaseCommand for an unexpected error: one line, the stack only with --verbose.
       const e = error as Error
-      if (json) emitJson({status: 'error', error: redact(e.message), exit_code: 1})
-      else process.stderr.write(`Error: ${redact(e.message)}\n` + (flags.has('--verbose') && e.stack ? redact(e.stack) + '\n' : '  → run again with --verbose for details\n'))
+      const line = `unexpected error: ${String(e?.message ?? e).split('\n')[0]!.slice(0, 200)} — this is a bug; rerun with --verbose and report it`
+      if (json) emitJson({status: 'error', error: redact(line), reason: 'unexpected_error', exit_code: 1})
+      else process.stderr.write(redact(line) + '\n' + (flags.has('--verbose') && e.stack ? redact(e.stack) + '\n' : ''))
       process.exitCode = 1
     }
     return true

@@ -14,6 +14,7 @@ export const ExitCode = {
   SUBMIT: 8,
   JOB: 9,
   INTERRUPTED: 130,
+  TERMINATED: 143,
 } as const
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 
@@ -41,11 +42,18 @@ export class CliError extends Error {
   }
 }
 
-/** Raised when the user interrupts (SIGINT/SIGTERM); always exit 130. */
+/** The exit code of a run stopped by `signal`: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, as shells report them. */
+export function interruptExitCode(signal?: string): number {
+  return signal === 'SIGTERM' ? ExitCode.TERMINATED : ExitCode.INTERRUPTED
+}
+
+/** Raised when the user interrupts (SIGINT → exit 130, SIGTERM → exit 143). */
 export class InterruptedError extends CliError {
-  constructor(message = 'interrupted') {
-    super(message, {exitCode: ExitCode.INTERRUPTED, reason: 'interrupted'})
+  readonly signal?: string
+  constructor(message = 'interrupted', opts: {signal?: string; hint?: string} = {}) {
+    super(message, {exitCode: interruptExitCode(opts.signal), reason: 'interrupted', hint: opts.hint})
     this.name = 'InterruptedError'
+    this.signal = opts.signal
   }
 }
 

@@ -4,6 +4,7 @@ import {LISTR_LOGGER_STDERR_LEVELS, Listr, ListrLogger, ListrLogLevels, ListrTas
 
 import {checkSharedPvc, ClientRelease, discoverRelease, pickJobsManagerPod, SharedPvc} from '../cluster/discovery.js'
 import {ClusterFlags, ClusterTarget, loadClusterTarget} from '../cluster/kube.js'
+import {raceAbort, signalPoint, throwIfInterrupted} from '../command/signals.js'
 import {openPortForward, PortForward} from '../cluster/portforward.js'
 import {checkPermissions, PermissionCheck, PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../cluster/rbac.js'
 import {IngestorToken, mintIngestorToken} from '../cluster/token.js'
@@ -77,11 +78,14 @@ export interface PushContext {
   reclaimed?: boolean
   /** The destination check: whether the dataset existed, and what --overwrite removed. */
   destination?: import('../datasets/guard.js').GuardResult
+  /** The step running (or last run): says where an interrupted run stands. */
+  phase?: 'validate' | 'connect' | 'stage' | 'submit' | 'watch'
 }
 
 const nowMs = () => performance.now()
 
 async function timed<T>(ctx: PushContext, key: string, fn: () => Promise<T>): Promise<T> {
+  ctx.phase = key.replace(/_ms$/, '') as PushContext['phase']
   const t0 = nowMs()
   try {
     return await fn()
@@ -108,17 +112,59 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
     ctx.warnings.push(s)
     log.warn(s)
   }
+  // The connect step's reads; the port-forward it opens ends up in ctx for the submit (and for cleanup).
+  const connect = async (c: PushContext, task: {output: string}) => {
+    c.target = await loadClusterTarget(o.cluster)
+    throwIfInterrupted(o.signal)
+    task.output = `context ${c.target.context}, namespace ${c.target.namespace}`
+    c.release = await discoverRelease(c.target, o.signal)
+    if (c.release.note) warn(c.release.note)
+    const ns = c.release.namespace
+    c.pvc = await checkSharedPvc(c.target, o.signal)
+    task.output = 'checking permissions'
+    c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
+    requirePermissions(ns, c.permissions)
+    // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
+    const {checkDestination} = await import('../datasets/guard.js')
+    const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
+    destination.catch(() => undefined) // awaited by the caller; an early failure must not go unhandled meanwhile
+    c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
+    if (!o.dryRun) {
+      task.output = 'minting the ingestor token'
+      c.token = await mintIngestorToken(c.target, ns, c.release.ingestorSA, 3600, o.signal)
+      // One port-forward serves the schema check now and the submit later.
+      const pf = await openPortForward(c.target, ns, c.jobsManagerPod, 8080)
+      if (o.signal.aborted) {
+        // interrupted while it opened: cleanup may already have run, so close it here
+        await pf.close()
+        throw o.signal.reason
+      }
+      c.portForward = pf
+      await signalPoint('port-forward')
+      throwIfInterrupted(o.signal)
+      c.serverSchema = await fetchServerSchema(c.portForward.baseUrl, o.signal)
+      if (c.serverSchema?.schema_sha256 && c.serverSchema.schema_sha256 !== SCHEMA_SHA256) {
+        warn(
+          `jobs-manager validates with schema ${c.serverSchema.schema_version ?? '?'} (sha256 ${c.serverSchema.schema_sha256.slice(0, 12)}…), this CLI embeds ${SCHEMA_SHA256.slice(0, 12)}…; if the cluster rejects the config, its errors are shown verbatim`,
+        )
+      }
+    }
+    return destination
+  }
   const tasks: ListrTask<PushContext>[] = [
     {
       title: 'Validate the dataset locally',
       task: async (c, task) =>
         timed(c, 'validate_ms', async () => {
+          await signalPoint('validate')
+          throwIfInterrupted(o.signal)
           const {planDataset} = await import('../dataset/index.js')
-          c.plan = await planDataset({
+          // local reads take no signal: stop waiting for them at once (nothing in the cluster to undo yet)
+          c.plan = await raceAbort(o.signal, planDataset({
             ...o.plan,
             onDetected,
             onProgress: (p) => throttle(() => (task.output = `${p.phase}${p.files !== undefined ? ` · ${p.files} files` : ''}${p.bytes !== undefined ? ` · ${humanBytes(p.bytes)}` : ''}`)),
-          })
+          }))
           for (const w of c.plan.warnings) warn(w)
           task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}${detected ? ` (detected: ${detected})` : ''}`
         }),
@@ -127,39 +173,19 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
       title: 'Connect to the tracebloc client',
       task: async (c, task) =>
         timed(c, 'connect_ms', async () => {
-          c.target = await loadClusterTarget(o.cluster)
-          task.output = `context ${c.target.context}, namespace ${c.target.namespace}`
-          c.release = await discoverRelease(c.target, o.signal)
-          if (c.release.note) warn(c.release.note)
-          const ns = c.release.namespace
-          c.pvc = await checkSharedPvc(c.target, o.signal)
-          task.output = 'checking permissions'
-          c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
-          requirePermissions(ns, c.permissions)
-          // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
-          const {applyDestination, checkDestination} = await import('../datasets/guard.js')
-          const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
-          destination.catch(() => undefined) // awaited below; an early failure must not go unhandled meanwhile
-          c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
-          if (!o.dryRun) {
-            task.output = 'minting the ingestor token'
-            c.token = await mintIngestorToken(c.target, ns, c.release.ingestorSA, 3600, o.signal)
-            // One port-forward serves the schema check now and the submit later.
-            c.portForward = await openPortForward(c.target, ns, c.jobsManagerPod, 8080)
-            c.serverSchema = await fetchServerSchema(c.portForward.baseUrl, o.signal)
-            if (c.serverSchema?.schema_sha256 && c.serverSchema.schema_sha256 !== SCHEMA_SHA256) {
-              warn(
-                `jobs-manager validates with schema ${c.serverSchema.schema_version ?? '?'} (sha256 ${c.serverSchema.schema_sha256.slice(0, 12)}…), this CLI embeds ${SCHEMA_SHA256.slice(0, 12)}…; if the cluster rejects the config, its errors are shown verbatim`,
-              )
-            }
-          }
-          // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes
+          await signalPoint('connect')
+          // API reads do not all take the signal: stop waiting for them at once (they change nothing);
+          // the destination check started inside runs alongside them and is awaited with them
+          const destination = await raceAbort(o.signal, connect(c, task))
+          // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes.
+          // Not raced: a teardown under way finishes its current removal and honours the signal itself.
           task.output = 'checking whether the dataset already exists'
-          c.destination = await applyDestination(c.target, await destination, {
-            overwrite: Boolean(o.overwrite), dryRun: o.dryRun, serviceAccount: c.release.ingestorSA, stageImage: o.stageImage,
+          const {applyDestination} = await import('../datasets/guard.js')
+          c.destination = await applyDestination(c.target!, destination, {
+            overwrite: Boolean(o.overwrite), dryRun: o.dryRun, serviceAccount: c.release!.ingestorSA, stageImage: o.stageImage,
             podReadyTimeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = s), warn,
           })
-          task.title = `Connected to release ${c.release.release} (chart ${c.release.chartVersion}) in ${ns}`
+          task.title = `Connected to release ${c.release!.release} (chart ${c.release!.chartVersion}) in ${c.release!.namespace}`
         }),
     },
     {
@@ -167,6 +193,8 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
       skip: () => (o.dryRun ? 'dry run: nothing is copied' : false),
       task: async (c, task) =>
         timed(c, 'stage_ms', async () => {
+          await signalPoint('stage')
+          throwIfInterrupted(o.signal)
           const t = c.target!
           const ns = c.release!.namespace
           const plan = c.plan!
@@ -177,6 +205,8 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             c.stagePod = name
             task.output = `creating stage pod ${name}`
             await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.table, serviceAccount: c.release!.ingestorSA, image: o.stageImage, runId: c.idempotencyKey.slice(0, 63)}), o.signal)
+            await signalPoint('stage-pod')
+            throwIfInterrupted(o.signal)
             await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = `waiting for stage pod: ${s}`)})
             return name
           }
@@ -205,14 +235,16 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             rangeBytes: envInt('TRACEBLOC_STAGE_RANGE_BYTES'),
             signal: o.signal,
             onNote: (l) => warn(l),
-            onProgress: (p) =>
+            onProgress: (p) => {
+              if (p.phase === 'copying' && p.bytes > 0) void signalPoint('transfer')
               throttle(
                 () =>
                   (task.output =
                     p.phase === 'hashing'
                       ? `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
                       : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.sentFiles}/${p.totalFiles} files sent, ${p.files} verified · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
-              ),
+              )
+            },
           })
           c.swapped = true
           await deletePod(t, ns, c.stagePod!)
@@ -229,13 +261,18 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
       skip: () => (o.dryRun ? 'dry run: nothing is submitted' : false),
       task: async (c, task) =>
         timed(c, 'submit_ms', async () => {
+          await signalPoint('submit')
+          throwIfInterrupted(o.signal)
           const body = buildSubmitBody(c.plan!.configYaml, c.idempotencyKey, o.imageDigest)
           c.submit = await submitIngestion({
             baseUrl: c.portForward!.baseUrl,
             token: c.token!.token,
             body,
             signal: o.signal,
-            onRetry: (why, n) => (task.output = `attempt ${n} failed (${why}); retrying with the same idempotency key`),
+            onRetry: (why, n) => {
+              task.output = `attempt ${n} failed (${why}); retrying with the same idempotency key`
+              void signalPoint('submit-retry')
+            },
           })
           task.title = c.submit.replay
             ? `Attached to the existing run ${c.submit.jobName} (same idempotency key)`
@@ -249,6 +286,8 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
       rendererOptions: {outputBar: o.tty ? 1 : Infinity, persistentOutput: true},
       task: async (c, task) =>
         timed(c, 'watch_ms', async () => {
+          await signalPoint('watch')
+          throwIfInterrupted(o.signal)
           await c.portForward?.close()
           c.portForward = undefined
           const view = new LogView((text) => (task.output = text), o.tty)
@@ -258,7 +297,10 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             signal: o.signal,
             podStartTimeoutMs: o.podStartTimeoutMs,
             // The ingestor colours its own output; honour NO_COLOR / non-TTY by stripping it.
-            onLine: (l) => view.push(redact(colorEnabled(process.stdout) ? l : stripAnsi(l))),
+            onLine: (l) => {
+              view.push(redact(colorEnabled(process.stdout) ? l : stripAnsi(l)))
+              void signalPoint('logs')
+            },
             onStatus: (s) => view.push(s),
           })
           // The task list shows the outcome truthfully (✖ for anything but a clean run); the command then
@@ -328,18 +370,26 @@ export async function cleanupPush(ctx: PushContext): Promise<void> {
   }
 }
 
+/** On a second signal there is no time for a full cleanup: only what must not stay in the cluster goes. */
+export async function removeStagePodNow(ctx: PushContext): Promise<void> {
+  await ctx.portForward?.close().catch(() => undefined)
+  if (ctx.target && ctx.release && ctx.stagePod) await deletePod(ctx.target, ctx.release.namespace, ctx.stagePod).catch(() => undefined)
+}
+
 /** After a clean success the staged copy is no longer needed (the ingestor copied it): reclaim the PVC space. */
-export async function reclaimStaging(ctx: PushContext, stageImage: string, timeoutMs: number): Promise<boolean> {
+export async function reclaimStaging(ctx: PushContext, stageImage: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   const t = ctx.target!
   const ns = ctx.release!.namespace
   const table = ctx.plan!.table
   const name = stagePodName(table)
   ctx.stagePod = name
   try {
-    await createStagePod(t, buildStagePod({name, namespace: ns, table, serviceAccount: ctx.release!.ingestorSA, image: stageImage, runId: ctx.idempotencyKey.slice(0, 63)}))
-    await waitPodReady(t, ns, name, {timeoutMs})
+    throwIfInterrupted(signal)
+    await createStagePod(t, buildStagePod({name, namespace: ns, table, serviceAccount: ctx.release!.ingestorSA, image: stageImage, runId: ctx.idempotencyKey.slice(0, 63)}), signal)
+    await signalPoint('reclaim')
+    await waitPodReady(t, ns, name, {timeoutMs, signal})
     const {execInPod, shQuote} = await import('../cluster/exec.js')
-    const r = await execInPod(t, {namespace: ns, pod: name, container: 'stage', command: ['/bin/sh', '-c', `rm -rf ${shQuote(stagingPaths(table).dest)}`]})
+    const r = await execInPod(t, {namespace: ns, pod: name, container: 'stage', command: ['/bin/sh', '-c', `rm -rf ${shQuote(stagingPaths(table).dest)}`], signal})
     return r.exitCode === 0
   } catch {
     return false

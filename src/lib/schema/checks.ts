@@ -4,7 +4,7 @@
 import path from 'node:path'
 
 import {pyStr} from './pyrepr.js'
-import {sqlBaseType} from './sql-type.js'
+import {SQL_TYPES, sqlBaseType, sqlTypeProblem} from './sql-type.js'
 import type {PathElement, RawIssue} from './validate.js'
 import {isMapping} from './validate.js'
 
@@ -12,8 +12,6 @@ export const TABLE_NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/
 export const TABLE_NAME_MAX = 63
 /** Column names the ingestor creates itself (`create_table` rejects them in `schema`). */
 export const RESERVED_COLUMNS = ['id', 'created_at', 'updated_at', 'status', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id']
-/** Base SQL types the ingestor's DataValidator accepts (Go CLI list, cli#213, same ingestor vintage as the vendored schema). */
-export const SQL_TYPES = ['VARCHAR', 'CHAR', 'TEXT', 'INT', 'INTEGER', 'TINYINT', 'SMALLINT', 'MEDIUMINT', 'BIGINT', 'FLOAT', 'DOUBLE', 'DECIMAL', 'NUMERIC', 'BOOLEAN', 'BOOL', 'DATE', 'DATETIME', 'TIMESTAMP', 'TIME', 'BLOB', 'LONGBLOB']
 export const COLUMN_NAME_MAX = 64
 /** The shared PVC inside the ingestor pod. */
 export const STORAGE_ROOT = '/data/shared'
@@ -22,7 +20,7 @@ export const SOURCE_KEYS = ['csv', 'json'] as const
 /** Sidecar folders in the order the ingestor picks SRC_PATH from (`dirname` of the first one set). */
 export const SIDECAR_KEYS = ['images', 'texts', 'masks', 'annotations', 'sequences'] as const
 
-export {sqlBaseType}
+export {SQL_TYPES, sqlBaseType, sqlTypeProblem}
 
 export function runtimeIssues(cfg: Record<string, unknown>): RawIssue[] {
   const out: RawIssue[] = []
@@ -45,8 +43,9 @@ export function runtimeIssues(cfg: Record<string, unknown>): RawIssue[] {
       }
       if ([...col].length > COLUMN_NAME_MAX) add(['schema', col], 'columnName', `column name is ${[...col].length} characters; the maximum is ${COLUMN_NAME_MAX}`)
       if (typeof type === 'string') {
-        const base = sqlBaseType(type)
-        if (!SQL_TYPES.includes(base)) add(['schema', col], 'sqlType', `Unknown data type: ${pyStr(type)} (accepted: ${SQL_TYPES.join(', ')})`)
+        const problem = sqlTypeProblem(type)
+        if (problem?.unknown) add(['schema', col], 'sqlType', `Unknown data type: ${pyStr(type)} (accepted: ${SQL_TYPES.join(', ')})`)
+        else if (problem) add(['schema', col], 'sqlType', `${pyStr(type)} is not a valid SQL type: ${problem.why}`)
       }
     }
   }

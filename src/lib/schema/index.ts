@@ -9,7 +9,7 @@ export type {SchemaIssue} from './issues.js'
 export {loadIngestYaml, type LoadedYaml} from './yaml.js'
 export {dumpIngestYaml} from './dump.js'
 export {SCHEMA_ID, SCHEMA_SHA256, SCHEMA_VERSION} from './version.js'
-export {RESERVED_COLUMNS, SQL_TYPES, TABLE_NAME_MAX, TABLE_NAME_RE, sqlBaseType} from './checks.js'
+export {RESERVED_COLUMNS, SQL_TYPES, TABLE_NAME_MAX, TABLE_NAME_RE, sqlBaseType, sqlTypeProblem} from './checks.js'
 export {TOP_LEVEL_NOT_MAPPING} from './validate.js'
 
 /**

@@ -1,20 +1,45 @@
 // Python repr() of parsed YAML values, so messages read the way the ingestor (jsonschema + PyYAML)
 // prints them: 'single-quoted' strings, True/False/None, [a, b], {'k': v}, datetime.date(…).
 
-export function pyRepr(value: unknown): string {
-  if (value === null || value === undefined) return 'None'
-  if (value === true) return 'True'
-  if (value === false) return 'False'
-  if (typeof value === 'number') return pyNumber(value)
-  if (typeof value === 'bigint') return value.toString()
-  if (typeof value === 'string') return pyStr(value)
-  if (value instanceof Date) return pyDate(value)
-  if (Array.isArray(value)) return '[' + value.map((v) => pyRepr(v)).join(', ') + ']'
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-    return '{' + entries.map(([k, v]) => `${pyStr(k)}: ${pyRepr(v)}`).join(', ') + '}'
-  }
-  return String(value)
+/** Longest repr quoted in a message: a huge value (a 10 MB string, an expanded alias tree) is cut here. */
+export const REPR_MAX = 200
+
+export function pyRepr(value: unknown, max = Infinity): string {
+  const out = {text: '', max}
+  reprInto(value, out)
+  return out.text.length > max ? out.text.slice(0, max) + '…' : out.text
+}
+
+// Builds at most `max` (+ one item) characters, however large the value.
+function reprInto(value: unknown, out: {text: string; max: number}): void {
+  if (out.text.length > out.max) return
+  if (value === null || value === undefined) out.text += 'None'
+  else if (value === true) out.text += 'True'
+  else if (value === false) out.text += 'False'
+  else if (typeof value === 'number') out.text += pyNumber(value)
+  else if (typeof value === 'bigint') out.text += value.toString()
+  else if (typeof value === 'string') out.text += pyStr(value)
+  else if (value instanceof Date) out.text += pyDate(value)
+  else if (Array.isArray(value)) {
+    out.text += '['
+    for (let i = 0; i < value.length && out.text.length <= out.max; i++) {
+      if (i > 0) out.text += ', '
+      reprInto(value[i], out)
+    }
+    out.text += ']'
+  } else if (typeof value === 'object') {
+    out.text += '{'
+    let first = true
+    for (const k in value as Record<string, unknown>) {
+      if (!Object.hasOwn(value, k)) continue
+      if (out.text.length > out.max) break
+      if (!first) out.text += ', '
+      first = false
+      out.text += `${pyStr(k)}: `
+      reprInto((value as Record<string, unknown>)[k], out)
+    }
+    out.text += '}'
+  } else out.text += String(value)
 }
 
 function pyNumber(n: number): string {
@@ -39,6 +64,12 @@ function pyDate(d: Date): string {
 
 /** Python's str.__repr__: prefer single quotes, switch to double when only ' occurs. */
 export function pyStr(s: string): string {
+  // quoting user data: the head and the true length, never megabytes of it
+  if (s.length > REPR_MAX) return pyStrFull(s.slice(0, REPR_MAX)) + `… (${s.length.toLocaleString('en-US')} characters in all)`
+  return pyStrFull(s)
+}
+
+function pyStrFull(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'"
   let out = quote
   for (const ch of s) {

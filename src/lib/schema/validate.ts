@@ -6,7 +6,7 @@
 // ordered like Python: by path elements, ties in jsonschema's emission order (depth-first over
 // the schema in key order).
 import validate, {schemaTree, type AjvErrorObject} from './generated/ingest-validator.js'
-import {pyRepr, pyStr} from './pyrepr.js'
+import {pyRepr, pyStr, REPR_MAX} from './pyrepr.js'
 
 export type PathElement = string | number
 type SchemaNode = Record<string, unknown>
@@ -48,7 +48,8 @@ export function schemaIssues(value: unknown): RawIssue[] {
     out.push({
       path,
       keyword: 'additionalProperties',
-      message: `Additional properties are not allowed (${extras.map(pyStr).join(', ')} ${verb} unexpected)`,
+      // jsonschema lists every key; past 20 the message says how many more instead
+      message: `Additional properties are not allowed (${extras.slice(0, 20).map(pyStr).join(', ')}${extras.length > 20 ? ` … and ${extras.length - 20} more` : ''} ${verb} unexpected)`,
       order: orderKey(steps, err),
     })
   }
@@ -214,7 +215,8 @@ function message(err: AjvErrorObject, steps: Step[], root: unknown, path: PathEl
   const inst = valueAt(root, path)
   const last = steps.at(-1)
   const sv = last?.child
-  const r = () => pyRepr(inst)
+  // the instance is user data: quoted up to REPR_MAX characters
+  const r = () => pyRepr(inst, REPR_MAX)
   switch (err.keyword) {
     case 'required':
       return `${pyStr(String(err.params.missingProperty))} is a required property`

@@ -46,6 +46,11 @@ export function loadIngestYaml(text: string, fileLabel = 'ingest.yaml'): LoadedY
   let events: Event[]
   try {
     events = parseEvents(source, {filename: fileLabel})
+  } catch (error) {
+    throw yamlError(error, fileLabel)
+  }
+  checkAliasBudget(events, source, fileLabel)
+  try {
     docs = constructFromEvents(events, {source, filename: fileLabel, schema: PYYAML_SCHEMA, json: true})
   } catch (error) {
     throw yamlError(error, fileLabel)
@@ -59,6 +64,64 @@ export function loadIngestYaml(text: string, fileLabel = 'ingest.yaml'): LoadedY
     })
   }
   return {value: docs.length === 0 ? null : (docs[0] ?? null), warnings: duplicateKeyWarnings(events, source, fileLabel)}
+}
+
+/** An ingest config has a few dozen nodes; these limits leave room for any real use of anchors. */
+export const MAX_ALIASES = 100
+/** Nodes of the document with every alias expanded (what validation and the ingestor would walk). */
+export const MAX_EXPANDED_NODES = 100_000
+
+/**
+ * Aliases are cheap to write and costly to expand (`a: &a [x,x,…]`, `b: [*a,*a,…]` … grows
+ * exponentially): count them and the expanded size from the event stream, before building anything.
+ */
+function checkAliasBudget(events: Event[], source: string, fileLabel: string): void {
+  const sizes = new Map<string, number>()
+  const stack: Array<{anchor?: string; size: number}> = []
+  let aliases = 0
+  const anchorOf = (ev: {anchorStart: number; anchorEnd: number}) => (ev.anchorStart >= 0 ? source.slice(ev.anchorStart, ev.anchorEnd).replace(/^[&*]/, '') : undefined)
+  const tooBig = (why: string) =>
+    new CliError(`${fileLabel}: ${why}`, {
+      exitCode: ExitCode.BAD_INPUT,
+      reason: 'yaml_too_complex',
+      hint: 'an ingest config needs few or no YAML anchors/aliases (&name / *name): write the values out',
+    })
+  const add = (n: number) => {
+    const top = stack.at(-1)
+    if (!top) return
+    top.size += n
+    if (top.size > MAX_EXPANDED_NODES) throw tooBig(`YAML aliases expand to more than ${MAX_EXPANDED_NODES.toLocaleString('en-US')} nodes (an "alias bomb"); refusing to expand it`)
+  }
+  for (const ev of events) {
+    switch (ev.type) {
+      case EVENT_ID.DOCUMENT: {
+        stack.push({size: 0})
+        break
+      }
+      case EVENT_ID.MAPPING:
+      case EVENT_ID.SEQUENCE: {
+        stack.push({anchor: anchorOf(ev), size: 1})
+        break
+      }
+      case EVENT_ID.SCALAR: {
+        const a = anchorOf(ev)
+        if (a !== undefined) sizes.set(a, 1)
+        add(1)
+        break
+      }
+      case EVENT_ID.ALIAS: {
+        if (++aliases > MAX_ALIASES) throw tooBig(`more than ${MAX_ALIASES} YAML aliases (*name); refusing to expand them`)
+        add(sizes.get(anchorOf(ev) ?? '') ?? 1)
+        break
+      }
+      case EVENT_ID.POP: {
+        const f = stack.pop()
+        if (f?.anchor !== undefined) sizes.set(f.anchor, f.size)
+        if (f) add(f.size)
+        break
+      }
+    }
+  }
 }
 
 function yamlError(error: unknown, fileLabel: string): CliError {

@@ -1,9 +1,10 @@
 // Following the ingestion Job: find its pod(s) by job-name, stream logs live (following a replacement
 // pod when the Job retries), surface pod events while waiting, and decide the outcome from the Job's
 // conditions — never from log text alone.
-import {Writable} from 'node:stream'
+import {StringDecoder} from 'node:string_decoder'
 
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
+import {streamPodLog} from '../cluster/logs.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {BannerParser, IngestSummary, stripAnsi} from './banner.js'
 
@@ -210,36 +211,21 @@ async function followLogs(t: ClusterTarget, o: WatchOptions, pod: V1Pod, onLine:
       }
       for (const part of text.split('\r')) if (part !== '') onLine(part, name)
     }
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        partial += chunk.toString('utf8')
-        let i
-        while ((i = partial.indexOf('\n')) >= 0) {
-          emit(partial.slice(0, i))
-          partial = partial.slice(i + 1)
-        }
-        if (partial.length > 1 << 20) {
-          emit(partial)
-          partial = ''
-        }
-        cb()
-      },
-    })
-    // client-node pipes the response into the sink without an error handler: an abort (Ctrl-C) would
-    // surface as an unhandled 'error' and kill the process, so the source's errors end the stream here.
-    sink.on('pipe', (src: NodeJS.ReadableStream) => src.on('error', () => sink.end()))
-    const finished = new Promise<void>((resolve) => {
-      sink.on('finish', resolve)
-      sink.on('close', resolve)
-      sink.on('error', () => resolve())
-    })
+    const utf8 = new StringDecoder('utf8')
+    const onChunk = (chunk: Buffer) => {
+      partial += utf8.write(chunk)
+      let i
+      while ((i = partial.indexOf('\n')) >= 0) {
+        emit(partial.slice(0, i))
+        partial = partial.slice(i + 1)
+      }
+      if (partial.length > 1 << 20) {
+        emit(partial)
+        partial = ''
+      }
+    }
     try {
-      const ac = await new t.k8s.Log(t.kc).log(o.namespace, name, container, sink, {follow: true, timestamps: true, ...(lastTs || o.sinceTime ? {sinceTime: lastTs || o.sinceTime} : {})})
-      const abort = () => ac.abort()
-      o.signal?.addEventListener('abort', abort, {once: true})
-      if (o.signal?.aborted) abort() // interrupted while the stream was opening
-      await finished
-      o.signal?.removeEventListener('abort', abort)
+      await streamPodLog(t, {namespace: o.namespace, pod: name, container, follow: true, timestamps: true, sinceTime: lastTs || o.sinceTime || undefined, signal: o.signal}, onChunk)
     } catch {
       // the pod may not be ready for logs yet; fall through to the phase check
     }

@@ -12,6 +12,8 @@ import {checkKeypointRow} from './keypoints.js'
 import {vocProblems} from './voc.js'
 import type {FamilyContext, FamilyResult} from './types.js'
 
+const IMAGE_EXTS = new Set(['.jpg', '.jpeg', '.png'])
+
 const stem = (n: string): string => n.slice(0, n.length - path.extname(n).length)
 
 export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> {
@@ -110,13 +112,23 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
   const crossCheck = (): void => {
     if (!fnCol) return
     const missing = new Examples()
+    const foreign = new Set<string>()
     const used = new Set<string>()
     for (const [cell, line] of refs) {
       const n = referencedName(cell, extension)
       if (names.has(n)) used.add(n)
-      else missing.add(`${quote(n)} (line ${line})`)
+      else {
+        missing.add(`${quote(n)} (line ${line})`)
+        const ext = path.extname(cell.trim()).toLowerCase()
+        if (ext && !IMAGE_EXTS.has(ext)) foreign.add(ext)
+      }
     }
-    if (missing.count > 0) problems.data(`${missing.count} row(s) of ${quote(csvName)} reference images that are not in images/: ${missing} — add the files or remove those rows`)
+    if (missing.count > 0) {
+      // a reference to a type the ingestor does not take (cat.bmp) is skipped from images/, not missing: say so
+      const f = [...foreign].sort()
+      const why = f.length > 0 ? ` (${f.slice(0, 5).join(', ')} ${f.length === 1 ? 'is not an image type' : 'are not image types'} the ingestor takes: use .jpg, .jpeg or .png)` : ''
+      problems.data(`${missing.count} row(s) of ${quote(csvName)} reference images that are not in images/${why}: ${missing} — add the files or remove those rows`)
+    }
     const unused = images.length - used.size
     if (unused > 0) warnings.push(`${unused} image(s) in images/ have no row in ${csvName}; they are uploaded but not labelled`)
   }
