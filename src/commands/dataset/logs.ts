@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
 import {trapSignals} from '../../lib/command/signals.js'
-import {CliError, ExitCode} from '../../lib/output/errors.js'
+import {CliError, ExitCode, interruptExitCode} from '../../lib/output/errors.js'
 import {redact} from '../../lib/output/redact.js'
 import {colorEnabled, style} from '../../lib/output/style.js'
 import {classify, type PushContext, summaryJson} from '../../lib/pipeline/push.js'
@@ -41,7 +41,7 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
   static summary = 'Re-attach to an ingestion run: its live logs, then the summary'
   static description =
     'Follows a run like `dataset push` does (pod events while it starts, live logs, a replacement pod, the summary) and exits ' +
-    'with the same codes: 0 when the ingestion succeeded, 9 when it failed or reported failures. Ctrl-C stops watching (exit 130); the run goes on. ' +
+    'with the same codes: 0 when the ingestion succeeded, 9 when it failed or reported failures. Ctrl-C stops watching (exit 130; SIGTERM 143); the run goes on. ' +
     'The run is a table (its newest run), an idempotency key or a Job name; without one, the last run you pushed from this machine.'
   static examples = ['<%= config.bin %> dataset logs', '<%= config.bin %> dataset logs cats_dogs_train', '<%= config.bin %> dataset logs 3f9a… --no-follow --since 10m']
   static args = {run: Args.string({description: 'Table, idempotency key or Job name (default: your last run)', required: false})}
@@ -108,7 +108,7 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
       if (sig.interruptedBy()) {
         // Only the watching stops: the run is untouched in the cluster.
         throw new CliError('stopped watching; the ingestion keeps running in your cluster', {
-          exitCode: ExitCode.INTERRUPTED,
+          exitCode: interruptExitCode(sig.interruptedBy()),
           hint: `re-attach with: ${follow ?? `tracebloc dataset logs ${this.args.run ?? ''}`.trimEnd()}`,
           reason: 'interrupted',
         })

@@ -355,7 +355,7 @@ export async function resolveRun(t: ClusterTarget, namespace: string, arg: strin
   const rec = await gone(arg, 'key')
   if (rec) return rec
   throw new CliError(`no ingestion run matches "${arg}" in namespace "${namespace}" (not a Job name, idempotency key or table with a run)`, {
-    exitCode: ExitCode.BAD_INPUT,
+    exitCode: ExitCode.NO_DATASET,
     hint: '`tracebloc dataset runs` lists the runs this cluster knows of',
     reason: 'run_not_found',
   })
