@@ -12,6 +12,7 @@ import {followCommand, resolveRun, type RunInfo} from '../../lib/runs/runs.js'
 import {runTarget} from '../../lib/runs/target.js'
 import {BannerParser, stripAnsi} from '../../lib/watch/banner.js'
 import type {WatchOutcome} from '../../lib/watch/follow.js'
+import {failureLines, outcomePanel} from '../../lib/watch/panel.js'
 
 export interface LogsJson {
   status: string
@@ -163,28 +164,8 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
 
   private renderEnd(status: string, w: WatchOutcome, error?: string): void {
     if (this.jsonEnabled()) return
-    const s = w.summary
-    const counts = s ? ` — ingested ${s.insertedRecords.toLocaleString('en-US')} of ${s.totalRecords.toLocaleString('en-US')} records (${s.successRate.toFixed(1)}%)` : ''
-    const head: Record<string, string> = {
-      succeeded: `${style.green('✔')} Ingestion complete${counts}`,
-      completed_with_failures: `${style.yellow('⚠')} Ingestion completed with failures${counts}`,
-      failed: `${style.red('✖')} Ingestion failed`,
-      not_started: `${style.red('✖')} Ingestion never started`,
-      unknown: `${style.yellow('?')} Ingestion outcome unknown`,
-    }
     this.out('')
-    this.out(head[status] ?? status)
-    if (s) {
-      this.out(`  ingestor ID      ${s.ingestorId ?? '-'}`)
-      this.out(`  total records    ${s.totalRecords}`)
-      this.out(`  inserted         ${s.insertedRecords}`)
-      if (s.skippedRecords) this.out(`  skipped          ${s.skippedRecords}`)
-      if (s.fileTransferFailures) this.out(`  file failures    ${s.fileTransferFailures}`)
-      if (s.dbInsertFailures) this.out(`  DB failures      ${s.dbInsertFailures}`)
-    }
-    if (status !== 'succeeded') {
-      for (const l of w.failureLines.slice(-8)) this.out(`  ${style.dim('│')} ${l}`)
-      if (error) this.out(`  ${style.dim('→')} ${error}`)
-    }
+    for (const l of outcomePanel(status, w.summary)) this.out(l)
+    if (status !== 'succeeded') for (const l of failureLines(w.failureLines, error)) this.out(l)
   }
 }

@@ -15,6 +15,7 @@ import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
 import {CATEGORIES} from '../../lib/dataset/categories.js'
 import {rememberRun} from '../../lib/runs/remember.js'
 import {followCommand} from '../../lib/runs/runs.js'
+import {failureLines, outcomePanel} from '../../lib/watch/panel.js'
 
 export interface PushJson {
   status: PushStatus
@@ -268,33 +269,13 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       this.out(`  Follow it: ${doc.follow_command}`)
       return
     }
-    const s = ctx.watch?.summary
-    const counts = s ? ` — ingested ${s.insertedRecords.toLocaleString('en-US')} of ${s.totalRecords.toLocaleString('en-US')} records (${s.successRate.toFixed(1)}%)` : ''
-    const head: Record<string, string> = {
-      succeeded: `${style.green('✔')} Ingestion complete${counts}`,
-      completed_with_failures: `${style.yellow('⚠')} Ingestion completed with failures${counts}`,
-      failed: `${style.red('✖')} Ingestion failed`,
-      not_started: `${style.red('✖')} Ingestion never started`,
-      unknown: `${style.yellow('?')} Ingestion outcome unknown`,
-    }
     this.out('')
-    this.out(head[doc.status] ?? doc.status)
-    if (s) {
-      this.out(`  ingestor ID      ${s.ingestorId ?? '-'}`)
-      this.out(`  total records    ${s.totalRecords}`)
-      this.out(`  inserted         ${s.insertedRecords}`)
-      if (s.apiSentRecords < s.insertedRecords) this.out(`  sent to API      ${s.apiSentRecords}`)
-      if (s.skippedRecords) this.out(`  skipped          ${s.skippedRecords}`)
-      if (s.fileTransferFailures) this.out(`  file failures    ${s.fileTransferFailures}`)
-      if (s.dbInsertFailures) this.out(`  DB failures      ${s.dbInsertFailures}`)
-    }
+    for (const l of outcomePanel(doc.status, ctx.watch?.summary)) this.out(l)
     this.out(`  table ${plan.table} · job ${ctx.submit?.jobName} · namespace ${ctx.submit?.namespace}`)
     this.out(key)
     if (doc.status !== 'succeeded') {
-      const shown = (ctx.watch?.failureLines ?? []).slice(-8)
-      for (const l of shown) this.out(`  ${style.dim('│')} ${l}`)
-      // The error quotes the ingestor's reason: shown above already unless it was cut off.
-      if (doc.error && !shown.some((l) => doc.error!.includes(l))) this.out(`  ${style.dim('→')} ${doc.error}`)
+      // The error quotes the ingestor's reason: shown once, with its last log lines.
+      for (const l of failureLines(ctx.watch?.failureLines ?? [], doc.error)) this.out(l)
       if (doc.follow_command && doc.status !== 'failed' && doc.status !== 'completed_with_failures') this.out(`  ${style.dim('→')} re-attach: ${doc.follow_command}`)
       this.out(`  ${style.dim('→')} logs: kubectl logs -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
     } else if (ctx.reclaimed) {
