@@ -6,6 +6,7 @@ import {PassThrough, Writable} from 'node:stream'
 import type {WebSocket} from 'ws'
 import {StatusError, type ExecResult} from '../types.js'
 import type {ServerContext} from './context.js'
+import {linkShape, shapeWebSocket} from './link.js'
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io']
 
@@ -49,6 +50,7 @@ export function execStatusJson(p: ExecParams, r: ExecResult): Record<string, unk
 }
 
 export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams): Promise<void> {
+  shapeWebSocket(ws, linkShape(ctx.faults.get()))
   const protocol = ws.protocol
   const jsonStatus = protocol === 'v4.channel.k8s.io' || protocol === 'v5.channel.k8s.io'
   const ac = new AbortController()
