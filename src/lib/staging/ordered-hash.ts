@@ -5,8 +5,9 @@
 // streaming — a catch-up reader reads the gap back from disk (the page cache, usually) and hashes it.
 // Each byte is hashed once either way; the extra cost is one more read of the gaps.
 import {createHash} from 'node:crypto'
+import {open, type FileHandle} from 'node:fs/promises'
 
-import {fileRange} from './tar.js'
+import {fileChanged} from './tar.js'
 
 export class OrderedSha256 {
   private readonly hash = createHash('sha256')
@@ -86,22 +87,26 @@ export class OrderedSha256 {
 
   private async catchUp(): Promise<void> {
     const buf = Buffer.allocUnsafe(1 << 20)
-    while (this.at < this.size && !this.stopped) {
-      const to = this.gapEnd()
-      if (to <= this.at) {
-        await new Promise<void>((resolve) => (this.wake = resolve))
-        continue
-      }
-      // a MiB at a time, so a reader that catches up takes over again soon
-      const from = this.at
-      const length = Math.min(to - from, buf.length)
-      let pos = from
-      for await (const chunk of fileRange(this.localPath, from, length, {buf, signal: this.signal})) {
+    let fh: FileHandle | undefined
+    try {
+      while (this.at < this.size && !this.stopped) {
+        const to = this.gapEnd()
+        if (to <= this.at) {
+          await new Promise<void>((resolve) => (this.wake = resolve))
+          continue
+        }
+        // a MiB at a time, so a reader that catches up takes over again soon
+        if (this.signal?.aborted) throw this.signal.reason
+        fh ??= await open(this.localPath, 'r')
+        const from = this.at
+        const {bytesRead} = await fh.read(buf, 0, Math.min(to - from, buf.length), from)
+        if (bytesRead === 0) throw fileChanged(this.localPath, this.size, from)
         const before = this.at
-        this.offer(undefined, pos, chunk)
+        this.offer(undefined, from, buf.subarray(0, bytesRead))
         this.reread += this.at - before
-        pos += chunk.length
       }
+    } finally {
+      await fh?.close()
     }
   }
 }
