@@ -100,14 +100,18 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
   let linkFreeAt = 0
   let queued = 0
   let endQueued = false
+  const waiting: Buffer[] = []
   const throttle = (chunk: Buffer, rate: number) => {
     for (let off = 0; off < chunk.length; off += 16_384) {
       const piece = chunk.subarray(off, off + 16_384)
       linkFreeAt = Math.max(Date.now(), linkFreeAt) + (piece.length / rate) * 1000
       queued++
+      waiting.push(piece)
       pause()
+      // timers set from different event-loop turns can fire out of order on a busy machine: each one
+      // delivers the oldest waiting piece, never "its own"
       setTimeout(() => {
-        deliver(piece)
+        deliver(waiting.shift()!)
         if (--queued === 0 && endQueued) stdin?.end()
         resume()
       }, linkFreeAt - Date.now()).unref()
