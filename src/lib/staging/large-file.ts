@@ -227,13 +227,13 @@ async function localMd5(e: HashedEntry, r: {offset: number; length: number}, has
 }
 
 /**
- * Range size for a file: a sixteenth of it, rounded down to a power of two, within 8–RANGE_BYTES MiB, so
- * that even a mid-sized file has ranges enough to spread over several streams. It depends only on the
- * size, so a later run finds the records an earlier one left.
+ * Range size for a file: an eighth of it, rounded down to a power of two, within 32 MiB–RANGE_BYTES, so that
+ * a mid-sized file has ranges enough to spread over several streams while each range's exec start-up stays
+ * small against its bytes. It depends only on the size, so a later run finds the records an earlier one left.
  */
 export function defaultRangeBytes(size: number): number {
-  const target = Math.max(1, Math.floor(size / 16))
-  return Math.min(RANGE_BYTES, Math.max(8 << 20, 2 ** Math.floor(Math.log2(target))))
+  const target = Math.max(1, Math.floor(size / 8))
+  return Math.min(RANGE_BYTES, Math.max(32 << 20, 2 ** Math.floor(Math.log2(target))))
 }
 
 const rangeLabel = (e: HashedEntry, r: {offset: number; length: number}) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)
