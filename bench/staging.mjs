@@ -7,7 +7,8 @@
 //   A  20 000 × ~100 KiB incompressible files (2 GiB)     B  200 MiB of CSV text     C  one 5 GiB file
 //   RSS: one 100 MiB file vs one 10 GiB file
 //   K  against kubectl cp, both shapes (5 000 × ~100 KiB and one 1.25 GiB file), on the local link and on the
-//      modelled remote link (sandbox faults linkLatencyMs/linkBytesPerSecond; --link-rtt ms, --link-mibps MiB/s)
+//      modelled remote link (sandbox faults linkLatencyMs/linkBytesPerSecond; --link-rtt ms, --link-mibps MiB/s,
+//      a comma-separated list: one remote run per rate; default 25,8)
 // Options: --scale F (multiply every size/count; e.g. --scale 0.1 for a quick check), --skip-kubectl,
 //          --only K,X,A,B,C,R,F (sections: K=kubectl ratios on both links, X=the exec path's own ceiling,
 //          A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run).
@@ -30,7 +31,7 @@ const opt = (name, dflt) => {
 const scale = Number(opt('scale', '1'))
 const only = new Set(opt('only', 'K,X,A,B,C,R,F').split(','))
 const linkRtt = Number(opt('link-rtt', '40'))
-const linkMiBps = Number(opt('link-mibps', '25'))
+const linkMiBps = opt('link-mibps', '25,8').split(',').map(Number)
 const skipKubectl = argv.includes('--skip-kubectl')
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
 const MiB = 1 << 20
@@ -263,13 +264,13 @@ try {
     const small = genFiles(path.join(base, 'K-small'), n, 100 * 1024)
     const big = genBig(path.join(base, 'K-big', 'big.bin'), Math.round(1.25 * GiB * scale))
     const rows = []
-    for (const link of ['local', 'remote']) {
-      const linkName = link === 'local' ? 'local link' : `remote link (${linkRtt} ms RTT, ${linkMiBps} MiB/s per connection)`
-      if (link === 'remote') sb.faults.set({linkLatencyMs: linkRtt, linkBytesPerSecond: linkMiBps * MiB})
+    for (const link of ['local', ...linkMiBps]) {
+      const linkName = link === 'local' ? 'local link' : `remote link (${linkRtt} ms RTT, ${link} MiB/s per connection)`
+      if (link !== 'local') sb.faults.set({linkLatencyMs: linkRtt, linkBytesPerSecond: link * MiB})
       try {
         for (const [shape, dir, table] of [
-          [`${n} × ~100 KiB`, small, `bench_k_small_${link}`],
-          [`one ${fmt(dirBytes(big))} file`, big, `bench_k_big_${link}`],
+          [`${n} × ~100 KiB`, small, `bench_k_small_${link}`.replace('.', '_')],
+          [`one ${fmt(dirBytes(big))} file`, big, `bench_k_big_${link}`.replace('.', '_')],
         ]) {
           const v = await versus(dir, table)
           if (v.error) {
