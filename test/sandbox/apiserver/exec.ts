@@ -87,11 +87,17 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
     if (--pauses === 0 && (ws.readyState === ws.OPEN || ws.readyState === ws.CLOSING)) ws.resume()
   }
 
+  // one pause per full pipe, however many chunks arrive before it drains
+  let awaitingDrain = false
   const deliver = (chunk: Buffer) => {
     if (!stdin || stdin.writableEnded) return
-    if (!stdin.write(chunk)) {
+    if (!stdin.write(chunk) && !awaitingDrain) {
+      awaitingDrain = true
       pause()
-      stdin.once('drain', resume)
+      stdin.once('drain', () => {
+        awaitingDrain = false
+        resume()
+      })
     }
   }
   // Slow-link fault: every piece of stdin reaches the command when a link of `rate` bytes/s would have
