@@ -3,13 +3,17 @@
 // a loaded machine can make a stream slower, never faster than the link allows).
 import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
+import http from 'node:http'
+import net, {type AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, before, test} from 'node:test'
+import * as k8s from '@kubernetes/client-node'
 import WebSocket from 'ws'
 import {MemoryStore, startApiServer, type ApiServer} from '../sandbox/apiserver/index.js'
 import {LinkPipe, type Clock} from '../sandbox/apiserver/link.js'
 import {Faults} from '../sandbox/faults.js'
+import {kubeconfigYaml} from '../sandbox/kubeconfig.js'
 import {LocalRuntime, runningPod} from './local-runtime.js'
 
 class VirtualClock implements Clock {
@@ -80,14 +84,21 @@ test('the sender sees a full window after one bandwidth-delay product plus 256 K
 
 let dir: string
 let server: ApiServer
+let web: http.Server
 const faults = new Faults()
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'link-'))
   const store = new MemoryStore()
-  server = await startApiServer({store, runtime: new LocalRuntime(dir), faults, namespaces: ['tracebloc']})
+  const runtime = new LocalRuntime(dir)
+  server = await startApiServer({store, runtime, faults, namespaces: ['tracebloc']})
   store.create({group: '', version: 'v1', resource: 'pods'}, runningPod('p1', 'tracebloc'))
+  // the pod's port 8080: an HTTP echo
+  web = http.createServer((req, res) => req.pipe(res))
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r))
+  runtime.portMap.set(8080, (web.address() as AddressInfo).port)
 })
 after(async () => {
+  web.close()
   await server.close()
   rmSync(dir, {recursive: true, force: true})
 })
@@ -129,5 +140,30 @@ test('exec stdin through the sandbox API server is held to the modelled link, pe
     t.diagnostic(`one stream ${(rate1 / MiB).toFixed(2)} MiB/s, two streams ${(rate2 / MiB).toFixed(2)} MiB/s (${(rate2 / rate1).toFixed(2)}x)`)
   } finally {
     faults.clear()
+  }
+})
+
+test('port-forward through the modelled link: the bytes arrive intact, no faster than the link allows', async () => {
+  const kc = new k8s.KubeConfig()
+  kc.loadFromString(kubeconfigYaml({url: server.url, caData: server.caData, tokens: server.tokens, namespace: 'tracebloc', defaultUser: 'admin'}))
+  const srv = net.createServer(async (sock) => {
+    const ws = (await new k8s.PortForward(kc).portForward('tracebloc', 'p1', [8080], sock, null, sock)) as WebSocket
+    sock.on('close', () => ws.close())
+    ws.on('close', () => sock.destroy())
+  })
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const body = Buffer.alloc(512 << 10, 3)
+  faults.set({linkLatencyMs: 40, linkBytesPerSecond: MiB})
+  try {
+    const t0 = performance.now()
+    const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/echo`, {method: 'POST', body, headers: {connection: 'close'}})
+    const back = Buffer.from(await res.arrayBuffer())
+    const seconds = (performance.now() - t0) / 1000
+    assert.ok(back.equals(body), 'the echo came back intact')
+    // 512 KiB up and 512 KiB down, each direction capped at 1 MiB/s (the two overlap while the echo streams)
+    assert.ok(seconds >= 0.5, `took ${seconds.toFixed(3)} s, faster than the link allows`)
+  } finally {
+    faults.clear()
+    srv.close()
   }
 })
