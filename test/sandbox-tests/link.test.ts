@@ -2,7 +2,8 @@
 // latency in virtual time (exact), and through the API server's real WebSocket exec (lower bounds only:
 // a loaded machine can make a stream slower, never faster than the link allows).
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {execFile, spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import http from 'node:http'
 import net, {type AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -13,7 +14,7 @@ import WebSocket from 'ws'
 import {MemoryStore, startApiServer, type ApiServer} from '../sandbox/apiserver/index.js'
 import {LinkPipe, type Clock} from '../sandbox/apiserver/link.js'
 import {Faults} from '../sandbox/faults.js'
-import {kubeconfigYaml} from '../sandbox/kubeconfig.js'
+import {kubeconfigYaml, writeKubeconfig} from '../sandbox/kubeconfig.js'
 import {LocalRuntime, runningPod} from './local-runtime.js'
 
 class VirtualClock implements Clock {
@@ -167,3 +168,62 @@ test('port-forward through the modelled link: the bytes arrive intact, no faster
     srv.close()
   }
 })
+
+// kubectl takes the SPDY paths: SPDY exec when the server offers exec v4 only, SPDY port-forward (in a
+// WebSocket tunnel by default, plain with KUBECTL_PORT_FORWARD_WEBSOCKETS=false).
+const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
+const skip = existsSync(KUBECTL) ? false : `${KUBECTL} not installed`
+
+function kubeconfigFile(): string {
+  const f = path.join(dir, 'kubeconfig')
+  writeKubeconfig(f, {url: server.url, caData: server.caData, tokens: server.tokens, namespace: 'tracebloc'})
+  return f
+}
+
+test('SPDY exec (kubectl, exec v4 only) through the modelled link: intact, no faster than the link', {skip}, async () => {
+  const input = Buffer.alloc(512 << 10, 5)
+  faults.set({execV4Only: true, linkLatencyMs: 40, linkBytesPerSecond: MiB})
+  try {
+    const t0 = performance.now()
+    const out = await new Promise<string>((resolve, reject) => {
+      const c = execFile(KUBECTL, ['--kubeconfig', kubeconfigFile(), 'exec', '-i', 'p1', '--', 'wc', '-c'], {env: {PATH: process.env.PATH, HOME: dir}, timeout: 60_000}, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)))
+      c.stdin!.end(input)
+    })
+    const seconds = (performance.now() - t0) / 1000
+    assert.equal(Number(out.trim()), input.length)
+    assert.ok(seconds >= 0.5, `took ${seconds.toFixed(3)} s, faster than the link allows`)
+  } finally {
+    faults.clear()
+  }
+})
+
+for (const [how, env] of [
+  ['in a WebSocket tunnel', {}],
+  ['plain', {KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false'}],
+] as const) {
+  test(`SPDY port-forward (kubectl, ${how}) through the modelled link: intact, no faster than the link`, {skip}, async () => {
+    // the link is chosen when a connection opens: kubectl opens its SPDY connection at start
+    faults.set({linkLatencyMs: 40, linkBytesPerSecond: MiB})
+    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfigFile(), 'port-forward', 'pod/p1', ':8080'], {env: {PATH: process.env.PATH, HOME: dir, ...env}})
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let buf = ''
+        child.stdout.on('data', (d) => {
+          buf += d
+          const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(buf)
+          if (m) resolve(Number(m[1]))
+        })
+        child.on('close', (c) => reject(new Error(`port-forward exited ${c}`)))
+      })
+      const body = Buffer.alloc(512 << 10, 9)
+      const t0 = performance.now()
+      const back = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/echo`, {method: 'POST', body})).arrayBuffer())
+      const seconds = (performance.now() - t0) / 1000
+      assert.ok(back.equals(body), 'the echo came back intact')
+      assert.ok(seconds >= 0.5, `took ${seconds.toFixed(3)} s, faster than the link allows`)
+    } finally {
+      faults.clear()
+      child.kill()
+    }
+  })
+}

@@ -3,6 +3,7 @@
 // `bytesPerSecond` and delivers a message half a round trip after its last byte left; the sender is
 // paused while more than one bandwidth-delay product (plus 256 KiB) is on its way, so a client feels
 // the link the way it would feel a TCP window. Connections do not share a limit: two streams carry 2x.
+// The knobs are read when a connection opens; a connection keeps its link.
 import type {Duplex} from 'node:stream'
 import type {WebSocket} from 'ws'
 import type {FaultSettings} from '../faults.js'
