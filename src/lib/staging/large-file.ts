@@ -67,7 +67,16 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   }
   for (const [i, r] of ranges.entries()) {
     const had = prior?.get(r.offset)
-    if (had && had.length === r.length && had.size === e.size && (await localMd5(e, r, hasher, o.signal)) === had.md5) {
+    let resumable: boolean
+    try {
+      resumable = had !== undefined && had.length === r.length && had.size === e.size && (await localMd5(e, r, hasher, o.signal)) === had.md5
+    } catch (error) {
+      // the file changed or the run was aborted: let the ranges under way settle, stop the hash, report
+      hasher.stop()
+      await Promise.allSettled(checks)
+      throw error
+    }
+    if (resumable) {
       result.resumedBytes += r.length
       inFlight.set(i, r.length)
       progress()
