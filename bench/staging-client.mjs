@@ -43,6 +43,7 @@ let retriesNoted = 0
 try {
   const first = await startPod()
   const tStage = performance.now()
+  const cpu0 = process.cpuUsage()
   const r = await stageFiles({
     t,
     namespace: ns,
@@ -61,9 +62,10 @@ try {
     onNote: () => retriesNoted++,
   })
   const stageSeconds = (performance.now() - tStage) / 1000
+  const stageCpu = process.cpuUsage(cpu0)
   await deletePod(t, ns, pod)
   const total = (performance.now() - t0) / 1000
-  process.stdout.write(JSON.stringify({ok: true, result: r, stageSeconds, totalSeconds: total, maxRssKiB: process.resourceUsage().maxRSS, cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, notes: retriesNoted}) + '\n')
+  process.stdout.write(JSON.stringify({ok: true, result: r, stageSeconds, totalSeconds: total, maxRssKiB: process.resourceUsage().maxRSS, cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, stageCpuSeconds: (stageCpu.user + stageCpu.system) / 1e6, notes: retriesNoted}) + '\n')
 } catch (error) {
   if (pod) await deletePod(t, ns, pod).catch(() => undefined)
   process.stdout.write(JSON.stringify({ok: false, error: String(error?.message ?? error), maxRssKiB: process.resourceUsage().maxRSS}) + '\n')

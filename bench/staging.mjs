@@ -6,9 +6,12 @@
 // Datasets are generated on the fly in $TMPDIR/tracebloc-bench-staging and removed at the end:
 //   A  20 000 × ~100 KiB incompressible files (2 GiB)     B  200 MiB of CSV text     C  one 5 GiB file
 //   RSS: one 100 MiB file vs one 10 GiB file
+//   K  against kubectl cp, both shapes (5 000 × ~100 KiB and one 1.25 GiB file), on the local link and on the
+//      modelled remote link (sandbox faults linkLatencyMs/linkBytesPerSecond; --link-rtt ms, --link-mibps MiB/s,
+//      a comma-separated list: one remote run per rate; default 25,8)
 // Options: --scale F (multiply every size/count; e.g. --scale 0.1 for a quick check), --skip-kubectl,
-//          --only X,A,B,C,R,F (sections: X=the exec path's own ceiling, A=2 GiB set incl. re-push + parallel sweep,
-//          B=CSV, C=5 GiB, R=RSS, F=fault run).
+//          --only K,X,A,B,C,R,F (sections: K=kubectl ratios on both links, X=the exec path's own ceiling,
+//          A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash, randomFillSync} from 'node:crypto'
 import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
@@ -26,7 +29,9 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt
 }
 const scale = Number(opt('scale', '1'))
-const only = new Set(opt('only', 'X,A,B,C,R,F').split(','))
+const only = new Set(opt('only', 'K,X,A,B,C,R,F').split(','))
+const linkRtt = Number(opt('link-rtt', '40'))
+const linkMiBps = opt('link-mibps', '25,8').split(',').map(Number)
 const skipKubectl = argv.includes('--skip-kubectl')
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
 const MiB = 1 << 20
@@ -158,7 +163,9 @@ function stage(dir, table, extra = {}) {
     child.stdout.on('data', (d) => (out += d))
     child.on('close', () => {
       try {
-        resolve({...JSON.parse(out.trim().split('\n').at(-1)), cpuSeconds: cpuSince(c0)})
+        const r = JSON.parse(out.trim().split('\n').at(-1))
+        // cpuSeconds: every process of the step (cgroup); clientCpuSeconds: the client process alone
+        resolve({...r, clientCpuSeconds: r.cpuSeconds, cpuSeconds: cpuSince(c0)})
       } catch {
         resolve({ok: false, error: `no result: ${out.slice(-300)}`})
       }
@@ -192,19 +199,34 @@ async function kubectlCp(dir, table) {
   const c0 = cpu?.()
   const t0 = performance.now()
   // async: the sandbox API server lives in this process, a sync spawn would starve it
+  // through sh, whose `times` prints kubectl's own user and system CPU (its last stderr line)
   const r = await new Promise((resolve) => {
-    const c = spawn(KUBECTL, ['--kubeconfig', sb.kubeconfigPath, 'cp', dir, `tracebloc/${name}:/data/shared/kcp-${table}`, '-c', 'stage'], {env: {PATH: process.env.PATH, HOME: home}, stdio: ['ignore', 'ignore', 'pipe']})
+    const c = spawn('sh', ['-c', '"$0" "$@"; s=$?; times >&2; exit $s', KUBECTL, '--kubeconfig', sb.kubeconfigPath, 'cp', dir, `tracebloc/${name}:/data/shared/kcp-${table}`, '-c', 'stage'], {env: {PATH: process.env.PATH, HOME: home}, stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
     c.stderr.on('data', (d) => (stderr += d))
     c.on('close', (status) => resolve({status, stderr}))
   })
+  const times = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(r.stderr)
+  const clientCpuSeconds = times ? Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) : undefined
   const s = (performance.now() - t0) / 1000
   const cpuSeconds = cpuSince(c0)
   await pod.remove()
   rmSync(path.join(sb.pvcDir, `kcp-${table}`), {recursive: true, force: true})
   rmSync(home, {recursive: true, force: true})
   if (r.status !== 0) return {error: (r.stderr || '').slice(-300)}
-  return {seconds: s, cpuSeconds}
+  return {seconds: s, cpuSeconds, clientCpuSeconds}
+}
+
+/** Staging against kubectl cp on one directory: wall-time ratio and each client's own CPU per GiB. */
+async function versus(dir, table) {
+  const bytes = dirBytes(dir)
+  const r = await stage(dir, table, {noCache: true})
+  clearStaged(table)
+  if (!r.ok) return {error: r.error}
+  const k = skipKubectl ? {error: 'skipped'} : await kubectlCp(dir, table)
+  const perGiB = (c) => (c === undefined ? undefined : (c / bytes) * GiB)
+  // the client's CPU while it stages (not its start-up or the stage pod's creation); kubectl's whole process
+  return {bytes, seconds: r.stageSeconds, parallel: r.result.parallel, cpu: perGiB(r.stageCpuSeconds), kSeconds: k.seconds, kCpu: perGiB(k.clientCpuSeconds), kError: k.error}
 }
 
 const lines = []
@@ -237,6 +259,39 @@ async function compare(label, dir, table, extra = {}) {
 
 console.log(`\nscale ${scale}\n`)
 try {
+  if (only.has('K')) {
+    const n = Math.round(5000 * scale)
+    const small = genFiles(path.join(base, 'K-small'), n, 100 * 1024)
+    const big = genBig(path.join(base, 'K-big', 'big.bin'), Math.round(1.25 * GiB * scale))
+    const rows = []
+    for (const link of ['local', ...linkMiBps]) {
+      const linkName = link === 'local' ? 'local link' : `remote link (${linkRtt} ms RTT, ${link} MiB/s per connection)`
+      if (link !== 'local') sb.faults.set({linkLatencyMs: linkRtt, linkBytesPerSecond: link * MiB})
+      try {
+        for (const [shape, dir, table] of [
+          [`${n} × ~100 KiB`, small, `bench_k_small_${link}`.replace('.', '_')],
+          [`one ${fmt(dirBytes(big))} file`, big, `bench_k_big_${link}`.replace('.', '_')],
+        ]) {
+          const v = await versus(dir, table)
+          if (v.error) {
+            rows.push(`  ${linkName}, ${shape}: FAILED ${v.error}`)
+            continue
+          }
+          const ratio = v.kSeconds ? `${(v.kSeconds / v.seconds).toFixed(2)}× kubectl cp` : `kubectl cp ${v.kError}`
+          const cpuText = `client CPU ${v.cpu?.toFixed(2) ?? '?'} s/GiB vs kubectl ${v.kCpu?.toFixed(2) ?? '?'} s/GiB${v.cpu && v.kCpu ? ` (${(v.cpu / v.kCpu).toFixed(2)}×)` : ''}`
+          rows.push(`  ${linkName}, ${shape}: staging ${v.seconds.toFixed(2)} s (${rate(v.bytes, v.seconds)}, up to ${v.parallel} streams), kubectl cp ${v.kSeconds?.toFixed(2) ?? '-'} s → ${ratio}; ${cpuText}`)
+          console.log(rows.at(-1))
+        }
+      } finally {
+        sb.faults.clear()
+      }
+    }
+    report('K: staging against kubectl cp 1.32 (wall-time ratio > 1 = staging faster; CPU = each client process alone)')
+    for (const r of rows) report(r)
+    rmSync(small, {recursive: true, force: true})
+    rmSync(path.dirname(big), {recursive: true, force: true})
+  }
+
   if (only.has('A')) {
     const n = Math.round(20_000 * scale)
     const dirA = genFiles(path.join(base, 'A'), n, 100 * 1024)

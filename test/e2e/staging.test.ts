@@ -323,3 +323,26 @@ for (const [link, faults, expectCompressed] of [
     if (expectCompressed) assert.ok(r.json.staged.sent_bytes - r.json.staged.wire_bytes > 5 << 20, JSON.stringify(r.json.staged))
   })
 }
+
+test('a large file over several streams at once: cut and damaged ranges are sent again, its sha256 is the file-order one', async () => {
+  // every file in 16 KiB ranges; one image padded to ~40 ranges so that four stream at once
+  const env = {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '16384'}
+  for (const [table, faults] of [
+    ['par_cut', {cutExecAfterBytes: {bytes: 10_000, times: 3}}],
+    ['par_dmg', {corruptExecStdinAt: {bytes: 2000, times: 1}}],
+  ] as const) {
+    const dir = dataset()
+    const big = path.join(dir, 'images', 'cat1.jpeg')
+    writeFileSync(big, Buffer.concat([readFileSync(big), Buffer.alloc(600 << 10, 7)]))
+    sb.faults.set(faults)
+    const r = await push(dir, table, ['--json', '--parallel', '4'], env)
+    sb.faults.clear()
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.staged.parallel, 4)
+    if (table === 'par_cut') assert.ok(r.json.staged.retries >= 1, `retries ${r.json.staged.retries}`)
+    else assert.equal(r.json.staged.resent_files, 1)
+    assertStagedEquals(dir, table)
+    const manifest = readFileSync(path.join(stagingDir(table), '.tracebloc-manifest'), 'utf8')
+    assert.match(manifest, new RegExp(`^${sha(big)} +images/cat1\\.jpeg$`, 'm'))
+  }
+})

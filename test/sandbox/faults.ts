@@ -13,6 +13,10 @@ export interface FaultSettings {
   cutPortForwardAfterBytes?: {bytes: number; times: number}
   /** Cap exec stdin throughput (bytes/s) to emulate a slow link. */
   execBytesPerSecond?: number
+  /** Modelled remote link (apiserver/link.ts): round-trip time of every exec and port-forward connection, ms. */
+  linkLatencyMs?: number
+  /** Modelled remote link: cap per exec/port-forward connection and direction, bytes/s (connections add up). */
+  linkBytesPerSecond?: number
   /** Negotiate only v4.channel.k8s.io for exec (an API server < 1.30). */
   execV4Only?: boolean
   // --- kubelet/ ---

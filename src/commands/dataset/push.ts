@@ -10,6 +10,7 @@ import {humanBytes} from '../../lib/pipeline/format.js'
 import {interruptedReport} from '../../lib/pipeline/interrupted.js'
 import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushStatus, reclaimStaging, removeStagePodNow, runPush, summaryJson, WatchOutcomeShown} from '../../lib/pipeline/push.js'
 import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
+import {MAX_STREAMS} from '../../lib/staging/parallelism.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
 import {CATEGORIES} from '../../lib/dataset/categories.js'
@@ -92,7 +93,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     'dry-run': Flags.boolean({description: 'Print the plan (ingest config, files, bytes, cluster target) without writing anything'}),
     overwrite: Flags.boolean({description: 'Replace an existing dataset of that name (its table and files are removed first, after the checks pass)'}),
     'clean-orphans': Flags.boolean({description: 'Delete stage pods left behind by crashed runs'}),
-    parallel: Flags.integer({description: `Parallel copy streams (exec connections) into the stage pod [default: ${DEFAULT_PARALLEL}]`, min: 1, max: 16}),
+    parallel: Flags.integer({description: `Parallel copy streams (exec connections) into the stage pod [default: measured, from ${DEFAULT_PARALLEL} up to ${MAX_STREAMS}]`, min: 1, max: 16}),
     compress: Flags.string({description: 'Gzip copy streams: auto = text/CSV files only (on exec v5 servers), on = everything, off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
   }
 

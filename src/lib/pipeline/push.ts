@@ -39,7 +39,7 @@ export interface PushOptions {
   tty: boolean
   podReadyTimeoutMs: number
   podStartTimeoutMs: number
-  /** Parallel exec streams for staging (default: DEFAULT_PARALLEL). */
+  /** Parallel exec streams for staging (default: measured, StreamGovernor). */
   parallel?: number
   compress?: CompressMode
 }

@@ -4,17 +4,20 @@ import {createHash} from 'node:crypto'
 
 import {shQuote} from '../cluster/exec.js'
 import {HashedEntry, manifestLine} from './manifest.js'
-import {Batch, RANGE_BYTES, RANGES_DIR, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import {Batch, DEFAULT_PARALLEL, RANGE_BYTES, RANGES_DIR, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {remoteFailure, Stager} from './stager.js'
+import {OrderedSha256} from './ordered-hash.js'
+import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
 import {fileRange} from './tar.js'
 import {gzipped, StdinMeter} from './transfer.js'
 
 /**
  * A large file alone in its batch goes without tar, in ranges of `rangeBytes` (one exec each): the pod
- * writes a range at its offset with dd, then hashes that range back from disk with md5sum. Ranges are sent
- * one after another, and the next starts as soon as the previous one's bytes are sent, so the pod hashes
- * range i while range i+1 streams; a cut or a failed check re-sends one range, not the file. The file's
- * sha256 is computed in file order as the ranges are first read, and recorded once every range checked.
+ * writes a range at its offset with dd, then hashes that range back from disk with md5sum. Several ranges
+ * stream at once, each over its own exec connection (how many: measured, parallelism.ts, or --parallel),
+ * and a range gives its stream to the next as soon as its bytes are sent, so the pod hashes range i while
+ * later ones stream; a cut or a failed check re-sends one range, not the file. The file's sha256 is computed
+ * in file order (ordered-hash.ts) and recorded once every range checked.
  * (busybox `tee` copies in 1 KiB reads: teeing into a hash cost 6.5x the CPU of writing, then hashing.)
  */
 export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
@@ -41,57 +44,87 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
       .join('\n'),
     `preparing ${e.name}`,
   )
-  const size = o.rangeBytes && o.rangeBytes > 0 ? o.rangeBytes : RANGE_BYTES
+  const size = o.rangeBytes && o.rangeBytes > 0 ? o.rangeBytes : defaultRangeBytes(e.size)
   const ranges: Array<{offset: number; length: number}> = []
   for (let offset = 0; offset < e.size; offset += size) ranges.push({offset, length: Math.min(size, e.size - offset)})
-  // the file's sha256, advanced only over bytes at its current end: re-reads (retries) add nothing
-  const whole = createHash('sha256')
-  let wholeAt = 0
-  const addWhole = (at: number, chunk: Buffer) => {
-    if (at > wholeAt || at + chunk.length <= wholeAt) return
-    whole.update(at === wholeAt ? chunk : chunk.subarray(wholeAt - at))
-    wholeAt = at + chunk.length
-  }
+  const hasher = new OrderedSha256(e.localPath, e.size, o.signal)
+  // ranges in flight at once: measured (parallelism.ts) unless --parallel pins it
+  const streams = new StreamGovernor({start: DEFAULT_PARALLEL, max: MAX_STREAMS, pinned: o.parallel})
   const inFlight = new Map<number, number>()
   const progress = () => {
     let n = 0
     for (const v of inFlight.values()) n += v
     onBytes(n)
   }
-  const localBuf = Buffer.allocUnsafe(1 << 20)
   const checks: Array<Promise<boolean>> = []
+  let streaming = 0
+  let failed = false
+  let wake: (() => void) | undefined
+  const poke = () => {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
   for (const [i, r] of ranges.entries()) {
     const had = prior?.get(r.offset)
-    if (had && had.length === r.length && had.size === e.size && (await localMd5(e, r, localBuf, addWhole, o.signal)) === had.md5) {
+    let resumable: boolean
+    try {
+      resumable = had !== undefined && had.length === r.length && had.size === e.size && (await localMd5(e, r, hasher, o.signal)) === had.md5
+    } catch (error) {
+      // the file changed or the run was aborted: let the ranges under way settle, stop the hash, report
+      hasher.stop()
+      await Promise.allSettled(checks)
+      throw error
+    }
+    if (resumable) {
       result.resumedBytes += r.length
       inFlight.set(i, r.length)
       progress()
       continue
     }
-    let sent!: () => void
-    const stdinSent = new Promise<void>((resolve) => (sent = resolve))
+    // a range holds a stream while its bytes go out; its in-pod check overlaps the next ranges
+    while (streaming >= streams.limit && !failed) await new Promise<void>((resolve) => (wake = resolve))
+    if (failed) break // reported below, once the ranges already under way have settled
+    streaming++
+    result.parallel = Math.max(result.parallel, streaming)
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      streaming--
+      poke()
+    }
+    let counted = 0
     const check = sendRange(s, o, b, e, r, result, {
-      onChunk: addWhole,
+      hasher,
       onBytes: (n) => {
+        streams.add(n >= counted ? n - counted : n)
+        counted = n
+        if (streaming < streams.limit) poke() // the governor added a stream
         inFlight.set(i, n)
         progress()
       },
-      onSent: sent,
+      onSent: release,
+    })
+    check.then(release, () => {
+      failed = true
+      release()
     })
     checks.push(check)
-    try {
-      await Promise.race([stdinSent, check])
-    } catch {
-      break // reported below, once the ranges already under way have settled
-    }
   }
   onSent()
   const settled = await Promise.allSettled(checks)
-  const failed = settled.find((x) => x.status === 'rejected')
-  if (failed) throw (failed as PromiseRejectedResult).reason
+  const rejected = settled.find((x) => x.status === 'rejected')
+  if (rejected) {
+    hasher.stop()
+    throw (rejected as PromiseRejectedResult).reason
+  }
   result.sentFiles += 1
-  if (settled.some((x) => x.status === 'fulfilled' && !x.value) || wholeAt !== e.size) return [e]
-  e.sha256 = whole.digest('hex')
+  if (settled.some((x) => x.status === 'fulfilled' && !x.value)) {
+    hasher.stop()
+    return [e]
+  }
+  e.sha256 = await hasher.digest()
   if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
   const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
   await s.sh(`cd ${W} && printf '%s' ${shQuote(manifestLine(e.sha256, e.name))} > ${okf}.tmp && mv ${okf}.tmp ${okf}`, `recording ${e.name} as verified`)
@@ -106,7 +139,7 @@ async function sendRange(
   e: HashedEntry,
   r: {offset: number; length: number},
   result: StreamResult,
-  h: {onChunk: (at: number, chunk: Buffer) => void; onBytes: (n: number) => void; onSent: () => void},
+  h: {hasher: OrderedSha256; onBytes: (n: number) => void; onSent: () => void},
 ): Promise<boolean> {
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
@@ -141,16 +174,19 @@ async function sendRange(
           // a buffer per attempt (a retried range may read while the next one streams), back to the pool
           // once this attempt's reads are over (the exec pump copies each chunk before asking for the next)
           const buf = b.compress ? undefined : (rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20))
+          const reader = {}
+          h.hasher.start(reader, r)
           try {
             for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal: o.signal})) {
               m.update(chunk)
-              h.onChunk(at, chunk)
+              h.hasher.offer(reader, at, chunk)
               at += chunk.length
               meter.file(chunk.length)
               yield chunk
             }
           } finally {
-            if (buf && rangeBuffers.length < 8) rangeBuffers.push(buf)
+            h.hasher.end(reader)
+            if (buf && rangeBuffers.length < 16) rangeBuffers.push(buf)
           }
           md5 = m.digest('hex')
         })()
@@ -179,16 +215,34 @@ const rangeBuffers: Buffer[] = []
 /** A file name as a record file name (names may hold slashes and spaces). */
 const rangeKey = (name: string) => createHash('sha1').update(name).digest('hex').slice(0, 20)
 
-/** md5 of a local range (feeding the file's sha256 in order, like a send would). */
-async function localMd5(e: HashedEntry, r: {offset: number; length: number}, buf: Buffer, onChunk: (at: number, chunk: Buffer) => void, signal?: AbortSignal): Promise<string> {
+/** md5 of a local range (feeding the file's sha256, like a send would). */
+async function localMd5(e: HashedEntry, r: {offset: number; length: number}, hasher: OrderedSha256, signal?: AbortSignal): Promise<string> {
   const m = createHash('md5')
+  const buf = rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20)
+  const reader = {}
+  hasher.start(reader, r)
   let at = r.offset
-  for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal})) {
-    m.update(chunk)
-    onChunk(at, chunk)
-    at += chunk.length
+  try {
+    for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal})) {
+      m.update(chunk)
+      hasher.offer(reader, at, chunk)
+      at += chunk.length
+    }
+  } finally {
+    hasher.end(reader)
+    if (rangeBuffers.length < 16) rangeBuffers.push(buf)
   }
   return m.digest('hex')
+}
+
+/**
+ * Range size for a file: an eighth of it, rounded down to a power of two, within 32 MiB–RANGE_BYTES, so that
+ * a mid-sized file has ranges enough to spread over several streams while each range's exec start-up stays
+ * small against its bytes. It depends only on the size, so a later run finds the records an earlier one left.
+ */
+export function defaultRangeBytes(size: number): number {
+  const target = Math.max(1, Math.floor(size / 8))
+  return Math.min(RANGE_BYTES, Math.max(32 << 20, 2 ** Math.floor(Math.log2(target))))
 }
 
 const rangeLabel = (e: HashedEntry, r: {offset: number; length: number}) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)

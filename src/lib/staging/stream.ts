@@ -20,6 +20,7 @@ import {execInPod, shQuote} from '../cluster/exec.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {sendBatch} from './batch.js'
 import {sendLargeFile} from './large-file.js'
+import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
 import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestText, planStaging} from './manifest.js'
 import {Batch, COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, RANGES_DIR, STREAM_HASH_MIN_BYTES, StagingPaths, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {smallTar, Stager} from './stager.js'
@@ -239,8 +240,8 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     for (const b of [...makeBatches(small, limits), ...alone.map((e) => [e])]) queue.push({id: `${runHex}-${++n}`, files: b, bytes: b.reduce((a, e) => a + e.size, 0), compress, tries: 0})
   }
   result.batches += queue.length
-  const parallel = Math.max(1, Math.min(o.parallel ?? DEFAULT_PARALLEL, queue.length))
-  result.parallel = Math.max(result.parallel, parallel)
+  // streams: measured (parallelism.ts) unless --parallel pins them
+  const streams = new StreamGovernor({start: DEFAULT_PARALLEL, max: MAX_STREAMS, pinned: o.parallel})
 
   const toSend = files.reduce((a, e) => a + e.size, 0)
   const totalFiles = files.length
@@ -287,21 +288,30 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
 
   // A batch holds a transfer slot only while its stdin streams; its in-pod checksum run then overlaps the
   // next batch's transfer. So `parallel` streams upload at once and as many more may be verifying.
-  let slots = parallel
+  let busy = 0
   const slotWaiters: Array<() => void> = []
   const acquire = async () => {
-    while (slots === 0) await new Promise<void>((r) => slotWaiters.push(r))
-    slots--
+    while (busy >= streams.limit) await new Promise<void>((r) => slotWaiters.push(r))
+    busy++
+    result.parallel = Math.max(result.parallel, busy)
   }
   const releaser = () => {
     let held = true
     return () => {
       if (!held) return
       held = false
-      slots++
+      busy--
       slotWaiters.shift()?.()
     }
   }
+  const workers: Array<Promise<void>> = []
+  const addWorker = () =>
+    workers.push(
+      worker().catch((error) => {
+        queue.length = 0
+        throw error
+      }),
+    )
   const worker = async () => {
     for (;;) {
       await acquire()
@@ -314,12 +324,16 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
       // auto: the first batches go plain and measure the link; text is gzipped once the link proves slow
       if (b.compress && mode === 'auto') b.compress = linkIsSlow()
       let measuring = false
+      let counted = 0
       const send = b.files.length === 1 && b.files[0].size >= bigEnough ? sendLargeFile : sendBatch
       const failed = await send(s, o, b, result, (bytes) => {
         if (!b.compress && !measuring) {
           measuring = true
           plainStart()
         }
+        streams.add(bytes >= counted ? bytes - counted : bytes)
+        counted = bytes
+        while (workers.length < 2 * streams.limit && queue.length > 0) addWorker() // a stream was added
         inflight.set(b.id, bytes)
         inflightFiles.set(b.id, filesWithin(b.files, bytes))
         report()
@@ -345,14 +359,12 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
       report(true)
     }
   }
-  // One failing worker stops the others at their next batch (shared queue emptied).
-  const workers = Array.from({length: Math.min(2 * parallel, queue.length)}, () =>
-    worker().catch((error) => {
-      queue.length = 0
-      throw error
-    }),
-  )
-  const settled = await Promise.allSettled(workers)
+  // Two workers per stream (one streaming, one verifying); one failing worker stops the others at their
+  // next batch (shared queue emptied).
+  for (let i = 0; i < 2 * streams.limit; i++) addWorker()
+  let settled: Array<PromiseSettledResult<void>>
+  do settled = await Promise.allSettled(workers)
+  while (settled.length < workers.length)
   const bad = settled.find((r) => r.status === 'rejected')
   if (bad) throw (bad as PromiseRejectedResult).reason
 }

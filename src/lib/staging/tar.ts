@@ -128,7 +128,7 @@ async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: B
   if (read !== e.size) throw fileChanged(e.localPath, e.size, read)
 }
 
-function fileChanged(localPath: string, expected: number, read: number): CliError {
+export function fileChanged(localPath: string, expected: number, read: number): CliError {
   return new CliError(`${localPath} changed while staging (expected ${expected} bytes, read ${read})`, {
     exitCode: ExitCode.STAGING,
     hint: 'do not modify the dataset while it is being pushed; run the push again',

@@ -6,6 +6,7 @@ import {PassThrough, Writable} from 'node:stream'
 import type {WebSocket} from 'ws'
 import {StatusError, type ExecResult} from '../types.js'
 import type {ServerContext} from './context.js'
+import {linkShape, shapeWebSocket} from './link.js'
 
 export const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io']
 
@@ -49,6 +50,7 @@ export function execStatusJson(p: ExecParams, r: ExecResult): Record<string, unk
 }
 
 export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams): Promise<void> {
+  shapeWebSocket(ws, linkShape(ctx.faults.get()))
   const protocol = ws.protocol
   const jsonStatus = protocol === 'v4.channel.k8s.io' || protocol === 'v5.channel.k8s.io'
   const ac = new AbortController()
@@ -87,11 +89,17 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
     if (--pauses === 0 && (ws.readyState === ws.OPEN || ws.readyState === ws.CLOSING)) ws.resume()
   }
 
+  // one pause per full pipe, however many chunks arrive before it drains
+  let awaitingDrain = false
   const deliver = (chunk: Buffer) => {
     if (!stdin || stdin.writableEnded) return
-    if (!stdin.write(chunk)) {
+    if (!stdin.write(chunk) && !awaitingDrain) {
+      awaitingDrain = true
       pause()
-      stdin.once('drain', resume)
+      stdin.once('drain', () => {
+        awaitingDrain = false
+        resume()
+      })
     }
   }
   // Slow-link fault: every piece of stdin reaches the command when a link of `rate` bytes/s would have
@@ -100,14 +108,18 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
   let linkFreeAt = 0
   let queued = 0
   let endQueued = false
+  const waiting: Buffer[] = []
   const throttle = (chunk: Buffer, rate: number) => {
     for (let off = 0; off < chunk.length; off += 16_384) {
       const piece = chunk.subarray(off, off + 16_384)
       linkFreeAt = Math.max(Date.now(), linkFreeAt) + (piece.length / rate) * 1000
       queued++
+      waiting.push(piece)
       pause()
+      // timers set from different event-loop turns can fire out of order on a busy machine: each one
+      // delivers the oldest waiting piece, never "its own"
       setTimeout(() => {
-        deliver(piece)
+        deliver(waiting.shift()!)
         if (--queued === 0 && endQueued) stdin?.end()
         resume()
       }, linkFreeAt - Date.now()).unref()

@@ -5,6 +5,7 @@
 import type {Duplex} from 'node:stream'
 import type {WebSocket} from 'ws'
 import type {ServerContext} from './context.js'
+import {linkShape, shapeTransport, shapeWebSocket} from './link.js'
 import {controlFrame, dataFrame, FLAG_FIN, FrameParser, GOAWAY, HeaderDecoder, HeaderEncoder, PING, RST_STREAM, SYN_REPLY, SYN_STREAM, u32pair, type Frame} from './spdy.js'
 
 export const PF_SPDY_TUNNEL = 'SPDY/3.1+portforward.k8s.io'
@@ -31,6 +32,7 @@ const portBytes = (port: number) => {
 
 /** client-node style: channel 2i data, 2i+1 error, first frame on each carries the port (uint16 LE). */
 export async function serveChannelPortForward(ctx: ServerContext, ws: WebSocket, ns: string, pod: string, ports: number[]): Promise<void> {
+  shapeWebSocket(ws, linkShape(ctx.faults.get()))
   const cut = new CutCounter(ctx.faults.takeCut('cutPortForwardAfterBytes'))
   const send = (ch: number, data: Buffer) => ws.readyState === ws.OPEN && ws.send(Buffer.concat([Buffer.from([ch]), data]))
   const conns: (Duplex | undefined)[] = []
@@ -138,7 +140,8 @@ interface PfPair {
  * stream per connection (headers streamtype, port, requestid); we reply to each, dial the pod port
  * once both exist, and copy. FIN on the client's data stream half-closes the pod connection.
  */
-export function serveSpdyPortForward(ctx: ServerContext, t: SpdyTransport, ns: string, pod: string): void {
+export function serveSpdyPortForward(ctx: ServerContext, transport: SpdyTransport, ns: string, pod: string): void {
+  const t = shapeTransport(transport, linkShape(ctx.faults.get()))
   const parser = new FrameParser()
   const decoder = new HeaderDecoder()
   const encoder = new HeaderEncoder()

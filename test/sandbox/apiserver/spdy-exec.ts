@@ -10,12 +10,14 @@ import type {Duplex} from 'node:stream'
 import type {ExecResult} from '../types.js'
 import type {ServerContext} from './context.js'
 import {execStatusJson, type ExecParams} from './exec.js'
+import {linkShape, shapeSocket} from './link.js'
 import {controlFrame, dataFrame, FLAG_FIN, FrameParser, GOAWAY, HeaderDecoder, HeaderEncoder, PING, RST_STREAM, SYN_REPLY, SYN_STREAM, u32pair, type Frame} from './spdy.js'
 
 /** SPDY remotecommand protocols, preferred first (v5 exists only for WebSockets). */
 export const SPDY_EXEC_PROTOCOLS = ['v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io']
 
 export function serveSpdyExec(ctx: ServerContext, socket: Duplex, p: ExecParams, protocol: string): void {
+  shapeSocket(socket, linkShape(ctx.faults.get()))
   const parser = new FrameParser()
   const decoder = new HeaderDecoder()
   const encoder = new HeaderEncoder()

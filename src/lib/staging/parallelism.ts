@@ -1,0 +1,54 @@
+// How many streams to run, chosen by measurement: start with a few, add one while the aggregate rate grows
+// by at least GROWTH, go back one step and stay when it does not. Locally the client's CPU is the limit and
+// a third stream rarely pays; across a WAN each connection is held to what its window and the link allow,
+// and streams add up. `--parallel N` pins the count instead.
+
+/** A stream more must raise the aggregate rate by this factor to stay. */
+export const GROWTH = 1.1
+/** Each step is judged over at least this long and this many bytes (a window starts after the change). */
+export const WINDOW_MS = 1500
+export const WINDOW_BYTES = 16 << 20
+/** Streams the measured default may grow to (--parallel allows up to 16). */
+export const MAX_STREAMS = 8
+
+export class StreamGovernor {
+  limit: number
+  /** The (limit, bytes/s) steps measured so far, for --verbose and the benchmark. */
+  readonly steps: Array<{streams: number; bytesPerSecond: number}> = []
+  private settled: boolean
+  private best = 0
+  private windowStart: number
+  private windowBytes = 0
+
+  constructor(
+    o: {start: number; max: number; pinned?: number},
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.settled = o.pinned !== undefined
+    this.limit = o.pinned ?? Math.max(1, Math.min(o.start, o.max))
+    this.max = Math.max(this.limit, o.max)
+    this.windowStart = now()
+  }
+
+  private readonly max: number
+
+  /** File bytes that just went out on any stream; may change `limit`. */
+  add(bytes: number): void {
+    if (this.settled) return
+    this.windowBytes += bytes
+    const ms = this.now() - this.windowStart
+    if (ms < WINDOW_MS || this.windowBytes < WINDOW_BYTES) return
+    const rate = (this.windowBytes / ms) * 1000
+    this.steps.push({streams: this.limit, bytesPerSecond: rate})
+    if (this.best === 0 || rate >= this.best * GROWTH) {
+      this.best = rate
+      if (this.limit >= this.max) this.settled = true
+      else this.limit++
+    } else {
+      this.limit = Math.max(1, this.limit - 1)
+      this.settled = true
+    }
+    this.windowStart = this.now()
+    this.windowBytes = 0
+  }
+}
