@@ -137,7 +137,7 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       const env = {...process.env, HOME: path.join(work, 'home-npm'), TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true'}
       const v = await run(bin, ['--version'], {env})
       assert.equal(v.code, 0, show(v))
-      assert.match(v.stdout, new RegExp(`^@tracebloc/cli/${pkg.version.replaceAll('.', '\\.')} `))
+      assert.match(v.stdout, new RegExp(`^tracebloc ${pkg.version.replaceAll('.', '\\.')}\n`))
       // npm's install runs on the Node that runs npm (this test's), not a bundled one.
       await versionAndValidate(bin, env, process.version)
       await versionAndValidate(path.join(prefix, 'bin', 'tb'), env, process.version)
@@ -157,7 +157,7 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       assert.equal(probe.stdout.trim(), 'none', 'test PATH must not contain node')
       const v = await run(path.join(cli, 'bin', 'tracebloc'), ['--version'], {env})
       assert.equal(v.code, 0, show(v))
-      assert.match(v.stdout, new RegExp(`linux-x64 node-v${pins.node.replaceAll('.', '\\.')}`))
+      assert.match(v.stdout, new RegExp(`^node v${pins.node.replaceAll('.', '\\.')} on linux-x64$`, 'm'))
       await versionAndValidate(path.join(cli, 'bin', 'tracebloc'), env, `v${pins.node}`)
       assert.equal(readlinkSync(path.join(cli, 'bin', 'tb')), 'tracebloc')
       await versionAndValidate(path.join(cli, 'bin', 'tb'), env, `v${pins.node}`)

@@ -81,5 +81,7 @@ export function ingestorImageArgs(): {binds: string[]; command: string[]; cwd: s
  * chart's /var/run/mysqld emptyDir, so a bare `mysql -uroot` finds the client's default socket.
  */
 export function mysqlImageArgs(): {binds: string[]; command: string[]; cwd: string} {
-  return {binds: [...hostRuntimeBinds(), '--dir', '/run', '--symlink', '/var/run/mysqld', '/run/mysqld'], command: ['/bin/sh', MYSQL_ENTRYPOINT], cwd: '/'}
+  // The entrypoint sits at the image's own path, not in the repo: the chart mounts an emptyDir on /tmp,
+  // which hides a repo checked out under /tmp.
+  return {binds: [...hostRuntimeBinds(), '--dir', '/run', '--symlink', '/var/run/mysqld', '/run/mysqld', '--ro-bind', MYSQL_ENTRYPOINT, '/docker-entrypoint.sh'], command: ['/bin/sh', '/docker-entrypoint.sh'], cwd: '/'}
 }
