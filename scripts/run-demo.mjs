@@ -7,15 +7,18 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {ensureSandboxPackages} from './sandbox-deps.mjs'
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const sample = process.env.TRACEBLOC_DEMO_DATA ?? path.join(root, 'test/fixtures/reference/samples/image_classification/data')
 if (!existsSync(path.join(root, 'dist/commands'))) spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], {stdio: 'inherit'})
-// The sandbox's kubelet runs pods under bubblewrap on a busybox root: say so up front, not as a stack trace.
-const hasBwrap = spawnSync('bwrap', ['--version'], {stdio: 'ignore'}).status === 0
-if (process.platform !== 'linux' || !hasBwrap || !existsSync(process.env.SANDBOX_BUSYBOX ?? '/bin/busybox')) {
+// The sandbox's kubelet runs pods under bubblewrap on a busybox root, next to a real MariaDB: set them up
+// (root + apt-get) or say what is missing up front, not as a stack trace.
+const missing = ensureSandboxPackages()
+if (process.platform !== 'linux' || missing.length > 0) {
   console.error(process.platform !== 'linux'
     ? `demo: the sandbox cluster runs on Linux only (this is ${process.platform}); point the CLI at a real cluster instead (README: Push a dataset)`
-    : 'demo: the sandbox cluster needs bubblewrap and a static busybox at /bin/busybox: apt-get install bubblewrap busybox-static, then run it again')
+    : `demo: the sandbox cluster needs ${missing.join(', ')}: sudo apt-get install ${missing.join(' ')}, then run it again`)
   process.exit(1)
 }
 

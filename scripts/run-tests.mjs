@@ -7,12 +7,18 @@ import {existsSync, readFileSync, rmSync, mkdirSync, globSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {ensureSandboxPackages} from './sandbox-deps.mjs'
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 // The e2e tests run the built CLI (bin/run.js → dist/): build first on a fresh checkout.
 if (!existsSync(path.join(root, 'dist/commands')) || !existsSync(path.join(root, 'oclif.manifest.json'))) {
   const b = spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], {cwd: root, stdio: 'inherit'})
   if (b.status !== 0) process.exit(b.status ?? 1)
 }
+
+// The sandbox tests need bubblewrap, busybox and MariaDB: installed here when missing (root + apt-get).
+const missing = ensureSandboxPackages()
+if (missing.length > 0) console.error(`warning: the sandbox tests need ${missing.join(', ')} (sudo apt-get install ${missing.join(' ')}); they will fail without them`)
 
 const outDir = path.join(root, '.test-results')
 mkdirSync(outDir, {recursive: true})
