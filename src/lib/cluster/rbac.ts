@@ -16,7 +16,8 @@ export interface PermissionCheck extends Permission {
   purpose: string
 }
 
-const P = (verb: string, resource: string, purpose: string, group = '', subresource?: string) => ({verb, group, resource, subresource, purpose})
+/** One permission a command needs, and why (named when it is missing). */
+export const P = (verb: string, resource: string, purpose: string, group = '', subresource?: string) => ({verb, group, resource, subresource, purpose})
 
 /** Every permission `dataset push` uses. WebSocket upgrades are authorized as `get` on older servers, `create` on newer. */
 export const PUSH_PERMISSIONS = [
@@ -71,10 +72,17 @@ export function requirePermissions(namespace: string, checks: PermissionCheck[])
   const blocking = missing.filter((c) => !(c.resource === 'serviceaccounts' || c.resource === 'secrets'))
   if (!tokenOk) blocking.push(...token)
   if (blocking.length === 0) return
-  const names = blocking.map((c) => `${describePermission(c)} (to ${c.purpose})`)
-  throw new CliError(`your user lacks permission in namespace "${namespace}": ${names.join('; ')}`, {
-    exitCode: exitCodeFor(blocking),
-    hint: `ask a cluster admin to grant these verbs in a Role bound to you (check with: kubectl auth can-i ${blocking[0].verb} ${blocking[0].resource}${blocking[0].subresource ? ` --subresource=${blocking[0].subresource}` : ''} -n ${namespace})`,
+  throw permissionDenied(namespace, blocking, exitCodeFor(blocking))
+}
+
+/** The error for missing permissions: every one named with its purpose, and the `kubectl auth can-i` to check. */
+export function permissionDenied(namespace: string, missing: PermissionCheck[], exitCode: number): CliError {
+  const first = missing[0]
+  const where = namespace ? `in namespace "${namespace}"` : 'in all namespaces'
+  const resource = first.group ? `${first.resource}.${first.group}` : first.resource
+  return new CliError(`your user lacks permission ${where}: ${missing.map((c) => `${describePermission(c)} (to ${c.purpose})`).join('; ')}`, {
+    exitCode,
+    hint: `ask a cluster admin to grant these verbs in a Role bound to you (check with: kubectl auth can-i ${first.verb} ${resource}${first.subresource ? ` --subresource=${first.subresource}` : ''} ${namespace ? `-n ${namespace}` : '-A'})`,
     reason: 'rbac_denied',
   })
 }

@@ -2,10 +2,8 @@
 // SelfSubjectAccessReview so a missing one is named before anything runs. Optional verbs only
 // degrade the output (sizes, names of per-ingestion tables) and are reported as notes.
 import {ClusterTarget} from '../cluster/kube.js'
-import {checkPermissions, describePermission, PermissionCheck} from '../cluster/rbac.js'
-import {CliError, ExitCode} from '../output/errors.js'
-
-const P = (verb: string, resource: string, purpose: string, group = '', subresource?: string) => ({verb, group, resource, subresource, purpose})
+import {checkPermissions, describePermission, P, PermissionCheck, permissionDenied} from '../cluster/rbac.js'
+import {ExitCode} from '../output/errors.js'
 
 /** list / show: read MySQL through the mysql-client pod. */
 export const READ_PERMISSIONS = [P('list', 'pods', 'find the mysql-client pod'), P('create', 'pods', 'run mysql in the mysql-client pod', '', 'exec')]
@@ -31,14 +29,7 @@ export async function requireDatasetPermissions(t: ClusterTarget, namespace: str
   const checks: PermissionCheck[] = await checkPermissions(t, namespace, [...required, ...OPTIONAL_PERMISSIONS], signal)
   const isRequired = (c: PermissionCheck) => required.some((r) => r.verb === c.verb && r.resource === c.resource && r.subresource === c.subresource && r.purpose === c.purpose)
   const missing = checks.filter((c) => !c.allowed && isRequired(c))
-  if (missing.length) {
-    const first = missing[0]
-    throw new CliError(`your user lacks permission in namespace "${namespace}": ${missing.map((c) => `${describePermission(c)} (to ${c.purpose})`).join('; ')}`, {
-      exitCode: ExitCode.STAGING,
-      hint: `ask a cluster admin to grant these verbs in a Role bound to you (check with: kubectl auth can-i ${first.verb} ${first.resource}${first.subresource ? ` --subresource=${first.subresource}` : ''} -n ${namespace})`,
-      reason: 'rbac_denied',
-    })
-  }
+  if (missing.length) throw permissionDenied(namespace, missing, ExitCode.STAGING)
   const optional = checks.filter((c) => !c.allowed && !isRequired(c))
   return optional.length ? [`without ${optional.map(describePermission).join(', ')}, per-ingestion tables may show by their physical names`] : []
 }

@@ -1,10 +1,8 @@
 // RBAC preflight for runs / logs / cancel (LIFECYCLE.md §5.1): one SelfSubjectAccessReview per verb, so a
 // missing grant fails at once naming the verb, instead of half-way through a cancel.
-import {checkPermissions, describePermission, PermissionCheck} from '../cluster/rbac.js'
+import {checkPermissions, P, PermissionCheck, permissionDenied} from '../cluster/rbac.js'
 import {ClusterTarget} from '../cluster/kube.js'
-import {CliError, ExitCode} from '../output/errors.js'
-
-const P = (verb: string, resource: string, purpose: string, group = '', subresource?: string) => ({verb, group, resource, subresource, purpose})
+import {ExitCode} from '../output/errors.js'
 
 export const RUNS_PERMISSIONS = [P('list', 'jobs', 'list the ingestion Jobs', 'batch')]
 export const LOGS_PERMISSIONS = [
@@ -24,11 +22,5 @@ export async function requireRunPermissions(t: ClusterTarget, namespace: string,
   const checks = await checkPermissions(t, namespace, perms, signal)
   const missing = checks.filter((c) => !c.allowed)
   if (missing.length === 0) return checks
-  const first = missing[0]
-  const where = namespace ? `in namespace "${namespace}"` : 'in all namespaces'
-  throw new CliError(`your user lacks permission ${where}: ${missing.map((c) => `${describePermission(c)} (to ${c.purpose})`).join('; ')}`, {
-    exitCode: ExitCode.JOB,
-    hint: `ask a cluster admin to grant these verbs in a Role bound to you (check with: kubectl auth can-i ${first.verb} ${first.group ? `${first.resource}.${first.group}` : first.resource}${first.subresource ? ` --subresource=${first.subresource}` : ''} ${namespace ? `-n ${namespace}` : '-A'})`,
-    reason: 'rbac_denied',
-  })
+  throw permissionDenied(namespace, missing, ExitCode.JOB)
 }
