@@ -44,3 +44,10 @@ test('PyYAML itself reads the dump back to the same values', {skip: hasPyYaml ? 
   assert.equal(r.status, 0, r.stderr)
   assert.deepEqual(JSON.parse(r.stdout), config)
 })
+
+test('a top-level key that starts like a document marker (--- or ...) is quoted, so it loads back as that key', () => {
+  const config = {'--- a': '', "--- it's": {'--- n': 2}, '...': 1, '---': 3, a: []}
+  const text = dumpIngestYaml(config)
+  assert.match(text, /^'--- a': ''$/m)
+  assert.deepEqual(loadIngestYaml(text).value, config)
+})

@@ -5,5 +5,8 @@
 import {dump, DUMP_SCHEMA} from 'js-yaml'
 
 export function dumpIngestYaml(config: Record<string, unknown>): string {
-  return dump(config, {schema: DUMP_SCHEMA, lineWidth: -1, noRefs: true, indent: 2})
+  const out = dump(config, {schema: DUMP_SCHEMA, lineWidth: -1, noRefs: true, indent: 2})
+  // js-yaml writes a top-level key starting with `---` or `...` plain, and at column 0 that reads as a
+  // document marker: quote such keys (a plain key ends at its first `: `, or `:` at the end of the line).
+  return out.replace(/^((?:---|\.\.\.)(?:[ \t][^\n]*?)?)(:(?: |$))/gm, (_, key: string, sep: string) => `'${key.replace(/'/g, "''")}'${sep}`)
 }
