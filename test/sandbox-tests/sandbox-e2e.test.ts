@@ -1,4 +1,4 @@
-// Acceptance test of issue 3: an ingestion done by hand with kubectl 1.32 only — stage pod, `kubectl cp`
+// Acceptance test: an ingestion done by hand with kubectl 1.32 only — stage pod, `kubectl cp`
 // of the cats/dogs sample, `kubectl create token ingestor`, `kubectl port-forward svc/jobs-manager` + an
 // HTTP POST, then `kubectl wait` for the Job and `kubectl logs` showing the banner with 576 rows.
 import assert from 'node:assert/strict'
