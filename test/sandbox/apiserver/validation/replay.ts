@@ -4,23 +4,11 @@
 import {StatusError, type KObject} from '../../types.js'
 import type {RecordedRequest} from '../recorder.js'
 import {findResource} from '../resources.js'
+import {parseResourcePath} from '../router.js'
 import {
   admitCreate, decodeOrThrow, deleteOptionsOf, validateCreateOptions, validateExecOptions, validateListOptions, validateLogOptions, validateObject,
   validatePatchRequest, validateSelfSubjectAccessReview, validateTokenRequest,
 } from './index.js'
-
-/** The parsed URL; same rules as the router's parseResourcePath. */
-function parsePath(p: string): {group: string; version: string; namespace?: string; resource: string; name?: string; subresource?: string} | undefined {
-  const seg = p.split('/').filter(Boolean).map(decodeURIComponent)
-  let group: string, version: string, rest: string[]
-  if (seg[0] === 'api' && seg.length >= 3) [group, version, rest] = ['', seg[1], seg.slice(2)]
-  else if (seg[0] === 'apis' && seg.length >= 4) [group, version, rest] = [seg[1], seg[2], seg.slice(3)]
-  else return undefined
-  if (rest[0] === 'namespaces' && rest.length >= 3 && findResource(group, version, rest[2])?.namespaced) {
-    return {group, version, namespace: rest[1], resource: rest[2], name: rest[3], subresource: rest[4]}
-  }
-  return {group, version, resource: rest[0], name: rest[1], subresource: rest[2]}
-}
 
 const NOT_FOUND = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource')
 
@@ -31,7 +19,7 @@ export interface ReplayOptions {
 
 /** Path template and parameter names of a request: what "the same request shape" means. */
 export function requestShape(rec: RecordedRequest): string {
-  const r = parsePath(rec.path)
+  const r = parseResourcePath(rec.path)
   const p = r
     ? `/${r.group ? `apis/${r.group}` : 'api'}/${r.version}${r.namespace !== undefined ? '/namespaces/{ns}' : ''}/${r.resource}${r.name !== undefined ? '/{name}' : ''}${r.subresource ? `/${r.subresource}` : ''}`
     : rec.path
@@ -51,7 +39,7 @@ export function keyShape(v: unknown): string {
 }
 
 export function replayRequest(rec: RecordedRequest, opts: ReplayOptions = {}): void {
-  const r = parsePath(rec.path)
+  const r = parseResourcePath(rec.path)
   if (!r) return // discovery, /version, /openapi: nothing to validate
   const info = findResource(r.group, r.version, r.resource)
   if (!info) throw NOT_FOUND()
