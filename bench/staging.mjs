@@ -158,7 +158,9 @@ function stage(dir, table, extra = {}) {
   return new Promise((resolve) => {
     const args = JSON.stringify({kubeconfig: sb.kubeconfigPath, dir, table, dist, ...extra})
     const env = {...process.env, XDG_CACHE_HOME: path.join(base, 'cache')}
-    const child = spawn(process.execPath, [path.join(root, 'bench/staging-client.mjs'), args], {env, stdio: ['ignore', 'pipe', 'inherit']})
+    // BENCH_CLIENT_NODE_ARGS: extra node flags for the client (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
+    const nodeArgs = (process.env.BENCH_CLIENT_NODE_ARGS ?? '').split(' ').filter(Boolean)
+    const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bench/staging-client.mjs'), args], {env, stdio: ['ignore', 'pipe', 'inherit']})
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.on('close', () => {
@@ -226,7 +228,7 @@ async function versus(dir, table) {
   const k = skipKubectl ? {error: 'skipped'} : await kubectlCp(dir, table)
   const perGiB = (c) => (c === undefined ? undefined : (c / bytes) * GiB)
   // the client's CPU while it stages (not its start-up or the stage pod's creation); kubectl's whole process
-  return {bytes, seconds: r.stageSeconds, parallel: r.result.parallel, cpu: perGiB(r.stageCpuSeconds), kSeconds: k.seconds, kCpu: perGiB(k.clientCpuSeconds), kError: k.error}
+  return {bytes, seconds: r.stageSeconds, parallel: r.result.parallel, check: r.result.check, cpu: perGiB(r.stageCpuSeconds), kSeconds: k.seconds, kCpu: perGiB(k.clientCpuSeconds), kError: k.error}
 }
 
 const lines = []
@@ -279,7 +281,7 @@ try {
           }
           const ratio = v.kSeconds ? `${(v.kSeconds / v.seconds).toFixed(2)}× kubectl cp` : `kubectl cp ${v.kError}`
           const cpuText = `client CPU ${v.cpu?.toFixed(2) ?? '?'} s/GiB vs kubectl ${v.kCpu?.toFixed(2) ?? '?'} s/GiB${v.cpu && v.kCpu ? ` (${(v.cpu / v.kCpu).toFixed(2)}×)` : ''}`
-          rows.push(`  ${linkName}, ${shape}: staging ${v.seconds.toFixed(2)} s (${rate(v.bytes, v.seconds)}, up to ${v.parallel} streams), kubectl cp ${v.kSeconds?.toFixed(2) ?? '-'} s → ${ratio}; ${cpuText}`)
+          rows.push(`  ${linkName}, ${shape}: staging ${v.seconds.toFixed(2)} s (${rate(v.bytes, v.seconds)}, up to ${v.parallel} streams, ${v.check} checks), kubectl cp ${v.kSeconds?.toFixed(2) ?? '-'} s → ${ratio}; ${cpuText}`)
           console.log(rows.at(-1))
         }
       } finally {

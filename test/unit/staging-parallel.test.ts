@@ -62,11 +62,12 @@ test('a cut attempt and its retry, with a later range already done: still the sa
   assert.equal(await h.digest(), want)
 })
 
-test('range size: an eighth of the file as a power of two, 32 MiB to 128 MiB', () => {
-  assert.equal(defaultRangeBytes(20 << 20), 32 << 20)
-  assert.equal(defaultRangeBytes(320 << 20), 32 << 20)
-  assert.equal(defaultRangeBytes(700 << 20), 64 << 20)
-  assert.equal(defaultRangeBytes(1280 << 20), 128 << 20)
+test('range size: a sixteenth of the file as a power of two, 16 MiB to 128 MiB', () => {
+  assert.equal(defaultRangeBytes(20 << 20), 16 << 20)
+  assert.equal(defaultRangeBytes(320 << 20), 16 << 20)
+  assert.equal(defaultRangeBytes(700 << 20), 32 << 20)
+  assert.equal(defaultRangeBytes(1280 << 20), 64 << 20)
+  assert.equal(defaultRangeBytes(3 * 2 ** 30), 128 << 20)
   assert.equal(defaultRangeBytes(100 * 2 ** 30), 128 << 20)
 })
 
@@ -81,13 +82,18 @@ function settle(rate: (streams: number) => number, o: {start: number; max: numbe
   return g
 }
 
-test('the stream count grows while the aggregate rate does, and steps back when a stream adds nothing', () => {
+test('the stream count doubles while the rate grows in proportion, adds one while it still grows, and steps back when it does not', () => {
   // a WAN: 25 MiB/s per connection until the client's CPU holds everything at 120 MiB/s
   const wan = settle((n) => Math.min(n * 25, 120) * 2 ** 20, {start: 2, max: 8})
-  assert.equal(wan.limit, 5)
-  assert.deepEqual(wan.steps.map((s) => s.streams), [2, 3, 4, 5, 6])
-  // a local link where two streams already saturate the CPU: it tries a third, goes back to two
+  assert.deepEqual(wan.steps.map((s) => s.streams), [2, 4, 8])
+  assert.equal(wan.limit, 8)
+  // the CPU caps at 60 MiB/s: 4 streams still gain a little, 5 nothing, so it goes back to 4
+  const capped = settle((n) => Math.min(n * 25, 60) * 2 ** 20, {start: 2, max: 8})
+  assert.deepEqual(capped.steps.map((s) => s.streams), [2, 4, 5])
+  assert.equal(capped.limit, 4)
+  // a local link where two streams already saturate the CPU: it tries four, goes back to two
   const local = settle(() => 200 * 2 ** 20, {start: 2, max: 8})
+  assert.deepEqual(local.steps.map((s) => s.streams), [2, 4])
   assert.equal(local.limit, 2)
   // every step is judged over a full window
   assert.ok(WINDOW_MS > 0 && WINDOW_BYTES > 0)

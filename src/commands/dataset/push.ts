@@ -47,6 +47,8 @@ export interface PushJson {
     resumed_bytes: number
     parallel: number
     compressed: boolean
+    /** The hash the stage pod checked every received byte with (sha256 or md5, chosen per pod). */
+    verified_with?: string
     swapped: boolean
   }
   summary?: ReturnType<typeof summaryJson>
@@ -234,6 +236,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
             resumed_bytes: ctx.staged.resumedBytes,
             parallel: ctx.staged.parallel,
             compressed: ctx.staged.compressed,
+            verified_with: ctx.staged.check,
             swapped: ctx.staged.swapped,
           }
         : undefined,

@@ -1,36 +1,38 @@
-// Small files travel in tar batches, one exec each: the pod extracts the archive, checks every file with
-// `md5sum -c` against the batch's trailing md5 entry, and records the sha256 lines of the files that pass.
+// Small files travel in tar batches, one exec each: the pod extracts the archive, checks every file against
+// the batch's trailing checksum entry (`sha256sum -c` of the manifest lines themselves where the pod's
+// sha256 is fast, else `md5sum -c` of md5 lines: pod-hash.ts), and records the sha256 lines of the files
+// that pass.
 import {shQuote} from '../cluster/exec.js'
 import {checksumFileSize, HashedEntry, manifestLine} from './manifest.js'
 import {Batch, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import {hashCommand, HEX_DIGITS} from './pod-hash.js'
 import {remoteFailure, Stager} from './stager.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
 import {FileHashes, gzipped, StdinMeter} from './transfer.js'
 
-/** One batch = one exec: extract, `md5sum -c` the trailing checksum entry, record what verified. Returns files that failed. */
+/** One batch = one exec: extract, check every file in the pod, record what verified. Returns files that failed. */
 export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
   const names = b.files.map((e) => e.name)
-  // Two trailing entries, written once every file is read: md5 lines for the pod's check, and the sha256
-  // manifest lines that are recorded for the files that pass it.
+  const check = s.hash
+  // Trailing entries, written once every file is read: the sha256 manifest lines (recorded for the files
+  // that pass the pod's check) and, where the pod checks md5, md5 lines for that check.
   const md5s = new Map<HashedEntry, string>()
-  const md5Name = `.tb-batch-${b.id}.md5`
   const shaName = `.tb-batch-${b.id}.sha256`
-  const md5Entry: TarEntry = {
-    localPath: '',
-    name: md5Name,
-    size: checksumFileSize(names, 32),
-    data: () => Buffer.from(b.files.map((e) => `${md5s.get(e)}  ${e.name}\n`).join(''), 'utf8'),
-  }
   const shaEntry: TarEntry = {
     localPath: '',
     name: shaName,
     size: checksumFileSize(names),
     data: () => Buffer.from(b.files.map((e) => manifestLine(e.sha256!, e.name)).join(''), 'utf8'),
   }
-  const tarEntries: TarEntry[] = [...b.files, md5Entry, shaEntry]
+  const checkName = check === 'sha256' ? shaName : `.tb-batch-${b.id}.md5`
+  const checkEntries: TarEntry[] =
+    check === 'sha256'
+      ? [shaEntry]
+      : [{localPath: '', name: checkName, size: checksumFileSize(names, HEX_DIGITS.md5), data: () => Buffer.from(b.files.map((e) => `${md5s.get(e)}  ${e.name}\n`).join(''), 'utf8')}, shaEntry]
+  const tarEntries: TarEntry[] = [...b.files, ...checkEntries]
   const archiveSize = tarSize(tarEntries)
   const W = shQuote(s.o.paths.work)
-  const M = shQuote(md5Name)
+  const M = shQuote(checkName)
   const S = shQuote(shaName)
   const res = shQuote(`.tb-batch-${b.id}.res`)
   const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
@@ -45,7 +47,7 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
     `cd ${W}`,
     'touch .',
     extract,
-    `md5sum -c ${M} > ${res} 2>/dev/null || true`,
+    `${hashCommand(check)} -c ${M} > ${res} 2>/dev/null || true`,
     // record the sha256 lines of the files that passed, atomically (tmp + rename): parallel batches never interleave
     `awk 'NR==FNR { if (sub(/: OK$/, "")) ok[$0] = 1; next } (substr($0, 67) in ok)' ${res} ${S} > ${okf}.tmp`,
     `mv ${okf}.tmp ${okf}`,
@@ -64,16 +66,16 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
         reuseBuffer: !b.compress,
         onChunk: (e, chunk) => {
           let h = hashes.get(e as HashedEntry)
-          if (!h) hashes.set(e as HashedEntry, (h = new FileHashes()))
+          if (!h) hashes.set(e as HashedEntry, (h = new FileHashes(check)))
           h.update(chunk)
           meter.file(chunk.length)
         },
         onFileDone: (e) => {
           const he = e as HashedEntry
-          const h = hashes.get(he) ?? new FileHashes()
+          const h = hashes.get(he) ?? new FileHashes(check)
           hashes.delete(he)
           he.sha256 = h.sha256.digest('hex')
-          md5s.set(he, h.md5.digest('hex'))
+          if (h.md5) md5s.set(he, h.md5.digest('hex'))
           if (o.cache && he.mtimeMs !== undefined) o.cache.set(he.localPath, he.size, he.mtimeMs, he.sha256)
         },
       })

@@ -1,6 +1,6 @@
 // Files from STREAM_HASH_MIN_BYTES travel alone, without tar, in ranges written at their offset and hashed
 // back in the pod; the ranges' records let a later run resume inside the file.
-import {createHash} from 'node:crypto'
+import {createHash, type Hash} from 'node:crypto'
 
 import {shQuote} from '../cluster/exec.js'
 import {HashedEntry, manifestLine} from './manifest.js'
@@ -8,16 +8,20 @@ import {Batch, DEFAULT_PARALLEL, RANGE_BYTES, RANGES_DIR, StreamOptions, StreamR
 import {remoteFailure, Stager} from './stager.js'
 import {OrderedSha256} from './ordered-hash.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
+import {HashAlgo, hashCommand, HEX_DIGITS, PodFileDigest} from './pod-hash.js'
 import {fileRange} from './tar.js'
 import {gzipped, StdinMeter} from './transfer.js'
 
 /**
  * A large file alone in its batch goes without tar, in ranges of `rangeBytes` (one exec each): the pod
- * writes a range at its offset with dd, then hashes that range back from disk with md5sum. Several ranges
- * stream at once, each over its own exec connection (how many: measured, parallelism.ts, or --parallel),
- * and a range gives its stream to the next as soon as its bytes are sent, so the pod hashes range i while
- * later ones stream; a cut or a failed check re-sends one range, not the file. The file's sha256 is computed
- * in file order (ordered-hash.ts) and recorded once every range checked.
+ * writes a range at its offset with dd, then hashes that range back from disk (sha256sum or md5sum, as the
+ * pod was found to hash faster: pod-hash.ts) and the client compares it with its own hash of the range.
+ * Several ranges stream at once, each over its own exec connection (how many: measured, parallelism.ts, or
+ * --parallel), and a range gives its stream to the next as soon as its bytes are sent, so the pod hashes
+ * range i while later ones stream; a cut or a failed check re-sends one range, not the file.
+ * The file's sha256, recorded once every range checked: with sha256 range checks the pod computes it from
+ * the confirmed ranges while later ones stream (each byte is hashed once on the client); with md5 checks the
+ * client computes it in file order too (ordered-hash.ts).
  * (busybox `tee` copies in 1 KiB reads: teeing into a hash cost 6.5x the CPU of writing, then hashing.)
  */
 export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
@@ -47,7 +51,15 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   const size = o.rangeBytes && o.rangeBytes > 0 ? o.rangeBytes : defaultRangeBytes(e.size)
   const ranges: Array<{offset: number; length: number}> = []
   for (let offset = 0; offset < e.size; offset += size) ranges.push({offset, length: Math.min(size, e.size - offset)})
-  const hasher = new OrderedSha256(e.localPath, e.size, o.signal)
+  const algo = s.hash
+  const hasher = algo === 'md5' ? new OrderedSha256(e.localPath, e.size, o.signal) : undefined
+  const podDigest = algo === 'sha256' && ranges.length > 1 ? new PodFileDigest(s, e.name, ranges) : undefined
+  /** Each range's hash as the pod confirmed it. */
+  const rangeHashes: Array<string | undefined> = []
+  const stopHashes = () => {
+    hasher?.stop()
+    podDigest?.end()
+  }
   // ranges in flight at once: measured (parallelism.ts) unless --parallel pins it
   const streams = new StreamGovernor({start: DEFAULT_PARALLEL, max: MAX_STREAMS, pinned: o.parallel})
   const inFlight = new Map<number, number>()
@@ -56,7 +68,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     for (const v of inFlight.values()) n += v
     onBytes(n)
   }
-  const checks: Array<Promise<boolean>> = []
+  const checks: Array<Promise<string | undefined>> = []
   let streaming = 0
   let failed = false
   let wake: (() => void) | undefined
@@ -69,14 +81,16 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     const had = prior?.get(r.offset)
     let resumable: boolean
     try {
-      resumable = had !== undefined && had.length === r.length && had.size === e.size && (await localMd5(e, r, hasher, o.signal)) === had.md5
+      resumable = had !== undefined && had.length === r.length && had.size === e.size && (await localRangeHash(e, r, had.hash.length === HEX_DIGITS.sha256 ? 'sha256' : 'md5', hasher, o.signal)) === had.hash
     } catch (error) {
-      // the file changed or the run was aborted: let the ranges under way settle, stop the hash, report
-      hasher.stop()
+      // the file changed or the run was aborted: let the ranges under way settle, stop the hashes, report
+      stopHashes()
       await Promise.allSettled(checks)
       throw error
     }
     if (resumable) {
+      rangeHashes[i] = had!.hash
+      podDigest?.confirm(i)
       result.resumedBytes += r.length
       inFlight.set(i, r.length)
       progress()
@@ -96,6 +110,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     }
     let counted = 0
     const check = sendRange(s, o, b, e, r, result, {
+      algo,
       hasher,
       onBytes: (n) => {
         streams.add(n >= counted ? n - counted : n)
@@ -106,7 +121,11 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
       },
       onSent: release,
     })
-    check.then(release, () => {
+    check.then((hash) => {
+      rangeHashes[i] = hash
+      if (hash) podDigest?.confirm(i)
+      release()
+    }, () => {
       failed = true
       release()
     })
@@ -116,22 +135,22 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   const settled = await Promise.allSettled(checks)
   const rejected = settled.find((x) => x.status === 'rejected')
   if (rejected) {
-    hasher.stop()
+    stopHashes()
     throw (rejected as PromiseRejectedResult).reason
   }
   result.sentFiles += 1
   if (settled.some((x) => x.status === 'fulfilled' && !x.value)) {
-    hasher.stop()
+    stopHashes()
     return [e]
   }
-  e.sha256 = await hasher.digest()
+  e.sha256 = hasher ? await hasher.digest() : await podSha256(s, e, ranges.length === 1 ? rangeHashes[0] : await podDigest?.digest())
   if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
   const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
   await s.sh(`cd ${W} && printf '%s' ${shQuote(manifestLine(e.sha256, e.name))} > ${okf}.tmp && mv ${okf}.tmp ${okf}`, `recording ${e.name} as verified`)
   return []
 }
 
-/** One range of a large file: write it at its offset, hash it back; true once the pod's md5 matched (3 tries). */
+/** One range of a large file: write it at its offset, hash it back; its hash once the pod's matched (3 tries). */
 async function sendRange(
   s: Stager,
   o: StreamOptions,
@@ -139,22 +158,22 @@ async function sendRange(
   e: HashedEntry,
   r: {offset: number; length: number},
   result: StreamResult,
-  h: {hasher: OrderedSha256; onBytes: (n: number) => void; onSent: () => void},
-): Promise<boolean> {
+  h: {algo: HashAlgo; hasher?: OrderedSha256; onBytes: (n: number) => void; onSent: () => void},
+): Promise<string | undefined> {
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
   const v5 = s.protocol === 'v5.channel.k8s.io'
   // v5 closes stdin at the end; v4 cannot, so there dd stops after exactly the range's bytes.
-  // Damaged gzip data stops short, which the md5 check catches (compression only runs on v5).
+  // Damaged gzip data stops short, which the hash check catches (compression only runs on v5).
   const put = `dd of=${F} bs=1M oflag=seek_bytes seek=${r.offset} conv=notrunc status=none`
   const write = b.compress ? `gzip -d -c | ${put}` : v5 ? put : `${put} iflag=fullblock,count_bytes count=${r.length}`
-  // the md5 of what landed is recorded (tmp + rename) for a later run to resume from, and printed for this one
+  // the hash of what landed is recorded (tmp + rename) for a later run to resume from, and printed for this one
   const rec = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}.${r.offset}`)
   const script = [
     'set -e',
     `cd ${W}`,
     write,
-    `S=$(dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | md5sum)`,
+    `S=$(dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | ${hashCommand(h.algo)})`,
     'S=${S%% *}',
     `printf '%s %s %s %s %s\\n' "$S" ${r.offset} ${r.length} ${e.size} ${shQuote(e.name)} > ${rec}.tmp`,
     `mv ${rec}.tmp ${rec}`,
@@ -163,32 +182,32 @@ async function sendRange(
   const what = rangeLabel(e, r)
   for (let attempt = 1; attempt <= 3; attempt++) {
     const meter = new StdinMeter(result, h.onBytes)
-    let md5: string | undefined
+    let sent: string | undefined
     const x = await s.exec(script, `sending ${what}`, {
       stdin: () => {
         meter.restart()
-        md5 = undefined
-        const m = createHash('md5')
+        sent = undefined
+        const m = createHash(h.algo)
         const gen = (async function* () {
           let at = r.offset
           // a buffer per attempt (a retried range may read while the next one streams), back to the pool
           // once this attempt's reads are over (the exec pump copies each chunk before asking for the next)
           const buf = b.compress ? undefined : (rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20))
           const reader = {}
-          h.hasher.start(reader, r)
+          h.hasher?.start(reader, r)
           try {
             for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal: o.signal})) {
               m.update(chunk)
-              h.hasher.offer(reader, at, chunk)
+              h.hasher?.offer(reader, at, chunk)
               at += chunk.length
               meter.file(chunk.length)
               yield chunk
             }
           } finally {
-            h.hasher.end(reader)
+            h.hasher?.end(reader)
             if (buf && rangeBuffers.length < 16) rangeBuffers.push(buf)
           }
-          md5 = m.digest('hex')
+          sent = m.digest('hex')
         })()
         return b.compress ? gzipped(gen) : gen
       },
@@ -198,15 +217,15 @@ async function sendRange(
     meter.restart()
     if (b.compress) result.compressed = true
     if (x.exitCode !== 0) throw remoteFailure(`writing ${what}`, o.namespace, s.pod, x)
-    const got = /^([0-9a-f]{32})$/m.exec(x.stdout)?.[1]
-    if (got && md5 && got === md5) return true
+    const got = new RegExp(`^([0-9a-f]{${HEX_DIGITS[h.algo]}})$`, 'm').exec(x.stdout)?.[1]
+    if (got && sent && got === sent) return got
     if (attempt < 3) {
       o.onNote?.(`${what} failed the in-pod checksum; sending it again`)
       result.resentFiles += 1
     }
   }
   h.onSent()
-  return false
+  return undefined
 }
 
 /** Read buffers of finished range attempts, reused: a 10 GiB file would otherwise leave 80 MiB of garbage. */
@@ -215,34 +234,44 @@ const rangeBuffers: Buffer[] = []
 /** A file name as a record file name (names may hold slashes and spaces). */
 const rangeKey = (name: string) => createHash('sha1').update(name).digest('hex').slice(0, 20)
 
-/** md5 of a local range (feeding the file's sha256, like a send would). */
-async function localMd5(e: HashedEntry, r: {offset: number; length: number}, hasher: OrderedSha256, signal?: AbortSignal): Promise<string> {
-  const m = createHash('md5')
+/** The file's sha256 from the pod's in-order read (or its one range); read back whole in the pod if that failed. */
+async function podSha256(s: Stager, e: HashedEntry, known: string | undefined): Promise<string> {
+  if (known && known.length === HEX_DIGITS.sha256) return known
+  const out = await s.sh(`cd ${shQuote(s.o.paths.work)} && sha256sum ${shQuote(`./${e.name}`)}`, `hashing ${e.name} in the pod`)
+  const d = /^([0-9a-f]{64}) /.exec(out)?.[1]
+  if (!d) throw new Error(`hashing ${e.name} in the pod: no sha256 in its output`)
+  return d
+}
+
+/** A local range's hash (feeding the file's in-order sha256 where the client computes it, as a send would). */
+async function localRangeHash(e: HashedEntry, r: {offset: number; length: number}, algo: HashAlgo, hasher: OrderedSha256 | undefined, signal?: AbortSignal): Promise<string> {
+  const m: Hash = createHash(algo)
   const buf = rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20)
   const reader = {}
-  hasher.start(reader, r)
+  hasher?.start(reader, r)
   let at = r.offset
   try {
     for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal})) {
       m.update(chunk)
-      hasher.offer(reader, at, chunk)
+      hasher?.offer(reader, at, chunk)
       at += chunk.length
     }
   } finally {
-    hasher.end(reader)
+    hasher?.end(reader)
     if (rangeBuffers.length < 16) rangeBuffers.push(buf)
   }
   return m.digest('hex')
 }
 
 /**
- * Range size for a file: an eighth of it, rounded down to a power of two, within 32 MiB–RANGE_BYTES, so that
- * a mid-sized file has ranges enough to spread over several streams while each range's exec start-up stays
- * small against its bytes. It depends only on the size, so a later run finds the records an earlier one left.
+ * Range size for a file: a sixteenth of it, rounded down to a power of two, within 16 MiB–RANGE_BYTES, so that
+ * a mid-sized file has ranges enough to spread over up to eight streams (on a capped link the last round of
+ * ranges runs on few streams) while each range's exec start-up stays small against its bytes. It depends only
+ * on the size, so a later run finds the records an earlier one left.
  */
 export function defaultRangeBytes(size: number): number {
-  const target = Math.max(1, Math.floor(size / 8))
-  return Math.min(RANGE_BYTES, Math.max(32 << 20, 2 ** Math.floor(Math.log2(target))))
+  const target = Math.max(1, Math.floor(size / 16))
+  return Math.min(RANGE_BYTES, Math.max(16 << 20, 2 ** Math.floor(Math.log2(target))))
 }
 
 const rangeLabel = (e: HashedEntry, r: {offset: number; length: number}) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)

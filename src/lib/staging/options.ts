@@ -6,12 +6,13 @@ import {SHARED_MOUNT} from '../cluster/discovery.js'
 import type {ClusterTarget} from '../cluster/kube.js'
 import type {HashCache} from './hash-cache.js'
 import {BatchLimits, HashedEntry, VERIFIED_NAME} from './manifest.js'
+import type {HashAlgo} from './pod-hash.js'
 import type {TarEntry} from './tar.js'
 
 export const STAGING_ROOT = `${SHARED_MOUNT}/.tracebloc-staging`
 export const RESUME_SUFFIX = '.staging-resume'
 export const VERIFIED_DIR = `${VERIFIED_NAME}.d`
-/** In the work dir: one record per range of a large file that landed (`<md5> <offset> <length> <size> <name>`), so a later run can resume inside the file. */
+/** In the work dir: one record per range of a large file that landed (`<md5 or sha256> <offset> <length> <size> <name>`), so a later run can resume inside the file. */
 export const RANGES_DIR = '.tb-ranges'
 
 export interface StagingPaths {
@@ -93,10 +94,19 @@ export interface StreamResult {
   swapped: boolean
   seconds: number
   protocol?: string
+  /** The hash the pod checked received bytes with (chosen per pod: pod-hash.ts). */
+  check?: HashAlgo
 }
 
 export const DEFAULT_PARALLEL = 2
 export const DEFAULT_BATCH: BatchLimits = {bytes: 32 << 20, files: 2000}
+/**
+ * Tar batch size for this many bytes of small files: a sixteenth of them within 4 MiB–DEFAULT_BATCH.bytes,
+ * so that a small dataset still spreads over several streams (a batch holds one stream for all its bytes).
+ */
+export function defaultBatchBytes(smallBytes: number): number {
+  return Math.min(DEFAULT_BATCH.bytes, Math.max(4 << 20, Math.ceil(smallBytes / 16)))
+}
 /** A file at least this large travels alone, without tar, in ranges (large-file.ts). */
 export const STREAM_HASH_MIN_BYTES = 8 << 20
 /** Large files travel in ranges of this size, one exec each (a cut re-sends one range). */

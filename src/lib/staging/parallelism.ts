@@ -1,13 +1,16 @@
-// How many streams to run, chosen by measurement: start with a few, add one while the aggregate rate grows
-// by at least GROWTH, go back one step and stay when it does not. Locally the client's CPU is the limit and
-// a third stream rarely pays; across a WAN each connection is held to what its window and the link allow,
-// and streams add up. `--parallel N` pins the count instead.
+// How many streams to run, chosen by measurement: start with a few, double while the aggregate rate grows
+// in proportion (each connection is held to what its window and the link allow: a WAN), add one while it
+// still grows by at least GROWTH, and go back to the best count measured and stay when it does not.
+// Locally the client's CPU is the limit and more streams rarely pay; across a WAN streams add up, and
+// doubling reaches the right count within a few seconds of a transfer. `--parallel N` pins the count.
 
-/** A stream more must raise the aggregate rate by this factor to stay. */
+/** A change of stream count must raise the aggregate rate by this factor to stay. */
 export const GROWTH = 1.1
+/** A doubling that gained at least this share of a linear gain (2×) doubles again. */
+export const LINEAR_SHARE = 0.75
 /** Each step is judged over at least this long and this many bytes (a window starts after the change). */
-export const WINDOW_MS = 1500
-export const WINDOW_BYTES = 16 << 20
+export const WINDOW_MS = 1000
+export const WINDOW_BYTES = 8 << 20
 /** Streams the measured default may grow to (--parallel allows up to 16). */
 export const MAX_STREAMS = 8
 
@@ -17,6 +20,7 @@ export class StreamGovernor {
   readonly steps: Array<{streams: number; bytesPerSecond: number}> = []
   private settled: boolean
   private best = 0
+  private bestLimit = 0
   private windowStart: number
   private windowBytes = 0
 
@@ -41,11 +45,14 @@ export class StreamGovernor {
     const rate = (this.windowBytes / ms) * 1000
     this.steps.push({streams: this.limit, bytesPerSecond: rate})
     if (this.best === 0 || rate >= this.best * GROWTH) {
+      // the first step doubles; later ones double only while the last change paid off nearly linearly
+      const linear = this.best === 0 || rate - this.best >= LINEAR_SHARE * this.best * (this.limit / this.bestLimit - 1)
       this.best = rate
+      this.bestLimit = this.limit
       if (this.limit >= this.max) this.settled = true
-      else this.limit++
+      else this.limit = Math.min(this.max, linear ? this.limit * 2 : this.limit + 1)
     } else {
-      this.limit = Math.max(1, this.limit - 1)
+      this.limit = this.bestLimit
       this.settled = true
     }
     this.windowStart = this.now()

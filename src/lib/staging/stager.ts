@@ -7,6 +7,7 @@ import {ExecRefused, ExecResult, ExecStreamCut, execInPod, shQuote} from '../clu
 import {apiFailure, sleep} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {MANIFEST_NAME, parseManifest} from './manifest.js'
+import {chooseHash, HashAlgo, hashProbeScript} from './pod-hash.js'
 import {RANGES_DIR, STAGING_ROOT, StreamOptions, VERIFIED_DIR} from './options.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
@@ -19,6 +20,8 @@ export class Stager {
   /** Large files partly on the volume from an earlier run: their range records (stageFiles step 3). */
   readonly partial: RangeRecords = new Map()
   protocol?: string
+  /** What the pod checks received bytes with, asked of the pod by lockAndReadState (pod-hash.ts). */
+  hash: HashAlgo = 'md5'
   constructor(readonly o: StreamOptions) {
     this.pod = o.pod
   }
@@ -135,6 +138,7 @@ export class Stager {
         `if [ -d ${shQuote(dest)} ]; then echo '@@DESTDIR'; fi`,
         `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; cat ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
         `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null || true; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null || true; fi`,
+        hashProbeScript(),
       ].join('\n')
       const out = await this.sh(script, 'reading the staged copy', {capture: 1 << 30})
       const sections = splitSections(out)
@@ -152,6 +156,7 @@ export class Stager {
           hint: `wait for it to finish; if that push is dead, delete its pod and run again: kubectl delete pod -n ${this.o.namespace} ${pod ?? '<pod>'}`,
         })
       }
+      this.hash = chooseHash(sections.get('HASH'))
       return {
         destExists: sections.has('DESTDIR'),
         dest: sections.has('DEST') ? parseManifest(sections.get('DEST')!) : undefined,
@@ -197,16 +202,17 @@ export class Stager {
 }
 
 /** Ranges of large files already on the volume, by file name, then offset. */
-export type RangeRecords = Map<string, Map<number, {length: number; size: number; md5: string}>>
+/** Per file, per offset: what landed there, with the pod's hash of it (md5 or sha256, by its length). */
+export type RangeRecords = Map<string, Map<number, {length: number; size: number; hash: string}>>
 
 function parseRangeRecords(text: string): RangeRecords {
   const out: RangeRecords = new Map()
   for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]{32}) (\d+) (\d+) (\d+) (.+)$/.exec(line)
+    const m = /^([0-9a-f]{32}|[0-9a-f]{64}) (\d+) (\d+) (\d+) (.+)$/.exec(line)
     if (!m) continue
     let file = out.get(m[5])
     if (!file) out.set(m[5], (file = new Map()))
-    file.set(Number(m[2]), {md5: m[1], length: Number(m[3]), size: Number(m[4])})
+    file.set(Number(m[2]), {hash: m[1], length: Number(m[3]), size: Number(m[4])})
   }
   return out
 }

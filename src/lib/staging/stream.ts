@@ -22,7 +22,7 @@ import {sendBatch} from './batch.js'
 import {sendLargeFile} from './large-file.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
 import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestText, planStaging} from './manifest.js'
-import {Batch, COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, RANGES_DIR, STREAM_HASH_MIN_BYTES, StagingPaths, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import {Batch, COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, RANGES_DIR, STREAM_HASH_MIN_BYTES, StagingPaths, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {smallTar, Stager} from './stager.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
 
@@ -53,6 +53,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     o.cache?.save()
     result.retries = s.retries
     result.protocol = s.protocol
+    result.check = s.hash
     result.seconds = (Date.now() - started) / 1000
     return result
   }
@@ -212,7 +213,6 @@ async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry
 
 async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result: StreamResult): Promise<void> {
   if (files.length === 0) return
-  const limits = {files: o.batch?.files ?? DEFAULT_BATCH.files, bytes: o.batch?.bytes ?? DEFAULT_BATCH.bytes}
   const mode = o.compress ?? 'auto'
   // gzip's output length is unknown up front, so compressed batches rely on the v5 stdin close instead of
   // `head -c N` framing: compression is only used on v5 connections (learned from the first exec).
@@ -222,6 +222,8 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   // Text files may be gzipped: small ones in tar batches (`gzip -d | tar -x`), large ones alone, in ranges
   // (`gzip -d | dd`). Under auto the first batches go plain and measure the link before anything is gzipped.
   const bigEnough = o.streamHashMinBytes ?? STREAM_HASH_MIN_BYTES
+  const smallBytes = files.reduce((a, e) => (e.size < bigEnough ? a + e.size : a), 0)
+  const limits = {files: o.batch?.files ?? DEFAULT_BATCH.files, bytes: o.batch?.bytes ?? defaultBatchBytes(smallBytes)}
   let text = canCompress ? files.filter((e) => isCompressible(e.name)) : []
   // a little text (labels.csv) does not pay for batches of its own
   if (mode === 'auto' && text.reduce((a, e) => a + e.size, 0) < COMPRESS_MIN_BYTES) text = []

@@ -1,23 +1,25 @@
-// Pieces every send uses: both hashes of a file from one read, the meter that books stdin bytes, gzip.
-import {createHash} from 'node:crypto'
+// Pieces every send uses: a file's hashes from one read, the meter that books stdin bytes, gzip.
+import {createHash, type Hash} from 'node:crypto'
 import {pipeline, Readable} from 'node:stream'
 import {createGzip} from 'node:zlib'
 
 import {StreamResult} from './options.js'
+import type {HashAlgo} from './pod-hash.js'
 
 /**
- * Both hashes of one file, from the same reads: sha256 is its identity (manifest, cache, incremental
- * re-push), md5 is what the pod checks the received bytes against. busybox has no SHA-NI code, so its
- * sha256sum costs ~6.7 ms of pod CPU per MiB against md5sum's ~2.5; md5 is not collision-resistant against
- * a crafted input, but the only party choosing the bytes is the user, and against transfer damage it is
- * as good a check. The client pays ~1.8 ms/MiB more (OpenSSL), the pod ~4 ms/MiB less.
+ * A file's hashes from the same reads: sha256 is its identity (manifest, cache, incremental re-push) and,
+ * on a pod with fast sha256, also what the pod checks; md5 only for a pod that checks md5 (pod-hash.ts).
  */
 export class FileHashes {
   readonly sha256 = createHash('sha256')
-  readonly md5 = createHash('md5')
+  readonly md5?: Hash
+  constructor(check: HashAlgo) {
+    if (check === 'md5') this.md5 = createHash('md5')
+  }
+
   update(chunk: Buffer): void {
     this.sha256.update(chunk)
-    this.md5.update(chunk)
+    this.md5?.update(chunk)
   }
 }
 
