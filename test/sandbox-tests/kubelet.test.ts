@@ -1,11 +1,13 @@
 // Kubelet emulation against a running sandbox: real bwrap processes, exec in the pod's filesystem
 // view, logs, activeDeadlineSeconds, deletion, and each pod-level fault knob.
 import assert from 'node:assert/strict'
+import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import path from 'node:path'
 import {PassThrough} from 'node:stream'
 import {after, afterEach, before, test} from 'node:test'
 import {startSandbox, type Sandbox} from '../sandbox/index.js'
+import {ALPINE_BUSYBOX, BUSYBOX, isAlpine320OrLater} from '../sandbox/kubelet/rootfs.js'
 import type {KObject} from '../sandbox/types.js'
 
 const PODS = {group: '', version: 'v1', resource: 'pods'}
@@ -77,6 +79,37 @@ test('pod runs as a real process: Ready, uid/gid, PVC at /data/shared, read-only
   sb.kubelet.deletePod('tracebloc', name, 1)
   await until('deleted', () => !get(name))
   assert.ok(events(name).some((e) => e.startsWith('Killing')))
+})
+
+/** The busybox banner and /bin of a Ready pod of `image`, then the pod deleted. */
+async function busyboxOf(image: string) {
+  const name = pod({image})
+  await until(`${image} Ready`, () => ready(get(name)))
+  const r = await exec(name, ['/bin/sh', '-c', 'busybox | head -1; ls /bin'])
+  sb.kubelet.deletePod('tracebloc', name, 0)
+  assert.equal(r.exitCode, 0, r.stderr)
+  const [banner, ...bin] = r.stdout.trim().split('\n')
+  return {banner, bin: bin.sort()}
+}
+const appletsOf = (busybox: string) => ['busybox', ...execFileSync(busybox, ['--list'], {encoding: 'utf8'}).split('\n').filter((a) => a && a !== 'busybox')].sort()
+
+test('alpine:3.20 pods run trixie\'s busybox 1.37 (hardware SHA-256, like alpine 3.20\'s), /bin from its applets', {skip: fs.existsSync(ALPINE_BUSYBOX) ? false : `no trixie busybox at ${ALPINE_BUSYBOX} (node scripts/sandbox-deps.mjs as root fetches it); alpine pods use the system busybox`}, async () => {
+  const {banner, bin} = await busyboxOf('alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc')
+  assert.match(banner, /^BusyBox v1\.37\./)
+  assert.deepEqual(bin, appletsOf(ALPINE_BUSYBOX))
+})
+
+test('which images count as alpine 3.20 or later', () => {
+  for (const image of ['alpine:3.20', 'alpine:3.20.3@sha256:' + 'a'.repeat(64), 'docker.io/library/alpine:3.21', 'registry.local:5000/alpine:4.0', 'alpine', 'alpine:latest', 'alpine@sha256:' + 'b'.repeat(64)]) assert.ok(isAlpine320OrLater(image), image)
+  for (const image of ['alpine:3.18', 'alpine:3.9', 'busybox:1.35', 'busybox', 'myalpine:3.20', 'alpine-extra:3.20', 'tracebloc/ingestor:1']) assert.ok(!isAlpine320OrLater(image), image)
+})
+
+test('busybox:1.35 and alpine:3.18 pods run the system busybox 1.35, /bin from its applets', async () => {
+  for (const image of ['busybox:1.35', 'alpine:3.18']) {
+    const {banner, bin} = await busyboxOf(image)
+    assert.match(banner, /^BusyBox v1\.35\./, image)
+    assert.deepEqual(bin, appletsOf(BUSYBOX), image)
+  }
 })
 
 test('logs: real stdout+stderr, tailLines, timestamps, follow to exit; Succeeded/Failed with exit codes', async () => {

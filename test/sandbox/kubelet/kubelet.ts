@@ -281,7 +281,7 @@ export class Kubelet implements PodRuntime {
     } else {
       // a subPath mount of one file (jobs-manager's ingestion-authz.yaml) needs a file to mount over, not a directory
       const isFile = (m: {dir: string}) => fs.statSync(m.dir, {throwIfNoEntry: false})?.isFile() ?? false
-      makeBusyboxRoot(rootDir, mounts.filter((m) => !isFile(m)).map((m) => m.mountPath))
+      makeBusyboxRoot(rootDir, mounts.filter((m) => !isFile(m)).map((m) => m.mountPath), c0.image ?? '')
       for (const m of mounts.filter(isFile)) {
         fs.mkdirSync(path.join(rootDir, path.dirname(m.mountPath)), {recursive: true})
         fs.writeFileSync(path.join(rootDir, m.mountPath), '')

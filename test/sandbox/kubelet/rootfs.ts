@@ -2,6 +2,12 @@
 // gets sh/tar/mv/rm/find/sha256sum/head), except two: the tracebloc ingestor image, whose "filesystem" is
 // the host's /usr + /lib read-only plus this repo (Node + the emulation script), and the mysql-client
 // image, the host's /usr read-only too (Debian's MariaDB server and its `mysql` client, sh, head).
+//
+// Two busyboxes, so both kinds of pod a cluster may run are there: alpine ≥ 3.20 ships busybox 1.36 with
+// hardware SHA-256 (sha256sum faster than md5sum), older alpine and busybox:1.35-like images a software
+// one (md5sum faster). alpine:3.20+ roots get Debian trixie's busybox-static 1.37, which behaves like the
+// former (fetched by scripts/sandbox-deps.mjs; SANDBOX_ALPINE_BUSYBOX overrides); every other busybox root,
+// and alpine:3.20+ when that binary is absent, gets the system's bookworm 1.35 (SANDBOX_BUSYBOX overrides).
 import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import path from 'node:path'
@@ -9,6 +15,8 @@ import {fileURLToPath} from 'node:url'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 export const BUSYBOX = process.env.SANDBOX_BUSYBOX ?? '/bin/busybox'
+/** Same default path as scripts/sandbox-deps.mjs, which puts it there. */
+export const ALPINE_BUSYBOX = process.env.SANDBOX_ALPINE_BUSYBOX ?? '/opt/tracebloc-sandbox/busybox-trixie/busybox'
 const INGESTOR_MAIN = path.join(REPO_ROOT, 'test', 'sandbox', 'release', 'ingestor', 'main.ts')
 
 export function isIngestorImage(image: string): boolean {
@@ -37,16 +45,34 @@ export function checkHostTools(): void {
   }
 }
 
-let applets: string[] | undefined
+/** alpine 3.20 or later by tag (untagged and `latest` count as current); any registry or library/ prefix. */
+export function isAlpine320OrLater(image: string): boolean {
+  const m = /^(?:[^/]+\/)*alpine(?::([^@]+))?(?:@.*)?$/.exec(image)
+  if (!m) return false
+  const tag = m[1] ?? 'latest'
+  if (tag === 'latest' || tag === 'edge') return true
+  const v = /^(\d+)\.(\d+)/.exec(tag)
+  return !!v && (Number(v[1]) > 3 || (Number(v[1]) === 3 && Number(v[2]) >= 20))
+}
+
+/** The busybox binary for an image's root: trixie's for alpine ≥ 3.20 when present, else the system's. */
+export function busyboxFor(image: string): string {
+  return isAlpine320OrLater(image) && fs.existsSync(ALPINE_BUSYBOX) ? ALPINE_BUSYBOX : BUSYBOX
+}
+
+// per binary: 1.37 has applets 1.35 lacks
+const applets = new Map<string, string[]>()
 
 /** A fresh, writable busybox root for one pod (copied, so pods cannot see each other's writes). */
-export function makeBusyboxRoot(dir: string, mountPoints: string[]): void {
-  applets ??= execFileSync(BUSYBOX, ['--list'], {encoding: 'utf8'}).split('\n').filter((a) => a && a !== 'busybox')
+export function makeBusyboxRoot(dir: string, mountPoints: string[], image: string): void {
+  const busybox = busyboxFor(image)
+  let list = applets.get(busybox)
+  if (!list) applets.set(busybox, (list = execFileSync(busybox, ['--list'], {encoding: 'utf8'}).split('\n').filter((a) => a && a !== 'busybox')))
   for (const d of ['bin', 'usr', 'etc', 'tmp', 'proc', 'dev', 'root', 'home', 'var/run', 'data']) fs.mkdirSync(path.join(dir, d), {recursive: true})
   fs.chmodSync(path.join(dir, 'tmp'), 0o1777)
-  fs.copyFileSync(BUSYBOX, path.join(dir, 'bin', 'busybox'))
+  fs.copyFileSync(busybox, path.join(dir, 'bin', 'busybox'))
   fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755)
-  for (const a of applets) fs.symlinkSync('busybox', path.join(dir, 'bin', a))
+  for (const a of list) fs.symlinkSync('busybox', path.join(dir, 'bin', a))
   fs.symlinkSync('../bin', path.join(dir, 'usr', 'bin'))
   fs.symlinkSync('bin', path.join(dir, 'sbin'))
   fs.symlinkSync('../bin', path.join(dir, 'usr', 'sbin'))
