@@ -54,6 +54,7 @@ try {
     parallel: a.parallel,
     compress: a.compress,
     batch: a.batch,
+    rangeBytes: a.rangeBytes,
     cache: a.noCache ? undefined : HashCache.load(a.dir),
     recreatePod: async () => {
       await deletePod(t, ns, pod).catch(() => undefined)

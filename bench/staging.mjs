@@ -10,6 +10,7 @@
 //      modelled remote link (sandbox faults linkLatencyMs/linkBytesPerSecond; --link-rtt ms, --link-mibps MiB/s,
 //      a comma-separated list: one remote run per rate; default 25,8)
 // Options: --scale F (multiply every size/count; e.g. --scale 0.1 for a quick check), --skip-kubectl,
+//          [--shapes small,big] [--no-local] [--link-mibps 25,8|none]
 //          --only K,X,A,B,C,R,F (sections: K=kubectl ratios on both links, X=the exec path's own ceiling,
 //          A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
@@ -31,7 +32,10 @@ const opt = (name, dflt) => {
 const scale = Number(opt('scale', '1'))
 const only = new Set(opt('only', 'K,X,A,B,C,R,F').split(','))
 const linkRtt = Number(opt('link-rtt', '40'))
-const linkMiBps = opt('link-mibps', '25,8').split(',').map(Number)
+const linkMiBps = opt('link-mibps', '25,8').split(',').filter((x) => x && x !== 'none').map(Number)
+// K only: which shapes (small, big) and whether the local link runs (--no-local)
+const shapes = new Set(opt('shapes', 'small,big').split(','))
+const localLink = !argv.includes('--no-local')
 const skipKubectl = argv.includes('--skip-kubectl')
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
 const MiB = 1 << 20
@@ -222,13 +226,14 @@ async function kubectlCp(dir, table) {
 /** Staging against kubectl cp on one directory: wall-time ratio and each client's own CPU per GiB. */
 async function versus(dir, table) {
   const bytes = dirBytes(dir)
-  const r = await stage(dir, table, {noCache: true})
+  // BENCH_STAGE_OPTS: staging options for these runs, e.g. '{"parallel":2,"batch":{"bytes":33554432}}'
+  const r = await stage(dir, table, {noCache: true, ...JSON.parse(process.env.BENCH_STAGE_OPTS || '{}')})
   clearStaged(table)
   if (!r.ok) return {error: r.error}
   const k = skipKubectl ? {error: 'skipped'} : await kubectlCp(dir, table)
   const perGiB = (c) => (c === undefined ? undefined : (c / bytes) * GiB)
   // the client's CPU while it stages (not its start-up or the stage pod's creation); kubectl's whole process
-  return {bytes, seconds: r.stageSeconds, parallel: r.result.parallel, check: r.result.check, cpu: perGiB(r.stageCpuSeconds), kSeconds: k.seconds, kCpu: perGiB(k.clientCpuSeconds), kError: k.error}
+  return {bytes, seconds: r.stageSeconds, parallel: r.result.parallel, check: r.result.check, cpu: perGiB(r.stageCpuSeconds), kSeconds: k.seconds, kCpu: perGiB(k.clientCpuSeconds), kError: k.error, allCpu: perGiB(r.cpuSeconds), kAllCpu: perGiB(k.cpuSeconds)}
 }
 
 const lines = []
@@ -266,13 +271,13 @@ try {
     const small = genFiles(path.join(base, 'K-small'), n, 100 * 1024)
     const big = genBig(path.join(base, 'K-big', 'big.bin'), Math.round(1.25 * GiB * scale))
     const rows = []
-    for (const link of ['local', ...linkMiBps]) {
+    for (const link of [...(localLink ? ['local'] : []), ...linkMiBps]) {
       const linkName = link === 'local' ? 'local link' : `remote link (${linkRtt} ms RTT, ${link} MiB/s per connection)`
       if (link !== 'local') sb.faults.set({linkLatencyMs: linkRtt, linkBytesPerSecond: link * MiB})
       try {
         for (const [shape, dir, table] of [
-          [`${n} × ~100 KiB`, small, `bench_k_small_${link}`.replace('.', '_')],
-          [`one ${fmt(dirBytes(big))} file`, big, `bench_k_big_${link}`.replace('.', '_')],
+          ...(shapes.has('small') ? [[`${n} × ~100 KiB`, small, `bench_k_small_${link}`.replace('.', '_')]] : []),
+          ...(shapes.has('big') ? [[`one ${fmt(dirBytes(big))} file`, big, `bench_k_big_${link}`.replace('.', '_')]] : []),
         ]) {
           const v = await versus(dir, table)
           if (v.error) {
@@ -281,7 +286,9 @@ try {
           }
           const ratio = v.kSeconds ? `${(v.kSeconds / v.seconds).toFixed(2)}× kubectl cp` : `kubectl cp ${v.kError}`
           const cpuText = `client CPU ${v.cpu?.toFixed(2) ?? '?'} s/GiB vs kubectl ${v.kCpu?.toFixed(2) ?? '?'} s/GiB${v.cpu && v.kCpu ? ` (${(v.cpu / v.kCpu).toFixed(2)}×)` : ''}`
-          rows.push(`  ${linkName}, ${shape}: staging ${v.seconds.toFixed(2)} s (${rate(v.bytes, v.seconds)}, up to ${v.parallel} streams, ${v.check} checks), kubectl cp ${v.kSeconds?.toFixed(2) ?? '-'} s → ${ratio}; ${cpuText}`)
+          // every process of each step (cgroup): client, the in-process API server relay, pods; staging's includes its client's start-up and the stage pod's creation
+          const allText = v.allCpu !== undefined ? `; all processes ${v.allCpu.toFixed(2)} vs ${v.kAllCpu?.toFixed(2) ?? '?'} s/GiB` : ''
+          rows.push(`  ${linkName}, ${shape}: staging ${v.seconds.toFixed(2)} s (${rate(v.bytes, v.seconds)}, up to ${v.parallel} streams, ${v.check} checks), kubectl cp ${v.kSeconds?.toFixed(2) ?? '-'} s → ${ratio}; ${cpuText}${allText}`)
           console.log(rows.at(-1))
         }
       } finally {

@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, afterEach, before, test} from 'node:test'
 
+import {BUSYBOX, busyboxFor} from '../sandbox/kubelet/rootfs.js'
 import {startSandbox} from '../sandbox/index.js'
 import {CATS_DOGS, runCli} from './push-cli.js'
 
@@ -195,7 +196,7 @@ test('large files without tar (one file per stream, hashed in the pod after writ
   assert.ok(existsSync(`${stagingDir('tee_t')}.staging-resume`), 'the resumable work dir is kept')
   const again = await push(dir, 'tee_t', ['--json'], env)
   assert.equal(again.code, 0, again.stderr)
-  assert.equal(again.json.staged.skipped_files, 1, 'labels.csv was verified (md5sum in the pod) by the failed run')
+  assert.equal(again.json.staged.skipped_files, 1, 'labels.csv was verified (checked in the pod) by the failed run')
   assert.equal(again.json.staged.sent_files, 6)
   assertStagedEquals(dir, 'tee_t')
   await ingestionDone(again.json.job_name)
@@ -242,19 +243,27 @@ test('a large file cut short by a killed CLI resumes inside the file: recorded r
   assertStagedEquals(dir, 'part_t')
 })
 
-test('a byte damaged in transit is caught by the pod and only that file is sent again (tar batch and large-file paths)', async () => {
-  for (const [table, env] of [
-    ['dmg_batch', {}],
-    ['dmg_large', {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '8192'}],
+// The stage pod checks with sha256 where its sha256sum is fast (alpine 3.20's busybox: the sandbox gives it
+// trixie's 1.37 when present) and md5 where it is not (busybox 1.35); each pod is asked. Both paths run here.
+const OLD_BUSYBOX_IMAGE = 'busybox:1.35'
+const alpineCheck = busyboxFor('alpine:3.20') === BUSYBOX ? 'md5' : 'sha256'
+
+test('a byte damaged in transit is caught by the pod and only that file is sent again (tar batch and large-file paths, sha256 and md5 pods)', async () => {
+  for (const [table, env, image, check] of [
+    ['dmg_batch', {}, undefined, alpineCheck],
+    ['dmg_large', {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '8192'}, undefined, alpineCheck],
+    ['dmg_batch_md5', {}, OLD_BUSYBOX_IMAGE, 'md5'],
+    ['dmg_large_md5', {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '8192'}, OLD_BUSYBOX_IMAGE, 'md5'],
   ] as const) {
     const dir = dataset()
     // 2000 bytes in: inside the first file's data on both paths (after the 512-byte tar header on one)
     sb.faults.set({corruptExecStdinAt: {bytes: 2000, times: 1}})
-    const r = await push(dir, table, ['--json', '--parallel', '1'], env)
+    const r = await push(dir, table, ['--json', '--parallel', '1', ...(image ? ['--stage-image', image] : [])], env)
     const left = sb.faults.get().corruptExecStdinAt?.times
     sb.faults.clear()
     assert.equal(r.code, 0, r.stderr)
     assert.equal(left, 0, 'the damage was injected')
+    assert.equal(r.json.staged.verified_with, check, `${table}: the pod's check`)
     assert.equal(r.json.staged.resent_files, 1, `${table}: the damaged file was re-sent`)
     assertStagedEquals(dir, table)
   }
@@ -324,22 +333,26 @@ for (const [link, faults, expectCompressed] of [
   })
 }
 
-test('a large file over several streams at once: cut and damaged ranges are sent again, its sha256 is the file-order one', async () => {
+test('a large file over several streams at once: cut and damaged ranges are sent again, its sha256 is the file-order one (sha256 and md5 pods)', async () => {
   // every file in 16 KiB ranges; one image padded to ~40 ranges so that four stream at once
   const env = {TRACEBLOC_STAGE_BATCH_FILES: '1', TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '16384'}
-  for (const [table, faults] of [
-    ['par_cut', {cutExecAfterBytes: {bytes: 10_000, times: 3}}],
-    ['par_dmg', {corruptExecStdinAt: {bytes: 2000, times: 1}}],
+  // sha256 pod: the file's sha256 is read back in the pod from confirmed ranges; md5 pod: hashed in file
+  // order on the client while its ranges stream out of order
+  for (const [table, faults, image, check] of [
+    ['par_cut', {cutExecAfterBytes: {bytes: 10_000, times: 3}}, undefined, alpineCheck],
+    ['par_dmg', {corruptExecStdinAt: {bytes: 2000, times: 1}}, undefined, alpineCheck],
+    ['par_cut_md5', {cutExecAfterBytes: {bytes: 10_000, times: 3}}, OLD_BUSYBOX_IMAGE, 'md5'],
   ] as const) {
     const dir = dataset()
     const big = path.join(dir, 'images', 'cat1.jpeg')
     writeFileSync(big, Buffer.concat([readFileSync(big), Buffer.alloc(600 << 10, 7)]))
     sb.faults.set(faults)
-    const r = await push(dir, table, ['--json', '--parallel', '4'], env)
+    const r = await push(dir, table, ['--json', '--parallel', '4', ...(image ? ['--stage-image', image] : [])], env)
     sb.faults.clear()
     assert.equal(r.code, 0, r.stderr)
     assert.equal(r.json.staged.parallel, 4)
-    if (table === 'par_cut') assert.ok(r.json.staged.retries >= 1, `retries ${r.json.staged.retries}`)
+    assert.equal(r.json.staged.verified_with, check)
+    if (table !== 'par_dmg') assert.ok(r.json.staged.retries >= 1, `retries ${r.json.staged.retries}`)
     else assert.equal(r.json.staged.resent_files, 1)
     assertStagedEquals(dir, table)
     const manifest = readFileSync(path.join(stagingDir(table), '.tracebloc-manifest'), 'utf8')

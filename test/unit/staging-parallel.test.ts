@@ -62,9 +62,9 @@ test('a cut attempt and its retry, with a later range already done: still the sa
   assert.equal(await h.digest(), want)
 })
 
-test('range size: a sixteenth of the file as a power of two, 16 MiB to 128 MiB', () => {
-  assert.equal(defaultRangeBytes(20 << 20), 16 << 20)
-  assert.equal(defaultRangeBytes(320 << 20), 16 << 20)
+test('range size: a sixteenth of the file as a power of two, 32 MiB to 128 MiB', () => {
+  assert.equal(defaultRangeBytes(20 << 20), 32 << 20)
+  assert.equal(defaultRangeBytes(320 << 20), 32 << 20)
   assert.equal(defaultRangeBytes(700 << 20), 32 << 20)
   assert.equal(defaultRangeBytes(1280 << 20), 64 << 20)
   assert.equal(defaultRangeBytes(3 * 2 ** 30), 128 << 20)

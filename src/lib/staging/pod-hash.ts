@@ -16,18 +16,24 @@ export const HEX_DIGITS: Record<HashAlgo, number> = {sha256: 64, md5: 32}
 /** The busybox/coreutils command that prints this hash. */
 export const hashCommand = (a: HashAlgo) => `${a}sum`
 
-/** Bytes each probe hashes: long enough for /proc/uptime's 10 ms ticks to tell a 3× difference. */
+/** Bytes each probe hashes: ~0.2 s of CPU for a software sha256, enough for `time`'s 10 ms ticks. */
 const PROBE_MIB = 32
 
 /**
- * Appended to the first exec of a staging run: times sha256sum and md5sum over the same zeros in the pod
- * (one line each: `<command> <uptime before> <uptime after>`). Never fails the script.
+ * Appended to the first exec of a staging run: the CPU time sha256sum and md5sum take over the same zeros in
+ * the pod (`<command> cpu <user s> <system s>`, from `time -f`; CPU time, so other work on the node does
+ * not skew it), or where there is no `time`, the wall time (`<command> wall <uptime before> <after>`).
+ * Never fails the script.
  */
 export function hashProbeScript(): string {
-  const t = `$(cut -d' ' -f1 /proc/uptime 2>/dev/null || true)`
+  const zeros = `dd if=/dev/zero bs=1M count=${PROBE_MIB} 2>/dev/null`
+  const up = `$(cut -d' ' -f1 /proc/uptime 2>/dev/null || true)`
   return [
     "echo '@@HASH'",
-    `for h in sha256sum md5sum; do a=${t}; if dd if=/dev/zero bs=1M count=${PROBE_MIB} 2>/dev/null | $h >/dev/null 2>&1; then b=${t}; echo "$h $a $b"; fi; done || true`,
+    'for h in sha256sum md5sum; do',
+    `  if command -v time >/dev/null 2>&1; then ${zeros} | time -f "$h cpu %U %S" $h 2>&1 >/dev/null || true`,
+    `  else a=${up}; ${zeros} | $h >/dev/null 2>&1 && echo "$h wall $a ${up}" || true; fi`,
+    'done',
   ].join('\n')
 }
 
@@ -39,8 +45,8 @@ export function chooseHash(probe: string | undefined, override = process.env.TRA
   if (override === 'sha256' || override === 'md5') return override
   const took = new Map<string, number>()
   for (const line of (probe ?? '').split('\n')) {
-    const m = /^(sha256sum|md5sum) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(line.trim())
-    if (m) took.set(m[1], Number(m[3]) - Number(m[2]))
+    const m = /^(sha256sum|md5sum) (cpu|wall) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(line.trim())
+    if (m) took.set(m[1], m[2] === 'cpu' ? Number(m[3]) + Number(m[4]) : Number(m[4]) - Number(m[3]))
   }
   const sha = took.get('sha256sum')
   const md5 = took.get('md5sum')
@@ -61,23 +67,27 @@ export class PodFileDigest {
   private next = 0
   private ended = false
   private wake?: () => void
-  private readonly result: Promise<string | undefined>
+  private result?: Promise<string | undefined>
 
   constructor(
-    s: Stager,
+    private readonly s: Stager,
     private readonly name: string,
     private readonly ranges: Array<{offset: number; length: number}>,
-  ) {
+  ) {}
+
+  /** The exec starts with the first confirmation (no idle connection while the first ranges stream). */
+  private start(): Promise<string | undefined> {
+    const s = this.s
     const W = shQuote(s.o.paths.work)
-    const F = shQuote(`./${name}`)
+    const F = shQuote(`./${this.name}`)
     const script = [
       'set -e',
       'set -o pipefail',
       `cd ${W}`,
       `while read -r off len; do [ "$off" = end ] && break; dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$len" status=none; done | sha256sum`,
     ].join('\n')
-    this.result = s
-      .exec(script, `hashing ${name} in the pod`, {stdin: () => this.feed()})
+    return s
+      .exec(script, `hashing ${this.name} in the pod`, {stdin: () => this.feed()})
       .then((r) => (r.exitCode === 0 ? /^([0-9a-f]{64}) /m.exec(r.stdout)?.[1] : undefined))
       .catch(() => undefined)
   }
@@ -89,6 +99,7 @@ export class PodFileDigest {
       const r = this.ranges[this.next++]
       this.lines.push(`${r.offset} ${r.length}\n`)
     }
+    if (this.lines.length > 0) this.result ??= this.start()
     this.poke()
   }
 

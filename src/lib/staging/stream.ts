@@ -268,24 +268,21 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, sentFiles: Math.min(totalFiles, doneFiles + flyFiles), totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
   }
 
-  // The link as the pod sees it: plain bytes delivered (extracted and checked in the pod, not merely handed
-  // to a socket buffer) over the time plain batches were under way — first byte to done, overlaps counted
-  // once, exec start-up left out — judged only once COMPRESS_JUDGE_BYTES arrived, so one slow start on a
-  // busy machine does not decide it.
+  // The link as one stream sees it: plain bytes delivered (extracted and checked in the pod, not merely
+  // handed to a socket buffer) over the time each plain batch was under way (first byte to done, exec
+  // start-up left out, summed over batches) — judged only once COMPRESS_JUDGE_BYTES arrived, so one slow
+  // start on a busy machine does not decide it. Per stream, not in aggregate: on a link that caps each
+  // connection, more streams add up, yet every stream still carries 4× more text gzipped.
   let plainDoneBytes = 0
-  let plainActive = 0
-  let plainBusySince = 0
-  let plainBusyMs = 0
-  const plainStart = () => {
-    if (plainActive++ === 0) plainBusySince = Date.now()
-  }
-  const plainEnd = () => {
-    if (--plainActive === 0) plainBusyMs += Date.now() - plainBusySince
-  }
-  const linkIsSlow = () => {
-    if (plainDoneBytes < COMPRESS_JUDGE_BYTES) return false
-    const ms = plainBusyMs + (plainActive > 0 ? Date.now() - plainBusySince : 0)
-    return plainDoneBytes / Math.max(0.001, ms / 1000) < COMPRESS_BELOW_BYTES_PER_SECOND
+  let plainStreamMs = 0
+  const linkIsSlow = () => plainDoneBytes >= COMPRESS_JUDGE_BYTES && plainDoneBytes / Math.max(0.001, plainStreamMs / 1000) < COMPRESS_BELOW_BYTES_PER_SECOND
+  // Text reached before the judgement waits for the plain batches under way (their in-pod checks): with
+  // several streams they all finish sending at once, before any of them counts as delivered.
+  let plainInFlight = 0
+  const plainDone: Array<() => void> = []
+  const judgeLink = async () => {
+    while (plainDoneBytes < COMPRESS_JUDGE_BYTES && plainInFlight > 0) await new Promise<void>((r) => plainDone.push(r))
+    return linkIsSlow()
   }
 
   // A batch holds a transfer slot only while its stdin streams; its in-pod checksum run then overlaps the
@@ -324,15 +321,13 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
         return
       }
       // auto: the first batches go plain and measure the link; text is gzipped once the link proves slow
-      if (b.compress && mode === 'auto') b.compress = linkIsSlow()
-      let measuring = false
+      if (b.compress && mode === 'auto') b.compress = await judgeLink()
+      if (!b.compress) plainInFlight++
+      let plainSince = 0
       let counted = 0
       const send = b.files.length === 1 && b.files[0].size >= bigEnough ? sendLargeFile : sendBatch
       const failed = await send(s, o, b, result, (bytes) => {
-        if (!b.compress && !measuring) {
-          measuring = true
-          plainStart()
-        }
+        if (!b.compress && !plainSince) plainSince = Date.now()
         streams.add(bytes >= counted ? bytes - counted : bytes)
         counted = bytes
         while (workers.length < 2 * streams.limit && queue.length > 0) addWorker() // a stream was added
@@ -340,7 +335,14 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
         inflightFiles.set(b.id, filesWithin(b.files, bytes))
         report()
       }, release).finally(() => {
-        if (measuring) plainEnd()
+        if (plainSince) plainStreamMs += Date.now() - plainSince
+        if (!b.compress) {
+          plainInFlight--
+          // after this batch's bytes are booked below (or it failed): then the text waiting on it decides
+          setImmediate(() => {
+            for (const w of plainDone.splice(0)) w()
+          })
+        }
         inflight.delete(b.id)
         inflightFiles.delete(b.id)
         release()
