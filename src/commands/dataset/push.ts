@@ -90,7 +90,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     ...clusterFlags,
     'idempotency-key': Flags.string({description: 'Reuse a key to attach to an earlier run instead of starting a new one'}),
     'image-digest': Flags.string({description: 'Pin the ingestor image: sha256:<64 hex>'}),
-    'stage-image': Flags.string({description: 'Image for the stage pod (needs sh, tar, gzip, head, dd, md5sum, awk, sed, grep, cat, cp, ln, mv, rm, mkdir, rmdir, touch, find, stat, printf; busybox has them all)', default: DEFAULT_STAGE_IMAGE}),
+    'stage-image': Flags.string({description: 'Image for the stage pod (needs sh, tar, gzip, head, dd, sha256sum, md5sum, awk, sed, grep, cat, cp, ln, mv, rm, mkdir, rmdir, touch, find, stat, printf; busybox has them all)', default: DEFAULT_STAGE_IMAGE}),
     detach: Flags.boolean({description: 'Return after submitting; the ingestion continues in the cluster'}),
     'dry-run': Flags.boolean({description: 'Print the plan (ingest config, files, bytes, cluster target) without writing anything'}),
     overwrite: Flags.boolean({description: 'Replace an existing dataset of that name (its table and files are removed first, after the checks pass)'}),

@@ -3,6 +3,7 @@
 import {createHash, type Hash} from 'node:crypto'
 
 import {shQuote} from '../cluster/exec.js'
+import {CliError, ExitCode} from '../output/errors.js'
 import {HashedEntry, manifestLine} from './manifest.js'
 import {Batch, DEFAULT_PARALLEL, RANGE_BYTES, RANGES_DIR, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {remoteFailure, Stager} from './stager.js'
@@ -68,7 +69,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     for (const v of inFlight.values()) n += v
     onBytes(n)
   }
-  const checks: Array<Promise<string | undefined>> = []
+  const checks: Array<Promise<Array<string | undefined>>> = []
   let streaming = 0
   let failed = false
   let wake: (() => void) | undefined
@@ -77,7 +78,8 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     wake = undefined
     w?.()
   }
-  for (const [i, r] of ranges.entries()) {
+  for (let i = 0; i < ranges.length; ) {
+    const r = ranges[i]
     const had = prior?.get(r.offset)
     let resumable: boolean
     try {
@@ -94,11 +96,19 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
       result.resumedBytes += r.length
       inFlight.set(i, r.length)
       progress()
+      i++
       continue
     }
     // a range holds a stream while its bytes go out; its in-pod check overlaps the next ranges
     while (streaming >= streams.limit && !failed) await new Promise<void>((resolve) => (wake = resolve))
     if (failed) break // reported below, once the ranges already under way have settled
+    // Once the stream count is settled, consecutive ranges share an exec where there are many ranges per
+    // stream left (on the sandbox an exec costs ~0.1 s of CPU; where the link caps each connection the
+    // count settles high and ranges go one by one, spread over the streams)
+    const n = !prior && !b.compress && streams.decided ? Math.max(1, Math.min(GROUP_MAX, Math.floor((ranges.length - i) / (2 * streams.limit)))) : 1
+    const first = i
+    const group = ranges.slice(i, i + n)
+    i += group.length
     streaming++
     result.parallel = Math.max(result.parallel, streaming)
     let released = false
@@ -109,26 +119,31 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
       poke()
     }
     let counted = 0
-    const check = sendRange(s, o, b, e, r, result, {
+    const check = sendRanges(s, o, b, e, group, result, {
       algo,
       hasher,
-      onBytes: (n) => {
-        streams.add(n >= counted ? n - counted : n)
-        counted = n
+      onBytes: (bytes) => {
+        streams.add(bytes >= counted ? bytes - counted : bytes)
+        counted = bytes
         if (streaming < streams.limit) poke() // the governor added a stream
-        inFlight.set(i, n)
+        inFlight.set(first, bytes)
         progress()
       },
       onSent: release,
     })
-    check.then((hash) => {
-      rangeHashes[i] = hash
-      if (hash) podDigest?.confirm(i)
-      release()
-    }, () => {
-      failed = true
-      release()
-    })
+    check.then(
+      (hashes) => {
+        for (const [j, hash] of hashes.entries()) {
+          rangeHashes[first + j] = hash
+          if (hash) podDigest?.confirm(first + j)
+        }
+        release()
+      },
+      () => {
+        failed = true
+        release()
+      },
+    )
     checks.push(check)
   }
   onSent()
@@ -139,7 +154,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     throw (rejected as PromiseRejectedResult).reason
   }
   result.sentFiles += 1
-  if (settled.some((x) => x.status === 'fulfilled' && !x.value)) {
+  if (settled.some((x) => x.status === 'fulfilled' && x.value.some((hash) => !hash))) {
     stopHashes()
     return [e]
   }
@@ -150,64 +165,80 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   return []
 }
 
-/** One range of a large file: write it at its offset, hash it back; its hash once the pod's matched (3 tries). */
-async function sendRange(
+type Range = {offset: number; length: number}
+
+/**
+ * Consecutive ranges of a large file over one exec: each written at its offset and hashed back; returns
+ * each range's hash once the pod's matched (3 tries; a range that failed its check goes again, the others
+ * stay). One range on v5 ends at the stdin close; several ranges, or v4, are length-framed with dd.
+ */
+async function sendRanges(
   s: Stager,
   o: StreamOptions,
   b: Batch,
   e: HashedEntry,
-  r: {offset: number; length: number},
+  group: Range[],
   result: StreamResult,
   h: {algo: HashAlgo; hasher?: OrderedSha256; onBytes: (n: number) => void; onSent: () => void},
-): Promise<string | undefined> {
+): Promise<Array<string | undefined>> {
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
   const v5 = s.protocol === 'v5.channel.k8s.io'
-  // v5 closes stdin at the end; v4 cannot, so there dd stops after exactly the range's bytes.
-  // Damaged gzip data stops short, which the hash check catches (compression only runs on v5).
-  const put = `dd of=${F} bs=1M oflag=seek_bytes seek=${r.offset} conv=notrunc status=none`
-  const write = b.compress ? `gzip -d -c | ${put}` : v5 ? put : `${put} iflag=fullblock,count_bytes count=${r.length}`
-  // the hash of what landed is recorded (tmp + rename) for a later run to resume from, and printed for this one
-  const rec = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}.${r.offset}`)
-  const script = [
-    'set -e',
-    `cd ${W}`,
-    write,
-    `S=$(dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | ${hashCommand(h.algo)})`,
-    'S=${S%% *}',
-    `printf '%s %s %s %s %s\\n' "$S" ${r.offset} ${r.length} ${e.size} ${shQuote(e.name)} > ${rec}.tmp`,
-    `mv ${rec}.tmp ${rec}`,
-    'echo "$S"',
-  ].join('\n')
-  const what = rangeLabel(e, r)
-  for (let attempt = 1; attempt <= 3; attempt++) {
+  const out: Array<string | undefined> = group.map(() => undefined)
+  let pending = group.map((_, j) => j)
+  for (let attempt = 1; attempt <= 3 && pending.length > 0; attempt++) {
+    const rs = pending.map((j) => group[j])
+    // Damaged gzip data stops short, which the hash check catches (compression: one range, v5 only).
+    // The hash of what landed is recorded (tmp + rename) for a later run to resume from, and printed for this one.
+    const script = [
+      'set -e',
+      `cd ${W}`,
+      ...rs.flatMap((r) => {
+        const put = `dd of=${F} bs=1M oflag=seek_bytes seek=${r.offset} conv=notrunc status=none`
+        const rec = shQuote(`${RANGES_DIR}/${rangeKey(e.name)}.${r.offset}`)
+        return [
+          b.compress ? `gzip -d -c | ${put}` : v5 && rs.length === 1 ? put : `${put} iflag=fullblock,count_bytes count=${r.length}`,
+          `S=$(dd if=${F} bs=1M iflag=skip_bytes,count_bytes skip=${r.offset} count=${r.length} status=none | ${hashCommand(h.algo)})`,
+          'S=${S%% *}',
+          `printf '%s %s %s %s %s\\n' "$S" ${r.offset} ${r.length} ${e.size} ${shQuote(e.name)} > ${rec}.tmp`,
+          `mv ${rec}.tmp ${rec}`,
+          `echo "R ${r.offset} $S"`,
+        ]
+      }),
+    ].join('\n')
+    const what = rangeLabel(e, {offset: rs[0].offset, length: rs.at(-1)!.offset + rs.at(-1)!.length - rs[0].offset})
     const meter = new StdinMeter(result, h.onBytes)
-    let sent: string | undefined
+    const sent = new Map<number, string>()
     const x = await s.exec(script, `sending ${what}`, {
       stdin: () => {
         meter.restart()
-        sent = undefined
-        const m = createHash(h.algo)
+        sent.clear()
         const gen = (async function* () {
-          let at = r.offset
           // a buffer per attempt (a retried range may read while the next one streams), back to the pool
           // once this attempt's reads are over (the exec pump copies each chunk before asking for the next)
           const buf = b.compress ? undefined : (rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20))
-          const reader = {}
-          h.hasher?.start(reader, r)
           try {
-            for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal: o.signal})) {
-              m.update(chunk)
-              h.hasher?.offer(reader, at, chunk)
-              at += chunk.length
-              meter.file(chunk.length)
-              yield chunk
+            for (const r of rs) {
+              const m = createHash(h.algo)
+              let at = r.offset
+              const reader = {}
+              h.hasher?.start(reader, r)
+              try {
+                for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal: o.signal})) {
+                  m.update(chunk)
+                  h.hasher?.offer(reader, at, chunk)
+                  at += chunk.length
+                  meter.file(chunk.length)
+                  yield chunk
+                }
+              } finally {
+                h.hasher?.end(reader)
+              }
+              sent.set(r.offset, m.digest('hex'))
             }
           } finally {
-            h.hasher?.end(reader)
             if (buf && rangeBuffers.length < 16) rangeBuffers.push(buf)
           }
-          sent = m.digest('hex')
         })()
         return b.compress ? gzipped(gen) : gen
       },
@@ -217,16 +248,27 @@ async function sendRange(
     meter.restart()
     if (b.compress) result.compressed = true
     if (x.exitCode !== 0) throw remoteFailure(`writing ${what}`, o.namespace, s.pod, x)
-    const got = new RegExp(`^([0-9a-f]{${HEX_DIGITS[h.algo]}})$`, 'm').exec(x.stdout)?.[1]
-    if (got && sent && got === sent) return got
-    if (attempt < 3) {
-      o.onNote?.(`${what} failed the in-pod checksum; sending it again`)
+    const got = new Map<number, string>()
+    for (const m of x.stdout.matchAll(new RegExp(`^R (\\d+) ([0-9a-f]{${HEX_DIGITS[h.algo]}})$`, 'gm'))) got.set(Number(m[1]), m[2])
+    const bad: number[] = []
+    for (const j of pending) {
+      const r = group[j]
+      const hash = got.get(r.offset)
+      if (hash && hash === sent.get(r.offset)) out[j] = hash
+      else bad.push(j)
+    }
+    pending = bad
+    if (pending.length > 0 && attempt < 3) {
+      for (const j of pending) o.onNote?.(`${rangeLabel(e, group[j])} failed the in-pod checksum; sending it again`)
       result.resentFiles += 1
     }
   }
   h.onSent()
-  return undefined
+  return out
 }
+
+/** Ranges one exec carries at most (a cut or a failed check re-sends only its own ranges). */
+const GROUP_MAX = 4
 
 /** Read buffers of finished range attempts, reused: a 10 GiB file would otherwise leave 80 MiB of garbage. */
 const rangeBuffers: Buffer[] = []
@@ -239,7 +281,7 @@ async function podSha256(s: Stager, e: HashedEntry, known: string | undefined): 
   if (known && known.length === HEX_DIGITS.sha256) return known
   const out = await s.sh(`cd ${shQuote(s.o.paths.work)} && sha256sum ${shQuote(`./${e.name}`)}`, `hashing ${e.name} in the pod`)
   const d = /^([0-9a-f]{64}) /.exec(out)?.[1]
-  if (!d) throw new Error(`hashing ${e.name} in the pod: no sha256 in its output`)
+  if (!d) throw new CliError(`hashing ${e.name} in the pod: no sha256 in its output`, {exitCode: ExitCode.STAGING, reason: 'staging_failed', hint: 'the stage image needs sha256sum; run the push again'})
   return d
 }
 

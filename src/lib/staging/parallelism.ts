@@ -36,6 +36,11 @@ export class StreamGovernor {
 
   private readonly max: number
 
+  /** The count is settled: measured (or pinned) and no longer changing. */
+  get decided(): boolean {
+    return this.settled
+  }
+
   /** File bytes that just went out on any stream; may change `limit`. */
   add(bytes: number): void {
     if (this.settled) return

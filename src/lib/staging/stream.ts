@@ -3,9 +3,10 @@
 // dest→backup, work→dest, rm backup) and adding, on top of it:
 // - a content manifest (sha256 per file, hashed while the tar stream reads it) kept as a hidden file in the
 //   staged root; a re-push sends only files whose hash differs and skips copy + swap when nothing changed;
-// - batches over N parallel exec streams, each ending in md5 and sha256 lines for its files: the pod checks
-//   the bytes it wrote with `md5sum -c` (FileHashes in transfer.ts says why md5) and records the sha256 lines
-//   of the files that pass; a failed file is re-sent, unverified data is never swapped in;
+// - batches over N parallel exec streams (how many: measured), each ending in checksum lines for its files:
+//   the pod checks the bytes it wrote with `sha256sum -c` of the manifest lines themselves, or `md5sum -c`
+//   where its sha256 is slow (pod-hash.ts asks the pod), and records the sha256 lines of the files that
+//   pass; a failed file is re-sent, unverified data is never swapped in;
 // - large files alone, without tar, in ranges that are retried (and resumed by a later run) one by one;
 // - a persistent work dir `<table>.staging-resume` whose verified list survives a cut stream, a deleted stage
 //   pod or a killed CLI, so the next attempt continues from the verified files;
