@@ -5,12 +5,11 @@
 //
 // --base-url defaults to the GitHub release download dir for v<version>; --version defaults to package.json's.
 // Without --out the formula goes to stdout.
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+import {isMain, repoRoot, runSumsCli} from './sums-cli.mjs'
+
 export const TEMPLATE = path.join(repoRoot, 'packaging/homebrew/tracebloc.rb.tmpl')
 const BREW_TARGETS = ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64']
 
@@ -47,25 +46,4 @@ export function renderFormula({sumsText, version, baseUrl, nodeVersion, template
   return out
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const {values} = parseArgs({options: {
-    sums: {type: 'string'}, version: {type: 'string'}, 'base-url': {type: 'string'}, out: {type: 'string'},
-  }})
-  try {
-    if (!values.sums) throw new Error('--sums <SHA256SUMS file> is required')
-    const pjson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'))
-    const pins = JSON.parse(readFileSync(path.join(repoRoot, 'packaging/node-pins.json'), 'utf8'))
-    const version = (values.version ?? pjson.version).replace(/^v/, '')
-    const formula = renderFormula({
-      sumsText: readFileSync(values.sums, 'utf8'),
-      version,
-      baseUrl: values['base-url'] ?? `https://github.com/tracebloc/cli/releases/download/v${version}`,
-      nodeVersion: pins.node,
-    })
-    if (values.out) writeFileSync(values.out, formula)
-    else process.stdout.write(formula)
-  } catch (error) {
-    console.error(`homebrew-formula: ${error.message}`)
-    process.exit(1)
-  }
-}
+if (isMain(import.meta.url)) runSumsCli('homebrew-formula', renderFormula)

@@ -73,16 +73,19 @@ function editJson(file, edit) {
  * files, so those two calls are answered here and nothing else is let through.
  */
 function sudoShim(stage) {
-  const dir = path.join(stage, 'tmp', 'sudo-shim')
-  mkdirSync(dir, {recursive: true})
-  writeFileSync(path.join(dir, 'sudo'), [
-    '#!/bin/sh',
+  return shim(stage, 'sudo', [
     '# stand-in for oclif pack deb: ownership is recorded by dpkg-deb --root-owner-group instead',
     'case "$1" in chown|chgrp) exit 0 ;; esac',
     'echo "sudo stand-in: refusing: $*" >&2',
     'exit 1',
-    '',
-  ].join('\n'), {mode: 0o755})
+  ])
+}
+
+/** A shell script named `name` alone in a fresh dir under the stage (for PATH); returns the dir. */
+function shim(stage, name, lines) {
+  const dir = path.join(stage, 'tmp', `${name}-shim`)
+  mkdirSync(dir, {recursive: true})
+  writeFileSync(path.join(dir, name), ['#!/bin/sh', ...lines, ''].join('\n'), {mode: 0o755})
   return dir
 }
 
@@ -93,10 +96,7 @@ function sudoShim(stage) {
  */
 function makensisShim(stage, bin) {
   const real = run('sh', ['-c', 'command -v makensis'], {stdio: ['ignore', 'pipe', 'ignore']}).trim()
-  const dir = path.join(stage, 'tmp', 'makensis-shim')
-  mkdirSync(dir, {recursive: true})
-  writeFileSync(path.join(dir, 'makensis'), [
-    '#!/bin/sh',
+  return shim(stage, 'makensis', [
     '# stand-in for oclif pack win: repair the alias launchers next to the .nsi, then compile with the real makensis',
     'for a in "$@"; do',
     '  case "$a" in *.nsi)',
@@ -105,9 +105,7 @@ function makensisShim(stage, bin) {
     '  esac',
     'done',
     `exec "${real}" "$@"`,
-    '',
-  ].join('\n'), {mode: 0o755})
-  return dir
+  ])
 }
 
 function walk(dir, rel = '') {

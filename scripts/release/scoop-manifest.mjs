@@ -8,14 +8,8 @@
 // --base-url defaults to the GitHub release download dir for v<version>; --version to package.json's.
 // Without --out the manifest goes to stdout. Users install it with
 //   scoop install https://github.com/tracebloc/cli/releases/latest/download/tracebloc.json
-import {readFileSync, writeFileSync} from 'node:fs'
-import path from 'node:path'
-import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
 import {parseSums} from './homebrew-formula.mjs'
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const REPO_URL = 'https://github.com/tracebloc/cli'
+import {isMain, REPO_URL, runSumsCli} from './sums-cli.mjs'
 
 export function renderScoopManifest({sumsText, version, baseUrl, pjson, nodeVersion}) {
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version)) throw new Error(`not a release version: ${version}`)
@@ -58,27 +52,4 @@ export function renderScoopManifest({sumsText, version, baseUrl, pjson, nodeVers
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const {values} = parseArgs({options: {
-    sums: {type: 'string'}, version: {type: 'string'}, 'base-url': {type: 'string'}, out: {type: 'string'},
-  }})
-  try {
-    if (!values.sums) throw new Error('--sums <SHA256SUMS file> is required')
-    const pjson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'))
-    const pins = JSON.parse(readFileSync(path.join(repoRoot, 'packaging/node-pins.json'), 'utf8'))
-    const version = (values.version ?? pjson.version).replace(/^v/, '')
-    const manifest = renderScoopManifest({
-      sumsText: readFileSync(values.sums, 'utf8'),
-      version,
-      baseUrl: values['base-url'] ?? `${REPO_URL}/releases/download/v${version}`,
-      pjson,
-      nodeVersion: pins.node,
-    })
-    const text = JSON.stringify(manifest, null, 4) + '\n'
-    if (values.out) writeFileSync(values.out, text)
-    else process.stdout.write(text)
-  } catch (error) {
-    console.error(`scoop-manifest: ${error.message}`)
-    process.exit(1)
-  }
-}
+if (isMain(import.meta.url)) runSumsCli('scoop-manifest', (o) => JSON.stringify(renderScoopManifest(o), null, 4) + '\n')

@@ -2,13 +2,13 @@
 // submitted with `push --detach`, the ingestor slowed down (fault ingestorSlowMs) so a run is still
 // going while the commands act on it. The recent-run cache lives in a temp XDG_CACHE_HOME per test.
 import assert from 'node:assert/strict'
-import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
-import {ROOT, runCli, SAMPLES, sandboxPerFile} from './push-cli.js'
+import {runCli, SAMPLES, sandboxPerFile} from './push-cli.js'
+import {cliOnPty, hasPty} from './pty.js'
 
 const sandbox = sandboxPerFile()
 const CSV = path.join(SAMPLES, 'tabular_classification/tabular_classification_sample_in_csv_format.csv')
@@ -32,52 +32,8 @@ function machine() {
   }
 }
 
-// Runs the CLI on a pseudo-terminal (python3's pty module), answers the first `[y/N]` prompt, and
-// prints {screen, code}. Async: the sandbox lives in this process and must keep serving meanwhile.
-const PTY = String.raw`
-import json, os, pty, re, select, signal, sys, time
-argv, env, answer = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvpe(argv[0], argv, dict(os.environ, **env))
-out, answered, deadline = b'', False, time.time() + 90
-while time.time() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            d = os.read(fd, 65536)
-        except OSError:
-            break
-        if not d:
-            break
-        out += d
-    if not answered and b'[y/N]' in out:
-        answered = True
-        os.write(fd, (answer + '\r').encode())
-else:
-    os.kill(pid, signal.SIGKILL)
-_, st = os.waitpid(pid, 0)
-print(json.dumps({'screen': re.sub(r'\x1b\[[0-9;?]*[A-Za-z]', '', out.decode(errors='replace')), 'code': os.waitstatus_to_exitcode(st)}))
-`
-function onPty(args: string[], env: Record<string, string>, answer: string): Promise<{screen: string; code: number}> {
-  return new Promise((resolve, reject) => {
-    const argv = [process.execPath, path.join(ROOT, 'bin/run.js'), ...args]
-    const child = spawn('python3', ['-c', PTY, JSON.stringify(argv), JSON.stringify({NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true', ...env}), answer], {cwd: ROOT})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('error', reject)
-    child.on('close', () => {
-      try {
-        resolve(JSON.parse(out))
-      } catch {
-        reject(new Error(`pty driver: ${err || out}`))
-      }
-    })
-  })
-}
-const hasPty = spawnSync('python3', ['-c', 'import pty'], {stdio: 'ignore'}).status === 0
+/** The CLI on a pseudo-terminal, answering its first `[y/N]` prompt. */
+const onPty = (args: string[], env: Record<string, string>, answer: string) => cliOnPty(args, {env, prompt: '[y/N]', answers: [answer], idleSeconds: 90})
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs

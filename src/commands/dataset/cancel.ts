@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
-import {trapSignals} from '../../lib/command/signals.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
 import {type CancelProgress, deleteRunJob, inspectPvc, type PvcLeftovers, readProgress, recordCancelEvent} from '../../lib/runs/cancel.js'
@@ -50,7 +49,8 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
     if (!f.yes && !interactive) {
       throw new CliError('cancelling a run needs confirmation: pass --yes (no terminal to ask on)', {exitCode: ExitCode.LOCAL_ENV, hint: `tracebloc dataset cancel ${this.args.run ?? ''} --yes`.replace('  ', ' '), reason: 'confirmation_required'})
     }
-    const sig = trapSignals()
+    const sig = this.interruption
+    sig.cooperate()
     try {
       const {t, namespace, cache, release} = await runTarget(f, this.config.cacheDir, {arg: this.args.run, needRelease: true, signal: sig.signal})
       await requireRunPermissions(t, namespace, CANCEL_PERMISSIONS, sig.signal)

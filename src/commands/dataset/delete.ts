@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
-import {trapSignals} from '../../lib/command/signals.js'
 import {readCatalog, resolveDataset} from '../../lib/datasets/catalog.js'
 import {connectForDatasets} from '../../lib/datasets/connect.js'
 import {validateDatasetName} from '../../lib/datasets/names.js'
@@ -36,7 +35,8 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
     if (!f.yes && !f['dry-run'] && (!(process.stdin.isTTY && process.stdout.isTTY) || this.jsonEnabled())) {
       throw new CliError(`refusing to delete "${name}" without confirmation (no terminal to ask on)`, {exitCode: ExitCode.LOCAL_ENV, hint: 'pass --yes to delete it (or --dry-run to see what would go)', reason: 'confirmation_required'})
     }
-    const sig = trapSignals()
+    const sig = this.interruption
+    sig.cooperate()
     try {
       const conn = await connectForDatasets({kubeconfig: f.kubeconfig, context: f.context, namespace: f.namespace}, {permissions: DELETE_PERMISSIONS, pvc: true, signal: sig.signal})
       const cat = await readCatalog(conn.target, conn.namespace, {pvc: true, signal: sig.signal})

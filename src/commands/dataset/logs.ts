@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
-import {trapSignals} from '../../lib/command/signals.js'
 import {CliError, ExitCode, interruptExitCode} from '../../lib/output/errors.js'
 import {redact} from '../../lib/output/redact.js'
 import {colorEnabled, style} from '../../lib/output/style.js'
@@ -55,7 +54,8 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
   async run(): Promise<LogsJson> {
     const f = this.flags
     const sinceSeconds = f.since === undefined ? undefined : parseSince(f.since)
-    const sig = trapSignals()
+    const sig = this.interruption
+    sig.cooperate()
     let follow: string | undefined
     try {
       const {t, namespace, cache} = await runTarget(f, this.config.cacheDir, {arg: this.args.run, signal: sig.signal})

@@ -31,6 +31,8 @@ export interface Interruption {
   exitCode(): number
   /** The command handles the first signal itself (stop, clean up, report); otherwise we exit at once. */
   cooperate(): void
+  /** Stop cooperating (the command's own handling is over): a later first signal exits at once. */
+  release(): void
   /** Run on a first signal of a non-cooperating command and after an unexpected error (deadline 10 s). */
   onCleanup(fn: Cleanup): () => void
   /** Run on a second signal, before exiting (deadline 3 s): only what must not be left behind. */
@@ -68,6 +70,9 @@ export function installInterruption(opts: {verbose: () => boolean; json: () => b
     exitCode: () => interruptExitCode(s.by),
     cooperate: () => {
       s.cooperating = true
+    },
+    release: () => {
+      s.cooperating = false
     },
     onCleanup: (fn) => {
       s.cleanups.add(fn)
@@ -216,20 +221,4 @@ export function raceAbort<T>(signal: AbortSignal | undefined, work: Promise<T>):
       },
     )
   })
-}
-
-/**
- * For commands that stop and report an interruption themselves (dataset logs, cancel): the process-wide
- * model in cooperating mode. `release` only stops cooperating: a later signal exits at once.
- */
-export function trapSignals(): {signal: AbortSignal; interruptedBy: () => string | undefined; release: () => void} {
-  const s = state ?? installInterruption({verbose: () => process.argv.includes('--verbose'), json: () => process.argv.includes('--json')})
-  s.cooperate()
-  return {
-    signal: s.signal,
-    interruptedBy: () => s.interruptedBy(),
-    release: () => {
-      ;(s as State).cooperating = false
-    },
-  }
 }

@@ -6,11 +6,16 @@
 
 /** A change of stream count must raise the aggregate rate by this factor to stay. */
 export const GROWTH = 1.1
-/** A doubling that gained at least this share of a linear gain (2×) doubles again. */
-export const LINEAR_SHARE = 0.75
+/** A change that gained at least this share of a linear gain (streams added × rate per stream) doubles next. */
+export const LINEAR_SHARE = 0.6
 /** Each step is judged over at least this long and this many bytes (a window starts after the change). */
 export const WINDOW_MS = 1000
 export const WINDOW_BYTES = 8 << 20
+/**
+ * Bytes in this long after a change do not count: the streams just added are still opening (TLS, exec
+ * upgrade, a few round trips on a WAN), and counting that would make every added stream look worth less.
+ */
+export const SETTLE_MS = 300
 /** Streams the measured default may grow to (--parallel allows up to 16). */
 export const MAX_STREAMS = 8
 
@@ -43,7 +48,7 @@ export class StreamGovernor {
 
   /** File bytes that just went out on any stream; may change `limit`. */
   add(bytes: number): void {
-    if (this.settled) return
+    if (this.settled || this.now() < this.windowStart) return
     this.windowBytes += bytes
     const ms = this.now() - this.windowStart
     if (ms < WINDOW_MS || this.windowBytes < WINDOW_BYTES) return
@@ -60,7 +65,7 @@ export class StreamGovernor {
       this.limit = this.bestLimit
       this.settled = true
     }
-    this.windowStart = this.now()
+    this.windowStart = this.now() + SETTLE_MS
     this.windowBytes = 0
   }
 }
