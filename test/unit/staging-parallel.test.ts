@@ -6,7 +6,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
-import {defaultRangeBytes} from '../../src/lib/staging/large-file.js'
+import {defaultRangeBytes, groupSize} from '../../src/lib/staging/large-file.js'
 import {OrderedSha256} from '../../src/lib/staging/ordered-hash.js'
 import {StreamGovernor, WINDOW_BYTES, WINDOW_MS} from '../../src/lib/staging/parallelism.js'
 import {fileRange} from '../../src/lib/staging/tar.js'
@@ -102,4 +102,18 @@ test('the stream count doubles while the rate grows in proportion, adds one whil
 test('--parallel pins the stream count; the count never passes the maximum', () => {
   assert.equal(settle((n) => n * 25 * 2 ** 20, {start: 2, max: 8, pinned: 3}).limit, 3)
   assert.equal(settle((n) => n * 25 * 2 ** 20, {start: 2, max: 4}).limit, 4)
+})
+
+test('ranges share an exec only once the stream count is settled, with many ranges per stream left, and never longer than ~3 s of one stream', () => {
+  const MiB = 2 ** 20
+  // still measuring, or pinned (no rate): one range per exec
+  assert.equal(groupSize(40, 64 * MiB, {decided: false, limit: 2, perStreamBytesPerSecond: 60 * MiB}), 1)
+  assert.equal(groupSize(40, 64 * MiB, {decided: true, limit: 2, perStreamBytesPerSecond: 0}), 1)
+  // a fast local stream (60 MiB/s): 180 MiB fit in 3 s → 2 ranges of 64 MiB, 4 of 32 MiB
+  assert.equal(groupSize(40, 64 * MiB, {decided: true, limit: 2, perStreamBytesPerSecond: 60 * MiB}), 2)
+  assert.equal(groupSize(40, 32 * MiB, {decided: true, limit: 2, perStreamBytesPerSecond: 60 * MiB}), 4)
+  // few ranges left per stream: one by one
+  assert.equal(groupSize(6, 32 * MiB, {decided: true, limit: 2, perStreamBytesPerSecond: 60 * MiB}), 1)
+  // a capped link (8 MiB/s per connection): a range already takes longer than 3 s
+  assert.equal(groupSize(40, 64 * MiB, {decided: true, limit: 4, perStreamBytesPerSecond: 8 * MiB}), 1)
 })

@@ -229,10 +229,12 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
             compress: o.compress,
             cache,
             // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream), the size from
-            // which a file alone in its batch is sent without tar, and the range size such files travel in
+            // which a file alone in its batch is sent without tar, the range size such files travel in, and
+            // how many consecutive ranges share an exec
             batch: {files: envInt('TRACEBLOC_STAGE_BATCH_FILES'), bytes: envInt('TRACEBLOC_STAGE_BATCH_BYTES')},
             streamHashMinBytes: envInt('TRACEBLOC_STAGE_STREAM_HASH_MIN'),
             rangeBytes: envInt('TRACEBLOC_STAGE_RANGE_BYTES'),
+            rangeGroup: envInt('TRACEBLOC_STAGE_RANGE_GROUP'),
             signal: o.signal,
             onNote: (l) => warn(l),
             onProgress: (p) => {

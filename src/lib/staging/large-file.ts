@@ -102,10 +102,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     // a range holds a stream while its bytes go out; its in-pod check overlaps the next ranges
     while (streaming >= streams.limit && !failed) await new Promise<void>((resolve) => (wake = resolve))
     if (failed) break // reported below, once the ranges already under way have settled
-    // Once the stream count is settled, consecutive ranges share an exec where there are many ranges per
-    // stream left (on the sandbox an exec costs ~0.1 s of CPU; where the link caps each connection the
-    // count settles high and ranges go one by one, spread over the streams)
-    const n = !prior && !b.compress && streams.decided ? Math.max(1, Math.min(GROUP_MAX, Math.floor((ranges.length - i) / (2 * streams.limit)))) : 1
+    const n = prior || b.compress ? 1 : o.rangeGroup && o.rangeGroup > 0 ? o.rangeGroup : groupSize(ranges.length - i, size, streams)
     const first = i
     const group = ranges.slice(i, i + n)
     i += group.length
@@ -269,6 +266,20 @@ async function sendRanges(
 
 /** Ranges one exec carries at most (a cut or a failed check re-sends only its own ranges). */
 const GROUP_MAX = 4
+/** A group holds its stream for at most about this long at the rate one stream was measured to carry. */
+const GROUP_SECONDS = 3
+
+/**
+ * Consecutive ranges to send over one exec (on the sandbox an exec costs ~0.1 s of CPU): only once the
+ * stream count is settled and one stream's rate is known, while many ranges per stream are left, and no
+ * more than one stream carries in GROUP_SECONDS — so on a link that caps each connection (slow streams)
+ * ranges still go one by one, spread over the streams, and the last round stays short.
+ */
+export function groupSize(rangesLeft: number, rangeBytes: number, streams: {decided: boolean; limit: number; perStreamBytesPerSecond: number}): number {
+  if (!streams.decided || streams.perStreamBytesPerSecond <= 0) return 1
+  const byTime = Math.floor((streams.perStreamBytesPerSecond * GROUP_SECONDS) / rangeBytes)
+  return Math.max(1, Math.min(GROUP_MAX, byTime, Math.floor(rangesLeft / (2 * streams.limit))))
+}
 
 /** Read buffers of finished range attempts, reused: a 10 GiB file would otherwise leave 80 MiB of garbage. */
 const rangeBuffers: Buffer[] = []

@@ -64,8 +64,10 @@ export interface StreamOptions {
   batch?: Partial<BatchLimits>
   /** A file at least this large, alone in its batch, is sent without tar, in ranges (default STREAM_HASH_MIN_BYTES). */
   streamHashMinBytes?: number
-  /** Range size for large files (default RANGE_BYTES). */
+  /** Range size for large files (default: defaultRangeBytes). */
   rangeBytes?: number
+  /** Consecutive ranges per exec (default: groupSize, from the measured streams). */
+  rangeGroup?: number
   signal?: AbortSignal
   onProgress?: (p: StageProgress) => void
   onNote?: (line: string) => void

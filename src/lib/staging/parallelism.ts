@@ -12,8 +12,9 @@ export const LINEAR_SHARE = 0.6
 export const WINDOW_MS = 1000
 export const WINDOW_BYTES = 8 << 20
 /**
- * Bytes in this long after a change do not count: the streams just added are still opening (TLS, exec
- * upgrade, a few round trips on a WAN), and counting that would make every added stream look worth less.
+ * Bytes in this long after the start and after a change do not count: streams just opened fill their
+ * buffers at once (a burst the link has not carried yet), or are still opening (TLS, exec upgrade, a few
+ * round trips on a WAN); either would skew the comparison of one step with the next.
  */
 export const SETTLE_MS = 300
 /** Streams the measured default may grow to (--parallel allows up to 16). */
@@ -36,7 +37,7 @@ export class StreamGovernor {
     this.settled = o.pinned !== undefined
     this.limit = o.pinned ?? Math.max(1, Math.min(o.start, o.max))
     this.max = Math.max(this.limit, o.max)
-    this.windowStart = now()
+    this.windowStart = now() + SETTLE_MS
   }
 
   private readonly max: number
@@ -44,6 +45,11 @@ export class StreamGovernor {
   /** The count is settled: measured (or pinned) and no longer changing. */
   get decided(): boolean {
     return this.settled
+  }
+
+  /** Bytes/s one stream carried at the best count measured (0: not measured, e.g. pinned). */
+  get perStreamBytesPerSecond(): number {
+    return this.bestLimit > 0 ? this.best / this.bestLimit : 0
   }
 
   /** File bytes that just went out on any stream; may change `limit`. */
