@@ -255,7 +255,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           const rate = st.seconds > 0 ? st.sentBytes / st.seconds : 0
           task.title = !st.swapped
             ? `Staged copy already up to date: ${st.files} files (${humanBytes(st.bytes)}) unchanged, nothing sent`
-            : `Staged ${st.files} files (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${st.files - st.skippedFiles} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s)${st.skippedFiles ? `, ${st.skippedFiles} unchanged` : ''}${st.retries ? `, ${st.retries} retries` : ''}, verified`
+            : `Staged ${st.files} files (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${st.files - st.skippedFiles} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s)${st.skippedFiles ? `, ${st.skippedFiles} unchanged` : ''}${st.retries ? `, ${st.retries} retries` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
         }),
     },
     {
