@@ -229,7 +229,8 @@ test('a large file cut short by a killed CLI resumes inside the file: recorded r
       return 0
     }
   }
-  sb.faults.set({execBytesPerSecond: 60_000})
+  // one shared uplink: ranges land one after another, whatever the client has queued
+  sb.faults.set({uplinkBytesPerSecond: 60_000})
   const killed = await push(dir, 'part_t', ['--parallel', '1'], env, {interrupt: {signal: 'SIGKILL', when: () => records() >= 5}})
   sb.faults.clear()
   assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr)

@@ -11,8 +11,10 @@ export interface FaultSettings {
   corruptExecStdinAt?: {bytes: number; times: number}
   /** Cut port-forward streams after this many bytes; `times` cuts, then behave. */
   cutPortForwardAfterBytes?: {bytes: number; times: number}
-  /** Cap exec stdin throughput (bytes/s) to emulate a slow link. */
+  /** Cap exec stdin throughput (bytes/s) per exec stream, to emulate a slow link. */
   execBytesPerSecond?: number
+  /** Cap exec stdin throughput (bytes/s) of all exec streams together: one slow uplink they share. */
+  uplinkBytesPerSecond?: number
   /** Modelled remote link (apiserver/link.ts): round-trip time of every exec and port-forward connection, ms. */
   linkLatencyMs?: number
   /** Modelled remote link: cap per exec/port-forward connection and direction, bytes/s (connections add up). */

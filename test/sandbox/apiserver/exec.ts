@@ -49,6 +49,14 @@ export function execStatusJson(p: ExecParams, r: ExecResult): Record<string, unk
   return {metadata: {}, status: 'Failure', reason: 'InternalError', message: `Internal error occurred: error executing command in container: ${r.error}`, details: {causes: [{message: r.error}]}, code: 500}
 }
 
+/** The one uplink of uplinkBytesPerSecond, per sandbox. */
+const uplinks = new WeakMap<ServerContext, {freeAt: number}>()
+function sharedUplink(ctx: ServerContext): {freeAt: number} {
+  let l = uplinks.get(ctx)
+  if (!l) uplinks.set(ctx, (l = {freeAt: 0}))
+  return l
+}
+
 export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams): Promise<void> {
   shapeWebSocket(ws, linkShape(ctx.faults.get()))
   const protocol = ws.protocol
@@ -102,17 +110,19 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
       })
     }
   }
-  // Slow-link fault: every piece of stdin reaches the command when a link of `rate` bytes/s would have
+  // Slow-link faults: every piece of stdin reaches the command when a link of `rate` bytes/s would have
   // carried it (the end of its slot), and the socket stays paused while pieces wait, so the client
-  // feels the backpressure. stdin EOF waits for the queue.
-  let linkFreeAt = 0
+  // feels the backpressure. stdin EOF waits for the queue. execBytesPerSecond is a link per exec stream;
+  // uplinkBytesPerSecond one link that every exec's stdin shares (slots taken in arrival order).
+  const ownLink = {freeAt: 0}
   let queued = 0
   let endQueued = false
   const waiting: Buffer[] = []
-  const throttle = (chunk: Buffer, rate: number) => {
+  const throttle = (chunk: Buffer, rate: number, link: {freeAt: number}) => {
     for (let off = 0; off < chunk.length; off += 16_384) {
       const piece = chunk.subarray(off, off + 16_384)
-      linkFreeAt = Math.max(Date.now(), linkFreeAt) + (piece.length / rate) * 1000
+      link.freeAt = Math.max(Date.now(), link.freeAt) + (piece.length / rate) * 1000
+      const linkFreeAt = link.freeAt
       queued++
       waiting.push(piece)
       pause()
@@ -149,8 +159,9 @@ export async function serveExec(ctx: ServerContext, ws: WebSocket, p: ExecParams
         chunk[corruptAt - received] ^= 0xff
       }
       received += chunk.length
-      const rate = ctx.faults.get().execBytesPerSecond
-      if (rate && rate > 0) throttle(chunk, rate)
+      const {execBytesPerSecond, uplinkBytesPerSecond} = ctx.faults.get()
+      if (uplinkBytesPerSecond && uplinkBytesPerSecond > 0) throttle(chunk, uplinkBytesPerSecond, sharedUplink(ctx))
+      else if (execBytesPerSecond && execBytesPerSecond > 0) throttle(chunk, execBytesPerSecond, ownLink)
       else deliver(chunk)
     } else if (channel === 4 && resize) {
       try {
