@@ -12,6 +12,7 @@ import {startApiServer, MemoryStore, type ApiServer} from '../sandbox/apiserver/
 import {Faults} from '../sandbox/faults.js'
 import {writeKubeconfig} from '../sandbox/kubeconfig.js'
 import {deleteTerminatingPods, LocalRuntime, runningPod} from './local-runtime.js'
+import {kubectlPortForward} from './port-forward.js'
 
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
 const skip = existsSync(KUBECTL) ? false : `${KUBECTL} not installed`
@@ -130,17 +131,8 @@ test('logs -f streams until the container ends', {skip}, async () => {
 })
 
 async function portForward(env: Record<string, string>): Promise<string> {
-  const child = spawn(KUBECTL, ['--kubeconfig', kubeconfig, 'port-forward', 'pod/p1', ':8080'], {env: {PATH: process.env.PATH, HOME: dir, ...env}})
+  const {child, port} = await kubectlPortForward({kubectl: KUBECTL, kubeconfig, home: dir, env})
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let buf = ''
-      child.stdout.on('data', (d) => {
-        buf += d
-        const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(buf)
-        if (m) resolve(Number(m[1]))
-      })
-      child.on('close', (c) => reject(new Error(`port-forward exited ${c}`)))
-    })
     const a = await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()
     const b = await (await fetch(`http://127.0.0.1:${port}/v1/version`, {method: 'POST', body: 'x'})).text()
     return `${a}|${b}`

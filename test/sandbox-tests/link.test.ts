@@ -2,7 +2,7 @@
 // latency in virtual time (exact), and through the API server's real WebSocket exec (lower bounds only:
 // a loaded machine can make a stream slower, never faster than the link allows).
 import assert from 'node:assert/strict'
-import {execFile, spawn} from 'node:child_process'
+import {execFile, type ChildProcess} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import http from 'node:http'
 import net, {type AddressInfo} from 'node:net'
@@ -16,6 +16,7 @@ import {LinkPipe, type Clock} from '../sandbox/apiserver/link.js'
 import {Faults} from '../sandbox/faults.js'
 import {kubeconfigYaml, writeKubeconfig} from '../sandbox/kubeconfig.js'
 import {LocalRuntime, runningPod} from './local-runtime.js'
+import {kubectlPortForward} from './port-forward.js'
 
 class VirtualClock implements Clock {
   t = 0
@@ -204,17 +205,11 @@ for (const [how, env] of [
   test(`SPDY port-forward (kubectl, ${how}) through the modelled link: intact, no faster than the link`, {skip}, async () => {
     // the link is chosen when a connection opens: kubectl opens its SPDY connection at start
     faults.set({linkLatencyMs: 40, linkBytesPerSecond: MiB})
-    const child = spawn(KUBECTL, ['--kubeconfig', kubeconfigFile(), 'port-forward', 'pod/p1', ':8080'], {env: {PATH: process.env.PATH, HOME: dir, ...env}})
+    let child: ChildProcess | undefined
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let buf = ''
-        child.stdout.on('data', (d) => {
-          buf += d
-          const m = /Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(buf)
-          if (m) resolve(Number(m[1]))
-        })
-        child.on('close', (c) => reject(new Error(`port-forward exited ${c}`)))
-      })
+      const pf = await kubectlPortForward({kubectl: KUBECTL, kubeconfig: kubeconfigFile(), home: dir, env})
+      child = pf.child
+      const port = pf.port
       const body = Buffer.alloc(512 << 10, 9)
       const t0 = performance.now()
       const back = Buffer.from(await (await fetch(`http://127.0.0.1:${port}/echo`, {method: 'POST', body})).arrayBuffer())
@@ -223,7 +218,7 @@ for (const [how, env] of [
       assert.ok(seconds >= 0.5, `took ${seconds.toFixed(3)} s, faster than the link allows`)
     } finally {
       faults.clear()
-      child.kill()
+      child?.kill()
     }
   })
 }
