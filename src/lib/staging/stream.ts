@@ -335,20 +335,22 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
         inflight.set(b.id, bytes)
         inflightFiles.set(b.id, filesWithin(b.files, bytes))
         report()
-      }, release).finally(() => {
-        if (plainSince) plainStreamMs += Date.now() - plainSince
-        if (!b.compress) {
-          plainInFlight--
-          // after this batch's bytes are booked below (or it failed): then the text waiting on it decides
-          setImmediate(() => {
+      }, release)
+        .then((f) => {
+          if (!b.compress) plainDoneBytes += b.bytes
+          return f
+        })
+        .finally(() => {
+          if (plainSince) plainStreamMs += Date.now() - plainSince
+          // once its bytes are booked (or it failed), text waiting on this plain batch may decide
+          if (!b.compress) {
+            plainInFlight--
             for (const w of plainDone.splice(0)) w()
-          })
-        }
-        inflight.delete(b.id)
-        inflightFiles.delete(b.id)
-        release()
-      })
-      if (!b.compress) plainDoneBytes += b.bytes
+          }
+          inflight.delete(b.id)
+          inflightFiles.delete(b.id)
+          release()
+        })
       const ok = b.files.filter((e) => !failed.includes(e))
       doneBytes += ok.reduce((a, e) => a + e.size, 0)
       doneFiles += ok.length
