@@ -13,6 +13,9 @@ import {HashAlgo, hashCommand, HEX_DIGITS, PodFileDigest} from './pod-hash.js'
 import {fileRange} from './tar.js'
 import {gzipped, StdinMeter} from './transfer.js'
 
+/** Bytes [offset, offset + length) of a large file. */
+type Range = {offset: number; length: number}
+
 /**
  * A large file alone in its batch goes without tar, in ranges of `rangeBytes` (one exec each): the pod
  * writes a range at its offset with dd, then hashes that range back from disk (sha256sum or md5sum, as the
@@ -50,7 +53,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     `preparing ${e.name}`,
   )
   const size = o.rangeBytes && o.rangeBytes > 0 ? o.rangeBytes : defaultRangeBytes(e.size)
-  const ranges: Array<{offset: number; length: number}> = []
+  const ranges: Range[] = []
   for (let offset = 0; offset < e.size; offset += size) ranges.push({offset, length: Math.min(size, e.size - offset)})
   const algo = s.hash
   const hasher = algo === 'md5' ? new OrderedSha256(e.localPath, e.size, o.signal) : undefined
@@ -162,7 +165,6 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   return []
 }
 
-type Range = {offset: number; length: number}
 
 /**
  * Consecutive ranges of a large file over one exec: each written at its offset and hashed back; returns
@@ -297,7 +299,7 @@ async function podSha256(s: Stager, e: HashedEntry, known: string | undefined): 
 }
 
 /** A local range's hash (feeding the file's in-order sha256 where the client computes it, as a send would). */
-async function localRangeHash(e: HashedEntry, r: {offset: number; length: number}, algo: HashAlgo, hasher: OrderedSha256 | undefined, signal?: AbortSignal): Promise<string> {
+async function localRangeHash(e: HashedEntry, r: Range, algo: HashAlgo, hasher: OrderedSha256 | undefined, signal?: AbortSignal): Promise<string> {
   const m: Hash = createHash(algo)
   const buf = rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20)
   const reader = {}
@@ -328,4 +330,4 @@ export function defaultRangeBytes(size: number): number {
   return Math.min(RANGE_BYTES, Math.max(32 << 20, 2 ** Math.floor(Math.log2(target))))
 }
 
-const rangeLabel = (e: HashedEntry, r: {offset: number; length: number}) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)
+const rangeLabel = (e: HashedEntry, r: Range) => (r.length === e.size ? e.name : `${e.name} (bytes ${r.offset}–${r.offset + r.length})`)
