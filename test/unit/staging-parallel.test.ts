@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
@@ -17,6 +18,9 @@ const SIZE = (5 << 20) + 12345
 const file = path.join(dir, 'big.bin')
 const data = randomBytes(SIZE)
 writeFileSync(file, data)
+const fh = await open(file, 'r')
+after(() => fh.close())
+const ident = {localPath: file, size: SIZE}
 const want = createHash('sha256').update(data).digest('hex')
 const RANGE = 1 << 20
 const ranges = Array.from({length: Math.ceil(SIZE / RANGE)}, (_, i) => ({offset: i * RANGE, length: Math.min(RANGE, SIZE - i * RANGE)}))
@@ -27,7 +31,7 @@ async function readRange(h: OrderedSha256, r: {offset: number; length: number}, 
   h.start(reader, r)
   let at = r.offset
   try {
-    for await (const chunk of fileRange(file, r.offset, r.length, {buf: Buffer.allocUnsafe(64 << 10)})) {
+    for await (const chunk of fileRange(fh, ident, r.offset, r.length, {buf: Buffer.allocUnsafe(64 << 10)})) {
       if (at - r.offset >= stopAfter) return // a cut attempt
       h.offer(reader, at, chunk)
       at += chunk.length
@@ -39,14 +43,14 @@ async function readRange(h: OrderedSha256, r: {offset: number; length: number}, 
 }
 
 test('one stream: every byte is hashed from the send reads, none read back', async () => {
-  const h = new OrderedSha256(file, SIZE)
+  const h = new OrderedSha256(fh, ident, SIZE)
   for (const r of ranges) await readRange(h, r)
   assert.equal(await h.digest(), want)
   assert.equal(h.reread, 0)
 })
 
 test('ranges read in parallel and out of order: the same sha256, gaps read back once', async () => {
-  const h = new OrderedSha256(file, SIZE)
+  const h = new OrderedSha256(fh, ident, SIZE)
   // four at a time, the later ones of each group first
   for (let i = 0; i < ranges.length; i += 4) await Promise.all(ranges.slice(i, i + 4).reverse().map((r) => readRange(h, r)))
   assert.equal(await h.digest(), want)
@@ -54,7 +58,7 @@ test('ranges read in parallel and out of order: the same sha256, gaps read back 
 })
 
 test('a cut attempt and its retry, with a later range already done: still the same sha256', async () => {
-  const h = new OrderedSha256(file, SIZE)
+  const h = new OrderedSha256(fh, ident, SIZE)
   await readRange(h, ranges[1])
   await readRange(h, ranges[0], 200 << 10)
   await Promise.all([readRange(h, ranges[0]), readRange(h, ranges[2])])

@@ -13,6 +13,8 @@ const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
 export interface OpenedImage {
   size: number
   mtimeMs: number
+  dev?: number
+  ino?: number
   probe: ImageProbe
 }
 
@@ -49,7 +51,7 @@ export async function openImage(file: string): Promise<OpenedImage> {
     if (st.size === 0) return {size: 0, mtimeMs: st.mtimeMs, probe: {ok: false, reason: 'empty', detail: 'empty file, 0 bytes'}}
     const n = await readFd(fd, head, Math.min(HEAD, st.size), 0)
     const probe = parseHeader(head.subarray(0, n), st.size, fd)
-    return {size: st.size, mtimeMs: st.mtimeMs, probe}
+    return {size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino, probe}
   } catch (err) {
     return {size: 0, mtimeMs: 0, probe: {ok: false, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? String(err)}}
   } finally {
@@ -77,7 +79,7 @@ export function openImageSync(file: string): OpenedImage {
     if (!st.isFile()) return {size: st.size, mtimeMs: st.mtimeMs, probe: bad('not a regular file')}
     if (st.size === 0) return {size: 0, mtimeMs: st.mtimeMs, probe: {ok: false, reason: 'empty', detail: 'empty file, 0 bytes'}}
     const n = readSync(fd, syncHead, 0, Math.min(HEAD, st.size), 0)
-    return {size: st.size, mtimeMs: st.mtimeMs, probe: parseHeader(syncHead.subarray(0, n), st.size, fd)}
+    return {size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino, probe: parseHeader(syncHead.subarray(0, n), st.size, fd)}
   } catch (err) {
     return {size: 0, mtimeMs: 0, probe: {ok: false, reason: 'unreadable', detail: (err as NodeJS.ErrnoException).code ?? String(err)}}
   } finally {

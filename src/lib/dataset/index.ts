@@ -42,6 +42,9 @@ export interface StagedFile {
   stagedPath: string
   size: number
   mtimeMs: number
+  /** Device and inode preflight saw (staging checks the file it opens is still this one). */
+  dev?: number
+  ino?: number
 }
 
 export interface DatasetPlan {
@@ -238,9 +241,9 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
     })
   }
 
-  const files: StagedFile[] = [{localPath: layout.csv.path, stagedPath: 'labels.csv', size: layout.csv.size, mtimeMs: layout.csv.mtimeMs}]
-  if (layout.tokenizer) files.push({localPath: layout.tokenizer.path, stagedPath: 'tokenizer.json', size: layout.tokenizer.size, mtimeMs: layout.tokenizer.mtimeMs})
-  for (const d of layout.dirs) for (const f of d.files) files.push({localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs})
+  const files: StagedFile[] = [{localPath: layout.csv.path, stagedPath: 'labels.csv', size: layout.csv.size, mtimeMs: layout.csv.mtimeMs, dev: layout.csv.dev, ino: layout.csv.ino}]
+  if (layout.tokenizer) files.push({localPath: layout.tokenizer.path, stagedPath: 'tokenizer.json', size: layout.tokenizer.size, mtimeMs: layout.tokenizer.mtimeMs, dev: layout.tokenizer.dev, ino: layout.tokenizer.ino})
+  for (const d of layout.dirs) for (const f of d.files) files.push({localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino})
   const totalBytes = files.reduce((s, f) => s + f.size, 0)
 
   return {

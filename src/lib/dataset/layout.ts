@@ -14,6 +14,9 @@ export interface FileEntry {
   path: string
   size: number
   mtimeMs: number
+  /** Device and inode preflight saw: staging reopens the file and checks it is still this one. */
+  dev?: number
+  ino?: number
   /** Image dimensions, read while the file was open for its size (images/ and masks/ only). */
   header?: ImageProbe
 }
@@ -54,7 +57,7 @@ const HEADER_DIRS = new Set(['images', 'masks'])
  * requests.
  */
 export async function openImages(prefix: string, names: readonly string[], onProgress?: Progress, slowMsPerFile = 0.3): Promise<FileEntry[]> {
-  const entry = (n: string, o: OpenedImage): FileEntry => ({name: n, path: prefix + n, size: o.size, mtimeMs: o.mtimeMs, header: o.probe})
+  const entry = (n: string, o: OpenedImage): FileEntry => ({name: n, path: prefix + n, size: o.size, mtimeMs: o.mtimeMs, dev: o.dev, ino: o.ino, header: o.probe})
   const symlink = (n: string): CliError =>
     badData(`${quote(prefix + n)} is a symbolic link — replace it with the real file (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
   const out: FileEntry[] = []
@@ -91,7 +94,7 @@ export async function openImages(prefix: string, names: readonly string[], onPro
 
 async function statEntry(p: string): Promise<FileEntry> {
   const st = await lstat(p)
-  return {name: path.basename(p), path: p, size: st.size, mtimeMs: st.mtimeMs}
+  return {name: path.basename(p), path: p, size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino}
 }
 
 async function statPath(p: string): Promise<Awaited<ReturnType<typeof lstat>>> {
@@ -187,7 +190,7 @@ export async function discoverLayout(input: string, cat: CategoryInfo, onProgres
   if (cat.family === 'text') {
     try {
       const st = await lstat(path.join(root, 'tokenizer.json'))
-      if (st.isFile()) tokenizer = {name: 'tokenizer.json', path: path.join(root, 'tokenizer.json'), size: st.size, mtimeMs: st.mtimeMs}
+      if (st.isFile()) tokenizer = {name: 'tokenizer.json', path: path.join(root, 'tokenizer.json'), size: st.size, mtimeMs: st.mtimeMs, dev: st.dev, ino: st.ino}
     } catch {
       // optional
     }

@@ -212,7 +212,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           }
           const first = await startPod()
           c.paths = stagingPaths(plan.table)
-          const entries = plan.files.map((f) => ({localPath: f.localPath, name: f.stagedPath, size: f.size, mtimeMs: f.mtimeMs}))
+          const entries = plan.files.map((f) => ({localPath: f.localPath, name: f.stagedPath, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino}))
           const cache = HashCache.load(o.plan.path)
           c.staged = await stageFiles({
             t,

@@ -1,9 +1,11 @@
 // Files from STREAM_HASH_MIN_BYTES travel alone, without tar, in ranges written at their offset and hashed
 // back in the pod; the ranges' records let a later run resume inside the file.
 import {createHash, type Hash} from 'node:crypto'
+import type {FileHandle} from 'node:fs/promises'
 
 import {shQuote} from '../cluster/exec.js'
 import {CliError, ExitCode} from '../output/errors.js'
+import {checkReadWhole, openLocal} from './local-file.js'
 import {HashedEntry, manifestLine} from './manifest.js'
 import {Batch, DEFAULT_PARALLEL, RANGE_BYTES, RANGES_DIR, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {remoteFailure, Stager} from './stager.js'
@@ -29,6 +31,16 @@ type Range = {offset: number; length: number}
  * (busybox `tee` copies in 1 KiB reads: teeing into a hash cost 6.5x the CPU of writing, then hashing.)
  */
 export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {
+  // opened once, checked against what preflight saw, for every range, resume check and catch-up hash
+  const fh = await openLocal(b.files[0])
+  try {
+    return await sendOpenFile(s, o, b, result, onBytes, onSent, fh)
+  } finally {
+    await fh.close()
+  }
+}
+
+async function sendOpenFile(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void, fh: FileHandle): Promise<HashedEntry[]> {
   const e = b.files[0]
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
@@ -56,7 +68,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
   const ranges: Range[] = []
   for (let offset = 0; offset < e.size; offset += size) ranges.push({offset, length: Math.min(size, e.size - offset)})
   const algo = s.hash
-  const hasher = algo === 'md5' ? new OrderedSha256(e.localPath, e.size, o.signal) : undefined
+  const hasher = algo === 'md5' ? new OrderedSha256(fh, e, e.size, o.signal) : undefined
   const podDigest = algo === 'sha256' && ranges.length > 1 ? new PodFileDigest(s, e.name, ranges) : undefined
   /** Each range's hash as the pod confirmed it. */
   const rangeHashes: Array<string | undefined> = []
@@ -86,7 +98,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     const had = prior?.get(r.offset)
     let resumable: boolean
     try {
-      resumable = had !== undefined && had.length === r.length && had.size === e.size && (await localRangeHash(e, r, had.hash.length === HEX_DIGITS.sha256 ? 'sha256' : 'md5', hasher, o.signal)) === had.hash
+      resumable = had !== undefined && had.length === r.length && had.size === e.size && (await localRangeHash(fh, e, r, had.hash.length === HEX_DIGITS.sha256 ? 'sha256' : 'md5', hasher, o.signal)) === had.hash
     } catch (error) {
       // the file changed or the run was aborted: let the ranges under way settle, stop the hashes, report
       stopHashes()
@@ -120,6 +132,7 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     }
     let counted = 0
     const check = sendRanges(s, o, b, e, group, result, {
+      fh,
       algo,
       hasher,
       onBytes: (bytes) => {
@@ -158,6 +171,8 @@ export async function sendLargeFile(s: Stager, o: StreamOptions, b: Batch, resul
     stopHashes()
     return [e]
   }
+  // every range came from the file preflight saw: nothing beyond its size, not written to meanwhile
+  await checkReadWhole(fh, e)
   e.sha256 = hasher ? await hasher.digest() : await podSha256(s, e, ranges.length === 1 ? rangeHashes[0] : await podDigest?.digest())
   if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
   const okf = shQuote(`${VERIFIED_DIR}/${b.id}`)
@@ -178,7 +193,7 @@ async function sendRanges(
   e: HashedEntry,
   group: Range[],
   result: StreamResult,
-  h: {algo: HashAlgo; hasher?: OrderedSha256; onBytes: (n: number) => void; onSent: () => void},
+  h: {fh: FileHandle; algo: HashAlgo; hasher?: OrderedSha256; onBytes: (n: number) => void; onSent: () => void},
 ): Promise<Array<string | undefined>> {
   const W = shQuote(s.o.paths.work)
   const F = shQuote(`./${e.name}`)
@@ -223,7 +238,7 @@ async function sendRanges(
               const reader = {}
               h.hasher?.start(reader, r)
               try {
-                for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal: o.signal})) {
+                for await (const chunk of fileRange(h.fh, e, r.offset, r.length, {buf, signal: o.signal})) {
                   m.update(chunk)
                   h.hasher?.offer(reader, at, chunk)
                   at += chunk.length
@@ -299,14 +314,14 @@ async function podSha256(s: Stager, e: HashedEntry, known: string | undefined): 
 }
 
 /** A local range's hash (feeding the file's in-order sha256 where the client computes it, as a send would). */
-async function localRangeHash(e: HashedEntry, r: Range, algo: HashAlgo, hasher: OrderedSha256 | undefined, signal?: AbortSignal): Promise<string> {
+async function localRangeHash(fh: FileHandle, e: HashedEntry, r: Range, algo: HashAlgo, hasher: OrderedSha256 | undefined, signal?: AbortSignal): Promise<string> {
   const m: Hash = createHash(algo)
   const buf = rangeBuffers.pop() ?? Buffer.allocUnsafe(1 << 20)
   const reader = {}
   hasher?.start(reader, r)
   let at = r.offset
   try {
-    for await (const chunk of fileRange(e.localPath, r.offset, r.length, {buf, signal})) {
+    for await (const chunk of fileRange(fh, e, r.offset, r.length, {buf, signal})) {
       m.update(chunk)
       hasher?.offer(reader, at, chunk)
       at += chunk.length

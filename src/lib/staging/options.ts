@@ -53,7 +53,8 @@ export interface StreamOptions {
   namespace: string
   pod: string
   table: string
-  entries: Array<TarEntry & {mtimeMs?: number}>
+  /** The plan's files with what preflight saw of each (size, mtime, device, inode): staging checks each file it opens against it. */
+  entries: TarEntry[]
   paths: StagingPaths
   /** Make a new stage pod when the current one is gone (deleted, evicted); returns its name. */
   recreatePod?: () => Promise<string>

@@ -5,9 +5,9 @@
 // streaming — a catch-up reader reads the gap back from disk (the page cache, usually) and hashes it.
 // Each byte is hashed once either way; the extra cost is one more read of the gaps.
 import {createHash} from 'node:crypto'
-import {open, type FileHandle} from 'node:fs/promises'
+import type {FileHandle} from 'node:fs/promises'
 
-import {fileChanged} from './tar.js'
+import {fileChanged, LocalIdentity} from './local-file.js'
 
 export class OrderedSha256 {
   private readonly hash = createHash('sha256')
@@ -23,8 +23,10 @@ export class OrderedSha256 {
   private stopped = false
   private readonly done: Promise<void>
 
+  /** `fh`: the file opened once for all its ranges (openLocal); `e` names it in errors. */
   constructor(
-    private readonly localPath: string,
+    private readonly fh: FileHandle,
+    private readonly e: LocalIdentity,
     readonly size: number,
     private readonly signal?: AbortSignal,
   ) {
@@ -87,26 +89,20 @@ export class OrderedSha256 {
 
   private async catchUp(): Promise<void> {
     const buf = Buffer.allocUnsafe(1 << 20)
-    let fh: FileHandle | undefined
-    try {
-      while (this.at < this.size && !this.stopped) {
-        const to = this.gapEnd()
-        if (to <= this.at) {
-          await new Promise<void>((resolve) => (this.wake = resolve))
-          continue
-        }
-        // a MiB at a time, so a reader that catches up takes over again soon
-        if (this.signal?.aborted) throw this.signal.reason
-        fh ??= await open(this.localPath, 'r')
-        const from = this.at
-        const {bytesRead} = await fh.read(buf, 0, Math.min(to - from, buf.length), from)
-        if (bytesRead === 0) throw fileChanged(this.localPath, this.size, from)
-        const before = this.at
-        this.offer(undefined, from, buf.subarray(0, bytesRead))
-        this.reread += this.at - before
+    while (this.at < this.size && !this.stopped) {
+      const to = this.gapEnd()
+      if (to <= this.at) {
+        await new Promise<void>((resolve) => (this.wake = resolve))
+        continue
       }
-    } finally {
-      await fh?.close()
+      // a MiB at a time, so a reader that catches up takes over again soon
+      if (this.signal?.aborted) throw this.signal.reason
+      const from = this.at
+      const {bytesRead} = await this.fh.read(buf, 0, Math.min(to - from, buf.length), from)
+      if (bytesRead === 0) throw fileChanged(this.e, `it is shorter than the ${this.size} bytes it had`)
+      const before = this.at
+      this.offer(undefined, from, buf.subarray(0, bytesRead))
+      this.reread += this.at - before
     }
   }
 }

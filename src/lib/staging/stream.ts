@@ -14,7 +14,7 @@
 // Modules: options.ts (options, results, tunables), stager.ts (the exec session, lock, state on the volume),
 // batch.ts (tar batches), large-file.ts (ranges), transfer.ts (hashes, stdin meter, gzip).
 import {createHash, randomBytes} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+import {readFile} from 'node:fs/promises'
 
 import {ClusterTarget} from '../cluster/kube.js'
 import {execInPod, shQuote} from '../cluster/exec.js'
@@ -26,12 +26,31 @@ import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_N
 import {Batch, COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, RANGES_DIR, STREAM_HASH_MIN_BYTES, StagingPaths, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {smallTar, Stager} from './stager.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
+import {checkReadWhole, LocalIdentity, openLocal} from './local-file.js'
+import {fileRange} from './tar.js'
 
 export * from './options.js'
 
-async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
+/**
+ * Test knob (ignored unless set): TRACEBLOC_TEST_STAGE_PAUSE names a FIFO; staging waits here, after
+ * preflight and before any file is read, until a test has opened the FIFO for writing and closed it (the
+ * tests change dataset files in that moment).
+ */
+async function testPause(): Promise<void> {
+  const fifo = process.env.TRACEBLOC_TEST_STAGE_PAUSE
+  if (fifo) await readFile(fifo)
+}
+
+/** A file's sha256, read from the file preflight saw (local-file.ts). */
+async function hashFile(e: LocalIdentity, signal?: AbortSignal): Promise<string> {
   const h = createHash('sha256')
-  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20, signal}) as AsyncIterable<Buffer>) h.update(chunk)
+  const fh = await openLocal(e)
+  try {
+    for await (const chunk of fileRange(fh, e, 0, e.size, {buf: Buffer.allocUnsafe(1 << 20), signal})) h.update(chunk)
+    await checkReadWhole(fh, e)
+  } finally {
+    await fh.close()
+  }
   return h.digest('hex')
 }
 
@@ -59,6 +78,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     return result
   }
 
+  await testPause()
   // 1. Lock the table and read what the cluster already holds.
   const state = await s.lockAndReadState()
   try {
@@ -70,7 +90,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
       let done = 0
       const t0 = Date.now()
       for (const e of plan.needHash) {
-        e.sha256 = await hashFile(e.localPath, o.signal)
+        e.sha256 = await hashFile(e, o.signal)
         if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
         done += e.size
         const rate = done / Math.max(0.001, (Date.now() - t0) / 1000)

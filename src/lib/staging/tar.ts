@@ -2,13 +2,13 @@
 // directory walker) because staging needs the archive's exact byte length before it starts — the remote
 // side is length-framed (`head -c N | tar -x`) so servers without the v5 exec close signal work too —
 // and because files are read once, at their declared size, with nothing buffered beyond one chunk.
-import {closeSync, openSync, readSync} from 'node:fs'
-import {open} from 'node:fs/promises'
+import {closeSync, readSync} from 'node:fs'
+import type {FileHandle} from 'node:fs/promises'
 import {performance} from 'node:perf_hooks'
 
-import {CliError, ExitCode} from '../output/errors.js'
+import {checkReadWhole, checkReadWholeSync, fileChanged, LocalIdentity, openLocal, openLocalSync} from './local-file.js'
 
-export interface TarEntry {
+export interface TarEntry extends LocalIdentity {
   localPath: string
   /** Posix path inside the archive, relative. */
   name: string
@@ -99,70 +99,66 @@ const syncReads = {
 
 /**
  * One file's bytes, read at its planned size (`onChunk` sees each chunk before it is yielded). With `buf`
- * every chunk is a view of that one buffer, valid until the next is requested. A file that changed size
- * since planning is an error, never a silently short stream. Small files take one blocking read (syncReads).
+ * every chunk is a view of that one buffer, valid until the next is requested. The file is opened once,
+ * checked to be the one preflight saw (local-file.ts), and checked again once read: a file that changed
+ * since planning is an error, never a silently short or cut stream. Small files take one blocking read
+ * (syncReads).
  */
 async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: Buffer) => void; signal?: AbortSignal} = {}, buf?: Buffer): AsyncGenerator<Buffer> {
-  if (e.size === 0) return
   if (e.size > SYNC_READ_MAX || syncReads.slow) {
-    for await (const chunk of fileRange(e.localPath, 0, e.size, {buf, signal: hooks.signal})) {
-      hooks.onChunk?.(e, chunk)
-      yield chunk
+    const fh = await openLocal(e)
+    try {
+      for await (const chunk of fileRange(fh, e, 0, e.size, {buf, signal: hooks.signal})) {
+        hooks.onChunk?.(e, chunk)
+        yield chunk
+      }
+      await checkReadWhole(fh, e)
+    } finally {
+      await fh.close()
     }
     return
   }
   let read = 0
   const t0 = performance.now()
-  const into = buf && buf.length >= e.size ? buf : Buffer.allocUnsafe(e.size)
-  const fd = openSync(e.localPath, 'r')
+  const into = buf && buf.length >= e.size ? buf : Buffer.allocUnsafe(Math.max(e.size, 1))
+  const fd = openLocalSync(e)
   try {
     for (let n = 1; n > 0 && read < e.size; read += n) n = readSync(fd, into, read, e.size - read, read)
+    if (read === e.size) checkReadWholeSync(fd, e)
   } finally {
     closeSync(fd)
   }
   syncReads.took(performance.now() - t0)
+  if (read !== e.size) throw fileChanged(e, `it is shorter than the ${e.size} bytes it had`)
   if (read > 0) {
     const chunk = into.subarray(0, read)
     hooks.onChunk?.(e, chunk)
     yield chunk
   }
-  if (read !== e.size) throw fileChanged(e.localPath, e.size, read)
-}
-
-export function fileChanged(localPath: string, expected: number, read: number): CliError {
-  return new CliError(`${localPath} changed while staging (expected ${expected} bytes, read ${read})`, {
-    exitCode: ExitCode.STAGING,
-    hint: 'do not modify the dataset while it is being pushed; run the push again',
-    reason: 'file_changed',
-  })
 }
 
 /**
- * Bytes [offset, offset + length) of a file. With `buf` every chunk is a view of that one buffer, valid
- * until the next is requested; without it each chunk is fresh (for consumers that queue them, like gzip).
+ * Bytes [offset, offset + length) of a file opened with openLocal (`e` names it in errors). With `buf` every
+ * chunk is a view of that one buffer, valid until the next is requested; without it each chunk is fresh
+ * (for consumers that queue them, like gzip).
  */
-export async function* fileRange(localPath: string, offset: number, length: number, o: {buf?: Buffer; signal?: AbortSignal} = {}): AsyncGenerator<Buffer> {
-  const fh = await open(localPath, 'r')
-  try {
-    for (let read = 0; read < length; ) {
-      if (o.signal?.aborted) throw o.signal.reason
-      const want = Math.min(o.buf?.length ?? READ_SIZE, length - read)
-      const into = o.buf ?? Buffer.allocUnsafe(want)
-      // a blocking read while reads come from the page cache (a thread-pool round trip costs ~0.3 s of CPU
-      // per GiB more here); through the thread pool once they turn slow (syncReads)
-      let bytesRead: number
-      if (syncReads.slow) ({bytesRead} = await fh.read(into, 0, want, offset + read))
-      else {
-        const t0 = performance.now()
-        bytesRead = readSync(fh.fd, into, 0, want, offset + read)
-        syncReads.took(((performance.now() - t0) * (1 << 20)) / Math.max(want, 1 << 16))
-      }
-      if (bytesRead === 0) throw fileChanged(localPath, offset + length, offset + read)
-      read += bytesRead
-      yield into.subarray(0, bytesRead)
+export async function* fileRange(fh: FileHandle, e: LocalIdentity, offset: number, length: number, o: {buf?: Buffer; signal?: AbortSignal} = {}): AsyncGenerator<Buffer> {
+  for (let read = 0; read < length; ) {
+    if (o.signal?.aborted) throw o.signal.reason
+    const want = Math.min(o.buf?.length ?? READ_SIZE, length - read)
+    const into = o.buf ?? Buffer.allocUnsafe(want)
+    // a blocking read while reads come from the page cache (a thread-pool round trip costs ~0.3 s of CPU
+    // per GiB more here); through the thread pool once they turn slow (syncReads)
+    let bytesRead: number
+    if (syncReads.slow) ({bytesRead} = await fh.read(into, 0, want, offset + read))
+    else {
+      const t0 = performance.now()
+      bytesRead = readSync(fh.fd, into, 0, want, offset + read)
+      syncReads.took(((performance.now() - t0) * (1 << 20)) / Math.max(want, 1 << 16))
     }
-  } finally {
-    await fh.close()
+    if (bytesRead === 0) throw fileChanged(e, `it is shorter than the ${e.size} bytes it had`)
+    read += bytesRead
+    yield into.subarray(0, bytesRead)
   }
 }
 
