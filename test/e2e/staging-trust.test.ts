@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, afterEach, before, test} from 'node:test'
 
+import {NO_HASH_TOOLS_IMAGE, SILENT_HASH_IMAGE} from '../sandbox/kubelet/rootfs.js'
 import {startSandbox} from '../sandbox/index.js'
 import {CATS_DOGS, CliRun, runCli} from './push-cli.js'
 
@@ -104,6 +105,32 @@ test('a dataset file that grew between preflight and staging stops the push (tar
     assert.equal(r.code, 7, `${table}: ${r.stdout}${r.stderr}`)
     assert.equal(r.json.reason, 'file_changed', table)
     assert.match(r.json.error, /dog1\.jpeg changed after it was checked/, table)
+    assert.equal(existsSync(path.join(stagingRoot(), table)), false, `${table}: nothing swapped in`)
+  }
+})
+
+test('a stage image without sha256sum and md5sum is refused, naming the image and what it lacks; nothing is copied or locked', async () => {
+  const dir = dataset()
+  const r = await push(dir, 'nohash_t', ['--stage-image', NO_HASH_TOOLS_IMAGE])
+  assert.equal(r.code, 7, r.stdout + r.stderr)
+  assert.equal(r.json.reason, 'stage_image_unusable')
+  assert.match(r.json.error, new RegExp(`stage image ${NO_HASH_TOOLS_IMAGE.replace(/[.]/g, '\\.')} lacks sha256sum and md5sum`))
+  assert.match(r.json.hint, /--stage-image/)
+  assert.doesNotMatch(r.stdout + r.stderr, /every file verified/)
+  assert.equal(existsSync(path.join(stagingRoot(), 'nohash_t')), false, 'nothing swapped in')
+  assert.equal(existsSync(path.join(stagingRoot(), '.nohash_t.lock')), false, 'no lock taken')
+})
+
+test('a hash command that checks nothing (exit 0, no lines) passes no file: each file needs its own OK line', async () => {
+  for (const [table, env] of [
+    ['silent_batch', {}],
+    ['silent_large', {TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '8192'}],
+  ] as const) {
+    const dir = dataset()
+    const r = await push(dir, table, ['--stage-image', SILENT_HASH_IMAGE, '--parallel', '1'], env)
+    assert.equal(r.code, 7, `${table}: ${r.stdout}${r.stderr}`)
+    assert.equal(r.json.reason, 'verify_failed', table)
+    assert.doesNotMatch(r.stdout + r.stderr, /every file verified/)
     assert.equal(existsSync(path.join(stagingRoot(), table)), false, `${table}: nothing swapped in`)
   }
 })

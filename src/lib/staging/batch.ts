@@ -3,6 +3,7 @@
 // sha256 is fast, else `md5sum -c` of md5 lines: pod-hash.ts), and records the sha256 lines of the files
 // that pass.
 import {shQuote} from '../cluster/exec.js'
+import {CliError, ExitCode} from '../output/errors.js'
 import {checksumFileSize, HashedEntry, manifestLine} from './manifest.js'
 import {Batch, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {hashCommand, HEX_DIGITS} from './pod-hash.js'
@@ -47,11 +48,14 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
     `cd ${W}`,
     'touch .',
     extract,
-    `${hashCommand(check)} -c ${M} > ${res} 2>/dev/null || true`,
+    // exit 1 is "some file did not match" (each has its line); anything else means the check did not run
+    `rc=0; ${hashCommand(check)} -c ${M} > ${res} 2>/dev/null || rc=$?`,
+    `if [ $rc -gt 1 ]; then echo "${hashCommand(check)} -c exited $rc" >&2; exit ${CHECK_DID_NOT_RUN}; fi`,
     // record the sha256 lines of the files that passed, atomically (tmp + rename): parallel batches never interleave
     `awk 'NR==FNR { if (sub(/: OK$/, "")) ok[$0] = 1; next } (substr($0, 67) in ok)' ${res} ${S} > ${okf}.tmp`,
     `mv ${okf}.tmp ${okf}`,
-    `grep -v ': OK$' ${res} || true`,
+    // every result line: the client counts a file as verified only on its own OK line
+    `cat ${res}`,
     `rm -f ${M} ${S} ${res}`,
   ].join('\n')
 
@@ -86,12 +90,20 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
   })
   meter.restart()
   if (b.compress) result.compressed = true
+  if (r.exitCode === CHECK_DID_NOT_RUN) {
+    throw new CliError(`the stage pod could not check batch ${b.id}: ${r.stderr.trim().split('\n').at(-1) ?? ''}`, {
+      exitCode: ExitCode.STAGING,
+      reason: 'stage_image_unusable',
+      hint: `the stage image needs a working ${hashCommand(check)}: leave --stage-image at its default or use an image with busybox or coreutils`,
+    })
+  }
   if (r.exitCode !== 0) throw remoteFailure(`extracting batch ${b.id}`, o.namespace, s.pod, r)
   result.sentFiles += b.files.length
-  const failedNames = new Set<string>()
-  for (const line of r.stdout.split('\n')) {
-    const i = line.lastIndexOf(': ')
-    if (i > 0 && /FAILED/.test(line.slice(i))) failedNames.add(line.slice(0, i))
-  }
-  return b.files.filter((e) => failedNames.has(e.name))
+  // fail closed: a file is verified only with its own `<name>: OK` line; a missing line is a failure
+  const okNames = new Set<string>()
+  for (const line of r.stdout.split('\n')) if (line.endsWith(': OK')) okNames.add(line.slice(0, -': OK'.length))
+  return b.files.filter((e) => !okNames.has(e.name))
 }
+
+/** The batch script's exit code when the hash command did not run (missing, crashed): never a pass. */
+const CHECK_DID_NOT_RUN = 96

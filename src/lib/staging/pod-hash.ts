@@ -38,11 +38,38 @@ export function hashProbeScript(): string {
 }
 
 /**
+ * Part of the first exec, before the lock is taken: which of the two hash commands the stage image really
+ * runs (`@@TOOLS` then one name per line; `@@NOTOOLS` and exit when neither). The pod's check fails closed: an image without either is an
+ * error, never a skipped check.
+ */
+export function hashToolsScript(): string {
+  return [
+    "echo '@@TOOLS'",
+    'T=',
+    'for h in sha256sum md5sum; do if printf x | $h >/dev/null 2>&1; then echo "$h"; T=1; fi; done',
+    // no hash command: stop here, before the lock is taken or anything is written
+    `if [ -z "$T" ]; then echo '@@NOTOOLS'; exit 0; fi`,
+  ].join('\n')
+}
+
+/** The hash commands the pod answered to (from hashToolsScript's section). */
+export function availableHashes(section: string | undefined): Set<HashAlgo> {
+  const out = new Set<HashAlgo>()
+  for (const line of (section ?? '').split('\n')) {
+    if (line.trim() === 'sha256sum') out.add('sha256')
+    if (line.trim() === 'md5sum') out.add('md5')
+  }
+  return out
+}
+
+/**
  * sha256 when the pod hashes sha256 at most 1.5× as slowly as md5 (with SHA instructions it is faster;
  * without, ~2.5× slower); md5 when the probe says otherwise or could not run. TRACEBLOC_STAGE_HASH pins it.
  */
-export function chooseHash(probe: string | undefined, override = process.env.TRACEBLOC_STAGE_HASH): HashAlgo {
-  if (override === 'sha256' || override === 'md5') return override
+export function chooseHash(probe: string | undefined, override = process.env.TRACEBLOC_STAGE_HASH, available: ReadonlySet<HashAlgo> = new Set(['sha256', 'md5'])): HashAlgo | undefined {
+  if (override === 'sha256' || override === 'md5') return available.has(override) ? override : undefined
+  if (!available.has('md5')) return available.has('sha256') ? 'sha256' : undefined
+  if (!available.has('sha256')) return 'md5'
   const took = new Map<string, number>()
   for (const line of (probe ?? '').split('\n')) {
     const m = /^(sha256sum|md5sum) (cpu|wall) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(line.trim())

@@ -7,7 +7,7 @@ import {ExecRefused, ExecResult, ExecStreamCut, execInPod, shQuote} from '../clu
 import {apiFailure, sleep} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {MANIFEST_NAME, parseManifest} from './manifest.js'
-import {chooseHash, HashAlgo, hashProbeScript} from './pod-hash.js'
+import {availableHashes, chooseHash, HashAlgo, hashProbeScript, hashToolsScript} from './pod-hash.js'
 import {RANGES_DIR, STAGING_ROOT, StreamOptions, VERIFIED_DIR} from './options.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
@@ -131,6 +131,7 @@ export class Stager {
     for (;;) {
       const script = [
         'set -e',
+        hashToolsScript(),
         `mkdir -p ${shQuote(root)}`,
         force
           ? `printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)}`
@@ -142,6 +143,12 @@ export class Stager {
       ].join('\n')
       const out = await this.sh(script, 'reading the staged copy', {capture: 1 << 30})
       const sections = splitSections(out)
+      const tools = availableHashes(sections.get('TOOLS'))
+      const hash = chooseHash(sections.get('HASH'), undefined, tools)
+      if (!hash) {
+        if (!sections.has('NOTOOLS')) await this.release()
+        throw await this.missingHashTool(tools)
+      }
       if (sections.has('HELD')) {
         const holder = sections.get('HELD')!.trim()
         if (await this.holderIsStale(holder)) {
@@ -156,7 +163,7 @@ export class Stager {
           hint: `wait for it to finish; if that push is dead, delete its pod and run again: kubectl delete pod -n ${this.o.namespace} ${pod ?? '<pod>'}`,
         })
       }
-      this.hash = chooseHash(sections.get('HASH'))
+      this.hash = hash
       return {
         destExists: sections.has('DESTDIR'),
         dest: sections.has('DEST') ? parseManifest(sections.get('DEST')!) : undefined,
@@ -165,6 +172,24 @@ export class Stager {
         ranges: parseRangeRecords(sections.get('RANGES') ?? ''),
       }
     }
+  }
+
+  /** The stage image cannot check what it receives: name the image and what it lacks. */
+  private async missingHashTool(tools: ReadonlySet<HashAlgo>): Promise<CliError> {
+    let image = 'the stage image'
+    try {
+      const p = await this.o.t.core.readNamespacedPod({name: this.pod, namespace: this.o.namespace})
+      image = p.spec?.containers.find((c) => c.name === STAGE_CONTAINER)?.image ?? image
+    } catch {
+      // the message still says what is missing
+    }
+    const pinned = process.env.TRACEBLOC_STAGE_HASH
+    const lacks = tools.size === 0 ? 'sha256sum and md5sum' : `${pinned}sum (TRACEBLOC_STAGE_HASH=${pinned})`
+    return new CliError(`stage image ${image} lacks ${lacks}: the pod could not check the bytes it receives, so nothing was copied`, {
+      exitCode: ExitCode.STAGING,
+      reason: 'stage_image_unusable',
+      hint: 'use a stage image with busybox or coreutils (sh, tar, sha256sum or md5sum): leave --stage-image at its default or mirror that image',
+    })
   }
 
   /** Stale: the holder's pod is gone, or it was this machine's CLI and that process is dead (its pod is then removed). */

@@ -24,7 +24,7 @@ import {sendLargeFile} from './large-file.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
 import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestText, planStaging} from './manifest.js'
 import {Batch, COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, RANGES_DIR, STREAM_HASH_MIN_BYTES, StagingPaths, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
-import {smallTar, Stager} from './stager.js'
+import {remoteFailure, smallTar, Stager} from './stager.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
 import {checkReadWhole, LocalIdentity, openLocal} from './local-file.js'
 import {fileRange} from './tar.js'
@@ -172,11 +172,15 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     const W = shQuote(work)
     const D = shQuote(dest)
     const B = shQuote(backup)
-    await s.sh(
+    const swap = await s.exec(
       [
         'set -e',
         `cd ${W}`,
         `head -c ${man.size} | tar -x -f -`,
+        // only verified files are swapped in: every manifest line (sha256 and name) must be on the verified
+        // list the pod wrote as each file passed its check
+        `cat ${shQuote(VERIFIED_DIR)}/* > .tb-verified 2>/dev/null || :`,
+        `awk 'FILENAME == ".tb-verified" { v[$0] = 1; next } !($0 in v) { print "@@UNVERIFIED " substr($0, 67); bad = 1 } END { exit bad }' .tb-verified ${shQuote(MANIFEST_NAME)} || exit ${SWAP_UNVERIFIED}`,
         `rm -rf ${shQuote(VERIFIED_DIR)} ./.tb-*`,
         'cd /',
         `if [ -e ${D} ]; then mv ${D} ${B}; fi`,
@@ -187,8 +191,13 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
         `find ${shQuote(root)} -maxdepth 1 \\( -name ${shQuote(`${o.table}.staging-*`)} -o -name ${shQuote(`${o.table}.old-*`)} \\) -mmin +60 -exec rm -rf {} + 2>/dev/null || true`,
       ].join('\n'),
       'swapping the staged copy into place',
-      {stdin: man.stream},
+      {stdin: man.stream, capture: 1 << 24},
     )
+    if (swap.exitCode === SWAP_UNVERIFIED) {
+      const names = [...swap.stdout.matchAll(/^@@UNVERIFIED (.*)$/gm)].map((m) => m[1])
+      throw new CliError(`the pod did not verify ${names.length} staged file(s): ${names.slice(0, 3).join(', ')}${names.length > 3 ? ' …' : ''}; nothing was swapped in`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
+    }
+    if (swap.exitCode !== 0) throw remoteFailure('swapping the staged copy into place', o.namespace, s.pod, swap)
     result.swapped = true
     return finish()
   } catch (error) {
@@ -198,6 +207,9 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     if (!result.swapped) await s.release()
   }
 }
+
+/** The swap script's exit code when a file about to be swapped in is not on the verified list. */
+const SWAP_UNVERIFIED = 95
 
 /** Forget verified entries (they failed a later check). */
 async function dropVerified(s: Stager, bad: HashedEntry[]): Promise<void> {

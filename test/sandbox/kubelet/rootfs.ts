@@ -60,6 +60,15 @@ export function busyboxFor(image: string): string {
   return isAlpine320OrLater(image) && fs.existsSync(ALPINE_BUSYBOX) ? ALPINE_BUSYBOX : BUSYBOX
 }
 
+/**
+ * A stage image whose busybox lacks the hash applets (no sha256sum, md5sum or other *sum links), like a
+ * custom --stage-image built without them: the CLI must refuse it rather than skip its check.
+ */
+export const NO_HASH_TOOLS_IMAGE = 'sandbox.local/no-hash-tools:1'
+const HASH_APPLET = /^(md5|sha\d*|sha3)sum$/
+/** A stage image whose sha256sum and md5sum run but check nothing (exit 0, no output): a check must not pass on silence. */
+export const SILENT_HASH_IMAGE = 'sandbox.local/silent-hash:1'
+
 // per binary: 1.37 has applets 1.35 lacks
 const applets = new Map<string, string[]>()
 
@@ -72,7 +81,14 @@ export function makeBusyboxRoot(dir: string, mountPoints: string[], image: strin
   fs.chmodSync(path.join(dir, 'tmp'), 0o1777)
   fs.copyFileSync(busybox, path.join(dir, 'bin', 'busybox'))
   fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755)
-  for (const a of list) fs.symlinkSync('busybox', path.join(dir, 'bin', a))
+  for (const a of list) {
+    if (image === NO_HASH_TOOLS_IMAGE && HASH_APPLET.test(a)) continue
+    if (image === SILENT_HASH_IMAGE && (a === 'sha256sum' || a === 'md5sum')) fs.writeFileSync(path.join(dir, 'bin', a), '#!/bin/sh\n[ $# -gt 0 ] || cat >/dev/null\nexit 0\n', {mode: 0o755})
+    else fs.symlinkSync('busybox', path.join(dir, 'bin', a))
+  }
+  // busybox's own sh runs its built-in applets whatever the links say: these two images get the host's dash
+  // as /bin/sh, so a missing or replaced hash command is really missing or replaced
+  if (image === NO_HASH_TOOLS_IMAGE || image === SILENT_HASH_IMAGE) useHostDash(dir)
   fs.symlinkSync('../bin', path.join(dir, 'usr', 'bin'))
   fs.symlinkSync('bin', path.join(dir, 'sbin'))
   fs.symlinkSync('../bin', path.join(dir, 'usr', 'sbin'))
@@ -80,6 +96,19 @@ export function makeBusyboxRoot(dir: string, mountPoints: string[], image: strin
   fs.writeFileSync(path.join(dir, 'etc', 'group'), 'root:x:0:\nnonroot:x:65532:\nnogroup:x:65534:\n')
   fs.writeFileSync(path.join(dir, 'etc', 'os-release'), 'NAME="Alpine Linux (sandbox busybox)"\nID=alpine\n')
   for (const m of mountPoints) fs.mkdirSync(path.join(dir, m), {recursive: true})
+}
+
+/** /bin/sh = a copy of the host's /bin/dash, with the shared libraries it loads copied to the same paths. */
+function useHostDash(dir: string): void {
+  const sh = path.join(dir, 'bin', 'sh')
+  fs.rmSync(sh, {force: true})
+  fs.copyFileSync('/bin/dash', sh)
+  fs.chmodSync(sh, 0o755)
+  for (const m of execFileSync('ldd', ['/bin/dash'], {encoding: 'utf8'}).matchAll(/(\/\S+) \(0x/g)) {
+    const lib = m[1]
+    fs.mkdirSync(path.join(dir, path.dirname(lib)), {recursive: true})
+    fs.copyFileSync(lib, path.join(dir, lib))
+  }
 }
 
 /** The host runtime, read-only, with an empty /etc (no host my.cnf; mounts under /etc get a place to go). */
