@@ -4,7 +4,7 @@
 // a forged staging lock cannot make a push delete a pod it does not own.
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {appendFileSync, constants as fsc, cpSync, existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {appendFileSync, constants as fsc, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -132,5 +132,48 @@ test('a hash command that checks nothing (exit 0, no lines) passes no file: each
     assert.equal(r.json.reason, 'verify_failed', table)
     assert.doesNotMatch(r.stdout + r.stderr, /every file verified/)
     assert.equal(existsSync(path.join(stagingRoot(), table)), false, `${table}: nothing swapped in`)
+  }
+})
+
+test('a file name with a newline planted on client-pvc cannot forge the lines that drive rm: another staged dataset stays whole', async () => {
+  const victim = await push(dataset(), 'nlvictim_t')
+  assert.equal(victim.code, 0, victim.stderr)
+  const victimLabels = path.join(stagingRoot(), 'nlvictim_t', 'labels.csv')
+  assert.ok(existsSync(victimLabels))
+  // in the next push's work dir: ./a<newline>../nlvictim_t/labels.csv reads, line by line, as "a" and "../nlvictim_t/labels.csv"
+  const planted = path.join(stagingRoot(), 'nlplant_t.staging-resume', 'a\n..', 'nlvictim_t')
+  mkdirSync(planted, {recursive: true})
+  writeFileSync(path.join(planted, 'labels.csv'), 'planted')
+  // and a symlink where a dataset file goes: a write must never go through it
+  mkdirSync(path.join(stagingRoot(), 'nlplant_t.staging-resume', 'images'), {recursive: true})
+  symlinkSync(victimLabels, path.join(stagingRoot(), 'nlplant_t.staging-resume', 'images', 'cat1.jpeg'))
+  const dir = dataset()
+  const r = await push(dir, 'nlplant_t')
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.ok(existsSync(victimLabels), "the other dataset's labels.csv is still there")
+  assert.ok(readFileSync(victimLabels, 'utf8').startsWith(readFileSync(path.join(dir, 'labels_file_sample.csv'), 'utf8').slice(0, 20)), "and unchanged")
+  const staged = allFiles(path.join(stagingRoot(), 'nlplant_t')).map((f) => path.relative(path.join(stagingRoot(), 'nlplant_t'), f)).sort()
+  assert.deepEqual(staged.filter((f) => !f.startsWith('.tracebloc-')), ['images/cat1.jpeg', 'images/cat2.jpeg', 'images/cat3.jpeg', 'images/dog1.jpeg', 'images/dog2.jpeg', 'images/dog3.jpeg', 'labels.csv'])
+})
+
+test('a forged staging lock naming a live pod, this host and a dead pid makes the push wait, never delete that pod', async () => {
+  // a live pod of the release, jobs-manager's: the forged lock names it as its stage pod
+  const pods = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'app=manager'}).items
+  const target = pods.find((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)!
+  assert.ok(target, 'a running pod to name')
+  const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'})
+  mkdirSync(stagingRoot(), {recursive: true})
+  const lock = path.join(stagingRoot(), '.forge_t.lock')
+  writeFileSync(lock, `session=${'ab'.repeat(16)} pod=${target.metadata.name} host=${os.hostname()} pid=${dead}\n`)
+  try {
+    const r = await push(dataset(), 'forge_t')
+    assert.equal(r.code, 7, r.stdout + r.stderr)
+    assert.equal(r.json.reason, 'staging_locked')
+    const still = sb.store.get({group: '', version: 'v1', resource: 'pods'}, sb.namespace, target.metadata.name)
+    assert.ok(still && !still.metadata.deletionTimestamp, `${target.metadata.name} was not deleted`)
+    assert.equal(still.metadata.uid, target.metadata.uid, 'the same pod, not a replacement')
+    assert.ok(existsSync(lock), 'the lock it does not own is left as it was')
+  } finally {
+    rmSync(lock, {force: true})
   }
 })

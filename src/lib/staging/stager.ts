@@ -9,8 +9,11 @@ import {CliError, ExitCode} from '../output/errors.js'
 import {MANIFEST_NAME, parseManifest} from './manifest.js'
 import {availableHashes, chooseHash, HashAlgo, hashProbeScript, hashToolsScript} from './pod-hash.js'
 import {RANGES_DIR, STAGING_ROOT, StreamOptions, VERIFIED_DIR} from './options.js'
-import {STAGE_CONTAINER} from './stage-pod.js'
+import {STAGE_CONTAINER, STAGE_LABELS} from './stage-pod.js'
+import {forgetSession, isPodName, lockField, newSessionId, recalledSession, rememberSession} from './stage-session.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
+
+type V1Pod = import('@kubernetes/client-node').V1Pod
 
 const transientStatus = (s: number) => s === 429 || (s >= 500 && s <= 504)
 
@@ -22,6 +25,8 @@ export class Stager {
   protocol?: string
   /** What the pod checks received bytes with, asked of the pod by lockAndReadState (pod-hash.ts). */
   hash: HashAlgo = 'md5'
+  /** Random per run: the lock names it, and only this machine's record of it can prove the lock is ours. */
+  readonly session = newSessionId()
   constructor(readonly o: StreamOptions) {
     this.pod = o.pod
   }
@@ -115,18 +120,26 @@ export class Stager {
   private async recreate(why: string): Promise<void> {
     this.o.onNote?.(`${why}; starting a new one and continuing from the verified files`)
     this.pod = await this.o.recreatePod!()
+    this.remember()
     this.o.onNote?.(`continuing in stage pod ${this.pod}`)
     // The lock names its holder's pod: take it over for the new pod.
     await this.sh(`printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(this.o.paths.lock)}`, 'moving the staging lock to the new pod', {retry: false})
   }
 
+  /** The lock's content: the session, its pod, and for people reading it, the host and pid. */
   ownerLine(): string {
-    return `pod=${this.pod} host=${os.hostname()} pid=${process.pid}`
+    return `session=${this.session} pod=${this.pod} host=${os.hostname().replace(/\s/g, '_')} pid=${process.pid}`
+  }
+
+  private remember(): void {
+    rememberSession(this.session, {pid: process.pid, namespace: this.o.namespace, pod: this.pod})
   }
 
   /** Take the per-table lock and read what the PVC already holds (staged manifest, verified work files). */
   async lockAndReadState(): Promise<{dest?: Map<string, string>; destExists: boolean; verified?: Map<string, string>; workExists: boolean; ranges: RangeRecords}> {
     const {root, dest, work, lock} = this.o.paths
+    // recorded before the lock exists, so a lock of ours always has its record here
+    this.remember()
     let force = false
     for (;;) {
       const script = [
@@ -135,7 +148,7 @@ export class Stager {
         `mkdir -p ${shQuote(root)}`,
         force
           ? `printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)}`
-          : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; cat ${shQuote(lock)}; exit 0; fi`,
+          : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; head -n 1 ${shQuote(lock)} | cut -c 1-512; exit 0; fi`,
         `if [ -d ${shQuote(dest)} ]; then echo '@@DESTDIR'; fi`,
         `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; cat ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
         `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null || true; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null || true; fi`,
@@ -147,6 +160,7 @@ export class Stager {
       const hash = chooseHash(sections.get('HASH'), undefined, tools)
       if (!hash) {
         if (!sections.has('NOTOOLS')) await this.release()
+        this.forget()
         throw await this.missingHashTool(tools)
       }
       if (sections.has('HELD')) {
@@ -156,7 +170,9 @@ export class Stager {
           force = true
           continue
         }
-        const pod = /pod=(\S+)/.exec(holder)?.[1]
+        const named = lockField(holder, 'pod')
+        const pod = named && isPodName(named) ? named : undefined
+        this.forget()
         throw new CliError(`another push of table "${this.o.table}" is staging right now (stage pod ${pod ?? '?'})`, {
           exitCode: ExitCode.STAGING,
           reason: 'staging_locked',
@@ -192,27 +208,38 @@ export class Stager {
     })
   }
 
-  /** Stale: the holder's pod is gone, or it was this machine's CLI and that process is dead (its pod is then removed). */
+  /**
+   * Stale only when its owner is provably gone: the pod the lock names does not exist or has ended (asked of
+   * the API), or this machine's record shows that a CLI here made that pod for that session and died (the pod
+   * then idles until its deadline, so it is removed). What the lock says about host and pid proves nothing
+   * (anyone who can write client-pvc can write a lock), so it never leads to deleting a pod.
+   */
   private async holderIsStale(holder: string): Promise<boolean> {
-    const pod = /pod=(\S+)/.exec(holder)?.[1]
-    const host = /host=(\S+)/.exec(holder)?.[1]
-    const pid = Number(/pid=(\d+)/.exec(holder)?.[1])
-    if (!pod) return true
-    let exists: boolean
+    const pod = lockField(holder, 'pod')
+    // not a lock a push writes (none names no pod): there is no owner to wait for
+    if (!pod || !isPodName(pod)) return true
+    let live: V1Pod | undefined
     try {
       const p = await this.o.t.core.readNamespacedPod({name: pod, namespace: this.o.namespace})
-      exists = !p.metadata?.deletionTimestamp && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded'
+      if (!p.metadata?.deletionTimestamp && p.status?.phase !== 'Failed' && p.status?.phase !== 'Succeeded') live = p
     } catch (error) {
-      if (apiFailure(error).code === 404) exists = false
-      else throw error
+      if (apiFailure(error).code !== 404) throw error
     }
-    if (!exists) return true
-    if (host === os.hostname() && pid > 0 && pid !== process.pid && !processAlive(pid)) {
-      // A CLI on this machine that was killed outright: its stage pod idles until its deadline.
+    if (!live) return true
+    const session = lockField(holder, 'session')
+    const mine = session ? recalledSession(session) : undefined
+    const isStagePod = live.metadata?.labels?.['tracebloc.io/component'] === STAGE_LABELS['tracebloc.io/component']
+    if (session && mine && mine.pod === pod && mine.namespace === this.o.namespace && mine.pid !== process.pid && !processAlive(mine.pid) && isStagePod) {
       await this.o.t.core.deleteNamespacedPod({name: pod, namespace: this.o.namespace, gracePeriodSeconds: 0}).catch(() => undefined)
+      forgetSession(session)
       return true
     }
     return false
+  }
+
+  /** Drop this session's local record (its lock is released or swapped away). */
+  forget(): void {
+    forgetSession(this.session)
   }
 
   async release(): Promise<void> {

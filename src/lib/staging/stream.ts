@@ -131,6 +131,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
           'FRESH=0',
           `if [ ! -d ${W} ]; then FRESH=1; if [ -d ${D} ] && [ ${plan.fromDest.length} -gt 0 ]; then cp -al ${D} ${W} 2>/dev/null || { rm -rf ${W}; cp -a ${D} ${W}; }; else mkdir -p ${W}; fi; fi`,
           `cd ${W}`,
+          PURGE_FOREIGN,
           // control files of an earlier run go, the range records stay (checked against the data before use)
           `rm -rf ${shQuote(MANIFEST_NAME)}; for f in ./.tb-*; do [ "$f" = ./${RANGES_DIR} ] || rm -rf "$f"; done`,
           `head -c ${tar.size} | tar -x -f -`,
@@ -205,6 +206,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     throw error
   } finally {
     if (!result.swapped) await s.release()
+    s.forget()
   }
 }
 
@@ -227,21 +229,48 @@ async function dropVerified(s: Stager, bad: HashedEntry[]): Promise<void> {
   )
 }
 
-/** Sizes of everything in the work dir against the plan. */
+/**
+ * In the work dir, before any file list is read line by line: remove what no push of ours puts there and
+ * what could make a list lie. A name with a newline (never one of ours: checkStageableName) would forge
+ * lines in `find` output that drive `rm`; a symlink would make a later write land elsewhere on the volume.
+ * `find -exec` passes the names as arguments, never through a line-based list.
+ */
+const PURGE_FOREIGN = ["nl=$(printf '\\nx')", 'nl=${nl%x}', 'find . -name "*$nl*" -prune -exec rm -rf {} +', 'find . -type l -exec rm -f {} +'].join('\n')
+
+/**
+ * Sizes of everything in the work dir against the plan. Files not in the plan are removed in the pod (the
+ * names compared there, byte for byte); the rest come back NUL-separated, with their sizes in the same
+ * order, so no name can forge a line.
+ */
 async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry[]> {
-  const out = await s.sh(`cd ${shQuote(s.o.paths.work)} && find . -type f ! -path './${VERIFIED_DIR}/*' ! -path './${RANGES_DIR}/*' ! -name '.tb-*' -exec stat -c '%s %n' {} +`, 'checking the staged files', {capture: 1 << 30})
+  const want = smallTar([{name: '.tb-want', text: [...entries.map((e) => e.name), MANIFEST_NAME].map((n) => `${n}\n`).join('')}])
+  const files = `find . -type f ! -path './${VERIFIED_DIR}/*' ! -path './${RANGES_DIR}/*' ! -name '.tb-*'`
+  const out = await s.sh(
+    [
+      'set -e',
+      `cd ${shQuote(s.o.paths.work)}`,
+      `head -c ${want.size} | tar -x -f -`,
+      PURGE_FOREIGN,
+      `${files} | sed 's|^\\./||' > .tb-have`,
+      `awk 'FILENAME == ".tb-want" { k[$0] = 1; next } !($0 in k)' .tb-want .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
+      `${files} -print0 > .tb-list`,
+      'xargs -0 -r stat -c %s < .tb-list',
+      "echo '@@NAMES'",
+      'cat .tb-list',
+      'rm -f .tb-want .tb-have .tb-list',
+    ].join('\n'),
+    'checking the staged files',
+    {stdin: want.stream, capture: 1 << 30},
+  )
+  const at = out.indexOf('@@NAMES\n')
+  const sizes = at < 0 ? [] : out.slice(0, at).split('\n').filter(Boolean)
+  const names = at < 0 ? [] : out.slice(at + '@@NAMES\n'.length).split('\0').slice(0, -1)
+  if (at < 0 || sizes.length !== names.length || sizes.some((x) => !/^\d+$/.test(x))) {
+    throw new CliError('checking the staged files: the stage pod listed them inconsistently', {exitCode: ExitCode.STAGING, reason: 'staging_failed', hint: 'run the push again; nothing was submitted'})
+  }
   const landed = new Map<string, number>()
-  for (const line of out.split('\n')) {
-    const m = /^(\d+) \.\/(.*)$/.exec(line)
-    if (m) landed.set(m[2], Number(m[1]))
-  }
-  const bad = entries.filter((e) => landed.get(e.name) !== e.size)
-  const names = new Set(entries.map((e) => e.name))
-  const extra = [...landed.keys()].filter((n) => !names.has(n) && n !== MANIFEST_NAME)
-  if (extra.length > 0) {
-    await s.sh(`cd ${shQuote(s.o.paths.work)} && rm -f ${extra.map((n) => `./${shQuote(n)}`).join(' ')}`, 'removing stray files')
-  }
-  return bad
+  for (const [i, n] of names.entries()) landed.set(n.replace(/^\.\//, ''), Number(sizes[i]))
+  return entries.filter((e) => landed.get(e.name) !== e.size)
 }
 
 async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result: StreamResult): Promise<void> {
