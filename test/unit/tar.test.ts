@@ -52,5 +52,5 @@ for (const [label, bin] of [
 test('a file that shrank after planning is an error, not a short archive', async () => {
   const entries = fixture()
   entries[0] = {...entries[0], size: entries[0].size + 10}
-  await assert.rejects(collect(entries), /changed while staging/)
+  await assert.rejects(collect(entries), /changed after it was checked: its size went from/)
 })
