@@ -2,7 +2,7 @@
 // inode, size, mtime), so the bytes that reach the cluster come from the very file that was validated. A file
 // replaced by a symlink, swapped for another file, grown, shrunk or touched since preflight stops the push,
 // naming the file; nothing is read from whatever took its place.
-import {closeSync, constants as fsc, fstatSync, openSync, readSync} from 'node:fs'
+import {closeSync, constants as fsc, fstatSync, openSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 
 import {CliError, ExitCode} from '../output/errors.js'
@@ -77,18 +77,10 @@ export async function openLocal(e: LocalIdentity): Promise<FileHandle> {
   return fh
 }
 
-const probe = Buffer.alloc(1)
-
 /**
  * After all `size` bytes were read: nothing lies beyond them and the file still has its size and mtime (a
  * file that grew or was written to while it was read is an error, never silently cut or mixed).
  */
-export function checkReadWholeSync(fd: number, e: LocalIdentity): void {
-  if (readSync(fd, probe, 0, 1, e.size) > 0) throw fileChanged(e, `it grew beyond the ${e.size} bytes it had`)
-  const why = difference(e, fstatSync(fd))
-  if (why) throw fileChanged(e, why)
-}
-
 export async function checkReadWhole(fh: FileHandle, e: LocalIdentity): Promise<void> {
   const {bytesRead} = await fh.read(Buffer.alloc(1), 0, 1, e.size)
   if (bytesRead > 0) throw fileChanged(e, `it grew beyond the ${e.size} bytes it had`)

@@ -6,7 +6,7 @@ import {closeSync, readSync} from 'node:fs'
 import type {FileHandle} from 'node:fs/promises'
 import {performance} from 'node:perf_hooks'
 
-import {checkReadWhole, checkReadWholeSync, fileChanged, LocalIdentity, openLocal, openLocalSync} from './local-file.js'
+import {checkReadWhole, fileChanged, LocalIdentity, openLocal, openLocalSync} from './local-file.js'
 
 export interface TarEntry extends LocalIdentity {
   localPath: string
@@ -99,10 +99,10 @@ const syncReads = {
 
 /**
  * One file's bytes, read at its planned size (`onChunk` sees each chunk before it is yielded). With `buf`
- * every chunk is a view of that one buffer, valid until the next is requested. The file is opened once,
- * checked to be the one preflight saw (local-file.ts), and checked again once read: a file that changed
- * since planning is an error, never a silently short or cut stream. Small files take one blocking read
- * (syncReads).
+ * every chunk is a view of that one buffer, valid until the next is requested. The file is opened once and
+ * checked to be the one preflight saw (local-file.ts); a file that changed since planning is an error, never
+ * a silently short or cut stream. Small files take one blocking read (syncReads) of one byte more than
+ * planned (growth); a large one is checked again once read (size, mtime and nothing beyond its end).
  */
 async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: Buffer) => void; signal?: AbortSignal} = {}, buf?: Buffer): AsyncGenerator<Buffer> {
   if (e.size > SYNC_READ_MAX || syncReads.slow) {
@@ -120,15 +120,17 @@ async function* fileChunks(e: TarEntry, hooks: {onChunk?: (e: TarEntry, chunk: B
   }
   let read = 0
   const t0 = performance.now()
-  const into = buf && buf.length >= e.size ? buf : Buffer.allocUnsafe(Math.max(e.size, 1))
+  // one byte more than planned is asked for: getting it means the file grew (no separate probe read)
+  const want = e.size + 1
+  const into = buf && buf.length >= want ? buf : Buffer.allocUnsafe(want)
   const fd = openLocalSync(e)
   try {
-    for (let n = 1; n > 0 && read < e.size; read += n) n = readSync(fd, into, read, e.size - read, read)
-    if (read === e.size) checkReadWholeSync(fd, e)
+    for (let n = 1; n > 0 && read < want; read += n) n = readSync(fd, into, read, want - read, read)
   } finally {
     closeSync(fd)
   }
   syncReads.took(performance.now() - t0)
+  if (read > e.size) throw fileChanged(e, `it grew beyond the ${e.size} bytes it had`)
   if (read !== e.size) throw fileChanged(e, `it is shorter than the ${e.size} bytes it had`)
   if (read > 0) {
     const chunk = into.subarray(0, read)
