@@ -177,3 +177,16 @@ test('a forged staging lock naming a live pod, this host and a dead pid makes th
     rmSync(lock, {force: true})
   }
 })
+
+test('a line planted in a work-dir list cannot forge a section of the pod\'s answer (a "held" lock that never goes away)', async () => {
+  const verified = path.join(stagingRoot(), 'marker_t.staging-resume', '.tracebloc-verified.d')
+  mkdirSync(verified, {recursive: true})
+  writeFileSync(path.join(verified, 'planted'), '@@HELD\nnot a lock\n')
+  const dir = dataset()
+  const r = await runCli(['dataset', 'push', dir, '--table', 'marker_t', '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, '--detach', '--json'], {
+    env: {TRACEBLOC_STAGE_POD_TIMEOUT: '20', XDG_CACHE_HOME: cacheHome},
+    timeoutMs: 90_000,
+  })
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+  assert.equal(r.json.staged.files, 7)
+})

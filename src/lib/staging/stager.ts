@@ -15,6 +15,12 @@ import {TarEntry, tarSize, tarStream} from './tar.js'
 
 type V1Pod = import('@kubernetes/client-node').V1Pod
 
+/**
+ * Content read from client-pvc into the sectioned output (lock, manifests, records) loses any line that looks
+ * like a section marker: a planted file cannot forge a section (e.g. a held lock that never goes away).
+ */
+const NO_MARKERS = "sed '/^@@/d'"
+
 const transientStatus = (s: number) => s === 429 || (s >= 500 && s <= 504)
 
 export class Stager {
@@ -148,10 +154,10 @@ export class Stager {
         `mkdir -p ${shQuote(root)}`,
         force
           ? `printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)}`
-          : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; head -n 1 ${shQuote(lock)} | cut -c 1-512; exit 0; fi`,
+          : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; head -n 1 ${shQuote(lock)} | cut -c 1-512 | ${NO_MARKERS}; exit 0; fi`,
         `if [ -d ${shQuote(dest)} ]; then echo '@@DESTDIR'; fi`,
-        `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; cat ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
-        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null || true; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null || true; fi`,
+        `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; ${NO_MARKERS} ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
+        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null | ${NO_MARKERS}; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null | ${NO_MARKERS}; fi`,
         hashProbeScript(),
       ].join('\n')
       const out = await this.sh(script, 'reading the staged copy', {capture: 1 << 30})
