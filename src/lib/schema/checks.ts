@@ -66,7 +66,9 @@ export function runtimeIssues(cfg: Record<string, unknown>): RawIssue[] {
   for (const key of SIDECAR_KEYS) {
     const v = cfg[key]
     if (typeof v !== 'string' || v.length === 0) continue
-    const trimmed = v.replace(/\/+$/, '')
+    let end = v.length // the value without its trailing slashes (a scan: /\/+$/ is quadratic on a long run)
+    while (end > 0 && v[end - 1] === '/') end--
+    const trimmed = v.slice(0, end)
     const base = path.posix.basename(trimmed)
     const dir = path.posix.dirname(trimmed)
     if (base !== key) {
