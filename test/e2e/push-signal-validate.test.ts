@@ -15,7 +15,7 @@ assertBuilt()
 const dir = mkdtempSync(path.join(tmpdir(), 'tb-sigval-'))
 after(() => rmSync(dir, {recursive: true, force: true}))
 
-test('SIGTERM during local validation of a large CSV exits 143 with the validation message', {timeout: 120_000}, async () => {
+test('SIGTERM during local validation of a large CSV exits 143 with the validation message', {timeout: 120_000}, async (t) => {
   // ~36 MB: every MiB holds a quoted 200 000-digit cell in the FLOAT column (about 40 s each for the old number pattern)
   const csv = path.join(dir, 'big.csv')
   const fd = openSync(csv, 'w')
@@ -36,6 +36,8 @@ test('SIGTERM during local validation of a large CSV exits 143 with the validati
       TRACEBLOC_TEST_SIGNAL_AT: 'csv-chunk:SIGTERM',
     },
   })
+  // a CLI that never acts on the signal is stopped when the test times out
+  t.signal.addEventListener('abort', () => child.kill('SIGKILL'), {once: true})
   let out = ''
   child.stdout.on('data', (b: Buffer) => (out += b.toString()))
   child.stderr.on('data', (b: Buffer) => (out += b.toString()))
