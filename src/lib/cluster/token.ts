@@ -7,7 +7,7 @@
 // SUBMIT_WINDOW_SECONDS is left (a long upload between connect and submit).
 // Audience: the default (the API server's own). jobs-manager's TokenReview names no audience, so the
 // API server checks the token against its default audiences; a token bound to any other audience is
-// refused there. See docs/security.md.
+// refused there. See docs/credentials.md.
 import {createHash} from 'node:crypto'
 
 import {CliError, ExitCode} from '../output/errors.js'
