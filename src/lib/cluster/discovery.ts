@@ -113,17 +113,17 @@ export async function discoverRelease(t: ClusterTarget, signal?: AbortSignal): P
   }
 }
 
-/** Whether prompts can be shown: both ends on a terminal and no --json document expected. */
-function interactive(): boolean {
-  return Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.argv.includes('--json')
+/** Whether prompts can be shown: both ends on a terminal, no --json document expected, and the caller allows it. */
+function interactive(t: ClusterTarget): boolean {
+  return t.prompts !== false && Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.argv.includes('--json')
 }
 
 async function confirmNamespaceSwitch(t: ClusterTarget, ns: string): Promise<void> {
   const where = `no tracebloc client in namespace "${t.namespace}", but there is one in namespace "${ns}"`
-  if (!interactive()) {
+  if (!interactive(t)) {
     throw new CliError(where, {
       exitCode: ExitCode.LOCAL_ENV,
-      hint: `pass -n ${ns} to use it (without a terminal the CLI does not switch namespaces on its own)`,
+      hint: `pass -n ${ns} to use it (the CLI does not switch namespaces without asking)`,
       reason: 'namespace_confirmation_needed',
     })
   }

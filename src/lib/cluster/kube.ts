@@ -25,6 +25,8 @@ export interface ClusterTarget {
   namespace: string
   /** True when --namespace or --context was given: never second-guessed, no cluster-wide scan. */
   explicit: boolean
+  /** false: never ask on the terminal (a live task list owns it); a question becomes an error naming the flag. */
+  prompts?: boolean
   core: import('@kubernetes/client-node').CoreV1Api
   apps: import('@kubernetes/client-node').AppsV1Api
   batch: import('@kubernetes/client-node').BatchV1Api

@@ -115,6 +115,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
   // The connect step's reads; the port-forward it opens ends up in ctx for the submit (and for cleanup).
   const connect = async (c: PushContext, task: {output: string}) => {
     c.target = await loadClusterTarget(o.cluster)
+    c.target.prompts = false // the task list owns the terminal: a namespace switch is an error naming -n
     throwIfInterrupted(o.signal)
     task.output = `context ${c.target.context}, namespace ${c.target.namespace}`
     c.release = await discoverRelease(c.target, o.signal)
