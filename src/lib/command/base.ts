@@ -1,5 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 
+import {withProfileDefaults} from '../config/apply.js'
 import {CliError, ExitCode, isCliError} from '../output/errors.js'
 import {redact} from '../output/redact.js'
 import {style} from '../output/style.js'
@@ -35,7 +36,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
-      flags: this.ctor.flags,
+      // Environment and profile values become the flags' defaults (flag > env > profile > default).
+      flags: withProfileDefaults(this.ctor.flags, this.argv),
       strict: this.ctor.strict,
     })
     this.flags = flags as BaseFlags<T>
