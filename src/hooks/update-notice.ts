@@ -30,7 +30,9 @@ const hook: Hook<'finally'> = async function ({argv, error, id}) {
     const worker = fileURLToPath(new URL('../lib/upgrade/check-worker.js', import.meta.url))
     try {
       spawn(process.execPath, [worker, install.channel === 'npm' ? 'npm' : 'releases'], {detached: true, stdio: 'ignore', windowsHide: true}).unref()
-    } catch {}
+    } catch {
+      // no notice is worth a failed command
+    }
   }
 }
 

@@ -28,7 +28,9 @@ export function detectInstall(rootIn: string, platform: NodeJS.Platform = proces
   let root = path.resolve(rootIn)
   try {
     root = realpathSync(root)
-  } catch {}
+  } catch {
+    // a root that cannot be resolved is judged by its given path
+  }
   const has = (rel: string) => existsSync(path.join(root, rel))
   const slashed = root.replaceAll('\\', '/')
   const channel: Channel = (() => {

@@ -51,7 +51,9 @@ export function writeCache(file: string, c: CheckCache): void {
     const tmp = `${file}.${process.pid}.tmp`
     writeFileSync(tmp, JSON.stringify(c) + '\n')
     renameSync(tmp, file) // a reader never sees half a file
-  } catch {}
+  } catch {
+    // an unwritable cache only means the notice may repeat
+  }
 }
 
 export function noticeLine(current: string, latest: string, channel: Channel, releasesUrl: string): string {

@@ -25,7 +25,9 @@ export function npmRegistry(env: NodeJS.ProcessEnv = process.env): string {
   if (!reg) {
     try {
       reg = /^\s*registry\s*=\s*(\S+)/m.exec(readFileSync(path.join(homedir(), '.npmrc'), 'utf8'))?.[1]
-    } catch {}
+    } catch {
+      // no ~/.npmrc: the default registry
+    }
   }
   return (reg || 'https://registry.npmjs.org').replace(/\/+$/, '')
 }

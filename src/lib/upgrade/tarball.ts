@@ -95,7 +95,9 @@ export async function upgradeTarball(u: TarballUpgrade): Promise<{previous: stri
     let reported: string | undefined
     try {
       reported = (JSON.parse(smoke.stdout) as {version?: string}).version
-    } catch {}
+    } catch {
+      // not JSON: reported below with its stderr
+    }
     if (smoke.status !== 0 || reported !== u.version) {
       throw new CliError(`the downloaded ${u.version} does not run on this machine (${(smoke.stderr || smoke.stdout || smoke.error?.message || '').trim().split('\n')[0]})`, {
         exitCode: ExitCode.SUBMIT,
