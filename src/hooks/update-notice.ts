@@ -2,9 +2,7 @@ import {fileURLToPath} from 'node:url'
 
 import type {Hook} from '@oclif/core'
 
-import {detectInstall} from '../lib/upgrade/channel.js'
-import {cacheFile, decide, noticeLine, quietReason, readCache, writeCache} from '../lib/upgrade/notice.js'
-import {releasesUrl} from '../lib/upgrade/releases.js'
+import {quietReason} from '../lib/upgrade/quiet.js'
 
 /**
  * After a command has done its work (oclif's `finally` hook): print the daily update notice from the
@@ -12,6 +10,12 @@ import {releasesUrl} from '../lib/upgrade/releases.js'
  */
 const hook: Hook<'finally'> = async function ({argv, error, id}) {
   if (error || id === 'upgrade' || quietReason(argv ?? process.argv.slice(2), process.env, Boolean(process.stderr.isTTY))) return
+  // Loaded only when the notice may show: a quiet run (scripts, CI, pipes) pays for nothing more.
+  const [{detectInstall}, {cacheFile, decide, noticeLine, readCache, writeCache}, {releasesUrl}] = await Promise.all([
+    import('../lib/upgrade/channel.js'),
+    import('../lib/upgrade/notice.js'),
+    import('../lib/upgrade/releases.js'),
+  ])
   const install = detectInstall(this.config.root)
   if (install.channel === 'checkout') return // a developer's build: git knows better
   const file = cacheFile()

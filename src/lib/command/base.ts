@@ -1,6 +1,5 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 
-import {withProfileDefaults} from '../config/apply.js'
 import {CliError, ExitCode, isCliError} from '../output/errors.js'
 import {redact} from '../output/redact.js'
 import {style} from '../output/style.js'
@@ -37,7 +36,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
       // Environment and profile values become the flags' defaults (flag > env > profile > default).
-      flags: withProfileDefaults(this.ctor.flags, this.argv),
+      flags: this.ctor.flags && 'profile' in this.ctor.flags ? (await import('../config/apply.js')).withProfileDefaults(this.ctor.flags, this.argv) : this.ctor.flags,
       strict: this.ctor.strict,
     })
     this.flags = flags as BaseFlags<T>

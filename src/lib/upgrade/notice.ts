@@ -10,6 +10,8 @@ import {cacheDir} from '../config/paths.js'
 import {type Channel, upgradeCommand} from './channel.js'
 import {compareVersions, isVersion} from './version.js'
 
+export {quietReason} from './quiet.js'
+
 export const DAY_MS = 24 * 60 * 60 * 1000
 
 export interface CheckCache {
@@ -22,19 +24,6 @@ export interface CheckCache {
 }
 
 export const cacheFile = (env: NodeJS.ProcessEnv = process.env) => path.join(cacheDir(env), 'update-check.json')
-
-const on = (v: string | undefined) => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false'
-
-/** Why the notice stays quiet here, or undefined when it may show. */
-export function quietReason(argv: string[], env: NodeJS.ProcessEnv, stderrIsTTY: boolean): string | undefined {
-  if (on(env.TRACEBLOC_NO_UPDATE_CHECK)) return 'TRACEBLOC_NO_UPDATE_CHECK'
-  if (on(env.TRACEBLOC_SKIP_NEW_VERSION_CHECK)) return 'TRACEBLOC_SKIP_NEW_VERSION_CHECK'
-  if (on(env.DO_NOT_TRACK)) return 'DO_NOT_TRACK'
-  if (on(env.CI)) return 'CI'
-  if (argv.includes('--json')) return '--json'
-  if (!stderrIsTTY) return 'not a terminal'
-  return undefined
-}
 
 export function readCache(file: string): CheckCache {
   try {
