@@ -5,6 +5,8 @@
 //   /tampered  a tarball whose bytes differ from its SHA256SUMS line
 //   /cut       the tarball's connection is dropped halfway
 //   /badsig    SHA256SUMS edited after signing (it names the tampered tarball's hash)
+//   /stall     the tarball's first half arrives, then nothing (until the client goes away)
+//   /unsigned  no SHA256SUMS.sig
 import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -45,7 +47,7 @@ export async function startReleaseServer(work: string, versions: string[], priva
     writeFileSync(sumsFile, sumsText)
     execFileSync(process.execPath, [SIGN, '--sums', sumsFile, '--key', privateKeyFile], {stdio: 'ignore'})
     const sig = readFileSync(`${sumsFile}.sig`)
-    for (const m of ['good', 'tampered', 'cut', 'badsig', 'unsigned']) {
+    for (const m of ['good', 'tampered', 'cut', 'badsig', 'stall', 'unsigned']) {
       const put = (f: string, b: Buffer) => files.set(`${m}/${v}/${f}`, b)
       put(name, m === 'tampered' || m === 'badsig' ? tampered : tarball)
       put('SHA256SUMS', Buffer.from(m === 'badsig' ? sumsText.replace(sha(tarball), sha(tampered)) : sumsText))
@@ -53,6 +55,7 @@ export async function startReleaseServer(work: string, versions: string[], priva
     }
   }
   const latest = versions.at(-1)!
+  const stalled = new Set<import('node:http').ServerResponse>()
   const server: Server = createServer({key: readFileSync(path.join(work, 'tls.key')), cert: readFileSync(path.join(work, 'tls.crt'))}, (req, res) => {
     const m = /^\/([a-z]+)\/(?:download\/v([^/]+)|latest\/download)\/([^/]+)$/.exec(req.url ?? '')
     const body = m ? files.get(`${m[1]}/${m[2] ?? latest}/${m[3]}`) : undefined
@@ -65,6 +68,11 @@ export async function startReleaseServer(work: string, versions: string[], priva
       res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy())
       return
     }
+    if (m[1] === 'stall' && m[3]!.endsWith('.tar.gz')) {
+      res.write(body.subarray(0, Math.floor(body.length / 2)))
+      stalled.add(res)
+      return
+    }
     res.end(body)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -72,6 +80,9 @@ export async function startReleaseServer(work: string, versions: string[], priva
   return {
     url: (mirror) => `https://127.0.0.1:${port}/${mirror}`,
     caFile: path.join(work, 'tls.crt'),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => {
+      for (const res of stalled) res.destroy()
+      return new Promise((resolve) => server.close(() => resolve()))
+    },
   }
 }

@@ -44,7 +44,7 @@ interface Run {
 }
 
 /** Async: the release server lives in this process and must keep serving meanwhile. */
-function run(bin: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+function run(bin: string, args: string[], env: Record<string, string> = {}, interruptWhen?: RegExp): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, {
       timeout: 120_000,
@@ -53,7 +53,13 @@ function run(bin: string, args: string[], env: Record<string, string> = {}): Pro
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stderr.on('data', (d) => {
+      stderr += d
+      if (interruptWhen?.test(stderr)) {
+        interruptWhen = undefined
+        child.kill('SIGINT')
+      }
+    })
     child.on('error', reject)
     child.on('close', (status) => resolve({status, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, unknown>}))
   })
@@ -134,6 +140,14 @@ describe('tracebloc upgrade: install script / tarball layout', {skip: !linux && 
       assert.ok(existsSync(path.join(i.lib, 'bin/run.js')))
     })
   }
+
+  test('Ctrl-C during the download: exit 130, the old version still runs, nothing left behind', async () => {
+    const i = freshInstall()
+    const r = await run(i.bin, ['upgrade'], {TRACEBLOC_RELEASES_URL: server.url('stall')}, /downloading .*\.tar\.gz/)
+    assert.equal(r.status, 130, r.stderr)
+    assert.equal(await installedVersion(i.bin), '0.1.0')
+    assert.deepEqual(leftovers(i.prefix), [])
+  })
 
   test('--skip-signature accepts an unsigned release; its sha256 is still checked', async () => {
     const i = freshInstall()
