@@ -147,7 +147,9 @@ if [ -d "$s" ]; then echo STAGED; fi`,
       } catch {
         // an unreadable lock is still a lock
       }
-      const alive = holder ? await podExists(t, o.namespace, holder) : true
+      // the holder is text from a file on client-pvc: only a string that can be a pod name is looked up
+      const podName = typeof holder === 'string' && holder.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(holder)
+      const alive = holder === undefined ? true : podName ? await podExists(t, o.namespace, holder) : false
       res.lock = {path: lock, holder, started_at: started, holder_alive: alive}
       if (o.clearLock && !alive) res.lock_cleared = (await run(`rm -f ${shQuote(lock)}`)).code === 0
     }
