@@ -79,16 +79,20 @@ describe('a planted table name is refused before it reaches a path', () => {
       const tables = (await sb.mysql.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'training_test_datasets'")).split('\n').filter((t) => /^ds_[0-9a-f]{32}$/.test(t))
       assert.equal(tables.length, 1)
       const ds = tables[0]
-      plantConfigMapTable(p.json.idempotency_key, '../../shared')
-      const before = pvcFiles()
-      assert.ok(before.some((f) => f.startsWith('pets/')), 'the other dataset has files')
-
-      const del = await cli(['dataset', 'delete', ds, '--yes', '--json'])
-      assert.equal(del.code, 7, del.stdout + del.stderr)
-      assert.equal(del.json.reason, 'untrusted_name')
-      assert.match(del.json.error, /"\.\.\/\.\.\/shared".*ConfigMap .*nothing was removed/)
-      assert.deepEqual(pvcFiles(), before, 'no file on client-pvc may go')
-      assert.ok((await sb.mysql.query(`SELECT COUNT(*) FROM training_test_datasets.\`${ds}\``)).trim() !== '', 'the table stays')
+      // ../pets is the other dataset's folder; ../../shared the whole volume where `..` leaves the mount
+      for (const planted of ['../pets', '../../shared']) {
+        plantConfigMapTable(p.json.idempotency_key, planted)
+        const before = pvcFiles()
+        assert.ok(before.some((f) => f.startsWith('pets/')), 'the other dataset has files')
+        const del = await cli(['dataset', 'delete', ds, '--yes', '--json'])
+        assert.equal(del.code, 7, del.stdout + del.stderr)
+        assert.equal(del.json.reason, 'untrusted_name')
+        assert.ok(del.json.error.includes(`${JSON.stringify(planted)} read from ConfigMap`), del.json.error)
+        assert.match(del.json.error, /nothing was removed/)
+        assert.deepEqual(pvcFiles(), before, 'no file on client-pvc may go')
+        const left = await sb.mysql.query(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'training_test_datasets' AND table_name = '${ds}'`)
+        assert.equal(left.trim(), '1', 'the table stays')
+      }
       const dry = await cli(['dataset', 'delete', ds, '--dry-run', '--json'])
       assert.equal(dry.code, 7, 'a dry run refuses too: it would show a path that is not the dataset')
 
