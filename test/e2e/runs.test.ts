@@ -93,7 +93,7 @@ test('push --detach → runs shows it running → Ctrl-C on logs leaves it runni
   }
 })
 
-test('cancel on a running run: confirmation needed off a TTY, then Job and pod gone, status cancelled, lock reported and cleared', async () => {
+test('cancel on a running run: confirmation needed off a TTY, then Job and pod gone, status cancelled, lock reported and cleared', async (t) => {
   const sb = sandbox()
   const m = machine()
   sb.faults.set({ingestorSlowMs: 4000})
@@ -116,6 +116,8 @@ test('cancel on a running run: confirmation needed off a TTY, then Job and pod g
       assert.match(no.screen, new RegExp(`Cancel run ${key} \\(table runs_cancel, Job ${job}, running\\)\\? Rows already inserted stay\\. \\[y/N\\]`))
       assert.match(no.screen, /Not cancelled\./)
       assert.ok(sb.store.get(JOBS, 'tracebloc', job) && jobPods(job).length === 1, 'declined: the Job and its pod are untouched')
+    } else {
+      t.skip('python3 with pty is not installed: the terminal prompt was not checked')
     }
 
     const c = await m.cli(['dataset', 'cancel', 'runs_cancel', '--yes', '--json'])

@@ -3,7 +3,7 @@
 // a loaded machine can make a stream slower, never faster than the link allows).
 import assert from 'node:assert/strict'
 import {execFile, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import http from 'node:http'
 import net, {type AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -16,6 +16,7 @@ import {LinkPipe, type Clock} from '../sandbox/apiserver/link.js'
 import {Faults} from '../sandbox/faults.js'
 import {kubeconfigYaml, writeKubeconfig} from '../sandbox/kubeconfig.js'
 import {LocalRuntime, runningPod} from './local-runtime.js'
+import {findKubectl} from '../helpers/tools.js'
 import {kubectlPortForward} from './port-forward.js'
 
 class VirtualClock implements Clock {
@@ -172,8 +173,9 @@ test('port-forward through the modelled link: the bytes arrive intact, no faster
 
 // kubectl takes the SPDY paths: SPDY exec when the server offers exec v4 only, SPDY port-forward (in a
 // WebSocket tunnel by default, plain with KUBECTL_PORT_FORWARD_WEBSOCKETS=false).
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
-const skip = existsSync(KUBECTL) ? false : `${KUBECTL} not installed`
+const found = findKubectl()
+const KUBECTL = 'bin' in found ? found.bin : 'kubectl'
+const skip = 'skip' in found ? found.skip : false
 
 function kubeconfigFile(): string {
   const f = path.join(dir, 'kubeconfig')
