@@ -114,7 +114,7 @@ const after = snapshot()
 const leaked = [...after].filter(([p, v]) => before.get(p) !== v).map(([p]) => p)
 if (leaked.length > 0) {
   failed++
-  console.log(`\nthe tests wrote into the real user's cache or config (${leaked.length}; each test file has its own HOME and XDG dirs):`)
+  console.log(`\nthe tests wrote into the real user's cache or config (${leaked.length}; each test file has its own HOME and XDG dirs, so a test or the CLI bypassed them, or another process of this user wrote there meanwhile):`)
   for (const p of leaked.slice(0, 20)) console.log(`  ${p}`)
 }
 
