@@ -7,7 +7,7 @@
 // Locally: TRACEBLOC_TEST_DIST=1 npm test -- test/dist/private-dir.test.ts
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
-import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync} from 'node:fs'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
@@ -43,6 +43,11 @@ describe('npm test from a checkout under a 0700 directory (TRACEBLOC_TEST_DIST=1
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_|^TRACEBLOC_|^NODE_OPTIONS$|^NODE_TEST_CONTEXT$/i.test(k)) env[k] = v
   env.PATH = [systemNodeDir(), ...(process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !d.includes(`${path.sep}.node${path.sep}`) && !d.includes('node_modules'))].join(path.delimiter)
+  // a home of its own inside the private dir (its run checks that nothing lands in that home's cache), with
+  // the user's npm cache so that the install stays quick
+  const home = path.join(work, 'home')
+  for (const k of Object.keys(env)) if (k.startsWith('XDG_')) delete env[k]
+  env.HOME = home
 
   test('a copy of the checkout in a private directory', () => {
     chmodSync(work, 0o700)
@@ -54,6 +59,8 @@ describe('npm test from a checkout under a 0700 directory (TRACEBLOC_TEST_DIST=1
       copyFileSync(from, path.join(checkout, f), 0)
     }
     for (const d of ['node_modules', 'dist', '.node', 'oclif.manifest.json']) rmSync(path.join(checkout, d), {recursive: true, force: true})
+    mkdirSync(home)
+    writeFileSync(path.join(home, '.npmrc'), `cache=${process.env.TRACEBLOC_TEST_NPM_CACHE ?? process.env.npm_config_cache ?? path.join(os.homedir(), '.npm')}\n`)
     assert.equal(statSync(work).mode & 0o777, 0o700)
   })
 

@@ -8,7 +8,7 @@ import path from 'node:path'
 
 const base = process.env.TRACEBLOC_TEST_RUN_DIR
 if (base && process.env.TRACEBLOC_TEST_ISOLATED !== String(process.pid)) {
-  const realNpmCache = process.env.npm_config_cache ?? path.join(os.homedir(), '.npm')
+  const realNpmCache = process.env.TRACEBLOC_TEST_NPM_CACHE ?? process.env.npm_config_cache ?? path.join(os.homedir(), '.npm')
   const dir = mkdtempSync(path.join(base, 'file-'))
   const home = path.join(dir, 'home')
   const env = {
@@ -21,7 +21,7 @@ if (base && process.env.TRACEBLOC_TEST_ISOLATED !== String(process.pid)) {
   }
   for (const d of Object.values(env)) mkdirSync(d, {recursive: true})
   writeFileSync(path.join(home, '.npmrc'), `cache=${realNpmCache}\n`)
-  Object.assign(process.env, env, {TRACEBLOC_TEST_ISOLATED: String(process.pid)})
+  Object.assign(process.env, env, {TRACEBLOC_TEST_ISOLATED: String(process.pid), TRACEBLOC_TEST_NPM_CACHE: realNpmCache})
   if (process.platform === 'win32') Object.assign(process.env, {USERPROFILE: home, TEMP: env.TMPDIR, TMP: env.TMPDIR})
   process.on('exit', () => rmSync(dir, {recursive: true, force: true, maxRetries: 3}))
 }
