@@ -48,6 +48,7 @@ describe('npm test from a checkout under a 0700 directory (TRACEBLOC_TEST_DIST=1
   const home = path.join(work, 'home')
   for (const k of Object.keys(env)) if (k.startsWith('XDG_')) delete env[k]
   env.HOME = home
+  env.npm_config_update_notifier = 'false' // a new home has no notifier state: keep npm's notice off the last line
 
   test('a copy of the checkout in a private directory', () => {
     chmodSync(work, 0o700)

@@ -17,7 +17,7 @@ after(() => rmSync(realHome, {recursive: true, force: true}))
 function runner(env: Record<string, string>) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^TRACEBLOC_TEST_|^NODE_TEST_CONTEXT$|^XDG_/.test(k)))
   const r = spawnSync(process.execPath, [path.join(root, 'scripts/run-tests.mjs'), FIXTURE], {
-    cwd: root, encoding: 'utf8', timeout: 120_000, env: {...clean, HOME: realHome, ...env},
+    cwd: root, encoding: 'utf8', timeout: 120_000, env: {...clean, HOME: realHome, USERPROFILE: realHome, ...env},
   })
   const lines = r.stdout.trimEnd().split('\n')
   return {code: r.status, out: r.stdout + r.stderr, last: lines.at(-1) ?? ''}
