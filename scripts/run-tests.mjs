@@ -26,7 +26,6 @@ if (!existsSync(path.join(root, 'dist/commands')) || !existsSync(path.join(root,
 // The sandbox tests need bubblewrap, busybox and MariaDB: installed here when missing (root + apt-get).
 const missing = ensureSandboxPackages()
 if (missing.length > 0) console.error(`warning: the sandbox tests need ${missing.join(', ')} (sudo apt-get install ${missing.join(' ')}); they will fail without them`)
-ensureKubectl()
 
 const outDir = path.join(root, '.test-results')
 mkdirSync(outDir, {recursive: true})
@@ -62,6 +61,8 @@ const before = snapshot()
 const runDir = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-tests-'))
 const args = process.argv.slice(2)
 const files = args.length > 0 ? args : globSync('test/**/*.test.ts', {cwd: root}).sort()
+// kubectl only when a test file that drives it runs (they find it by PATH; .tools/bin goes first)
+if (files.some((f) => /kubectl|link\.test|sandbox-e2e/.test(f))) ensureKubectl()
 const res = spawnSync(process.execPath, [
   '--import', 'tsx',
   '--import', './test/helpers/isolate.mjs',
