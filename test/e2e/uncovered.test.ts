@@ -1,6 +1,6 @@
 // Paths no other file reaches: failures of `cluster info` (an unreachable server, a namespace without a
 // client), `dataset show` of a missing name, `autocomplete powershell`, and the human (non-JSON) output
-// of `dataset list` and `dataset show`. Real processes against the sandbox cluster.
+// of `dataset list` and `dataset show`, `dataset list --all` and `dataset runs -A`. Real processes against the sandbox cluster.
 import assert from 'node:assert/strict'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
@@ -72,6 +72,16 @@ test('dataset list and show without --json: a table naming the dataset and its r
   assert.equal(show.code, 0, show.stderr)
   assert.match(show.stdout, /human_out/)
   assert.match(show.stdout, /tabular_classification/)
+  // --all adds the bookkeeping tables the plain list hides
+  const plain = await cli(['dataset', 'list', '--json'])
+  const all = await cli(['dataset', 'list', '--all', '--json'])
+  assert.equal(all.code, 0, all.stderr)
+  assert.ok(!plain.json.datasets.includes('tracebloc_ingest_runs'), plain.json.datasets.join(', '))
+  assert.ok(all.json.datasets.includes('tracebloc_ingest_runs') && all.json.datasets.includes('human_out'), all.json.datasets.join(', '))
+  // runs across every namespace finds the run of this push
+  const runs = await cli(['dataset', 'runs', '-A', '--json'])
+  assert.equal(runs.code, 0, runs.stderr)
+  assert.match(JSON.stringify(runs.json), /"human_out"/)
 })
 
 test('autocomplete powershell: set-up steps for the PowerShell profile, exit 0', async () => {
