@@ -65,10 +65,10 @@ describe('npm test from a checkout under a 0700 directory (TRACEBLOC_TEST_DIST=1
     assert.equal(statSync(work).mode & 0o777, 0o700)
   })
 
-  test('npm test -- the bad-input corpus: the unreadable-file cases pass, none skipped', async () => {
-    const r = await run('npm', ['test', '--', 'test/robustness/corpus.test.ts'], checkout, env)
+  test('npm test -- the unreadable-file cases of the bad-input corpus pass, none skipped', async () => {
+    const r = await run('npm', ['test', '--', '--test-name-pattern=unreadable', 'test/robustness/corpus.test.ts'], checkout, env)
     assert.equal(r.code, 0, r.out)
     for (const name of UNREADABLE) assert.match(r.out, new RegExp(`✔ ${name.replaceAll(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(`), `${name} passed:\n${r.out.slice(-4000)}`)
-    assert.match(r.out.trimEnd().split('\n').at(-1) ?? '', /^[1-9]\d* passed, 0 failed, 0 skipped$/)
+    assert.match(r.out.trimEnd().split('\n').at(-1) ?? '', new RegExp(`^${UNREADABLE.length} passed, 0 failed, 0 skipped$`))
   })
 })
