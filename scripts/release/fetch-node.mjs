@@ -10,7 +10,8 @@ import {createHash} from 'node:crypto'
 import {createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, chmodSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
+
+import {parseOptions} from './cli-args.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const pinsFile = path.join(repoRoot, 'packaging/node-pins.json')
@@ -119,7 +120,7 @@ async function printPins(version) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const {values} = parseArgs({options: {root: {type: 'string'}, targets: {type: 'string'}, 'print-pins': {type: 'string'}}})
+  const values = parseOptions('fetch-node', {root: {type: 'string'}, targets: {type: 'string'}, 'print-pins': {type: 'string'}}, 'npm run pack:node -- [--root DIR] [--targets T1,T2] | --print-pins VERSION')
   try {
     if (values['print-pins']) {
       mkdirSync(path.join(repoRoot, 'tmp'), {recursive: true})

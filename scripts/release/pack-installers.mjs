@@ -20,7 +20,8 @@ import {
 } from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
+
+import {parseOptions} from './cli-args.mjs'
 import {ensureNodeBinaries, readPins} from './fetch-node.mjs'
 import {gitShortSha, linkNodeCache, npmPack, sevenZipShim, stageTree} from './pack-tarballs.mjs'
 
@@ -329,10 +330,10 @@ export async function packInstallers({
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const {values} = parseArgs({options: {
+  const values = parseOptions('pack-installers', {
     deb: {type: 'string'}, win: {type: 'boolean'}, macos: {type: 'string'}, tarball: {type: 'string'},
     out: {type: 'string'}, stage: {type: 'string'}, sha: {type: 'string'}, fast: {type: 'boolean'},
-  }})
+  }, 'npm run pack:installers -- [--deb amd64,arm64] [--win] [--macos x64,arm64] [--tarball FILE] [--out DIR] [--stage DIR] [--sha SHA] [--fast]')
   const list = (s) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : [])
   try {
     const res = await packInstallers({

@@ -17,7 +17,8 @@ import {
 } from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
+
+import {parseOptions} from './cli-args.mjs'
 import {cachePath, ensureNodeBinaries, readPins, sha256File} from './fetch-node.mjs'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -157,9 +158,9 @@ export async function packRelease({
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const {values} = parseArgs({options: {
+  const values = parseOptions('pack-tarballs', {
     targets: {type: 'string'}, out: {type: 'string'}, stage: {type: 'string'}, sha: {type: 'string'}, xz: {type: 'boolean'},
-  }})
+  }, 'npm run pack:tarballs -- [--targets T1,T2] [--out DIR] [--stage DIR] [--sha SHA] [--xz]')
   try {
     const res = await packRelease({
       targets: values.targets?.split(','),

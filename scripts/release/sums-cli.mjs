@@ -5,7 +5,8 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
+
+import {parseOptions} from './cli-args.mjs'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const REPO_URL = 'https://github.com/tracebloc/cli'
@@ -15,7 +16,7 @@ export const isMain = (moduleUrl) => Boolean(process.argv[1]) && path.resolve(pr
 
 /** Parse the arguments, render with `render({sumsText, version, baseUrl, pjson, nodeVersion})`, write the text. */
 export function runSumsCli(name, render) {
-  const {values} = parseArgs({options: {sums: {type: 'string'}, version: {type: 'string'}, 'base-url': {type: 'string'}, out: {type: 'string'}}})
+  const values = parseOptions(name, {sums: {type: 'string'}, version: {type: 'string'}, 'base-url': {type: 'string'}, out: {type: 'string'}}, `node scripts/release/${name}.mjs --sums SHA256SUMS [--version V] [--base-url URL] [--out FILE]`)
   try {
     if (!values.sums) throw new Error('--sums <SHA256SUMS file> is required')
     const pjson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'))

@@ -52,8 +52,15 @@ test('formula pins each OS/arch tarball to its URL and sha256, inside the right 
   // brew style: desc without a leading article or trailing period, under 80 characters.
   const desc = /^ {2}desc "([^"]+)"$/m.exec(rb)?.[1] ?? ''
   assert.ok(desc.length > 0 && desc.length < 80 && !/^(a|an|the) /i.test(desc) && !desc.endsWith('.'), desc)
+})
+
+const hasRuby = !spawnSync('ruby', ['-v'], {stdio: 'ignore'}).error
+test('the formula is valid Ruby (ruby -c)', {skip: hasRuby ? false : 'ruby is not installed (.ci/run installs it)'}, () => {
+  const out = path.join(work, 'syntax.rb')
+  const all = ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64']
+  assert.equal(gen(['--sums', sums(all), '--version', '1.2.3', '--out', out]).status, 0)
   const ruby = spawnSync('ruby', ['-c', out], {encoding: 'utf8'})
-  if (!ruby.error) assert.equal(ruby.status, 0, ruby.stderr)
+  assert.equal(ruby.status, 0, ruby.stderr)
 })
 
 test('a release missing an OS/arch tarball yields no formula', () => {

@@ -86,6 +86,9 @@ test('push --detach → runs shows it running → Ctrl-C on logs leaves it runni
     assert.equal(r.json.summary.total_records, 8)
     assert.equal(r.json.summary.inserted_records, 8)
     assert.match(r.stderr, /INGESTION SUMMARY/, 'the live log lines go to stderr under --json')
+    // the human table row of this run
+    const human = await m.cli(['dataset', 'runs'])
+    assert.match(human.stdout, /^.*runs_live\s+tabular_classification\s+train\s+succeeded\s+.*\s+ingest-job-\S+\s+8\/8$/m)
 
 
   } finally {
@@ -93,7 +96,7 @@ test('push --detach → runs shows it running → Ctrl-C on logs leaves it runni
   }
 })
 
-test('cancel on a running run: confirmation needed off a TTY, then Job and pod gone, status cancelled, lock reported and cleared', async () => {
+test('cancel on a running run: confirmation needed off a TTY, then Job and pod gone, status cancelled, lock reported and cleared', async (t) => {
   const sb = sandbox()
   const m = machine()
   sb.faults.set({ingestorSlowMs: 4000})
@@ -116,6 +119,8 @@ test('cancel on a running run: confirmation needed off a TTY, then Job and pod g
       assert.match(no.screen, new RegExp(`Cancel run ${key} \\(table runs_cancel, Job ${job}, running\\)\\? Rows already inserted stay\\. \\[y/N\\]`))
       assert.match(no.screen, /Not cancelled\./)
       assert.ok(sb.store.get(JOBS, 'tracebloc', job) && jobPods(job).length === 1, 'declined: the Job and its pod are untouched')
+    } else {
+      t.skip('python3 with pty is not installed: the terminal prompt was not checked')
     }
 
     const c = await m.cli(['dataset', 'cancel', 'runs_cancel', '--yes', '--json'])
@@ -131,6 +136,7 @@ test('cancel on a running run: confirmation needed off a TTY, then Job and pod g
     assert.ok(c.json.follow_up.includes(`tracebloc dataset cancel ${key} -n tracebloc --clear-lock --yes`), JSON.stringify(c.json.follow_up))
     assert.ok(c.json.follow_up.includes('tracebloc dataset delete runs_cancel'))
     assert.ok(existsSync(lock), 'the killed ingestor left its lock')
+    assert.match((await m.cli(['dataset', 'runs'])).stdout, /^.*runs_cancel\s+tabular_classification\s+train\s+cancelled\s/m)
 
     // Still "cancelled" after the Job is gone, even on another machine (no cache): the record is in the cluster.
     const elsewhere = await machine().cli(['dataset', 'runs', '--table', 'runs_cancel', '--json'])
@@ -173,16 +179,19 @@ test('logs of a failed run: exit 9 with the reason; runs lists the runs of every
   } finally {
     sb.faults.clear()
   }
-  // Every table's runs, newest first, with the summary once known; then one table's.
+  // A later run of another table (this case's own, so it passes alone and in any order), followed to its end.
+  const later = await m.push('runs_later')
+  assert.equal(later.code, 0, later.stdout + later.stderr)
+  assert.equal((await m.cli(['dataset', 'logs', later.json.idempotency_key, '--json'])).code, 0)
+  // Every table's runs, newest first, with the summary once known.
   const human = await m.cli(['dataset', 'runs'])
   assert.equal(human.code, 0, human.stderr)
   const lines = human.stdout.split('\n')
   assert.match(lines[0], /^KEY\s+TABLE\s+CATEGORY\s+INTENT\s+STATUS\s+STARTED\s+DURATION\s+JOB\s+RECORDS$/)
   const row = (table: string) => lines.findIndex((l) => l.includes(` ${table} `))
-  assert.match(lines[row('runs_live')], /runs_live\s+tabular_classification\s+train\s+succeeded\s+.*\s+ingest-job-\S+\s+8\/8$/)
-  assert.match(lines[row('runs_cancel')], /runs_cancel\s+tabular_classification\s+train\s+cancelled\s/)
+  assert.match(lines[row('runs_later')], /runs_later\s+tabular_classification\s+train\s+succeeded\s+.*\s+ingest-job-\S+\s+8\/8$/)
   assert.match(lines[row('runs_failed')], /runs_failed\s+tabular_classification\s+train\s+failed\s/)
-  assert.ok(row('runs_failed') < row('runs_cancel') && row('runs_cancel') < row('runs_live'), 'newest first')
+  assert.ok(row('runs_later') < row('runs_failed'), 'newest first')
 })
 
 test('a user without delete on jobs: cancel names the missing verb and deletes nothing', async () => {

@@ -4,35 +4,36 @@
 // the problem, no stack trace, no token, bounded output. Cases run a few at a time.
 import {chmodSync, symlinkSync} from 'node:fs'
 import path from 'node:path'
-import {after, describe, test} from 'node:test'
+import {after, describe, test, type TestContext} from 'node:test'
 
-import {assertClean, run, tempDir, writeFiles} from './harness.js'
+import {assertClean, howModesBind, run, tempDir, writeFiles} from './harness.js'
 import {DATASET_CASES, FLAG_CASES, KUBECONFIG_CASES, type LocalCase, TOKENS, VALIDATE_CASES} from './local-cases.js'
 
-const isRoot = process.getuid?.() === 0
-const NOBODY = 65534
 const cleanups: Array<() => void> = []
 after(() => {
   for (const c of cleanups) c()
 })
 
-async function runCase(c: LocalCase): Promise<void> {
+async function runCase(c: LocalCase, t: TestContext): Promise<void> {
+  // Unreadable files mean something only when file modes bind the CLI (not for root with its capabilities).
+  const modes = c.unreadable ? howModesBind() : {as: 'self' as const}
+  if (modes.as === 'none') {
+    t.skip(modes.reason)
+    return
+  }
   const {dir, remove} = tempDir()
   cleanups.push(remove)
   writeFiles(dir, c.files ?? {})
   for (const [link, target] of c.links ?? []) symlinkSync(target, path.join(dir, link))
   const sub = (s: string) => s.replaceAll('$D', dir)
-  let uid: number | undefined
+  const uid = modes.as === 'uid' ? modes.uid : undefined
   if (c.unreadable) {
-    if (isRoot) {
-      // root reads anything: run this case as nobody, who must reach the case dir
-      chmodSync(dir, 0o755)
-      uid = NOBODY
-    }
+    // the unprivileged uid must reach the case dir (its parent is a private temp dir when TMPDIR is one)
+    if (uid !== undefined) chmodSync(dir, 0o755)
     for (const p of c.unreadable) chmodSync(path.join(dir, p), 0o000)
   }
   const env = Object.fromEntries(Object.entries(c.env ?? {}).map(([k, v]) => [k, sub(v)]))
-  const r = await run(c.args.map(sub), {input: c.stdin, env: {...(uid === undefined ? {} : {HOME: dir}), ...env}, uid})
+  const r = await run(c.args.map(sub), {input: c.stdin, env: {...(uid === undefined ? {} : {HOME: dir}), ...env}, uid, dropDac: modes.as === 'setpriv'})
   assertClean(r, {code: c.code, message: c.message, secrets: TOKENS}, c.name)
 }
 
@@ -43,7 +44,7 @@ for (const [title, cases] of [
   ['kubeconfig', KUBECONFIG_CASES],
 ] as const) {
   describe(`bad input: ${title}`, {concurrency: 3}, () => {
-    for (const c of cases) test(c.name, () => runCase(c))
+    for (const c of cases) test(c.name, (t) => runCase(c, t))
   })
 }
 

@@ -3,8 +3,8 @@
 // what every failure must satisfy: the documented exit code, a message naming the problem, no stack
 // trace, no token-like string, and no stage pod or scratch directory left in the cluster.
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -19,10 +19,46 @@ export interface Run {
   stderr: string
 }
 
+/**
+ * How this process can run the CLI so that file modes bind it (chmod 000 means unreadable), or why it
+ * cannot. Root reads anything through CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH: first choice is root
+ * without those two capabilities (setpriv), which reaches the checkout wherever it sits; second is
+ * the unprivileged uid 65534, which only works when it can enter every directory up to the Node
+ * binary and the checkout (a checkout under a 0700 home cannot).
+ */
+export type ModesBind = {as: 'self'} | {as: 'setpriv'} | {as: 'uid'; uid: number} | {as: 'none'; reason: string}
+const DROP_DAC = ['--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-dac_override,-dac_read_search']
+const NOBODY = 65534
+let modesBind: ModesBind | undefined
+export function howModesBind(): ModesBind {
+  if (modesBind) return modesBind
+  if (process.getuid?.() !== 0) return (modesBind = {as: 'self'})
+  // A probe file of mode 000: the way works when node starts, loads bin/run.js's folder and is refused the file.
+  const {dir, remove} = tempDir('tb-modes-')
+  try {
+    const probe = path.join(dir, 'probe')
+    writeFileSync(probe, 'x')
+    chmodSync(probe, 0o000)
+    chmodSync(dir, 0o755)
+    const script = `const fs=require('fs');fs.accessSync(${JSON.stringify(BIN)},fs.constants.R_OK);try{fs.readFileSync(${JSON.stringify(probe)});process.exit(3)}catch(e){process.exit(e.code==='EACCES'?0:4)}`
+    const viaSetpriv = spawnSync('setpriv', [...DROP_DAC, process.execPath, '-e', script], {stdio: 'ignore'})
+    if (viaSetpriv.status === 0) return (modesBind = {as: 'setpriv'})
+    const viaUid = spawnSync(process.execPath, ['-e', script], {stdio: 'ignore', uid: NOBODY, gid: NOBODY})
+    if (viaUid.status === 0) return (modesBind = {as: 'uid', uid: NOBODY})
+    return (modesBind = {
+      as: 'none',
+      reason: `running as root, setpriv cannot drop CAP_DAC_OVERRIDE (${viaSetpriv.error?.message ?? `exit ${viaSetpriv.status}`}) and uid ${NOBODY} cannot reach ${process.execPath} or ${ROOT}`,
+    })
+  } finally {
+    remove()
+  }
+}
+
 /** Run the built CLI; input for stdin (ignored when undefined). */
-export function run(args: string[], opts: {env?: Record<string, string>; input?: string | Buffer; cwd?: string; uid?: number; timeoutMs?: number} = {}): Promise<Run> {
+export function run(args: string[], opts: {env?: Record<string, string>; input?: string | Buffer; cwd?: string; uid?: number; dropDac?: boolean; timeoutMs?: number} = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const [cmd, pre] = opts.dropDac ? ['setpriv', [...DROP_DAC, process.execPath]] : [process.execPath, []]
+    const child = spawn(cmd, [...pre, BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: {...process.env, NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true', ...opts.env},
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

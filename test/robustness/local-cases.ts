@@ -214,6 +214,8 @@ export const DATASET_CASES: LocalCase[] = [
 
 // ---- kubeconfig: a valid dataset, then the kubeconfig fails (no cluster is reachable or contacted) ----
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyb2J1c3QifQ.c2lnbmF0dXJlLXJvYnVzdA'
+const BOOTSTRAP = 'r0bust.0123456789r0bust'
+const PASSWORD = 'robust-p4ssw0rd'
 const kubeconfig = (server: string, extra = '') =>
   `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "${server}"}\nusers:\n- name: u\n  user: {token: "${TOKEN}"}\ncontexts:\n- name: x\n  context: {cluster: c, user: u, namespace: tracebloc}\ncurrent-context: x\n${extra}`
 const k = (name: string, files: Files, extraArgs: string[], code: number, message: RegExp, env?: Record<string, string>): LocalCase => ({
@@ -235,6 +237,10 @@ export const KUBECONFIG_CASES: LocalCase[] = [
   k('API server unreachable (token never shown)', {kc: kubeconfig('https://127.0.0.1:1')}, ['--kubeconfig', '$D/kc'], 3, /cannot reach the Kubernetes API server/),
   k('server URL is not a URL', {kc: kubeconfig('not a url')}, ['--kubeconfig', '$D/kc'], 3, /kubeconfig|cannot reach|Invalid URL/i),
   k('KUBECONFIG names missing files', {}, [], 3, /loading kubeconfig/, {KUBECONFIG: '/nonexistent/a:/nonexistent/b', HOME: '/nonexistent-home'}),
+  // a YAML error next to a credential: reason and position only, never the lines around it
+  k('kubeconfig broken right after a bootstrap token', {kc: kubeconfig('https://127.0.0.1:1').replace(`user: {token: "${TOKEN}"}`, `user:\n    token: ${BOOTSTRAP}\n   bad: x`)}, ['--kubeconfig', '$D/kc'], 3, /not valid YAML: bad indentation .* at line 10, column 4/),
+  k('kubeconfig broken right after a password', {kc: kubeconfig('https://127.0.0.1:1').replace(`user: {token: "${TOKEN}"}`, `user:\n    username: admin\n    password: ${PASSWORD}\n  - x`)}, ['--kubeconfig', '$D/kc'], 3, /not valid YAML: .* at line \d+, column \d+/),
+  k('server URL with user:password, unreachable', {kc: kubeconfig(`https://admin:${PASSWORD}@127.0.0.1:1`)}, ['--kubeconfig', '$D/kc'], 3, /cannot reach the Kubernetes API server https:\/\/\[REDACTED\]@127\.0\.0\.1:1/),
 ]
 
-export const TOKENS = [TOKEN]
+export const TOKENS = [TOKEN, BOOTSTRAP, PASSWORD]

@@ -97,20 +97,18 @@ test('YAML loader: any text either loads or fails as bad input (exit 2), never a
   )
 })
 
-test('YAML loader: alias chains of any depth and width are refused or loaded, in bounded time', () => {
+// the runner's timeout is the hang guard: an expansion that is not refused would take minutes
+test('YAML loader: alias chains of any depth and width are refused or loaded, never expanded past the limits', {timeout: 120_000}, () => {
   fc.assert(
     fc.property(fc.integer({min: 1, max: 12}), fc.integer({min: 1, max: 12}), (depth, width) => {
       const lines = ['l0: &l0 [x]']
       for (let i = 1; i <= depth; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`)
-      const t0 = performance.now()
       try {
         loadIngestYaml(lines.join('\n'))
         assert.ok(width ** depth <= 100_000 && depth * width <= 100, `an expansion of ${width}^${depth} was loaded`)
       } catch (error) {
         assert.ok(error instanceof CliError && error.reason === 'yaml_too_complex', String(error))
       }
-      // generous bound: the expansion itself would take minutes
-      assert.ok(performance.now() - t0 < 5000)
     }),
     {numRuns: 100},
   )

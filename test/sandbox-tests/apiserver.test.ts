@@ -17,6 +17,15 @@ import {Faults} from '../sandbox/faults.js'
 import {kubeconfigYaml} from '../sandbox/kubeconfig.js'
 import {deleteTerminatingPods, LocalRuntime, runningPod} from './local-runtime.js'
 
+/** Poll `fn` until it holds; fails after the deadline instead of hanging. */
+async function until(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
 const NS = 'tracebloc'
 const PODS = {group: '', version: 'v1', resource: 'pods'}
 let dir: string
@@ -154,7 +163,7 @@ test('watch: ADDED/MODIFIED/DELETED, BOOKMARK, resume from resourceVersion, 410 
     if (replay.length === 3) ac2.abort()
   }, () => {})
   await new Promise((r) => setImmediate(r))
-  while (replay.length < 3) await new Promise((r) => setTimeout(r, 10))
+  await until('the replayed history', () => replay.length >= 3)
   assert.deepEqual(replay, seen)
   // Too old after compaction: an in-stream ERROR with a 410 Status, then the stream ends.
   store.compact()
@@ -310,8 +319,7 @@ test('graceful pod deletion: deletionTimestamp first (kubelet hook), then remova
   assert.equal(job.spec?.template.metadata?.labels?.['job-name'], 'j1')
   store.create(PODS, {...runningPod('j1-abc', NS), metadata: {name: 'j1-abc', namespace: NS, ownerReferences: [{apiVersion: 'batch/v1', kind: 'Job', name: 'j1', uid: job.metadata!.uid, controller: true}]}})
   await batch.deleteNamespacedJob({name: 'j1', namespace: NS, propagationPolicy: 'Background'})
-  await new Promise((r) => setTimeout(r, 20))
-  assert.equal(store.get(PODS, NS, 'j1-abc'), undefined)
+  await until('the garbage collector deleted the owned pod', () => store.get(PODS, NS, 'j1-abc') === undefined)
   off()
 })
 

@@ -89,7 +89,8 @@ test('Job status: startTime, counters and Complete with completionTime; Failed w
 test('kubectl get jobs: DURATION stops at completion', async () => {
   const j = sb.store.get(JOBS, NS, 'st-ok')!
   const want = Math.round((Date.parse(j.status.completionTime) - Date.parse(j.status.startTime)) / 1000)
-  await new Promise((r) => setTimeout(r, 2100))
+  // two seconds past completion: a duration still counting would show at least that
+  await until('2 s past completion', () => Date.now() >= Date.parse(j.status.completionTime) + 2100)
   const r = await kubectl(['get', 'job', 'st-ok', '--no-headers'])
   assert.equal(r.code, 0, r.stderr)
   const cols = r.stdout.trim().split(/\s+/)
@@ -105,8 +106,7 @@ test('DELETE of a Job: no propagationPolicy orphans its pods with a Warning; Bac
   const none = await raw('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/del-none`)
   assert.equal(none.code, 200)
   assert.match(String(none.headers.warning), /^299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them/)
-  await new Promise((r) => setTimeout(r, 300))
-  assert.equal(sb.store.get(JOBS, NS, 'del-none'), undefined)
+  await until('del-none gone', () => sb.store.get(JOBS, NS, 'del-none') === undefined)
   assert.equal(podsOf('del-none').filter((p) => !p.metadata.deletionTimestamp).length, 1, 'the orphaned pod keeps running')
 
   const bg = await raw('DELETE', `/apis/batch/v1/namespaces/${NS}/jobs/del-bg?propagationPolicy=Background`)

@@ -1,8 +1,8 @@
 // Real kubectl 1.32 against the sandbox API server (transport level: LocalRuntime runs exec as
-// local processes and forwards port 8080 to a local HTTP server). Skipped when kubectl.1.32 is absent.
+// local processes and forwards port 8080 to a local HTTP server). Skipped (with the reason) when no kubectl 1.32+ is on PATH.
 import assert from 'node:assert/strict'
 import {execFile, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -12,10 +12,12 @@ import {startApiServer, MemoryStore, type ApiServer} from '../sandbox/apiserver/
 import {Faults} from '../sandbox/faults.js'
 import {writeKubeconfig} from '../sandbox/kubeconfig.js'
 import {deleteTerminatingPods, LocalRuntime, runningPod} from './local-runtime.js'
+import {findKubectl} from '../helpers/tools.js'
 import {kubectlPortForward} from './port-forward.js'
 
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
-const skip = existsSync(KUBECTL) ? false : `${KUBECTL} not installed`
+const found = findKubectl()
+const KUBECTL = 'bin' in found ? found.bin : 'kubectl'
+const skip = 'skip' in found ? found.skip : false
 const NS = 'tracebloc'
 const PODS = {group: '', version: 'v1', resource: 'pods'}
 

@@ -169,14 +169,28 @@ test('fault pvcNotBound: client-pvc Pending and pods using it stay unschedulable
 test('fault cutLogStreamAfterBytes: the stream stops after N bytes with an error', async () => {
   const name = pod({command: ['/bin/sh', '-c', 'echo 0123456789; echo abcdefghij; sleep 600']})
   await until('output', () => get(name)?.status?.phase === 'Running')
-  await new Promise((r) => setTimeout(r, 300))
+  // both lines are in the log before the cut is set (a poll with a deadline, not a guess of how long echo takes)
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const o = new PassThrough()
+    let t = ''
+    o.on('data', (b) => (t += b))
+    await sb.kubelet.logs('tracebloc', name, {}, o, new AbortController().signal)
+    if (t.includes('abcdefghij\n')) break
+    if (Date.now() > deadline) throw new Error(`timed out waiting for both lines in the log: ${JSON.stringify(t)}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
   sb.faults.set({cutLogStreamAfterBytes: 15})
-  const out = new PassThrough()
-  let s = ''
-  out.on('data', (b) => (s += b))
-  await assert.rejects(sb.kubelet.logs('tracebloc', name, {follow: true}, out, new AbortController().signal), /log stream cut after 15 bytes/)
-  assert.equal(s, '0123456789\nabcd')
-  sb.kubelet.deletePod('tracebloc', name, 0)
+  try {
+    const out = new PassThrough()
+    let s = ''
+    out.on('data', (b) => (s += b))
+    await assert.rejects(sb.kubelet.logs('tracebloc', name, {follow: true}, out, new AbortController().signal), /log stream cut after 15 bytes/)
+    assert.equal(s, '0123456789\nabcd')
+  } finally {
+    sb.faults.clear()
+    sb.kubelet.deletePod('tracebloc', name, 0)
+  }
 })
 
 test('Job controller: pod <job>-<5> labelled job-name, backoffLimit retries, Complete/Failed conditions', async () => {

@@ -10,7 +10,7 @@ const USER_ROLES: Record<(typeof STATIC_USERS)[number], string> = {
   admin: 'admin: everything a push needs',
   'no-token-request': 'no-token-request: cannot create serviceaccounts/token',
   'no-exec': 'no-exec: cannot create pods/exec',
-  reader: 'reader: read-only',
+  reader: 'reader: read-only (the built-in view role: no Secrets, no exec or port-forward)',
 }
 
 const HELP = `Run the sandbox cluster (a local Kubernetes API server, kubelet and tracebloc client release)

@@ -146,7 +146,7 @@ test('images are opened once: symlinks refused (ELOOP), FIFOs not read, sizes fr
   try {
     execFileSync('mkfifo', [path.join(tmp, 'fifo.png')])
   } catch {
-    t.diagnostic('mkfifo unavailable: FIFO case skipped')
+    t.skip('mkfifo is not available: the FIFO case was not checked')
     return
   }
   assert.deepEqual((await openImage(path.join(tmp, 'fifo.png'))).probe, {ok: false, reason: 'invalid', detail: 'not a regular file'})

@@ -8,9 +8,8 @@ import {parseSections, remoteScript, unescapeField} from '../../src/lib/datasets
 import {asciiLower, nearestNames, qualifiedTable, quoteIdent, sameName, sqlString, validateDatasetName} from '../../src/lib/datasets/names.js'
 import {CliError} from '../../src/lib/output/errors.js'
 
-test('names: the Go CLI rule, with the reason for a refusal', () => {
+test('names: the ingestor rule, with the reason for a refusal', () => {
   assert.equal(validateDatasetName('cats_dogs_1'), 'cats_dogs_1')
-  assert.equal(validateDatasetName('_x'), '_x')
   const reason = (n: string) => {
     try {
       validateDatasetName(n)
@@ -29,6 +28,25 @@ test('names: the Go CLI rule, with the reason for a refusal', () => {
   assert.match(reason('сats'), /U\+0441/) // Cyrillic es
   assert.match(reason('\u212aelvin'), /U\+212A/)
   assert.match(reason('a\nb'), /"a\\nb"/)
+  // the ingestor refuses a leading underscore: so does every dataset command now
+  assert.match(reason('_x'), /starts with an underscore/)
+})
+
+test('one table-name rule: ingest validation and the dataset commands agree on every name', async () => {
+  const {TABLE_NAME_RE, TABLE_NAME_MAX} = await import('../../src/lib/schema/index.js')
+  const names = await import('../../src/lib/datasets/names.js')
+  assert.equal(names.TABLE_NAME_RE, TABLE_NAME_RE)
+  assert.equal(names.TABLE_NAME_MAX, TABLE_NAME_MAX)
+  for (const n of ['a', '_a', 'A_1', '1a', 'a-b', 'a.b', '', 'a'.repeat(63), 'a'.repeat(64), '../x', 'ds_0123']) {
+    let typed = true
+    try {
+      validateDatasetName(n)
+    } catch {
+      typed = false
+    }
+    assert.equal(typed, names.isTableName(n), n)
+    assert.equal(typed, TABLE_NAME_RE.test(n) && n.length <= TABLE_NAME_MAX, n)
+  }
 })
 
 test('quoting: identifiers re-checked and backticked, values with doubled quotes, dangerous characters refused', () => {
@@ -77,7 +95,30 @@ test('the remote script never carries the password and reads SQL from length-fra
   assert.doesNotMatch(s, /\s-p|--password/)
 })
 
-test('client-pvc scan: dataset dirs and staged copies; scratch dirs and odd names ignored', () => {
-  const m = parsePvcScan(['12\t3\tchurn', '4\t       1\t.tracebloc-staging/churn', '9\t1\t.tracebloc-staging/churn.staging-1a2b3c4d', '1\t1\tbad name', 'garbage'].join('\n'))
-  assert.deepEqual([...m.entries()], [['churn', {kib: 12, files: 3}], ['.tracebloc-staging/churn', {kib: 4, files: 1}]])
+test('client-pvc scan: NUL-ended records of dataset dirs, staged copies and partial copies; odd names ignored', () => {
+  const m = parsePvcScan(
+    [
+      '12\t3\tchurn',
+      '4\t       1\t.tracebloc-staging/churn',
+      '9\t1\t.tracebloc-staging/churn.staging-resume',
+      '2\t1\t.tracebloc-staging/churn.old-1a2b3c4d',
+      '1\t1\t.tracebloc-staging/churn.tmp',
+      '1\t1\t.tracebloc-staging/..',
+      '1\t1\t.tracebloc-staging/.churn.lock',
+      '1\t1\tbad name',
+      // a directory named with a newline cannot forge a record of its own
+      '1\t1\tx\n99\t99\tvictim',
+      'garbage',
+      '',
+    ].join('\0'),
+  )
+  assert.deepEqual(
+    [...m.entries()],
+    [
+      ['churn', {kib: 12, files: 3}],
+      ['.tracebloc-staging/churn', {kib: 4, files: 1}],
+      ['.tracebloc-staging/churn.staging-resume', {kib: 9, files: 1}],
+      ['.tracebloc-staging/churn.old-1a2b3c4d', {kib: 2, files: 1}],
+    ],
+  )
 })

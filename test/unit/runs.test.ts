@@ -52,6 +52,14 @@ test('recent-run cache: a corrupt file or malformed entries start empty instead 
   assert.equal(c.find('c1', (r) => r.key === 'k-new')?.table, 'tnew')
 })
 
+test('recent-run cache: entries whose namespace, key or Job name the cluster could not have given are dropped; a bad table is kept for the caller to refuse', () => {
+  const dir = tmp()
+  const bad = [{...run(2), namespace: '../kube-system'}, {...run(3), key: 'k 3; rm'}, {...run(4), job_name: 'job\u001b[2K'}, {...run(5), namespace: 'NS'}]
+  writeFileSync(path.join(dir, 'recent-runs.json'), JSON.stringify({runs: [...bad, {...run(6), table: '../../shared'}, run(7)]}))
+  const c = RecentRuns.load(dir)
+  assert.deepEqual(c.all().map((r) => r.key), ['k6', 'k7'])
+})
+
 const job = (status: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
   ({metadata: {name: 'ingest-job-1', namespace: 'ns', labels: {'tracebloc.io/ingestion-run': 'key1'}, creationTimestamp: new Date('2026-01-01T00:00:00Z'), ...extra}, status}) as never
 const pod = (phase: string) => ({metadata: {name: `p-${phase}`, creationTimestamp: new Date('2026-01-01T00:00:01Z')}, status: {phase}}) as never

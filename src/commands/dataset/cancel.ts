@@ -3,6 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
+import {printable} from '../../lib/output/printable.js'
 import {style} from '../../lib/output/style.js'
 import {type CancelProgress, deleteRunJob, inspectPvc, type PvcLeftovers, readProgress, recordCancelEvent} from '../../lib/runs/cancel.js'
 import {CANCEL_PERMISSIONS, requireRunPermissions} from '../../lib/runs/permissions.js'
@@ -55,10 +56,20 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
       const {t, namespace, cache, release} = await runTarget(f, this.config.cacheDir, {arg: this.args.run, needRelease: true, signal: sig.signal})
       await requireRunPermissions(t, namespace, CANCEL_PERMISSIONS, sig.signal)
       const {run, job} = await resolveRun(t, namespace, this.args.run, cache, sig.signal)
+      // A table name the cluster or the cache gives wrongly: nothing is deleted or cleaned up for that run.
+      if (run.untrusted_table) {
+        const u = run.untrusted_table
+        // exit 7 as for any name the cluster gives wrongly (untrustedName): the user's input is fine, the cluster state is not
+        throw new CliError(`refusing to cancel run ${printable(run.key, {ascii: true})}: its table name "${u.name}" read from ${u.from} is not a valid table name; nothing was deleted`, {
+          exitCode: ExitCode.STAGING,
+          hint: `check ${u.from}; to stop the run anyway: kubectl delete job -n ${namespace} ${printable(run.job_name ?? '<job>')}`,
+          reason: 'untrusted_name',
+        })
+      }
       const doc: CancelJson = {status: 'cancelled', key: run.key, namespace, table: run.table, job_name: run.job_name, run_status: run.status, deleted_pods: [], follow_up: [], exit_code: ExitCode.OK}
 
       if (job && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'completed_with_failures')) {
-        this.note(`Run ${run.key} already finished (${run.status.replace(/_/g, ' ')}); nothing to cancel.`)
+        this.note(`Run ${printable(run.key)} already finished (${run.status.replace(/_/g, ' ')}); nothing to cancel.`)
         return {...doc, status: 'already_finished'}
       }
       if (job) {
@@ -69,13 +80,13 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
         // Read how far it got before the pod (and its log) goes.
         doc.progress = await readProgress(t, namespace, run.pod)
         const pods = (await t.core.listNamespacedPod({namespace, labelSelector: `job-name=${run.job_name}`})).items.map((p) => p.metadata!.name!)
-        this.note(`Deleting Job ${run.job_name} and its pod(s) ${pods.join(', ') || '(none)'} …`)
+        this.note(`Deleting Job ${printable(run.job_name ?? '?')} and its pod(s) ${pods.join(', ') || '(none)'} …`)
         const left = await deleteRunJob(t, job, {timeoutMs: envMs('TRACEBLOC_CANCEL_TIMEOUT', 90), signal: sig.signal, onStatus: (s) => this.trace(s)})
         cache.markCancelled(t.context, namespace, run.key, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), {table: run.table ?? '', job_name: run.job_name, category: run.category, intent: run.intent})
         cache.save()
         await recordCancelEvent(t, job, run)
         if (left.length > 0) {
-          throw new CliError(`Job ${run.job_name} was deleted but pod(s) ${left.join(', ')} are still terminating`, {
+          throw new CliError(`Job ${printable(run.job_name ?? '?')} was deleted but pod(s) ${left.join(', ')} are still terminating`, {
             exitCode: ExitCode.JOB,
             hint: `check again shortly: kubectl get pods -n ${namespace} -l job-name=${run.job_name}`,
             reason: 'cancel_incomplete',
@@ -84,7 +95,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
         doc.deleted_pods = pods
       } else {
         doc.status = 'already_cancelled'
-        this.note(`Run ${run.key} has no Job any more (${run.status}${run.reason ? `: ${run.reason}` : ''}); checking what it left.`)
+        this.note(`Run ${printable(run.key)} has no Job any more (${run.status}${run.reason ? `: ${run.reason}` : ''}); checking what it left.`)
       }
 
       if (run.table) {
@@ -116,7 +127,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
     const rl = createInterface({input: process.stdin, output: process.stderr})
     rl.on('SIGINT', () => rl.close())
     try {
-      const a = await rl.question(`Cancel run ${run.key} (table ${run.table ?? '?'}, Job ${run.job_name}, ${run.status})? Rows already inserted stay. [y/N] `, {signal})
+      const a = await rl.question(`Cancel run ${printable(run.key)} (table ${run.table ?? '?'}, Job ${printable(run.job_name ?? '?')}, ${run.status})? Rows already inserted stay. [y/N] `, {signal})
       return /^y(es)?$/i.test(a.trim())
     } catch {
       return false
@@ -130,14 +141,14 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
     const l = d.leftovers
     if (d.table && (d.status === 'cancelled' || (l?.files ?? 0) > 0)) out.push(`tracebloc dataset delete ${d.table}`)
     if (l?.lock && !l.lock_cleared) {
-      out.push(l.lock.holder_alive ? `kubectl get pod -n ${d.namespace} ${l.lock.holder ?? ''}`.trimEnd() : `tracebloc dataset cancel ${d.key} -n ${d.namespace} --clear-lock --yes`)
+      out.push(l.lock.holder_alive ? `kubectl get pod -n ${d.namespace} ${printable(l.lock.holder ?? '')}`.trimEnd() : `tracebloc dataset cancel ${printable(d.key)} -n ${d.namespace} --clear-lock --yes`)
     }
     return out
   }
 
   private render(d: CancelJson): void {
     if (this.jsonEnabled()) return
-    if (d.status === 'cancelled') this.out(`${style.green('✔')} Cancelled run ${d.key} (table ${d.table ?? '?'}): Job ${d.job_name} and its pod(s) are gone.`)
+    if (d.status === 'cancelled') this.out(`${style.green('✔')} Cancelled run ${printable(d.key)} (table ${d.table ?? '?'}): Job ${printable(d.job_name ?? '?')} and its pod(s) are gone.`)
     const p = d.progress
     const l = d.leftovers
     const row = (k: string, v: string) => this.out(`  ${k.padEnd(12)} ${v}`)
@@ -151,10 +162,10 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
       row('files', l.files ? `${l.files} file(s) copied into /data/shared/${d.table} (dataset delete removes them too)` : 'none copied')
       if (!l.lock) row('lock', 'none')
       else if (l.lock_cleared) row('lock', `${l.lock.path} removed`)
-      else if (l.lock.holder_alive) row('lock', `${l.lock.path} is held by pod ${l.lock.holder ?? '?'}, which is still there — another ingest may be running`)
+      else if (l.lock.holder_alive) row('lock', `${l.lock.path} is held by pod ${printable(l.lock.holder ?? '?')}, which is still there — another ingest may be running`)
       else {
-        row('lock', `${l.lock.path} (left by pod ${l.lock.holder ?? '?'}, now gone) blocks the next push of ${d.table} for up to 12 h`)
-        row('', `→ clear it: tracebloc dataset cancel ${d.key} -n ${d.namespace} --clear-lock --yes`)
+        row('lock', `${l.lock.path} (left by pod ${printable(l.lock.holder ?? '?')}, now gone) blocks the next push of ${d.table} for up to 12 h`)
+        row('', `→ clear it: tracebloc dataset cancel ${printable(d.key)} -n ${d.namespace} --clear-lock --yes`)
       }
       if (l.staged_copy) row('staged copy', `/data/shared/.tracebloc-staging/${d.table} (harmless; the next push of ${d.table} reuses it)`)
     }

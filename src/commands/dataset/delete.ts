@@ -4,7 +4,7 @@ import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
 import {readCatalog, resolveDataset} from '../../lib/datasets/catalog.js'
 import {connectForDatasets} from '../../lib/datasets/connect.js'
-import {validateDatasetName} from '../../lib/datasets/names.js'
+import {printable, validateDatasetName} from '../../lib/datasets/names.js'
 import {DELETE_PERMISSIONS} from '../../lib/datasets/permissions.js'
 import {planTeardown, teardown} from '../../lib/datasets/teardown.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
@@ -15,7 +15,7 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
   static summary = 'Delete a dataset: its table, bookkeeping rows, files and staged copy'
   static description =
     'Drops the dataset’s table(s) from training_test_datasets, removes its rows from the ingestor’s bookkeeping tables, and removes ' +
-    '/data/shared/<table>/, the staged copy and a stale ingestion lock from a short-lived PSS-restricted pod. Asks first on a terminal; ' +
+    '/data/shared/<table>/, the staged copy, partial staged copies left by interrupted pushes and a stale ingestion lock from a short-lived PSS-restricted pod. Asks first on a terminal; ' +
     'elsewhere pass --yes. The tracebloc backend’s catalog entry is not touched.'
   static aliases = ['data:delete', 'data:rm']
   static hiddenAliases = ['data:delete', 'data:rm']
@@ -33,7 +33,7 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
     const name = validateDatasetName(this.args.name)
     // off a terminal, a delete needs --yes (or --dry-run): say so before touching the cluster
     if (!f.yes && !f['dry-run'] && (!(process.stdin.isTTY && process.stdout.isTTY) || this.jsonEnabled())) {
-      throw new CliError(`refusing to delete "${name}" without confirmation (no terminal to ask on)`, {exitCode: ExitCode.LOCAL_ENV, hint: 'pass --yes to delete it (or --dry-run to see what would go)', reason: 'confirmation_required'})
+      throw new CliError(`refusing to delete ${printable(name)} without confirmation (no terminal to ask on)`, {exitCode: ExitCode.LOCAL_ENV, hint: 'pass --yes to delete it (or --dry-run to see what would go)', reason: 'confirmation_required'})
     }
     const sig = this.interruption
     sig.cooperate()
@@ -55,7 +55,7 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
       if (!f.yes) {
         const {createInterface} = await import('node:readline/promises')
         const rl = createInterface({input: process.stdin, output: process.stderr})
-        const answer = await rl.question(`Delete dataset "${dataset.name}" and its files? [y/N] `, {signal: sig.signal}).catch(() => '')
+        const answer = await rl.question(`Delete dataset ${printable(dataset.name)} and its files? [y/N] `, {signal: sig.signal}).catch(() => '')
         rl.close()
         if (!/^y(es)?$/i.test(answer.trim())) {
           this.note('Cancelled — nothing was deleted.')
@@ -71,7 +71,7 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
         onStatus: (s) => this.trace(s),
       })
       for (const w of r.warnings) this.warnLine(w)
-      this.out(`${style.green('✔')} Deleted "${dataset.name}"${r.droppedTables.length ? `: dropped ${r.droppedTables.join(', ')}` : ''}, removed ${r.removedPaths.length} path${r.removedPaths.length === 1 ? '' : 's'} from client-pvc${r.staleLock ? ' (including a stale lock)' : ''}`)
+      this.out(`${style.green('✔')} Deleted ${printable(dataset.name)}${r.droppedTables.length ? `: dropped ${r.droppedTables.join(', ')}` : ''}, removed ${r.removedPaths.length} path${r.removedPaths.length === 1 ? '' : 's'} from client-pvc${r.staleLock ? ' (including a stale lock)' : ''}`)
       return {status: 'deleted', ...base, removed_paths: r.removedPaths, bookkeeping_cleaned: r.bookkeepingCleaned, ...(r.staleLock ? {stale_lock: r.staleLock} : {}), warnings: r.warnings}
     } finally {
       sig.release()

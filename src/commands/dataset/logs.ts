@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
 import {CliError, ExitCode, interruptExitCode} from '../../lib/output/errors.js'
 import {redact} from '../../lib/output/redact.js'
+import {printable} from '../../lib/output/printable.js'
 import {colorEnabled, style} from '../../lib/output/style.js'
 import {classify, type PushContext, summaryJson} from '../../lib/pipeline/push.js'
 import {LOGS_PERMISSIONS, requireRunPermissions} from '../../lib/runs/permissions.js'
@@ -63,7 +64,7 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
       const {run, job} = await resolveRun(t, namespace, this.args.run, cache, sig.signal)
       follow = followCommand(run.key, namespace)
       const base = {key: run.key, namespace, table: run.table, job_name: run.job_name, follow_command: follow}
-      this.note(`Run ${run.key} · table ${run.table ?? '?'} · job ${run.job_name ?? '-'} · ${run.status}`)
+      this.note(`Run ${printable(run.key)} · table ${run.table ?? (run.untrusted_table ? `(invalid name "${run.untrusted_table.name}")` : '?')} · job ${printable(run.job_name ?? '-')} · ${run.status}`)
       if (!job) this.jobGone(run)
 
       const show = (line: string) => {

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
+import {printable} from '../../lib/output/printable.js'
 import {style} from '../../lib/output/style.js'
 import {summaryJson} from '../../lib/pipeline/push.js'
 import {RecentRuns} from '../../lib/runs/cache.js'
@@ -63,16 +64,17 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
       this.out(`No ingestion runs${namespace ? ` in namespace ${namespace}` : ''}${this.flags.table ? ` for table ${this.flags.table}` : ''}.`)
     } else {
       const now = Date.now()
+      // every value read from the cluster or the cache goes through the output guard
       const rows = runs.map((r) => [
-        ...(namespace ? [] : [r.namespace]),
-        r.key,
-        r.table ?? '?',
-        r.category ?? '?',
-        r.intent ?? '?',
+        ...(namespace ? [] : [printable(r.namespace)]),
+        printable(r.key),
+        r.table ?? (r.untrusted_table ? `(invalid name "${r.untrusted_table.name}")` : '?'),
+        printable(r.category ?? '?'),
+        printable(r.intent ?? '?'),
         statusText(r),
         r.started_at ? `${humanAge(Math.round((now - Date.parse(r.started_at)) / 1000))} ago` : '-',
         humanAge(r.duration_seconds),
-        r.job_name ?? '-',
+        printable(r.job_name ?? '-'),
         r.summary ? `${r.summary.insertedRecords}/${r.summary.totalRecords}` : '-',
       ])
       const head = [...(namespace ? [] : ['NAMESPACE']), 'KEY', 'TABLE', 'CATEGORY', 'INTENT', 'STATUS', 'STARTED', 'DURATION', 'JOB', 'RECORDS']
@@ -81,12 +83,12 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
       this.out(style.bold(line(head)))
       for (const r of rows) this.out(line(r))
       const failed = runs.filter((r) => r.reason && (r.status === 'failed' || r.status === 'unknown'))
-      for (const r of failed.slice(0, 5)) this.out(style.dim(`  ${r.key}: ${r.reason}`))
+      for (const r of failed.slice(0, 5)) this.out(style.dim(`  ${printable(r.key)}: ${printable(r.reason ?? '')}`))
     }
     if (leftovers.length > 0) {
       this.out('')
       this.out(style.bold('Left behind by interrupted pushes'))
-      for (const l of leftovers) this.out(`  stage pod ${l.name} (table ${l.table || '?'}, ${l.phase}, ${humanAge(l.age_seconds)} old) → ${l.clean_command}`)
+      for (const l of leftovers) this.out(`  stage pod ${printable(l.name)} (table ${printable(l.table || '?')}, ${l.phase}, ${humanAge(l.age_seconds)} old) → ${l.clean_command}`)
     }
   }
 }

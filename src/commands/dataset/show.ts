@@ -4,7 +4,7 @@ import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
 import {readCatalog, readTableDetail, resolveDataset} from '../../lib/datasets/catalog.js'
 import {connectForDatasets} from '../../lib/datasets/connect.js'
-import {validateDatasetName} from '../../lib/datasets/names.js'
+import {sanitize, validateDatasetName} from '../../lib/datasets/names.js'
 import {READ_PERMISSIONS} from '../../lib/datasets/permissions.js'
 import {ago, formatCell, iso, modality, state, table} from '../../lib/datasets/view.js'
 import {style} from '../../lib/output/style.js'
@@ -56,6 +56,7 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
       labels: labels.slice(0, 20),
       files: d.files ? {path: tables.length ? tables.map((t) => `/data/shared/${t}`) : [`/data/shared/${d.name}`], count: d.files.files, bytes: d.files.kib * 1024} : null,
       staged: d.staged ? {path: `/data/shared/.tracebloc-staging/${d.name}`, count: d.staged.files, bytes: d.staged.kib * 1024} : null,
+      partial_staged: d.partials.map((p) => ({path: `/data/shared/.tracebloc-staging/${d.name}${p.suffix}`, count: p.files, bytes: p.kib * 1024})),
       size_bytes: d.sizeKnown ? (d.sizeBytes ?? 0) : null,
       ingested: iso(d.ingestedEpoch) ?? null,
       state: state(d),
@@ -64,7 +65,7 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
       notes: [...conn.notes, ...cat.notes],
     }
     for (const n of doc.notes) this.note(style.dim(`note: ${n}`))
-    this.out(style.bold(d.name) + (d.perIngestion ? style.dim(`  (per-ingestion: ${tables.join(', ')})`) : ''))
+    this.out(style.bold(sanitize(d.name)) + (d.perIngestion ? style.dim(`  (per-ingestion: ${tables.join(', ')})`) : ''))
     const kv = (k: string, v: string) => this.out(`  ${k.padEnd(10)} ${v}`)
     kv('category', `${d.task ?? '—'} (${modality(d)})`)
     kv('intent', d.intent ?? '—')
@@ -73,6 +74,7 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
     kv('table', tables.length ? tables.map((t) => `training_test_datasets.${t}`).join(', ') : '— (files only)')
     kv('files', d.files ? `${d.files.files} files, ${humanBytes(d.files.kib * 1024)} in ${doc.files!.path.join(', ')}` : d.pvcKnown ? 'none' : 'unknown (client-pvc could not be inspected)')
     kv('staged', d.staged ? `${d.staged.files} files, ${humanBytes(d.staged.kib * 1024)} in ${doc.staged!.path}` : d.pvcKnown ? 'none' : 'unknown')
+    for (const p of doc.partial_staged) kv('partial', `${p.count} files, ${humanBytes(p.bytes)} in ${p.path} (left by an interrupted push; dataset delete removes it)`)
     kv('ingested', d.ingestedEpoch ? `${doc.ingested} (${ago(d.ingestedEpoch)})` : '—')
     if (d.columns.length) {
       this.out('')

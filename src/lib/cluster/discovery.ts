@@ -61,7 +61,9 @@ export async function discoverRelease(t: ClusterTarget, signal?: AbortSignal): P
       const hits = all.items.filter(isJobsManager)
       if (hits.length === 1) {
         const ns = hits[0].metadata!.namespace!
-        note = `No client in namespace "${t.namespace}" — using the one in "${ns}" (override with --namespace).`
+        // Acting on another namespace is the user's decision: asked on a terminal, refused off one.
+        await confirmNamespaceSwitch(t, ns)
+        note = `No client in namespace "${t.namespace}" — using the one in "${ns}" (as you confirmed; next time pass -n ${ns}).`
         t.namespace = ns
         found = hits
       } else if (hits.length > 1) {
@@ -108,6 +110,37 @@ export async function discoverRelease(t: ClusterTarget, signal?: AbortSignal): P
     service,
     ingestorSA,
     note,
+  }
+}
+
+/** Whether prompts can be shown: both ends on a terminal, no --json document expected, and the caller allows it. */
+function interactive(t: ClusterTarget): boolean {
+  return t.prompts !== false && Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.argv.includes('--json')
+}
+
+async function confirmNamespaceSwitch(t: ClusterTarget, ns: string): Promise<void> {
+  const where = `no tracebloc client in namespace "${t.namespace}", but there is one in namespace "${ns}"`
+  if (!interactive(t)) {
+    throw new CliError(where, {
+      exitCode: ExitCode.LOCAL_ENV,
+      hint: `pass -n ${ns} to use it (the CLI does not switch namespaces without asking)`,
+      reason: 'namespace_confirmation_needed',
+    })
+  }
+  const {createInterface} = await import('node:readline/promises')
+  const rl = createInterface({input: process.stdin, output: process.stderr})
+  let answer: string
+  try {
+    answer = await rl.question(`${where}. Use namespace "${ns}"? [y/N] `)
+  } finally {
+    rl.close()
+  }
+  if (!/^y(es)?$/i.test(answer.trim())) {
+    throw new CliError(`no tracebloc client in namespace "${t.namespace}" (the one in "${ns}" was not chosen)`, {
+      exitCode: ExitCode.NO_CLIENT,
+      hint: `pass -n ${ns} to use it, or -n <namespace> for another`,
+      reason: 'no_client',
+    })
   }
 }
 

@@ -77,9 +77,9 @@ const CIPHERS = (() => {
 })()
 
 export async function wsOptions(t: ClusterTarget): Promise<WebSocket.ClientOptions> {
-  // An all-zero mask lets ws skip XOR-ing every outgoing byte in JavaScript (and the peer skip
-  // unmasking): masking only protects proxies from browser scripts, and halved upload throughput here.
-  const opts: WebSocket.ClientOptions = {generateMask: (mask) => void mask.fill(0), ciphers: CIPHERS}
+  // Every frame is masked with a fresh random key (ws's default, RFC 6455 §5.3): a fixed or zero mask
+  // lets a peer or an intermediary predict the bytes on the wire, which masking exists to prevent.
+  const opts: WebSocket.ClientOptions = {ciphers: CIPHERS}
   await t.kc.applyToHTTPSOptions(opts)
   return opts
 }

@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {CliError, ExitCode} from '../output/errors.js'
+import {KubeconfigUnreadable, registerRequestCredentials, scanKubeconfigFile} from './kubeconfig.js'
 
 export type K8s = typeof import('@kubernetes/client-node')
 type KubeConfig = import('@kubernetes/client-node').KubeConfig
@@ -24,6 +25,8 @@ export interface ClusterTarget {
   namespace: string
   /** True when --namespace or --context was given: never second-guessed, no cluster-wide scan. */
   explicit: boolean
+  /** false: never ask on the terminal (a live task list owns it); a question becomes an error naming the flag. */
+  prompts?: boolean
   core: import('@kubernetes/client-node').CoreV1Api
   apps: import('@kubernetes/client-node').AppsV1Api
   batch: import('@kubernetes/client-node').BatchV1Api
@@ -45,20 +48,32 @@ export async function loadClusterTarget(flags: ClusterFlags): Promise<ClusterTar
     if (flags.kubeconfig) {
       const file = expandHome(flags.kubeconfig)
       if (!existsSync(file)) throw new Error(`${file} does not exist`)
+      scanKubeconfigFile(file)
       kc.loadFromFile(file)
     } else {
       const env = process.env.KUBECONFIG
       const files = (env ?? '').split(path.delimiter).filter(Boolean)
       const fallback = path.join(os.homedir(), '.kube', 'config')
       if (files.length === 0 && !existsSync(fallback)) throw new Error(`no kubeconfig found (KUBECONFIG unset and ${fallback} missing)`)
+      for (const file of files.length > 0 ? files : [fallback]) scanKubeconfigFile(file)
       kc.loadFromDefault()
     }
   } catch (error) {
-    throw new CliError(`loading kubeconfig: ${(error as Error).message}`, {
+    // our own scan's messages never quote the file; anything from the client library is cut to its first
+    // line (js-yaml appends a snippet of the file on the following lines) and redacted when printed
+    const message = error instanceof KubeconfigUnreadable ? error.message : (error as Error).message.split('\n')[0]
+    throw new CliError(`loading kubeconfig: ${message}`, {
       exitCode: ExitCode.LOCAL_ENV,
       hint: 'point --kubeconfig (or KUBECONFIG) at a valid kubeconfig for the cluster running your tracebloc client',
       reason: 'kubeconfig',
     })
+  }
+  // Exec plugins and auth providers produce credentials at request time: register each before it is sent.
+  const internals = kc as unknown as {applyOptions: (opts: Record<string, unknown>) => Promise<void>}
+  const applyOptions = internals.applyOptions.bind(kc)
+  internals.applyOptions = async (opts) => {
+    await applyOptions(opts)
+    registerRequestCredentials(opts)
   }
   if (flags.context) {
     if (!kc.getContextObject(flags.context)) {

@@ -35,7 +35,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
-      flags: this.ctor.flags,
+      // Environment and profile values become the flags' defaults (flag > env > profile > default).
+      flags: this.ctor.flags && 'profile' in this.ctor.flags ? (await import('../config/apply.js')).withProfileDefaults(this.ctor.flags, this.argv) : this.ctor.flags,
       strict: this.ctor.strict,
     })
     this.flags = flags as BaseFlags<T>

@@ -192,6 +192,15 @@ export async function signalPoint(point: string): Promise<void> {
   clearTimeout(timer)
 }
 
+/**
+ * Like signalPoint, but for synchronous code: send the signal and carry on without waiting, so the code
+ * that follows runs with the signal pending (tests check that a long local check still lets it through).
+ */
+export function signalPointNow(point: string): void {
+  const sig = plannedSignal(point)
+  if (sig === 'SIGINT' || sig === 'SIGTERM') process.kill(process.pid, sig)
+}
+
 /** The pipeline points tests can interrupt (TRACEBLOC_TEST_SIGNAL_AT), in the order a push meets them. */
 export const SIGNAL_POINTS = ['validate', 'connect', 'port-forward', 'stage', 'stage-pod', 'transfer', 'submit', 'submit-retry', 'watch', 'logs', 'cleanup', 'reclaim'] as const
 

@@ -8,6 +8,7 @@ import {isUtf8} from 'node:buffer'
 import {open} from 'node:fs/promises'
 
 import {CliError, ExitCode} from '../output/errors.js'
+import {signalPointNow} from '../command/signals.js'
 
 const CHUNK = 1 << 20
 const READS_IN_FLIGHT = 4
@@ -416,6 +417,7 @@ export async function scanCsv(file: string, h: CsvScanHandlers = {}, range: CsvR
       unchecked -= done
       start = 0
       if (h.onProgress && pos - lastProgress >= 64 * CHUNK) { lastProgress = pos; h.onProgress(pos) }
+      signalPointNow('csv-chunk')
     }
     if (!stop && !stopped && unchecked < have) { // at EOF: a sequence still cut here is truncated
       const at = firstInvalidUtf8(buf.subarray(unchecked, have))

@@ -60,7 +60,9 @@ export function parseCsvHead(text: string, maxRows = 50): string[][] {
   return rows
 }
 
-const BIO = /^(?:[BIOES](?:-\S+)?|O)(?: (?:[BIOES](?:-\S+)?|O))*$/
+// One parse per tag: a tag never contains a space, so the engine cannot split the input two ways (an
+// `|O` alternative next to [BIOES] gave every O two parses and 2^n backtracking on a bad last tag).
+export const BIO_LABEL = /^[BIOES](?:-\S+)?(?: [BIOES](?:-\S+)?)*$/
 
 async function csvIn(dir: string): Promise<string | undefined> {
   const csvs = (await readdir(dir, {withFileTypes: true})).filter((e) => e.isFile() && /\.csv$/i.test(e.name))
@@ -105,7 +107,7 @@ export async function detectCategories(input: string, labelColumn = 'label'): Pr
   const li = header.indexOf(labelColumn)
   if (li < 0) return {families, candidates: ['causal_language_modeling', 'seq2seq', 'embeddings'], why: `texts/ and a CSV without a ${labelColumn} column`}
   const labels = rows.slice(1).map((r) => (r[li] ?? '').trim()).filter(Boolean)
-  if (labels.length > 0 && labels.every((l) => BIO.test(l)) && labels.some((l) => l.includes(' ') || /^[BIES]-/.test(l))) {
+  if (labels.length > 0 && labels.every((l) => BIO_LABEL.test(l)) && labels.some((l) => l.includes(' ') || /^[BIES]-/.test(l))) {
     return {families, candidates: ['token_classification'], why: 'texts/ with BIO tag labels'}
   }
   const tabs = await firstTextHasTab(path.join(root, 'texts'))

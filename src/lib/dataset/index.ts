@@ -14,7 +14,7 @@ import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {detectCategories} from './detect.js'
 import {discoverLayout, sniffFamilies} from './layout.js'
-import {badData, badInput, Examples, localReadError, Problems, quote, someOf, unstageableName} from './util.js'
+import {badData, badInput, Examples, localReadError, Problems, quote, someOf, trimEndChar, unstageableName} from './util.js'
 
 export {CATEGORIES, flagAppliesTo} from './categories.js'
 export {parseSchemaFlag, parseSize} from './flags.js'
@@ -69,7 +69,7 @@ export interface DatasetPlan {
 export function suggestTableName(table: string): string {
   let s = table.replace(/[^A-Za-z0-9_]/g, '_').replace(/^_+/, '')
   if (!/^[A-Za-z]/.test(s)) s = `t_${s}`
-  return s.slice(0, TABLE_NAME_MAX).replace(/_+$/, '') || 't'
+  return trimEndChar(s.slice(0, TABLE_NAME_MAX), '_') || 't'
 }
 
 export function checkTableName(table: string): void {

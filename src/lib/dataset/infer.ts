@@ -1,13 +1,13 @@
 // Tabular schema inference, mirroring data-ingestors' schema_inference (GO-CLI.md §7.6) so the CLI
 // proposes the same SQL types the ingestor would: first matching rule wins.
-import {isCuratedNA} from './util.js'
+import {isCuratedNA, NUMBER_TEXT} from './util.js'
 
 export const INFER_SAMPLE_ROWS = 5000
 export const RESERVED = new Set(['id', 'created_at', 'updated_at', 'status', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id'])
 
 const LEADING_ZERO = /^[+-]?0[0-9]+$/
 const INT = /^[+-]?[0-9]+$/
-const FLOAT = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
+const FLOAT = NUMBER_TEXT
 const BOOL = new Set(['true', 'false', 't', 'f', 'yes', 'no', 'y', 'n'])
 const DATE = /^\d{4}[-/]\d{2}[-/]\d{2}$/
 const NAIVE_DT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/

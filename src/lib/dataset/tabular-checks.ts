@@ -6,18 +6,17 @@
 import {sqlBaseType} from '../schema/sql-type.js'
 import type {Cells} from './csv.js'
 import {LabelCounter, resolveColumn, type Column} from './manifest.js'
-import {isCuratedNA, isPandasNA, quote, someOf} from './util.js'
+import {isCuratedNA, isPandasNA, NUMBER_TEXT, quote, someOf} from './util.js'
 
 const INT_TYPES = new Set(['INT', 'INTEGER', 'TINYINT', 'SMALLINT', 'MEDIUMINT', 'BIGINT'])
 const FLOAT_TYPES = new Set(['FLOAT', 'DOUBLE', 'DECIMAL', 'NUMERIC'])
 const TEXT_TYPES = new Set(['VARCHAR', 'CHAR', 'TEXT', 'STRING'])
-const NUMERIC = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
 const MAX_EXAMPLES = 5
 const MAX_CLASSES = 10_000 // LabelCounter's bound
 
 export const isIntType = (t: string): boolean => INT_TYPES.has(sqlBaseType(t))
 export const isFloatType = (t: string): boolean => FLOAT_TYPES.has(sqlBaseType(t))
-const isNumeric = (v: string): boolean => NUMERIC.test(v.trim())
+const isNumeric = (v: string): boolean => NUMBER_TEXT.test(v.trim())
 /** pandas reads 1 and 1.0 as the same number: compare numeric cells by value. */
 const numKey = (v: string): string => (isNumeric(v) ? String(Number(v.trim())) : v.trim())
 

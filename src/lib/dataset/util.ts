@@ -126,3 +126,17 @@ export function unstageableName(name: string): string | undefined {
   if (name.startsWith('.tb-')) return 'the .tb- prefix the staging protocol reserves'
   return undefined
 }
+
+/**
+ * A number as pandas reads it: [+-], digits with an optional fraction (or a bare fraction), an optional
+ * exponent. Written so the digits before a '.' have one parse only: the `[0-9]+\.?[0-9]*` form let a
+ * long digit run with a bad last character split two ways at every point (quadratic, seconds per cell).
+ */
+export const NUMBER_TEXT = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
+
+/** `s` without the run of `ch` at its end (a scan from the end: a /x+$/ regex retries at every x of a long run). */
+export function trimEndChar(s: string, ch: string): string {
+  let e = s.length
+  while (e > 0 && s[e - 1] === ch) e--
+  return s.slice(0, e)
+}

@@ -8,6 +8,7 @@ import {apiFailure, ClusterTarget, withApiRetry} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {DATABASE, isTableName, nearestNames, PHYSICAL_RE, printable, qualifiedTable, RUNS_TABLE, sameName, sqlString, SYSTEM_TABLES} from './names.js'
 import {findMysqlPod, MysqlTarget, query} from './mysql.js'
+import {PARTIAL_SUFFIX_RE} from './pvc-paths.js'
 
 /** The 11 columns the ingestor puts in every dataset table (§1.4). */
 export const FRAMEWORK_COLUMNS = new Set(['id', 'created_at', 'updated_at', 'status', 'label', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id'])
@@ -42,8 +43,10 @@ export interface JournalRun {
 export interface IngestionJob {
   job: string
   key?: string
-  /** The dataset name from the run's ingest config. */
+  /** The dataset name from the run's ingest config (only when it passes the table-name rule). */
   label?: string
+  /** A `table:` in the run's ingest config that fails the table-name rule: never used, only reported. */
+  badLabel?: {name: string; from: string}
   /** ds_<hex> from the banner (per-ingestion runs), when the logs still exist. */
   physical?: string
   ingestorId?: string
@@ -79,6 +82,12 @@ export interface Dataset {
   files?: PvcEntry
   /** The staged copy under /data/shared/.tracebloc-staging/<name>/. */
   staged?: PvcEntry
+  /** Partial staged copies interrupted pushes left next to it (`<name>.staging-resume`, `<name>.old-…`), by suffix. */
+  partials: Array<PvcEntry & {suffix: string}>
+  /** Only staged copies on client-pvc: no table, no files under /data/shared/<name>. */
+  stagedOnly?: boolean
+  /** The ingestion Job that names this ds_ table's dataset gives a name that fails the table-name rule. */
+  untrusted?: {name: string; from: string}
   /** Whether the PVC could be inspected at all. */
   pvcKnown: boolean
 }
@@ -143,21 +152,36 @@ async function readCounts(m: MysqlTarget, infos: TableInfo[]): Promise<JournalRu
   return jrows.map(([ingestorId, table, registered, task, started]) => ({ingestorId, table, registered: registered === '1', task: task || undefined, startedEpoch: Number(started) || 0}))
 }
 
-/** Sizes and file counts of /data/shared/* and the staged copies, from a pod that mounts client-pvc. */
+/**
+ * Sizes and file counts of /data/shared/* and everything in the staging root, from a pod that mounts
+ * client-pvc. Records end in NUL, not newline: a directory name holding a newline cannot forge a record.
+ * Symlinks are skipped (a link to / would have du walk the whole node).
+ */
 export const PVC_SCAN_SCRIPT = [
   'cd /data/shared 2>/dev/null || exit 0',
   'for d in * .tracebloc-staging/*; do',
-  '  [ -d "$d" ] || continue',
+  '  [ -d "$d" ] && [ ! -L "$d" ] || continue',
   '  k=$(du -sk "$d" 2>/dev/null | cut -f1); n=$(find "$d" -type f 2>/dev/null | wc -l)',
-  '  printf "%s\\t%s\\t%s\\n" "${k:-0}" "$n" "$d"',
+  '  printf "%s\\t%s\\t%s\\000" "${k:-0}" "$n" "$d"',
   'done',
 ].join('\n')
 
+/** A scan entry's name: `<table>`, `.tracebloc-staging/<table>` or `.tracebloc-staging/<table>.staging-…|.old-…`; else undefined. */
+function scanName(name: string): string | undefined {
+  const staged = name.startsWith('.tracebloc-staging/') ? name.slice('.tracebloc-staging/'.length) : undefined
+  if (staged === undefined) return isTableName(name) ? name : undefined
+  const dot = staged.indexOf('.')
+  const table = dot === -1 ? staged : staged.slice(0, dot)
+  if (!isTableName(table) || (dot !== -1 && !PARTIAL_SUFFIX_RE.test(staged.slice(dot)))) return undefined
+  return name
+}
+
 export function parsePvcScan(out: string): Map<string, PvcEntry> {
   const m = new Map<string, PvcEntry>()
-  for (const line of out.split('\n')) {
-    const r = /^(\d+)\t\s*(\d+)\s*\t((?:\.tracebloc-staging\/)?[A-Za-z0-9_]+)$/.exec(line)
-    if (r) m.set(r[3], {kib: Number(r[1]), files: Number(r[2])})
+  for (const rec of out.split('\0')) {
+    const r = /^(\d+)\t *(\d+) *\t([^\t]+)$/.exec(rec)
+    const name = r ? scanName(r[3]) : undefined
+    if (r && name) m.set(name, {kib: Number(r[1]), files: Number(r[2])})
   }
   return m
 }
@@ -193,7 +217,8 @@ export async function ingestionJobs(t: ClusterTarget, namespace: string, opts: {
         try {
           const c = await t.core.readNamespacedConfigMap({name: cm, namespace})
           const doc = loadYaml(Object.values(c.data ?? {})[0] ?? '') as {table?: unknown} | null
-          if (typeof doc?.table === 'string') out.label = doc.table
+          if (isTableName(doc?.table)) out.label = doc!.table as string
+          else if (typeof doc?.table === 'string') out.badLabel = {name: doc.table, from: `ConfigMap ${namespace}/${cm} (the ingest config of Job ${name})`}
         } catch {
           // the per-run ConfigMap may be gone or unreadable: the label stays unknown
         }
@@ -252,16 +277,18 @@ export async function readCatalog(t: ClusterTarget, namespace: string, o: Catalo
   }
   const pvc = await pvcScan
   if (o.pvc && !pvc) notes.push('could not inspect client-pvc (no Running jobs-manager pod to run du in): file counts and sizes are unknown')
+  for (const j of jobs) if (j.badLabel) notes.push(`ignoring the table name ${printable(j.badLabel.name)} in ${j.badLabel.from}: it is not a valid table name`)
   return {namespace, mysqlPod: pod, databaseExists: read.exists, tables: read.tables, journal, jobs, datasets: group(read.tables, journal, jobs, pvc), notes}
 }
 
 function group(tables: TableInfo[], journal: JournalRun[], jobs: IngestionJob[], pvc: Map<string, PvcEntry> | undefined): Dataset[] {
   // physical ds_ table → dataset name, from the Jobs' banners (Destination table, or ds_ + the ingestor id)
   const labelOf = new Map<string, string>()
+  const untrustedOf = new Map<string, {name: string; from: string}>()
   for (const j of jobs) {
-    if (!j.label) continue
     const phys = j.physical ?? (j.ingestorId ? `ds_${j.ingestorId.replace(/-/g, '')}` : undefined)
-    if (phys) labelOf.set(phys, j.label)
+    if (phys && j.label) labelOf.set(phys, j.label)
+    if (phys && j.badLabel) untrustedOf.set(phys, j.badLabel)
   }
   const byName = new Map<string, Dataset>()
   for (const ti of tables) {
@@ -281,8 +308,10 @@ function group(tables: TableInfo[], journal: JournalRun[], jobs: IngestionJob[],
       columns: ti.columns,
       sizeKnown: false,
       pvcKnown: pvc !== undefined,
+      partials: [],
     }
     ds.tables.push(ti.table)
+    if (perIngestion && untrustedOf.has(ti.table)) ds.untrusted ??= untrustedOf.get(ti.table)
     ds.records += ti.records ?? 0
     ds.task ??= task
     ds.intent ??= ti.intent
@@ -311,11 +340,23 @@ function group(tables: TableInfo[], journal: JournalRun[], jobs: IngestionJob[],
   for (const [dir, e] of pvc ?? []) {
     if (dir.startsWith('.') || owned.has(dir) || byName.has(dir) || !isTableName(dir) || e.files === 0) continue
     const physical = PHYSICAL_RE.test(dir)
-    byName.set(dir, {name: dir, tables: [], perIngestion: physical, labelKnown: !physical, system: false, records: 0, columns: [], sizeBytes: e.kib * 1024, sizeKnown: true, files: e, pvcKnown: true})
+    byName.set(dir, {name: dir, tables: [], perIngestion: physical, labelKnown: !physical, system: false, records: 0, columns: [], sizeBytes: e.kib * 1024, sizeKnown: true, files: e, pvcKnown: true, partials: []})
+  }
+  // staged copies, whole or partial, of a name with neither table nor files: shown so they can be deleted
+  for (const key of pvc?.keys() ?? []) {
+    if (!key.startsWith('.tracebloc-staging/')) continue
+    const name = key.slice('.tracebloc-staging/'.length).split('.')[0]
+    if (byName.has(name)) continue
+    byName.set(name, {name, tables: [], perIngestion: false, labelKnown: true, system: false, records: 0, columns: [], sizeBytes: 0, sizeKnown: true, files: {kib: 0, files: 0}, pvcKnown: true, partials: [], stagedOnly: true})
   }
   for (const ds of byName.values()) {
     const st = pvc?.get(`.tracebloc-staging/${ds.name}`)
     if (st) ds.staged = st
+    for (const [key, e] of pvc ?? []) {
+      const prefix = `.tracebloc-staging/${ds.name}.`
+      if (key.startsWith(prefix)) ds.partials.push({...e, suffix: key.slice(prefix.length - 1)})
+    }
+    if (ds.stagedOnly) ds.sizeBytes = ((ds.staged?.kib ?? 0) + ds.partials.reduce((a, p) => a + p.kib, 0)) * 1024
     // newest physical table first
     ds.tables.sort((a, b) => (tables.find((x) => x.table === b)?.createdEpoch ?? 0) - (tables.find((x) => x.table === a)?.createdEpoch ?? 0))
   }

@@ -105,6 +105,7 @@ export async function applyDestination(t: ClusterTarget, d: Destination, o: Guar
     throw new CliError(`--overwrite: ${error.message}; nothing new was uploaded`, {exitCode: error.exitCode, hint: error.hint ?? `remove it with \`tracebloc dataset delete ${ds.name}\`, then push again`, reason: error.reason, cause: error})
   })
   for (const w of replaced.warnings) o.warn(w)
-  o.warn(`--overwrite: removed the existing dataset "${ds.name}" (${what}) before the upload`)
+  const partial = replaced.removedPaths.filter((p) => /\.(?:staging|old)-[^/]*$/.test(p))
+  o.warn(`--overwrite: removed the existing dataset "${ds.name}" (${what}) before the upload${partial.length ? `, with the partial staged cop${partial.length > 1 ? 'ies' : 'y'} ${partial.join(', ')}` : ''}`)
   return {existed: true, replaced}
 }

@@ -1,12 +1,13 @@
-// Dataset names on their way into SQL and paths. A name is checked against the Go CLI's table-name rule
-// before anything is built from it, then backtick-quoted anyway; names read back from MySQL pass the same
-// rule before they are used. Matching is ASCII case-insensitive only: JavaScript's toLowerCase (like Go's
-// EqualFold) folds look-alikes such as the Kelvin sign K into k, which would let "ﬁles" match "files".
+// Dataset names on their way into SQL and paths. A name is checked against the ingestor's table-name rule
+// before anything is built from it, then backtick-quoted anyway; names read back from MySQL, the cluster,
+// client-pvc or the local cache pass the same rule before they are used. Matching is ASCII case-insensitive
+// only: JavaScript's toLowerCase (like Go's EqualFold) folds look-alikes such as the Kelvin sign K into k,
+// which would let "ﬁles" match "files".
 import {CliError, ExitCode} from '../output/errors.js'
+import {printable as guard, quoted} from '../output/printable.js'
+import {isTableName, TABLE_NAME_MAX, TABLE_NAME_RE} from '../schema/table-name.js'
 
-/** The Go CLI's ValidateTableName: what the dataset commands accept as a name. */
-export const TABLE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
-export const TABLE_NAME_MAX = 63
+export {isTableName, TABLE_NAME_MAX, TABLE_NAME_RE}
 /** Physical per-ingestion table: `ds_` + the run's ingestor uuid as 32 lowercase hex digits. */
 export const PHYSICAL_RE = /^ds_[0-9a-f]{32}$/
 export const DATABASE = 'training_test_datasets'
@@ -14,28 +15,42 @@ export const RUNS_TABLE = 'tracebloc_ingest_runs'
 export const META_TABLE = 'tracebloc_ingest_meta'
 export const SYSTEM_TABLES = new Set([RUNS_TABLE, META_TABLE])
 
-export function isTableName(name: string): boolean {
-  return name.length <= TABLE_NAME_MAX && TABLE_NAME_RE.test(name)
+/** Why `name` fails the table-name rule (undefined when it passes), naming look-alike characters. */
+export function nameProblem(name: string): string | undefined {
+  if (isTableName(name)) return undefined
+  const bad = [...name].find((ch) => !/[A-Za-z0-9_]/.test(ch))
+  return name === ''
+    ? 'it is empty'
+    : name.length > TABLE_NAME_MAX
+      ? `it is ${name.length} characters long (at most ${TABLE_NAME_MAX})`
+      : /^[0-9]/.test(name)
+        ? 'it starts with a digit'
+        : bad && bad.codePointAt(0)! > 0x7f
+          ? `it contains the non-ASCII character U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} (a look-alike of an ASCII letter?)`
+          : bad
+            ? `it contains ${quoted(bad)}`
+            : 'it starts with an underscore'
 }
+
+const RULE_HINT = `names start with an ASCII letter, then letters, digits and underscores ([A-Za-z][A-Za-z0-9_]*, ≤ ${TABLE_NAME_MAX} chars)`
 
 /** Refuse a user-supplied name before any exec: exit 2 with what is wrong, including look-alike characters. */
 export function validateDatasetName(name: string, what = 'dataset name'): string {
-  if (isTableName(name)) return name
-  const bad = [...name].find((ch) => !/[A-Za-z0-9_]/.test(ch))
-  const why =
-    name === ''
-      ? 'it is empty'
-      : name.length > TABLE_NAME_MAX
-        ? `it is ${name.length} characters long (at most ${TABLE_NAME_MAX})`
-        : /^[0-9]/.test(name)
-          ? 'it starts with a digit'
-          : bad && bad.codePointAt(0)! > 0x7f
-            ? `it contains the non-ASCII character U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} (a look-alike of an ASCII letter?)`
-            : `it contains ${JSON.stringify(bad)}`
-  throw new CliError(`invalid ${what} ${printable(name)}: ${why}`, {
-    exitCode: ExitCode.BAD_INPUT,
-    hint: `names use ASCII letters, digits and underscores ([A-Za-z_][A-Za-z0-9_]*, ≤ ${TABLE_NAME_MAX} chars)`,
-    reason: 'invalid_name',
+  const why = nameProblem(name)
+  if (why === undefined) return name
+  throw new CliError(`invalid ${what} ${printable(name)}: ${why}`, {exitCode: ExitCode.BAD_INPUT, hint: RULE_HINT, reason: 'invalid_name'})
+}
+
+/**
+ * Refuse a name read from the cluster (a run's ConfigMap, an Event, a Job), client-pvc or the local cache
+ * that fails the rule a typed name must pass. Exit 7: nothing the user typed is wrong; the cluster state is,
+ * and the step it would have fed (removing files on client-pvc, cleaning up after a run) does not run.
+ */
+export function untrustedName(name: string, from: string, hint?: string): CliError {
+  return new CliError(`refusing the table name ${printable(name)} read from ${from}: ${nameProblem(name) ?? 'it is not a valid name'}; nothing was removed`, {
+    exitCode: ExitCode.STAGING,
+    hint: hint ?? `someone or something changed ${from}; check it (${RULE_HINT})`,
+    reason: 'untrusted_name',
   })
 }
 
@@ -64,16 +79,11 @@ export function asciiLower(s: string): string {
 
 export const sameName = (a: string, b: string) => asciiLower(a) === asciiLower(b)
 
-/** Printable form of a name from the user or the cluster: control and non-ASCII characters escaped. */
-export function printable(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-}
+/** A name inside a message, in quotes, through the output guard (control, escape, bidi and non-ASCII characters escaped). */
+export const printable = quoted
 
-/** For terminal output of names read from the cluster: control characters replaced, nothing else changed. */
-export function sanitize(s: string): string {
-  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
-}
+/** For terminal output of text read from the cluster (a name, an error line): through the output guard, unquoted. */
+export const sanitize = (s: string) => guard(s)
 
 function distance(a: string, b: string): number {
   const d = Array.from({length: b.length + 1}, (_, i) => i)

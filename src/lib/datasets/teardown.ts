@@ -1,5 +1,7 @@
 // Removing a dataset (LIFECYCLE.md §3.4), shared by `dataset delete` and `dataset push --overwrite`:
-// its table(s), its bookkeeping rows, its files on client-pvc, its staged copy and a stale table lock.
+// its table(s), its bookkeeping rows, its files on client-pvc, its staged copy, the partial staged copies
+// interrupted pushes left (`<name>.staging-resume`, `<name>.old-…`) and a stale table lock. Every path
+// is built by pvc-paths.ts from a checked name; a dataset whose name the cluster gives wrongly is refused.
 // Order differs from the Go CLI on purpose: the short-lived pod that removes the files starts first, so
 // when it cannot start nothing has been dropped; a lock held by a live ingestion stops the delete.
 import {randomBytes} from 'node:crypto'
@@ -8,10 +10,11 @@ import {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} from '../staging/stage-pod.js'
 import type {Catalog, Dataset} from './catalog.js'
-import {DATABASE, META_TABLE, qualifiedTable, RUNS_TABLE, sanitize, sqlString} from './names.js'
+import {DATABASE, META_TABLE, printable, qualifiedTable, RUNS_TABLE, sanitize, sqlString, untrustedName} from './names.js'
 import {execute, MysqlTarget} from './mysql.js'
+import {datasetDir, ingestLockPath, partialCopyDir, RESUME_SUFFIX, SHARED, stagedCopyDir} from './pvc-paths.js'
 
-export const SHARED = '/data/shared'
+export {SHARED}
 export const LOCK_STALE_MS = 12 * 3600 * 1000
 
 export interface TeardownPlan {
@@ -20,7 +23,7 @@ export interface TeardownPlan {
   database: string
   /** Physical tables to drop. */
   tables: string[]
-  /** Directories to remove: /data/shared/<table> per table, and the staged copy when the whole dataset goes. */
+  /** Directories to remove: /data/shared/<table> per table, the staged copy when the whole dataset goes, partial staged copies. */
   pvcPaths: string[]
   /** The ingestor's lock for this dataset name, removed when stale. */
   lockPath: string
@@ -35,19 +38,32 @@ export interface TeardownResult {
   warnings: string[]
 }
 
+/**
+ * What removing `tables` of `ds` takes. With keepStaged (push --overwrite) the staged copy and the resumable
+ * work dir stay: that push prunes them to its own files and swaps them into place; other partial copies
+ * (swap backups, other work dirs) of the old dataset go. Refused (exit 7) when the cluster names the
+ * dataset with a name that fails the table-name rule, and (by pvc-paths.ts) for any path that would leave
+ * its parent.
+ */
 export function planTeardown(cat: Catalog, ds: Dataset, tables: string[], o: {keepStaged?: boolean} = {}): TeardownPlan {
+  if (ds.untrusted) {
+    throw untrustedName(ds.untrusted.name, ds.untrusted.from, `fix the table name there or delete that Job (kubectl delete job -n ${cat.namespace} …), then run the delete again`)
+  }
   const whole = tables.length === ds.tables.length
-  const pvcPaths = tables.map((t) => `${SHARED}/${t}`)
+  const pvcPaths = tables.map((t) => datasetDir(t))
   // files left without a table (a failed ingest) are part of the dataset too
-  if (ds.tables.length === 0) pvcPaths.push(`${SHARED}/${ds.name}`)
-  if (whole && ds.labelKnown && !o.keepStaged) pvcPaths.push(`${SHARED}/.tracebloc-staging/${ds.name}`)
+  if (ds.tables.length === 0) pvcPaths.push(datasetDir(ds.name))
+  if (whole && ds.labelKnown) {
+    if (!o.keepStaged) pvcPaths.push(stagedCopyDir(ds.name))
+    for (const p of ds.partials ?? []) if (!(o.keepStaged && p.suffix === RESUME_SUFFIX)) pvcPaths.push(partialCopyDir(ds.name, p.suffix))
+  }
   return {
     namespace: cat.namespace,
     dataset: ds.name,
     database: DATABASE,
     tables,
     pvcPaths,
-    lockPath: `${SHARED}/.tracebloc-ingest-${ds.name}.lock`,
+    lockPath: ingestLockPath(ds.name),
     bookkeeping: {runs: cat.tables.some((x) => x.table === RUNS_TABLE), meta: cat.tables.some((x) => x.table === META_TABLE)},
   }
 }
@@ -78,7 +94,7 @@ export async function teardown(t: ClusterTarget, plan: TeardownPlan, o: Teardown
     if (lock.exitCode === 0) {
       const holder = await lockHolderAlive(t, ns, lock.stdout)
       if (holder) {
-        throw new CliError(`an ingestion of "${plan.dataset}" is running (pod ${holder}); nothing was removed`, {
+        throw new CliError(`an ingestion of ${printable(plan.dataset)} is running (pod ${holder}); nothing was removed`, {
           exitCode: ExitCode.STAGING,
           hint: `wait for it to finish (kubectl get pod -n ${ns} ${holder}) or cancel it, then run the delete again`,
           reason: 'ingest_running',
@@ -117,7 +133,7 @@ export async function teardown(t: ClusterTarget, plan: TeardownPlan, o: Teardown
       const dropped = result.droppedTables.length ? `the table${result.droppedTables.length > 1 ? 's' : ''} ${result.droppedTables.join(', ')} ${result.droppedTables.length > 1 ? 'were' : 'was'} dropped, but ` : ''
       throw new CliError(`teardown incomplete: ${dropped}removing the files failed (${sanitize(rm.stderr.trim().split('\n')[0] ?? `exit ${rm.exitCode}`)})`, {
         exitCode: ExitCode.STAGING,
-        hint: `run \`tracebloc dataset delete ${plan.dataset}\` again (it removes files left without a table), or remove ${paths.join(' ')} from a pod that mounts client-pvc`,
+        hint: `run \`tracebloc dataset delete ${sanitize(plan.dataset)}\` again (it removes files left without a table), or remove ${paths.join(' ')} from a pod that mounts client-pvc`,
         reason: 'teardown_incomplete',
       })
     }

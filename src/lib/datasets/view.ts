@@ -35,11 +35,13 @@ export function formatCell(d: Dataset): string {
   return f
 }
 
-/** Where the data is: in MySQL and on the PVC, only staged, or only files left without a table. */
+/** Where the data is: in MySQL and on the PVC, only staged (whole or partial copies), or only files left without a table. */
 export function state(d: Dataset): string {
-  if (d.tables.length === 0) return 'files only (no table)'
-  const parts = [d.records === 0 ? 'empty table' : 'ingested']
+  const partial = d.partials?.length ? `partial staged cop${d.partials.length > 1 ? 'ies' : 'y'}` : undefined
+  if (d.stagedOnly) return `${[d.staged ? 'staged copy' : undefined, partial].filter(Boolean).join(' + ')} only (no table)`
+  const parts = [d.tables.length === 0 ? 'files only (no table)' : d.records === 0 ? 'empty table' : 'ingested']
   if (d.staged) parts.push('staged copy')
+  if (partial) parts.push(partial)
   return parts.join(' + ')
 }
 
@@ -65,6 +67,8 @@ export function listDetail(d: Dataset) {
     per_ingestion: d.perIngestion,
     files: d.files ? {count: d.files.files, bytes: d.files.kib * 1024} : null,
     staged: d.staged ? {count: d.staged.files, bytes: d.staged.kib * 1024} : null,
+    partial_staged: (d.partials ?? []).map((p) => ({path: `/data/shared/.tracebloc-staging/${d.name}${p.suffix}`, count: p.files, bytes: p.kib * 1024})),
+    ...(d.stagedOnly ? {staged_only: true} : {}),
     state: state(d),
   }
 }

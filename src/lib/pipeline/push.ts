@@ -7,7 +7,7 @@ import {ClusterFlags, ClusterTarget, loadClusterTarget} from '../cluster/kube.js
 import {raceAbort, signalPoint, throwIfInterrupted} from '../command/signals.js'
 import {openPortForward, PortForward} from '../cluster/portforward.js'
 import {checkPermissions, PermissionCheck, PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../cluster/rbac.js'
-import {IngestorToken, mintIngestorToken} from '../cluster/token.js'
+import {freshIngestorToken, IngestorToken, mintIngestorToken} from '../cluster/token.js'
 import type {DatasetPlan, PlanOptions} from '../dataset/index.js'
 import {ExitCode} from '../output/errors.js'
 import {redact} from '../output/redact.js'
@@ -115,6 +115,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
   // The connect step's reads; the port-forward it opens ends up in ctx for the submit (and for cleanup).
   const connect = async (c: PushContext, task: {output: string}) => {
     c.target = await loadClusterTarget(o.cluster)
+    c.target.prompts = false // the task list owns the terminal: a namespace switch is an error naming -n
     throwIfInterrupted(o.signal)
     task.output = `context ${c.target.context}, namespace ${c.target.namespace}`
     c.release = await discoverRelease(c.target, o.signal)
@@ -131,7 +132,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
     c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
     if (!o.dryRun) {
       task.output = 'minting the ingestor token'
-      c.token = await mintIngestorToken(c.target, ns, c.release.ingestorSA, 3600, o.signal)
+      c.token = await mintIngestorToken(c.target, ns, c.release.ingestorSA, undefined, o.signal)
       // One port-forward serves the schema check now and the submit later.
       const pf = await openPortForward(c.target, ns, c.jobsManagerPod, 8080)
       if (o.signal.aborted) {
@@ -268,7 +269,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
           const body = buildSubmitBody(c.plan!.configYaml, c.idempotencyKey, o.imageDigest)
           c.submit = await submitIngestion({
             baseUrl: c.portForward!.baseUrl,
-            token: c.token!.token,
+            token: (c.token = await freshIngestorToken(c.target!, c.token!, o.signal)).token,
             body,
             signal: o.signal,
             onRetry: (why, n) => {

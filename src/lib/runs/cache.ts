@@ -82,7 +82,28 @@ export class RecentRuns {
 
 const same = (a: RecentRun, b: RecentRun) => a.context === b.context && a.namespace === b.namespace && a.key === b.key
 
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
+
+/**
+ * The file is read back as untrusted input: an entry whose namespace, key or Job name could not have
+ * come from the cluster is dropped. The table is checked where it is used (runs.ts trustedTable), so a
+ * bad one is reported rather than silently forgotten.
+ */
 function isRecentRun(x: unknown): x is RecentRun {
   const r = x as RecentRun
-  return typeof r === 'object' && r !== null && typeof r.key === 'string' && typeof r.table === 'string' && typeof r.namespace === 'string' && typeof r.context === 'string' && typeof r.submitted_at === 'string'
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.key === 'string' &&
+    r.key.length <= 63 &&
+    LABEL_VALUE.test(r.key) &&
+    typeof r.table === 'string' &&
+    typeof r.namespace === 'string' &&
+    r.namespace.length <= 63 &&
+    DNS_LABEL.test(r.namespace) &&
+    typeof r.context === 'string' &&
+    typeof r.submitted_at === 'string' &&
+    (r.job_name === undefined || (typeof r.job_name === 'string' && r.job_name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(r.job_name)))
+  )
 }

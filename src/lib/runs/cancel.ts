@@ -2,6 +2,7 @@
 // batch/v1 Job orphans its pods), wait until the Job and its pods are gone, record the cancel where
 // the next `dataset runs` finds it, and look at what the killed ingestor left on client-pvc.
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
+import {datasetDir, ingestLockPath, stagedCopyDir} from '../datasets/pvc-paths.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, RUN_LABEL, STARTED_ANNOTATION, TABLE_ANNOTATION} from './runs.js'
 
@@ -104,7 +105,8 @@ export interface PvcLeftovers {
   lock_cleared?: boolean
 }
 
-export const lockPath = (table: string) => `/data/shared/.tracebloc-ingest-${table}.lock`
+/** The ingestor's lock of `table`; throws (exit 7) for a name that fails the table-name rule. */
+export const lockPath = (table: string) => ingestLockPath(table)
 
 /**
  * Look at client-pvc through a short-lived stage pod: the lock, copied files, the staged copy.
@@ -113,8 +115,11 @@ export const lockPath = (table: string) => `/data/shared/.tracebloc-ingest-${tab
 export async function inspectPvc(t: ClusterTarget, o: {namespace: string; table: string; serviceAccount: string; image: string; runId: string; clearLock: boolean; timeoutMs: number}): Promise<PvcLeftovers> {
   const {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} = await import('../staging/stage-pod.js')
   const {execInPod, shQuote} = await import('../cluster/exec.js')
-  const name = stagePodName(o.table)
+  // every path is built (and the name checked) before a pod is started
   const lock = lockPath(o.table)
+  const dir = datasetDir(o.table)
+  const staged = stagedCopyDir(o.table)
+  const name = stagePodName(o.table)
   const run = async (script: string) => {
     const r = await execInPod(t, {namespace: o.namespace, pod: name, container: 'stage', command: ['/bin/sh', '-c', script]})
     return {code: r.exitCode, text: r.stdout}
@@ -123,7 +128,7 @@ export async function inspectPvc(t: ClusterTarget, o: {namespace: string; table:
     await createStagePod(t, buildStagePod({name, namespace: o.namespace, table: o.table, serviceAccount: o.serviceAccount, image: o.image, runId: o.runId}))
     await waitPodReady(t, o.namespace, name, {timeoutMs: o.timeoutMs})
     const t1 = await run(
-      `l=${shQuote(lock)}; d=${shQuote(`/data/shared/${o.table}`)}; s=${shQuote(`/data/shared/.tracebloc-staging/${o.table}`)}
+      `l=${shQuote(lock)}; d=${shQuote(dir)}; s=${shQuote(staged)}
 if [ -f "$l" ]; then printf 'LOCK '; tr -d '\\n' < "$l"; echo; fi
 if [ -d "$d" ]; then echo "FILES $(find "$d" -type f | wc -l)"; fi
 if [ -d "$s" ]; then echo STAGED; fi`,
@@ -142,7 +147,9 @@ if [ -d "$s" ]; then echo STAGED; fi`,
       } catch {
         // an unreadable lock is still a lock
       }
-      const alive = holder ? await podExists(t, o.namespace, holder) : true
+      // the holder is text from a file on client-pvc: only a string that can be a pod name is looked up
+      const podName = typeof holder === 'string' && holder.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(holder)
+      const alive = holder === undefined ? true : podName ? await podExists(t, o.namespace, holder) : false
       res.lock = {path: lock, holder, started_at: started, holder_alive: alive}
       if (o.clearLock && !alive) res.lock_cleared = (await run(`rm -f ${shQuote(lock)}`)).code === 0
     }

@@ -5,6 +5,8 @@ import {load as loadYaml} from 'js-yaml'
 
 import {apiFailure, ClusterTarget, withApiRetry} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
+import {printable} from '../output/printable.js'
+import {isTableName} from '../schema/table-name.js'
 import {BannerParser, IngestSummary} from '../watch/banner.js'
 import type {RecentRun, RecentRuns} from './cache.js'
 
@@ -41,6 +43,18 @@ export interface RunInfo {
   source: 'job' | 'cancel-record' | 'cache'
   /** Newest pod of the Job (for logs). */
   pod?: string
+  /** A table name the cluster or the cache gave for this run that fails the table-name rule (escaped); `table` is then unset. */
+  untrusted_table?: {name: string; from: string}
+}
+
+/**
+ * A run's table as the cluster (ConfigMap, Event annotation) or the local cache gives it: kept only when
+ * it passes the same rule as a typed table name, else recorded (escaped) so nothing builds a path from it.
+ */
+export function trustedTable(name: unknown, from: string): Pick<RunInfo, 'table' | 'untrusted_table'> {
+  if (name === undefined || name === '') return {}
+  if (isTableName(name)) return {table: name as string}
+  return {table: undefined, untrusted_table: {name: printable(String(name), {ascii: true}), from}}
 }
 
 export interface Leftover {
@@ -102,7 +116,7 @@ export function runFromJob(job: V1Job, pods: V1Pod[], summary?: IngestSummary): 
 }
 
 /** table / category / intent from the run's ingest.yaml (ConfigMap mounted by the Job); undefined when unreadable. */
-export async function readRunConfig(t: ClusterTarget, job: V1Job): Promise<{table?: string; category?: string; intent?: string} | undefined> {
+export async function readRunConfig(t: ClusterTarget, job: V1Job): Promise<Pick<RunInfo, 'table' | 'untrusted_table' | 'category' | 'intent'> | undefined> {
   const ns = job.metadata?.namespace ?? ''
   const names = (job.spec?.template?.spec?.volumes ?? []).map((v) => v.configMap?.name).filter((n): n is string => Boolean(n))
   for (const name of names) {
@@ -111,7 +125,7 @@ export async function readRunConfig(t: ClusterTarget, job: V1Job): Promise<{tabl
       for (const text of Object.values(cm.data ?? {})) {
         const doc = loadYaml(text) as Record<string, unknown> | null
         if (doc && typeof doc === 'object' && typeof doc.table === 'string') {
-          return {table: doc.table, category: typeof doc.category === 'string' ? doc.category : undefined, intent: typeof doc.intent === 'string' ? doc.intent : undefined}
+          return {...trustedTable(doc.table, `ConfigMap ${ns}/${name}`), category: typeof doc.category === 'string' ? doc.category : undefined, intent: typeof doc.intent === 'string' ? doc.intent : undefined}
         }
       }
     } catch {
@@ -176,7 +190,7 @@ export async function listRuns(t: ClusterTarget, o: ListRunsOptions): Promise<Ru
       key,
       namespace: ns,
       job_name: ev.involvedObject?.name,
-      table: a[TABLE_ANNOTATION] ?? cached?.table,
+      ...(a[TABLE_ANNOTATION] === undefined ? trustedTable(cached?.table, 'the recent-run cache') : trustedTable(a[TABLE_ANNOTATION], `Event ${ns}/${ev.metadata?.name}`)),
       category: a[CATEGORY_ANNOTATION] ?? cached?.category,
       intent: a[INTENT_ANNOTATION] ?? cached?.intent,
       status: 'cancelled',
@@ -199,7 +213,7 @@ export async function listRuns(t: ClusterTarget, o: ListRunsOptions): Promise<Ru
 
 function fromCache(o: ListRunsOptions, run: RunInfo): Partial<RunInfo> {
   const c = o.cache?.find(o.context, (r) => r.namespace === run.namespace && r.key === run.key)
-  return c ? {table: c.table, category: c.category, intent: c.intent} : {}
+  return c ? {...trustedTable(c.table, 'the recent-run cache'), category: c.category, intent: c.intent} : {}
 }
 
 function span(from: string | undefined, to: string | undefined): number | undefined {
@@ -212,7 +226,7 @@ export function fromCacheOnly(c: RecentRun): RunInfo {
     key: c.key,
     namespace: c.namespace,
     job_name: c.job_name,
-    table: c.table,
+    ...trustedTable(c.table, 'the recent-run cache'),
     category: c.category,
     intent: c.intent,
     status: c.cancelled_at ? 'cancelled' : 'unknown',
@@ -317,7 +331,7 @@ export async function resolveRun(t: ClusterTarget, namespace: string, arg: strin
       run.status = 'cancelled'
       run.source = 'cancel-record'
       run.job_name ??= ev.involvedObject?.name
-      run.table ??= a[TABLE_ANNOTATION]
+      if (run.table === undefined && run.untrusted_table === undefined) Object.assign(run, trustedTable(a[TABLE_ANNOTATION], `Event ${namespace}/${ev.metadata?.name}`))
       run.category ??= a[CATEGORY_ANNOTATION]
       run.intent ??= a[INTENT_ANNOTATION]
       run.started_at ??= a[STARTED_ANNOTATION]

@@ -7,9 +7,9 @@ import {pyStr} from './pyrepr.js'
 import {SQL_TYPES, sqlBaseType, sqlTypeProblem} from './sql-type.js'
 import type {PathElement, RawIssue} from './validate.js'
 import {isMapping} from './validate.js'
+import {TABLE_NAME_MAX, TABLE_NAME_RE} from './table-name.js'
 
-export const TABLE_NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/
-export const TABLE_NAME_MAX = 63
+export {TABLE_NAME_MAX, TABLE_NAME_RE}
 /** Column names the ingestor creates itself (`create_table` rejects them in `schema`). */
 export const RESERVED_COLUMNS = ['id', 'created_at', 'updated_at', 'status', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id']
 export const COLUMN_NAME_MAX = 64
@@ -66,7 +66,9 @@ export function runtimeIssues(cfg: Record<string, unknown>): RawIssue[] {
   for (const key of SIDECAR_KEYS) {
     const v = cfg[key]
     if (typeof v !== 'string' || v.length === 0) continue
-    const trimmed = v.replace(/\/+$/, '')
+    let end = v.length // the value without its trailing slashes (a scan: /\/+$/ is quadratic on a long run)
+    while (end > 0 && v[end - 1] === '/') end--
+    const trimmed = v.slice(0, end)
     const base = path.posix.basename(trimmed)
     const dir = path.posix.dirname(trimmed)
     if (base !== key) {

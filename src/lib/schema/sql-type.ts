@@ -37,7 +37,9 @@ const GRAMMAR: Record<string, {args: Array<[number, number]>; need?: number; nam
 /** Base SQL types the ingestor accepts (Go CLI list, cli#213, same ingestor vintage as the vendored schema). */
 export const SQL_TYPES = Object.keys(GRAMMAR)
 
-const SHAPE = /^\s*([A-Za-z]+)\s*(?:\(([^()]*)\))?((?:\s+[A-Za-z]+)*)\s*$/
+// Matched against the trimmed type. The blank before a parenthesis belongs to the parenthesis, so a run
+// of blanks has one parse (a free \s* next to (?:\s+…)* and a trailing \s* made long blank runs n³).
+export const SQL_TYPE_SHAPE = /^([A-Za-z]+)(?:\s*\(([^()]*)\))?((?:\s+[A-Za-z]+)*)$/
 /** MySQL's attributes of numeric types (the ingestor keeps them: `INTEGER UNSIGNED`). */
 const NUMERIC_ATTRIBUTES = new Set(['UNSIGNED', 'SIGNED', 'ZEROFILL'])
 const NUMERIC = new Set(['INT', 'INTEGER', 'TINYINT', 'SMALLINT', 'MEDIUMINT', 'BIGINT', 'FLOAT', 'DOUBLE', 'DECIMAL', 'NUMERIC'])
@@ -47,7 +49,7 @@ const NUMERIC = new Set(['INT', 'INTEGER', 'TINYINT', 'SMALLINT', 'MEDIUMINT', '
  * unknown base type (the ingestor's "Unknown data type") from a known one used wrongly.
  */
 export function sqlTypeProblem(type: string): {unknown: boolean; why: string} | undefined {
-  const m = SHAPE.exec(type)
+  const m = SQL_TYPE_SHAPE.exec(type.trim())
   const base = (/^\s*([A-Za-z]+)/.exec(type)?.[1] ?? '').toUpperCase()
   if (!m) {
     if (!SQL_TYPES.includes(base)) return {unknown: true, why: 'not a known SQL type'}

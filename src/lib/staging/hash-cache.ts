@@ -1,8 +1,11 @@
 // Local cache of file hashes so an unchanged file is never read twice across pushes: keyed by absolute
 // path, size and mtime (ns), like git's index. One small text file per dataset root under
 // $XDG_CACHE_HOME/tracebloc (or ~/.cache/tracebloc); a lost or corrupt cache only costs re-hashing.
-import {createHash} from 'node:crypto'
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+// The file names what is on the user's machine, so it is private (0600 in a 0700 folder) and holds
+// no paths in clear: each path is stored as a salted hash (a random salt per cache file), which is
+// all a lookup by exact path needs. Caches copied into a bug report or a backup name no files.
+import {createHash, randomBytes} from 'node:crypto'
+import {chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -18,12 +21,20 @@ interface CacheEntry {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/
+const KEY = /^[0-9a-f]{32}$/
+const SALT_LINE = /^#salt ([0-9a-f]{32})$/
 
 export class HashCache {
   private readonly entries = new Map<string, CacheEntry>()
   private dirty = false
+  private salt = randomBytes(16).toString('hex')
 
   private constructor(readonly file: string) {}
+
+  /** The stored form of a path: salted, so the file holds no path in clear. */
+  private key(absPath: string): string {
+    return createHash('sha256').update(this.salt).update('\0').update(absPath).digest('hex').slice(0, 32)
+  }
 
   /** Load the cache for one dataset root (`key`, usually its absolute path). Never throws. */
   static load(key: string, dir = cacheDir()): HashCache {
@@ -35,26 +46,34 @@ export class HashCache {
     } catch {
       return c
     }
-    // line: <sha256>\t<size>\t<mtimeMs>\t<absolute path>
-    for (const line of text.split('\n')) {
-      const [sha, size, mtime, ...rest] = line.split('\t')
-      const p = rest.join('\t')
-      if (!p || !HEX64.test(sha) || !/^\d+$/.test(size) || !Number.isFinite(Number(mtime))) continue
-      c.entries.set(p, {size: Number(size), mtimeMs: Number(mtime), sha256: sha})
+    // first line: #salt <hex>; then <sha256>\t<size>\t<mtimeMs>\t<salted path hash>. A cache without a salt
+    // (older versions kept paths in clear) is dropped: it costs one re-hash and is rewritten without them.
+    const lines = text.split('\n')
+    const salt = SALT_LINE.exec(lines[0] ?? '')
+    if (!salt) {
+      c.dirty = true
+      return c
+    }
+    c.salt = salt[1]
+    for (const line of lines.slice(1)) {
+      const [sha, size, mtime, key] = line.split('\t')
+      if (!KEY.test(key ?? '') || !HEX64.test(sha) || !/^\d+$/.test(size) || !Number.isFinite(Number(mtime))) continue
+      c.entries.set(key, {size: Number(size), mtimeMs: Number(mtime), sha256: sha})
     }
     return c
   }
 
   /** The cached hash when size and mtime still match. */
   get(absPath: string, size: number, mtimeMs: number): string | undefined {
-    const e = this.entries.get(absPath)
+    const e = this.entries.get(this.key(absPath))
     return e && e.size === size && e.mtimeMs === mtimeMs ? e.sha256 : undefined
   }
 
   set(absPath: string, size: number, mtimeMs: number, sha256: string): void {
-    const e = this.entries.get(absPath)
+    const key = this.key(absPath)
+    const e = this.entries.get(key)
     if (e && e.size === size && e.mtimeMs === mtimeMs && e.sha256 === sha256) return
-    this.entries.set(absPath, {size, mtimeMs, sha256})
+    this.entries.set(key, {size, mtimeMs, sha256})
     this.dirty = true
   }
 
@@ -66,11 +85,15 @@ export class HashCache {
   save(): boolean {
     if (!this.dirty) return true
     try {
-      mkdirSync(path.dirname(this.file), {recursive: true})
-      const lines: string[] = []
-      for (const [p, e] of this.entries) if (!p.includes('\n')) lines.push(`${e.sha256}\t${e.size}\t${e.mtimeMs}\t${p}`)
+      const dir = path.dirname(this.file)
+      mkdirSync(dir, {recursive: true, mode: 0o700})
+      // a folder made by an older version (or by mkdir's umask) is tightened too
+      chmodSync(dir, 0o700)
+      const lines = [`#salt ${this.salt}`]
+      for (const [k, e] of this.entries) lines.push(`${e.sha256}\t${e.size}\t${e.mtimeMs}\t${k}`)
       const tmp = `${this.file}.${process.pid}.tmp`
-      writeFileSync(tmp, lines.join('\n') + '\n')
+      writeFileSync(tmp, lines.join('\n') + '\n', {mode: 0o600})
+      chmodSync(tmp, 0o600)
       renameSync(tmp, this.file)
       this.dirty = false
       return true

@@ -30,6 +30,26 @@ const FIELDS: Array<[string, keyof IngestSummary]> = [
   ['❌ Failed DB Insertion:', 'dbInsertFailures'],
 ]
 
+// The banner lines come from the cluster: scans, not regexes. /([0-9][0-9,]*)\s*$/ retries at every digit
+// of a long run (quadratic), and /Ingestor ID:\s*(.+?)\s*$/ re-scans the blank tail per character.
+
+/** The text after "Ingestor ID:", trimmed (undefined when absent or blank). */
+export function ingestorIdIn(line: string): string | undefined {
+  const at = line.indexOf('Ingestor ID:')
+  if (at < 0) return undefined
+  const id = line.slice(at + 'Ingestor ID:'.length).trim()
+  return id === '' ? undefined : id
+}
+
+/** The comma-grouped integer a line ends with (trailing blanks ignored), e.g. "… Records Found: 1,234" → "1,234". */
+export function trailingCount(line: string): string | undefined {
+  const end = line.trimEnd().length
+  let start = end
+  while (start > 0 && (line[start - 1] === ',' || (line[start - 1]! >= '0' && line[start - 1]! <= '9'))) start--
+  while (start < end && line[start] === ',') start++ // the number starts at a digit
+  return start < end ? line.slice(start, end) : undefined
+}
+
 export class BannerParser {
   private current?: Partial<IngestSummary>
   private fields = 0
@@ -48,16 +68,16 @@ export class BannerParser {
       this.done = finalize(this.current)
       return
     }
-    const id = /Ingestor ID:\s*(.+?)\s*$/.exec(line)
-    if (id) {
-      this.current.ingestorId = id[1]
+    const id = ingestorIdIn(line)
+    if (id !== undefined) {
+      this.current.ingestorId = id
       return
     }
     for (const [prefix, key] of FIELDS) {
       if (!line.includes(prefix)) continue
-      const m = /([0-9][0-9,]*)\s*$/.exec(line)
-      if (m) {
-        ;(this.current as Record<string, number>)[key] = Number(m[1].replace(/,/g, ''))
+      const n = trailingCount(line)
+      if (n !== undefined) {
+        ;(this.current as Record<string, number>)[key] = Number(n.replaceAll(',', ''))
         this.fields++
       }
       return

@@ -38,6 +38,9 @@ const realClock: Clock = {
   },
 }
 
+/** Bytes every LinkPipe of this process has carried: tests check that a stream went through the modelled link. */
+export const linkCounters = {bytes: 0}
+
 /**
  * One direction of a link: messages leave one after another at the link's rate and arrive, in order,
  * half a round trip after their last byte left. `queued` counts bytes accepted but not yet delivered.
@@ -66,6 +69,7 @@ export class LinkPipe {
     this.freeAt = Math.max(now, this.freeAt) + (rate > 0 ? (bytes / rate) * 1000 : 0)
     const at = this.freeAt + this.shape.latencyMs / 2
     this.queued += bytes
+    linkCounters.bytes += bytes
     this.items.push({at, bytes, deliver})
     if (this.items.length === 1) this.arm()
     return at

@@ -19,6 +19,8 @@ export interface Decision {
 export const STATIC_USERS = ['admin', 'no-token-request', 'no-exec', 'reader'] as const
 
 const READ_VERBS = new Set(['get', 'list', 'watch'])
+/** What Kubernetes' built-in `view` ClusterRole leaves out: Secrets (reading one can hand out a token). */
+const NOT_IN_VIEW = new Set(['secrets'])
 /** Subresources that open a process or a socket in the pod: never part of a read-only role. */
 const STREAMING = new Set(['pods/exec', 'pods/portforward', 'pods/attach', 'services/proxy', 'pods/proxy'])
 
@@ -39,7 +41,7 @@ export function authorize(user: string, a: Attributes): Decision {
     case 'no-exec':
       return res === 'pods/exec' ? deny : grant('sandbox-no-exec', 'sandbox-edit-no-exec')
     case 'reader':
-      return READ_VERBS.has(a.verb) && !STREAMING.has(res) ? grant('sandbox-reader', 'view') : deny
+      return READ_VERBS.has(a.verb) && !STREAMING.has(res) && !(a.group === '' && NOT_IN_VIEW.has(res)) ? grant('sandbox-reader', 'view') : deny
     default:
       // ServiceAccount tokens authenticate but hold no roles here.
       return deny

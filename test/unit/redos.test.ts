@@ -1,0 +1,176 @@
+// Text a user or the cluster supplies (CSV cells, labels, file names, flags, ingest configs, log lines)
+// must never meet a regex that backtracks super-linearly. Two kinds of test:
+// - the code that reads such text, each on the generated worst case of the pattern it used to have;
+// - every regex literal under src/lib/{dataset,watch,schema,command} on its own worst case, from a table
+//   that must list each of them: a new regex there fails this file until its worst case is added.
+// Each runs on a worker thread: a catastrophic regex blocks its thread, and the test's timeout (the
+// hang guard, no timing) can only fire on a thread that is not blocked.
+import assert from 'node:assert/strict'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {after, test} from 'node:test'
+import {fileURLToPath} from 'node:url'
+
+import ts from 'typescript'
+
+import {offThread} from '../helpers/off-thread.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const cases = new URL('redos-worst-cases.ts', import.meta.url)
+const HANG_GUARD = {timeout: 60_000}
+const N = 100_000
+const tmp = mkdtempSync(path.join(tmpdir(), 'tb-redos-'))
+after(() => rmSync(tmp, {recursive: true, force: true}))
+
+test('BIO label detection: 40 × "O " then "!" is not token classification (no --category)', HANG_GUARD, async (t) => {
+  const dir = path.join(tmp, 'bio')
+  mkdirSync(path.join(dir, 'texts'), {recursive: true})
+  writeFileSync(path.join(dir, 'texts/a.txt'), 'w '.repeat(40) + '\n')
+  writeFileSync(path.join(dir, 'texts/b.txt'), 'John lives here\n')
+  writeFileSync(path.join(dir, 'labels.csv'), `filename,label\na.txt,${'O '.repeat(40)}!\nb.txt,B-PER O O\n`)
+  assert.deepEqual(await offThread(t.signal, cases, 'bioDetection', [dir]), ['text_classification'])
+  // the same long label with a good last tag is BIO
+  writeFileSync(path.join(dir, 'labels.csv'), `filename,label\na.txt,${'O '.repeat(20_000)}B-PER\n`)
+  assert.deepEqual(await offThread(t.signal, cases, 'bioDetection', [dir]), ['token_classification'])
+})
+
+test('numeric checks: a cell of 1 000 000 digits and a letter is text, and not a FLOAT', HANG_GUARD, async (t) => {
+  const csv = path.join(tmp, 'num.csv')
+  writeFileSync(csv, `x,y\n1.5,1\n2,2\n"${'1'.repeat(1_000_000)}x",3\n`)
+  const r = await offThread<{inferred: string; error: string}>(t.signal, cases, 'numericCell', [csv, 1_000_000])
+  assert.equal(r.inferred, 'TEXT')
+  assert.match(r.error, /x.*FLOAT|FLOAT.*x/s)
+  assert.match(r.error, /line 4/)
+})
+
+test('progress parser: a 1 000 000-blank log line is not a bar; a bar after blanks still is', HANG_GUARD, async (t) => {
+  const r = await offThread<{live: string; plain: string[]}>(t.signal, cases, 'progressLine', [1_000_000])
+  // live: the blank line stays, the bar is one line replaced in place
+  assert.equal(r.live, `${1_000_000 + 1 + 1_000_000 + 34} Ingesting records: 50%|##   | 5/10`)
+  // off a terminal: the repeated bar line (same percentage) is printed once
+  assert.deepEqual(r.plain, [`          …(1000000)`, `          …(1000034)`])
+})
+
+test('LogView: 200 000 lines on a terminal, each update the whole view, without re-joining it', HANG_GUARD, async (t) => {
+  const r = await offThread<{frames: number; lastLength: number; ok: boolean}>(t.signal, cases, 'logViewLines', [200_000])
+  assert.equal(r.frames, 200_000 + 200 + 1)
+  assert.ok(r.ok)
+})
+
+test('summary banner: long id and count lines from the cluster', HANG_GUARD, async (t) => {
+  assert.deepEqual(await offThread(t.signal, cases, 'banner', [1_000_000]), {id: `a …${1_000_002}`, total: 0, processed: Number('1'.repeat(500_000) + '5')})
+})
+
+test('SQL types from --schema / ingest.yaml: long blank runs', HANG_GUARD, async (t) => {
+  const r = await offThread<Array<string | undefined>>(t.signal, cases, 'sqlType', [N])
+  assert.match(r[0]!, /write it as INT/)
+  assert.match(r[1]!, /write it as INT/)
+  assert.equal(r[2], undefined)
+})
+
+test('ingest.yaml sidecar folder: a long run of slashes', HANG_GUARD, async (t) => {
+  assert.deepEqual(await offThread(t.signal, cases, 'sidecarSlashes', [1_000_000]), ['inPodPath', 'sidecarLayout'])
+})
+
+// ---- every regex literal where user or cluster text is read, with its worst case ----
+
+const r = (n: number, s: string) => s.repeat(n)
+/** regex literal as written in the source → [attack, does it match] */
+const WORST: Record<string, Array<[string, boolean]>> = {
+  "/'/g": [[r(N, "'"), true]],
+  '/(Z|[+-]\\d{2}:?\\d{2})$/': [[r(N, '+1') + 'x', false]],
+  '/-([a-z])/g': [[r(N, '-'), false]],
+  '/Ingestion failed:|Validator failed:|validation failed:|^ERROR|\\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG/': [[r(N / 10, 'ErrorIngestion failedTracebac| ERRO'), false]],
+  '/[-/]/': [[r(N, '1'), false]],
+  '/[: ]/': [[r(N, 'a'), false]],
+  '/[A-Z]/g': [[r(N, 'a'), false]],
+  '/[\\\\/]/': [[r(N, 'a'), false]],
+  '/[\\u0000-\\u001f\\u007f]/': [[r(N, 'a'), false]],
+  '/[\\u0000-\\u001f\\u007f`]/': [[r(N, 'a'), false]],
+  '/[^A-Za-z0-9_]/g': [[r(N, 'a'), false]],
+  '/\\.(jpe?g|png|xml|txt|text)$/i': [[r(N, '.jpeg') + 'x', false]],
+  '/\\.csv$/i': [[r(N, '.csv') + 'x', false]],
+  '/\\//g': [[r(N, 'a'), false]],
+  '/\\r?\\n$/': [[r(N, '\r\n') + 'x', false]],
+  '/\\r?\\n/': [[r(N, '\r'), false]],
+  '/\\s+/': [[r(N, ' ') + 'x', true]],
+  '/\\u001B\\[[0-9;]*m/g': [['\u001b[' + r(N, '1;'), false], [r(N / 100, '\u001b[' + r(98, '1')), false]],
+  '/^#\\/?/': [[r(N, '/'), false]],
+  '/^((?:---|\\.\\.\\.)(?:[ \\t][^\\n]*?)?)(:(?: |$))/gm': [[r(N / 200, '--- ' + r(100, ':x') + '\n'), false]],
+  '/^(DATE|DATETIME)$/': [[r(N, 'DATE'), false]],
+  '/^(O|[BI]-\\S+)$/': [['B-' + r(N, 'x') + ' ', false]],
+  '/^([A-Za-z]+)(?:\\s*\\(([^()]*)\\))?((?:\\s+[A-Za-z]+)*)$/': [['INT' + r(N, ' ') + '!', false], ['INT' + r(N, ' a') + '!', false], ['INT' + r(N, 'a') + '!', false], ['DECIMAL' + r(N, ' ') + '(1)', true]],
+  '/^([A-Za-z_][\\w.-]*)/': [[r(N, 'a') + '!', true]],
+  '/^(image_id|data_id)$/i': [[r(N, 'image_id'), false]],
+  '/^---(\\s|$)/': [[r(N, '-'), false]],
+  '/^--/': [[r(N, '--'), true]],
+  '/^Command (.+) not found\\.$/': [['Command ' + r(N, ' not found') + 'x', false]],
+  '/^[&*]/': [[r(N, '&'), true]],
+  '/^[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/': [[r(N, '1') + 'x', false], [r(N, '1') + '.' + r(N, '1') + 'x', false], [r(N, '1') + 'e' + r(N, '1') + 'x', false], ['.' + r(N, '1') + 'x', false], [r(N, '1') + '.' + r(N, '1') + 'e-' + r(N, '1'), true]],
+  '/^[+-]?0[0-9]+$/': [[r(N, '0') + 'x', false]],
+  '/^[+-]?[0-9]+$/': [[r(N, '1') + 'x', false]],
+  '/^[A-Za-z]/': [[r(N, '_'), false]],
+  '/^[A-Za-z][A-Za-z0-9_]*$/': [[r(N, 'a') + '!', false]],
+  '/^[BIES]-/': [[r(N, 'B'), false]],
+  '/^[BIOES](?:-\\S+)?(?: [BIOES](?:-\\S+)?)*$/': [[r(N, 'O ') + '!', false], [r(N, 'B-x ') + '!', false], ['B-' + r(N, 'x') + '\t', false], [r(N, 'B-PER I-PER O ') + 'O', true]],
+  '/^\\d{1,10}$/': [[r(N, '1'), false]],
+  '/^\\d{4}-\\d\\d-\\d\\dT/': [[r(N, '1'), false]],
+  '/^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$/': [['2024-01-01T00:00:00.' + r(N, '1') + 'x', false]],
+  '/^\\d{4}-\\d{2}-\\d{2}[ T]\\d|^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\\b|^[A-Za-z ]+:\\s+\\d+%\\|/': [[r(N, 'a ') + ':' + r(N, ' ') + 'x', false], [r(N, 'a :'), false]],
+  '/^\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d+)?)?$/': [['2024-01-01T00:00:00.' + r(N, '1') + 'x', false]],
+  '/^\\d{4}[-/]\\d{2}[-/]\\d{2}$/': [[r(N, '1'), false]],
+  '/^\\d{4}[-/]\\d{2}[-/]\\d{2}([ T]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?(Z|[+-]\\d{2}:?\\d{2})?$/': [['2024-01-01T00:00:00.' + r(N, '1') + 'x', false], ['2024-01-01T00:00:00.' + r(N, '1') + '+0100x', false]],
+  '/^\\s*([A-Za-z]+)/': [[r(N, ' ') + '1', false]],
+  '/^\\s*(\\d+)\\s*[xX×,]\\s*(\\d+)\\s*$/': [['1x1' + r(N, ' ') + '!', false], [r(N, ' ') + '1' + r(N, ' ') + '!', false], [r(N, '1') + 'x' + r(N, '1') + '!', false]],
+  '/^\\uFEFF/': [[r(N, 'a'), false]],
+  '/^_+/': [[r(N, '_') + 'a', true]],
+  '/_mask\\.png$/i': [[r(N, '_mask.png') + 'x', false]],
+  '/~0/g': [[r(N, '~'), false]],
+  '/~1/g': [[r(N, '~'), false]],
+}
+
+const SCANNED = ['src/lib/dataset', 'src/lib/watch', 'src/lib/schema', 'src/lib/command']
+
+function regexLiterals(): Map<string, string> {
+  const found = new Map<string, string>() // literal → first file:line
+  const walk = (dir: string): string[] =>
+    readdirSync(dir).flatMap((n) => {
+      const p = path.join(dir, n)
+      if (statSync(p).isDirectory()) return n === 'generated' ? [] : walk(p)
+      return p.endsWith('.ts') ? [p] : []
+    })
+  for (const file of SCANNED.flatMap((d) => walk(path.join(root, d)))) {
+    const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+    const visit = (n: ts.Node): void => {
+      const where = `${path.relative(root, file)}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1}`
+      if (n.kind === ts.SyntaxKind.RegularExpressionLiteral && !found.has(n.getText())) found.set(n.getText(), where)
+      if ((ts.isNewExpression(n) || ts.isCallExpression(n)) && n.expression.getText() === 'RegExp') found.set(`RegExp(${n.getText()})`, where)
+      ts.forEachChild(n, visit)
+    }
+    visit(sf)
+  }
+  return found
+}
+
+test('every regex literal on user or cluster text is listed with its worst case', () => {
+  const found = regexLiterals()
+  const missing = [...found].filter(([lit]) => !(lit in WORST)).map(([lit, where]) => `${where} ${lit}`)
+  assert.deepEqual(missing, [], 'add each to WORST in test/unit/redos.test.ts with the input that makes it backtrack most (or replace it with a scan)')
+  const stale = Object.keys(WORST).filter((lit) => !found.has(lit))
+  assert.deepEqual(stale, [], 'these are no longer in the source: remove them from WORST')
+})
+
+test('every listed regex on its worst case: the right answer, in linear time', HANG_GUARD, async (t) => {
+  const rows: Array<[string, string, string]> = []
+  const expected: boolean[] = []
+  for (const [lit, attacks] of Object.entries(WORST)) {
+    const end = lit.lastIndexOf('/')
+    for (const [attack, match] of attacks) {
+      rows.push([lit.slice(1, end), lit.slice(end + 1), attack])
+      expected.push(match)
+    }
+  }
+  const got = await offThread<boolean[]>(t.signal, cases, 'regexTable', [rows])
+  assert.deepEqual(got.map((m, i) => `${rows[i]![0]} → ${m}`), expected.map((m, i) => `${rows[i]![0]} → ${m}`))
+})
