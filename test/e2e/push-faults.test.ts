@@ -1,9 +1,13 @@
 // dataset push against a sandbox with faults switched on: each failure the user can meet gets its
 // documented exit code and status, and leaves no pod and no scratch directory behind.
 import assert from 'node:assert/strict'
+import {mkdtempSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {afterEach, describe, test} from 'node:test'
 
-import {CATS_DOGS, leftovers, runCli, sandboxPerFile} from './push-cli.js'
+import {CATS_DOGS, leftovers, ROOT, runCli, sandboxPerFile} from './push-cli.js'
 
 const sandbox = sandboxPerFile()
 let n = 0
@@ -77,6 +81,22 @@ describe('submit', () => {
     assert.equal(r.code, 0, r.stderr)
     const jobs = sb.store.list({group: 'batch', version: 'v1', resource: 'jobs'}, {namespace: sb.namespace, labelSelector: `tracebloc.io/ingestion-run=${r.json.idempotency_key}`}).items
     assert.equal(jobs.length, 1)
+  })
+})
+
+describe('jobs-manager port-forward', () => {
+  // The port-forward is a listener on 127.0.0.1 that any local process could use with the CLI's access:
+  // it must exist only around the exchanges with jobs-manager, not while the files are uploaded.
+  test('no local port is open while the files are staged', async () => {
+    const record = path.join(mkdtempSync(path.join(tmpdir(), 'tb-listeners-')), 'execs')
+    const preload = path.join(ROOT, 'test/helpers/record-listeners.mjs')
+    const r = await push([], {RECORD_LISTENERS_FILE: record, NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`})
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.json.status, 'succeeded')
+    // one line per exec into a stage pod: the ports the CLI listened on as it opened it
+    const execs = readFileSync(record, 'utf8').split('\n').slice(0, -1)
+    assert.ok(execs.length > 0, 'the recorder saw the upload') // the check can fail
+    assert.deepEqual(execs.filter((l) => l !== ''), [], 'ports open on 127.0.0.1 while staging')
   })
 })
 

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {printable} from '../../lib/output/printable.js'
+import {isoSeconds} from '../../lib/output/format.js'
 import {style} from '../../lib/output/style.js'
 import {type CancelProgress, deleteRunJob, inspectPvc, type PvcLeftovers, readProgress, recordCancelEvent} from '../../lib/runs/cancel.js'
 import {CANCEL_PERMISSIONS, requireRunPermissions} from '../../lib/runs/permissions.js'
@@ -82,7 +83,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
         const pods = (await t.core.listNamespacedPod({namespace, labelSelector: `job-name=${run.job_name}`})).items.map((p) => p.metadata!.name!)
         this.note(`Deleting Job ${printable(run.job_name ?? '?')} and its pod(s) ${pods.join(', ') || '(none)'} …`)
         const left = await deleteRunJob(t, job, {timeoutMs: envMs('TRACEBLOC_CANCEL_TIMEOUT', 90), signal: sig.signal, onStatus: (s) => this.trace(s)})
-        cache.markCancelled(t.context, namespace, run.key, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), {table: run.table ?? '', job_name: run.job_name, category: run.category, intent: run.intent})
+        cache.markCancelled(t.context, namespace, run.key, isoSeconds(), {table: run.table ?? '', job_name: run.job_name, category: run.category, intent: run.intent})
         cache.save()
         await recordCancelEvent(t, job, run)
         if (left.length > 0) {

@@ -6,12 +6,11 @@ import {CliError, ExitCode, interruptExitCode} from '../../lib/output/errors.js'
 import {redact} from '../../lib/output/redact.js'
 import {printable} from '../../lib/output/printable.js'
 import {colorEnabled, style} from '../../lib/output/style.js'
-import {classify, type PushContext, summaryJson} from '../../lib/pipeline/push.js'
 import {LOGS_PERMISSIONS, requireRunPermissions} from '../../lib/runs/permissions.js'
 import {followCommand, resolveRun, type RunInfo} from '../../lib/runs/runs.js'
 import {runTarget} from '../../lib/runs/target.js'
 import {BannerParser, stripAnsi} from '../../lib/watch/banner.js'
-import type {WatchOutcome} from '../../lib/watch/follow.js'
+import {classifyWatch, FailureLines, summaryJson, type WatchOutcome} from '../../lib/watch/outcome.js'
 import {failureLines, outcomePanel} from '../../lib/watch/panel.js'
 
 export interface LogsJson {
@@ -95,7 +94,7 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
       // No pod now, but the Job counted some: they ran and were deleted (not "never started").
       if (w.pods.length === 0 && (job.status?.succeeded || job.status?.failed)) w.notStarted = undefined
       if (w.pods.length === 0 && w.job !== 'Unknown') this.note(`Its pods are gone, and their logs with them; the Job status says: ${w.job}${run.reason ? ` (${run.reason})` : ''}`)
-      const out = classify({watch: w} as PushContext, {dryRun: false, detach: false})
+      const out = classifyWatch(w)
       let error = out.error
       if (out.status === 'failed' && (run.reason || job.status?.conditions)) {
         const cond = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True')
@@ -127,7 +126,7 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
       (a, b) => new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime(),
     )
     const parser = new BannerParser()
-    const failureLines: string[] = []
+    const failures = new FailureLines()
     const shown: string[] = []
     for (const p of pods) {
       if (!['Running', 'Succeeded', 'Failed'].includes(p.status?.phase ?? '')) continue
@@ -142,13 +141,13 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
         for (const part of line.split('\r')) {
           if (part === '') continue
           parser.push(part)
-          if (/Ingestion failed:|Validator failed:|validation failed:|Traceback|\| ERROR/.test(stripAnsi(part))) failureLines.push(stripAnsi(part))
+          failures.push(part)
           show(part)
         }
       }
     }
     const job = run.status === 'succeeded' || run.status === 'completed_with_failures' ? 'Complete' : run.status === 'failed' ? 'Failed' : 'Unknown'
-    return {job, pods: shown, summary: parser.result(), failureLines}
+    return {job, pods: shown, summary: parser.result(), failureLines: failures.lines}
   }
 
   private jobGone(run: RunInfo): never {

@@ -1,67 +1,17 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
-import {parseSchemaFlag, parseSize} from '../../lib/dataset/flags.js'
 import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
-import {exitWhenDone, signalPoint} from '../../lib/command/signals.js'
-import {CliError, ExitCode, isCliError} from '../../lib/output/errors.js'
-import {style} from '../../lib/output/style.js'
-import {humanBytes} from '../../lib/pipeline/format.js'
-import {interruptedReport} from '../../lib/pipeline/interrupted.js'
-import {classify, cleanupPush, initialContext, PushContext, PushOptions, PushStatus, reclaimStaging, removeStagePodNow, runPush, summaryJson, WatchOutcomeShown} from '../../lib/pipeline/push.js'
-import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
+import {CATEGORIES} from '../../lib/dataset/categories.js'
+import {parseSchemaFlag, parseSize} from '../../lib/dataset/flags.js'
+import {CliError, ExitCode} from '../../lib/output/errors.js'
+import type {PushOptions} from '../../lib/pipeline/context.js'
+import type {PushJson} from '../../lib/pipeline/document.js'
+import {pushDataset} from '../../lib/pipeline/run.js'
 import {MAX_STREAMS} from '../../lib/staging/parallelism.js'
+import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
-import {CATEGORIES} from '../../lib/dataset/categories.js'
-import {rememberRun} from '../../lib/runs/remember.js'
-import {followCommand} from '../../lib/runs/runs.js'
-import {failureLines, outcomePanel} from '../../lib/watch/panel.js'
-
-export interface PushJson {
-  status: PushStatus
-  table?: string
-  category?: string
-  intent?: string
-  namespace?: string
-  release?: string
-  idempotency_key: string
-  job_name?: string
-  /** Re-attach to the run: `tracebloc dataset logs <key> -n <ns>`. */
-  follow_command?: string
-  replay?: boolean
-  ingest_config?: Record<string, unknown>
-  files?: number
-  bytes?: number
-  staged?: {
-    files: number
-    bytes: number
-    seconds: number
-    retries: number
-    skipped_files: number
-    skipped_bytes: number
-    sent_files: number
-    sent_bytes: number
-    wire_bytes: number
-    resent_files: number
-    resumed_bytes: number
-    parallel: number
-    compressed: boolean
-    /** The hash the stage pod checked every received byte with (sha256 or md5, chosen per pod). */
-    verified_with?: string
-    swapped: boolean
-  }
-  summary?: ReturnType<typeof summaryJson>
-  staging_reclaimed?: boolean
-  warnings: string[]
-  timings: Record<string, number>
-  exit_code: number
-  error?: string
-  reason?: string
-  hint?: string
-  /** The ingestor's own failure lines (validator failures, `Ingestion failed:` …), when it failed. */
-  details?: string[]
-}
 
 export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
   static summary = 'Push a local dataset into your tracebloc client and ingest it'
@@ -110,9 +60,6 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     if (f.overwrite && f['idempotency-key'] !== undefined) {
       throw new CliError('--overwrite cannot be combined with --idempotency-key: a replayed run would load nothing into the replaced table', {exitCode: ExitCode.BAD_INPUT, hint: 'drop --idempotency-key to start a new run', reason: 'bad_flag'})
     }
-    // SIGINT/SIGTERM stop the current step; cleanup and the report of where things stand happen below
-    const sig = this.interruption
-    sig.cooperate()
     const opts: PushOptions = {
       plan: {
         path: this.args.path,
@@ -137,7 +84,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       overwrite: f.overwrite,
       json: this.jsonEnabled(),
       cleanOrphans: f['clean-orphans'],
-      signal: sig.signal,
+      signal: this.interruption.signal,
       // a pseudo-terminal without a size (some CI runners) renders the live list one char per line: use plain lines
       tty: Boolean(process.stdout.isTTY) && (process.stdout.columns ?? 0) >= 20,
       podReadyTimeoutMs: envMs('TRACEBLOC_STAGE_POD_TIMEOUT', 120),
@@ -145,145 +92,8 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       parallel: f.parallel,
       compress: f.compress as CompressMode,
     }
-    const ctx = initialContext(opts)
-    const log = {line: (s: string) => this.note(s), warn: (s: string) => this.warnLine(s)}
-    // a second signal (or an unexpected error) leaves no time for the full cleanup below
-    const dropUrgent = sig.onUrgent(() => removeStagePodNow(ctx))
-    const dropCleanup = sig.onCleanup(() => cleanupPush(ctx))
-    let failure: unknown
-    try {
-      await runPush(opts, ctx, log)
-    } catch (error) {
-      if (!(error instanceof WatchOutcomeShown) || sig.signal.aborted) failure = sig.signal.aborted ? sig.signal.reason : error
-    } finally {
-      await signalPoint('cleanup')
-      await cleanupPush(ctx)
-      dropCleanup()
-      if (ctx.submit) rememberRun(this.config.cacheDir, ctx)
-    }
-
-    // (a run that had already failed keeps its own exit code if a signal comes during its cleanup)
-    if (failure && failure === sig.signal.reason) {
-      // a step stopped by the signal may leave a socket or timer behind: do not wait for it
-      exitWhenDone()
-      dropUrgent()
-      process.exitCode = sig.exitCode()
-      // Interrupted after the submit: the run continues in the cluster — we only stopped watching.
-      if (ctx.submit) {
-        const doc = this.document(ctx, opts, {status: 'detached', exitCode: sig.exitCode(), error: 'stopped watching; the ingestion keeps running in the cluster'})
-        this.note(`\nStopped watching — the ingestion keeps running in your cluster.\n  Re-attach: ${followCommand(ctx.idempotencyKey, ctx.submit.namespace)}\n  or: kubectl logs -f -n ${ctx.submit.namespace} job/${ctx.submit.jobName}`)
-        return doc
-      }
-      const r = interruptedReport(ctx, sig.interruptedBy()!)
-      this.note(`\n${r.message}\n  ${style.dim('→')} ${r.hint}`)
-      return this.document(ctx, opts, {status: 'interrupted', exitCode: sig.exitCode(), error: r.message, reason: 'interrupted', hint: r.hint})
-    }
-
-    if (failure) {
-      dropUrgent()
-      if (sig.interruptedBy()) exitWhenDone()
-      // anything but a CliError is a bug: BaseCommand reports it as one
-      if (!isCliError(failure)) throw failure
-      if (this.jsonEnabled()) {
-        process.exitCode = failure.exitCode
-        return this.document(ctx, opts, {status: 'error', exitCode: failure.exitCode, error: failure.message, reason: failure.reason, hint: failure.hint})
-      }
-      throw failure
-    }
-
-    const outcome = classify(ctx, opts)
-    if (outcome.status === 'succeeded') {
-      // A signal now cannot undo the run: reclaiming is skipped or cut short (its pod is removed), exit stays 0.
-      ctx.reclaimed = sig.signal.aborted ? false : await reclaimStaging(ctx, opts.stageImage, opts.podReadyTimeoutMs, sig.signal)
-      if (!ctx.reclaimed) this.warnLine(`${sig.interruptedBy() ? `interrupted (${sig.interruptedBy()}) after the run succeeded: kept` : "couldn't reclaim"} the staged copy; it is harmless and the next push of "${ctx.plan!.table}" replaces it`)
-    }
-    dropUrgent()
-    if (sig.interruptedBy()) exitWhenDone()
-    const doc = this.document(ctx, opts, outcome)
-    this.renderPanel(ctx, opts, doc)
-    process.exitCode = outcome.exitCode
+    const {doc, panel} = await pushDataset(opts, this.interruption, {note: (s) => this.note(s), warn: (s) => this.warnLine(s), cacheDir: this.config.cacheDir})
+    for (const l of panel) this.out(l)
     return doc
-  }
-
-  private document(ctx: PushContext, o: PushOptions, out: {status: PushStatus; exitCode: number; error?: string; reason?: string; hint?: string; details?: string[]}): PushJson {
-    const plan = ctx.plan
-    return {
-      status: out.status,
-      table: plan?.table ?? o.plan.table,
-      category: plan?.category ?? o.plan.category,
-      intent: plan?.intent ?? o.plan.intent,
-      namespace: ctx.release?.namespace,
-      release: ctx.release?.release,
-      idempotency_key: ctx.idempotencyKey,
-      job_name: ctx.submit?.jobName,
-      follow_command: ctx.submit ? followCommand(ctx.idempotencyKey, ctx.submit.namespace) : undefined,
-      replay: ctx.submit?.replay,
-      ingest_config: o.dryRun ? plan?.config : undefined,
-      files: plan?.files.length,
-      bytes: plan?.totalBytes,
-      staged: ctx.staged
-        ? {
-            files: ctx.staged.files,
-            bytes: ctx.staged.bytes,
-            seconds: ctx.staged.seconds,
-            retries: ctx.staged.retries,
-            skipped_files: ctx.staged.skippedFiles,
-            skipped_bytes: ctx.staged.skippedBytes,
-            sent_files: ctx.staged.sentFiles,
-            sent_bytes: ctx.staged.sentBytes,
-            wire_bytes: ctx.staged.wireBytes,
-            resent_files: ctx.staged.resentFiles,
-            resumed_bytes: ctx.staged.resumedBytes,
-            parallel: ctx.staged.parallel,
-            compressed: ctx.staged.compressed,
-            verified_with: ctx.staged.check,
-            swapped: ctx.staged.swapped,
-          }
-        : undefined,
-      summary: summaryJson(ctx.watch?.summary),
-      staging_reclaimed: ctx.reclaimed,
-      warnings: ctx.warnings,
-      timings: ctx.timings,
-      exit_code: out.exitCode,
-      ...(out.error ? {error: out.error} : {}),
-      ...(out.reason ? {reason: out.reason} : {}),
-      ...(out.hint ? {hint: out.hint} : {}),
-      ...(out.details ? {details: out.details} : {}),
-    }
-  }
-
-  private renderPanel(ctx: PushContext, o: PushOptions, doc: PushJson): void {
-    if (this.jsonEnabled()) return
-    const plan = ctx.plan!
-    if (o.dryRun) {
-      this.out('')
-      this.out(style.bold('Plan (dry run — nothing was written)'))
-      this.out(`  target     context ${ctx.target?.context}, namespace ${ctx.release?.namespace}, release ${ctx.release?.release} (chart ${ctx.release?.chartVersion})`)
-      this.out(`  files      ${plan.files.length} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`)
-      this.out(`  rows       ${plan.rows}`)
-      this.out('  ingest config:')
-      for (const l of plan.configYaml.trimEnd().split('\n')) this.out(`    ${l}`)
-      return
-    }
-    const key = `  idempotency key ${ctx.idempotencyKey}`
-    if (o.detach) {
-      this.out(`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`)
-      this.out(`  job ${ctx.submit?.jobName} in ${ctx.submit?.namespace}`)
-      this.out(key)
-      this.out(`  Follow it: ${doc.follow_command}`)
-      return
-    }
-    this.out('')
-    for (const l of outcomePanel(doc.status, ctx.watch?.summary)) this.out(l)
-    this.out(`  table ${plan.table} · job ${ctx.submit?.jobName} · namespace ${ctx.submit?.namespace}`)
-    this.out(key)
-    if (doc.status !== 'succeeded') {
-      // The error quotes the ingestor's reason: shown once, with its last log lines.
-      for (const l of failureLines(ctx.watch?.failureLines ?? [], doc.error)) this.out(l)
-      if (doc.follow_command && doc.status !== 'failed' && doc.status !== 'completed_with_failures') this.out(`  ${style.dim('→')} re-attach: ${doc.follow_command}`)
-      this.out(`  ${style.dim('→')} logs: kubectl logs -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
-    } else if (ctx.reclaimed) {
-      this.out(`  staged copy reclaimed from client-pvc`)
-    }
   }
 }

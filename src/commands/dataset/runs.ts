@@ -3,12 +3,13 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
 import {printable} from '../../lib/output/printable.js'
+import {humanAge} from '../../lib/output/format.js'
 import {style} from '../../lib/output/style.js'
-import {summaryJson} from '../../lib/pipeline/push.js'
 import {RecentRuns} from '../../lib/runs/cache.js'
 import {requireRunPermissions, RUNS_PERMISSIONS} from '../../lib/runs/permissions.js'
-import {findLeftovers, humanAge, type Leftover, listRuns, type RunInfo} from '../../lib/runs/runs.js'
+import {findLeftovers, type Leftover, listRuns, type RunInfo} from '../../lib/runs/runs.js'
 import {runTarget} from '../../lib/runs/target.js'
+import {summaryJson} from '../../lib/watch/outcome.js'
 
 export interface RunsJson {
   context: string

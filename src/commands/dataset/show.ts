@@ -6,9 +6,9 @@ import {readCatalog, readTableDetail, resolveDataset} from '../../lib/datasets/c
 import {connectForDatasets} from '../../lib/datasets/connect.js'
 import {sanitize, validateDatasetName} from '../../lib/datasets/names.js'
 import {READ_PERMISSIONS} from '../../lib/datasets/permissions.js'
-import {ago, formatCell, iso, modality, state, table} from '../../lib/datasets/view.js'
+import {formatCell, iso, modality, state, table} from '../../lib/datasets/view.js'
 import {style} from '../../lib/output/style.js'
-import {humanBytes} from '../../lib/pipeline/format.js'
+import {ago, humanBytes} from '../../lib/output/format.js'
 
 export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
   static summary = 'Show one dataset in depth'

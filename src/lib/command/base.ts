@@ -1,6 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core'
 
-import {CliError, ExitCode, isCliError} from '../output/errors.js'
+import {CliError, ExitCode, isCliError, unexpectedErrorLine} from '../output/errors.js'
 import {redact} from '../output/redact.js'
 import {style} from '../output/style.js'
 import {truncateText} from '../output/truncate.js'
@@ -90,7 +90,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // An error that is neither a CliError nor oclif's own (parse errors carry their exit code) is a bug.
     const unexpected = !isCliError(err) && code === ExitCode.GENERIC && err.oclif?.exit === undefined
     const lines = unexpected
-      ? [style.red('unexpected error: ') + redact(truncateText(err.message.split('\n')[0] ?? '')) + ' — this is a bug; rerun with --verbose and report it']
+      ? [redact(unexpectedErrorLine(err, style.red))]
       : [style.red('Error: ') + redact(firstLine(err.message))]
     if (isCliError(err) && err.hint) lines.push('  ' + style.dim('→ ') + redact(err.hint))
     if (verbose && err.stack) lines.push(style.dim(redact(err.stack)))

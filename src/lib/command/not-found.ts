@@ -3,22 +3,9 @@
 // as "did you mean" suggestions. Under --json the error is the one JSON document on stdout.
 import type {Hook, Interfaces} from '@oclif/core'
 
+import {editDistance} from '../output/edit-distance.js'
 import {ExitCode} from '../output/errors.js'
 import {style} from '../output/style.js'
-
-/** Edit distance (insert, delete, substitute, swap adjacent) between two short strings. */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({length: a.length + 1}, (_, i) => [i, ...Array<number>(b.length).fill(0)])
-  for (let j = 1; j <= b.length; j++) d[0][j] = j
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1)
-    }
-  }
-  return d[a.length][b.length]
-}
 
 /**
  * The commands and topics (space-separated) closest to what was typed, best first. A candidate of

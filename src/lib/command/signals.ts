@@ -10,9 +10,8 @@
 // send that signal to this process once, so tests can interrupt every step deterministically
 // (:CRASH / :REJECT raise an uncaught exception / unhandled rejection there instead).
 // Unset (always, for users) it does nothing.
-import {InterruptedError, interruptExitCode} from '../output/errors.js'
+import {InterruptedError, interruptExitCode, unexpectedErrorLine} from '../output/errors.js'
 import {redact} from '../output/redact.js'
-import {truncateText} from '../output/truncate.js'
 
 type Sig = 'SIGINT' | 'SIGTERM'
 type Cleanup = () => Promise<unknown> | unknown
@@ -127,8 +126,7 @@ function lastResort(error: unknown): void {
   if (s.dying) return
   s.dying = true
   const e = error as Error | undefined
-  const what = truncateText(String(e?.message ?? error).split('\n')[0] ?? '')
-  const line = `unexpected error: ${what} — this is a bug; rerun with --verbose and report it`
+  const line = unexpectedErrorLine(error)
   if (s.json()) process.stdout.write(redact(JSON.stringify({status: 'error', error: line, reason: 'unexpected_error', exit_code: 1}, null, 2)) + '\n')
   else process.stderr.write(redact(line) + '\n')
   if (s.verbose() && e?.stack) process.stderr.write(redact(e.stack) + '\n')

@@ -6,6 +6,7 @@ import {load as loadYaml} from 'js-yaml'
 
 import {apiFailure, ClusterTarget, withApiRetry} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
+import {isoSeconds} from '../output/format.js'
 import {DATABASE, isTableName, nearestNames, PHYSICAL_RE, printable, qualifiedTable, RUNS_TABLE, sameName, sqlString, SYSTEM_TABLES} from './names.js'
 import {findMysqlPod, MysqlTarget, query} from './mysql.js'
 import {PARTIAL_SUFFIX_RE} from './pvc-paths.js'
@@ -241,7 +242,7 @@ export async function ingestionJobs(t: ClusterTarget, namespace: string, opts: {
   )
 }
 
-const toIso = (d: Date | string | undefined) => (d === undefined ? undefined : new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z'))
+const toIso = (d: Date | string | undefined) => (d === undefined ? undefined : isoSeconds(d))
 
 export interface CatalogOptions {
   signal?: AbortSignal

@@ -3,6 +3,7 @@
 // client-pvc or the local cache pass the same rule before they are used. Matching is ASCII case-insensitive
 // only: JavaScript's toLowerCase (like Go's EqualFold) folds look-alikes such as the Kelvin sign K into k,
 // which would let "ﬁles" match "files".
+import {editDistance} from '../output/edit-distance.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {printable as guard, quoted} from '../output/printable.js'
 import {isTableName, TABLE_NAME_MAX, TABLE_NAME_RE} from '../schema/table-name.js'
@@ -85,27 +86,13 @@ export const printable = quoted
 /** For terminal output of text read from the cluster (a name, an error line): through the output guard, unquoted. */
 export const sanitize = (s: string) => guard(s)
 
-function distance(a: string, b: string): number {
-  const d = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]
-    d[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j]
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = cur
-    }
-  }
-  return d[b.length]
-}
-
 /** Up to `n` existing names closest to `name` (edit distance, ASCII case-insensitive), best first. */
 export function nearestNames(name: string, names: string[], n = 3): string[] {
   const q = asciiLower(name)
   return names
     .map((x) => {
       const l = asciiLower(x)
-      return {x, d: Math.min(q.length, l.length) >= 3 && (l.includes(q) || q.includes(l)) ? 1 + Math.abs(l.length - q.length) / 100 : distance(q, l)}
+      return {x, d: Math.min(q.length, l.length) >= 3 && (l.includes(q) || q.includes(l)) ? 1 + Math.abs(l.length - q.length) / 100 : editDistance(q, l)}
     })
     .filter((c) => c.d <= Math.max(2, Math.floor(q.length / 2)))
     .sort((a, b) => a.d - b.d || (a.x < b.x ? -1 : 1))

@@ -1,7 +1,7 @@
 // JSON documents and human tables for `dataset list` / `show`. The list document keeps the Go CLI's
 // `data list --output-json` fields (LIFECYCLE.md §3.3; arrays never null) and adds its own.
 import {REGISTRY} from '../dataset/categories.js'
-import {humanBytes} from '../pipeline/format.js'
+import {ago, humanBytes, isoSeconds} from '../output/format.js'
 import type {Dataset} from './catalog.js'
 import {FRAMEWORK_COLUMNS} from './catalog.js'
 import {sanitize} from './names.js'
@@ -45,7 +45,7 @@ export function state(d: Dataset): string {
   return parts.join(' + ')
 }
 
-const iso = (epoch?: number) => (epoch ? new Date(epoch * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined)
+const iso = (epoch?: number) => (epoch ? isoSeconds(epoch * 1000) : undefined)
 const labelled = (d: Dataset) => d.task === undefined || REGISTRY.get(d.task)?.labelForm !== 'none'
 
 export function listDetail(d: Dataset) {
@@ -71,15 +71,6 @@ export function listDetail(d: Dataset) {
     ...(d.stagedOnly ? {staged_only: true} : {}),
     state: state(d),
   }
-}
-
-export function ago(epoch?: number, now = Date.now()): string {
-  if (!epoch) return '—'
-  const s = Math.max(0, Math.round(now / 1000 - epoch))
-  if (s < 60) return 'just now'
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`
-  if (s < 86400) return `${Math.floor(s / 3600)}h ago`
-  return `${Math.floor(s / 86400)}d ago`
 }
 
 /** Aligned columns, kubectl style: the same on a terminal and in a log. */

@@ -7,6 +7,7 @@
 // test/e2e/validate.test.ts runs both paths. TRACEBLOC_FAST_PATH=0 disables this.
 import {readFileSync} from 'node:fs'
 
+import {unexpectedErrorLine} from '../output/errors.js'
 import {redact} from '../output/redact.js'
 
 const GLOBAL_FLAGS = new Set(['--json', '--verbose'])
@@ -52,7 +53,7 @@ export async function runFast(argv: string[], root: URL): Promise<boolean> {
     } catch (error) {
       // Same rendering as BaseCommand for an unexpected error: one line, the stack only with --verbose.
       const e = error as Error
-      const line = `unexpected error: ${String(e?.message ?? e).split('\n')[0]!.slice(0, 200)} — this is a bug; rerun with --verbose and report it`
+      const line = unexpectedErrorLine(e)
       if (json) emitJson({status: 'error', error: redact(line), reason: 'unexpected_error', exit_code: 1})
       else process.stderr.write(redact(line) + '\n' + (flags.has('--verbose') && e.stack ? redact(e.stack) + '\n' : ''))
       process.exitCode = 1

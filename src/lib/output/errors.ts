@@ -1,5 +1,7 @@
 // Exit codes are frozen: they match the Go CLI's table (GO-CLI.md §6.5) so users' scripts keep
 // working. Every decision about which code a failure gets is made once, where the error is built.
+import {truncateText} from './truncate.js'
+
 export const ExitCode = {
   OK: 0,
   GENERIC: 1,
@@ -59,4 +61,10 @@ export class InterruptedError extends CliError {
 
 export function isCliError(err: unknown): err is CliError {
   return err instanceof CliError
+}
+
+/** The one line an unexpected error (a bug) is reported with: its first line, truncated; the stack only with --verbose. */
+export function unexpectedErrorLine(error: unknown, paint: (s: string) => string = (s) => s): string {
+  const what = truncateText(String((error as Error | undefined)?.message ?? error).split('\n')[0] ?? '')
+  return `${paint('unexpected error: ')}${what} — this is a bug; rerun with --verbose and report it`
 }

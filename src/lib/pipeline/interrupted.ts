@@ -1,7 +1,7 @@
 // What an interrupted push tells the user: where the run stands (what is and is not in the cluster)
 // and the one command that resumes it. Interruptions after the submit are reported by the command
 // (the ingestion keeps running there).
-import type {PushContext} from './push.js'
+import type {PushContext} from './context.js'
 
 export function interruptedReport(ctx: PushContext, signal: string): {message: string; hint: string} {
   const by = `Interrupted (${signal})`

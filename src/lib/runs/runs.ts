@@ -7,6 +7,7 @@ import {apiFailure, ClusterTarget, withApiRetry} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {printable} from '../output/printable.js'
 import {isTableName} from '../schema/table-name.js'
+import {isoSeconds} from '../output/format.js'
 import {BannerParser, IngestSummary} from '../watch/banner.js'
 import type {RecentRun, RecentRuns} from './cache.js'
 
@@ -71,7 +72,7 @@ const terminal = (job: V1Job): {type: 'Complete' | 'Failed'; reason?: string; me
   return undefined
 }
 
-const ts = (d: Date | string | undefined): string | undefined => (d === undefined ? undefined : new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z'))
+const ts = (d: Date | string | undefined): string | undefined => (d === undefined ? undefined : isoSeconds(d))
 
 /** The newest pod that ran (Running/Succeeded/Failed), else the newest at all — like the Go CLI's pick. */
 export function newestPod(pods: V1Pod[]): V1Pod | undefined {
@@ -378,13 +379,4 @@ export async function resolveRun(t: ClusterTarget, namespace: string, arg: strin
 /** The command that re-attaches to a run; printed whenever the CLI stops watching one. */
 export function followCommand(key: string, namespace: string): string {
   return `tracebloc dataset logs ${key} -n ${namespace}`
-}
-
-export function humanAge(seconds: number | undefined): string {
-  if (seconds === undefined) return '-'
-  if (seconds < 120) return `${seconds}s`
-  const m = Math.floor(seconds / 60)
-  if (m < 60) return `${m}m${seconds % 60 ? `${seconds % 60}s` : ''}`
-  const h = Math.floor(m / 60)
-  return h < 48 ? `${h}h${m % 60 ? `${m % 60}m` : ''}` : `${Math.floor(h / 24)}d`
 }

@@ -6,8 +6,7 @@
 // md5sum), the pod checks that same sha256 and the client hashes each byte once. Where it is slow (older
 // busybox, no SHA instructions: ~2.5× md5sum's CPU per byte), the pod checks md5 and the client pays for
 // both hashes — on this machine ~1.7 s/GiB of md5 on top of ~0.8 s/GiB of sha256.
-import {shQuote} from '../cluster/exec.js'
-import type {Stager} from './stager.js'
+import {type ExecResult, shQuote} from '../cluster/exec.js'
 
 export type HashAlgo = 'sha256' | 'md5'
 
@@ -88,6 +87,12 @@ export function chooseHash(probe: string | undefined, override = process.env.TRA
  * confirmed only that range is left to hash. Confirmations go over the exec's stdin as `<offset> <length>`
  * lines, ended by `end`; a retried exec replays them from the start.
  */
+/** What the in-pod digest needs of the exec session (stager.ts's Stager), named here so this module stays below it. */
+export interface DigestSession {
+  readonly o: {paths: {work: string}}
+  exec(script: string, what: string, opts: {stdin: () => AsyncIterable<Buffer>}): Promise<ExecResult>
+}
+
 export class PodFileDigest {
   private readonly lines: string[] = []
   private readonly confirmed = new Set<number>()
@@ -97,7 +102,7 @@ export class PodFileDigest {
   private result?: Promise<string | undefined>
 
   constructor(
-    private readonly s: Stager,
+    private readonly s: DigestSession,
     private readonly name: string,
     private readonly ranges: Array<{offset: number; length: number}>,
   ) {}

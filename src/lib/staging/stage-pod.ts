@@ -5,6 +5,7 @@ import {randomBytes} from 'node:crypto'
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
 import {SHARED_MOUNT, SHARED_PVC} from '../cluster/discovery.js'
 import {CliError, ExitCode} from '../output/errors.js'
+import {isoSeconds} from '../output/format.js'
 import {tableLabelValue} from './k8s-names.js'
 
 export const DEFAULT_STAGE_IMAGE = 'alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc'
@@ -39,7 +40,7 @@ export function buildStagePod(opts: {name: string; namespace: string; table: str
       namespace: opts.namespace,
       // the label is the table when Kubernetes allows it as a label value; the annotation always holds it verbatim
       labels: {...STAGE_LABELS, 'tracebloc.io/table': tableLabelValue(opts.table), 'tracebloc.io/run': opts.runId},
-      annotations: {'tracebloc.io/created-at': new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), 'tracebloc.io/created-by': 'tracebloc-cli', 'tracebloc.io/table': opts.table},
+      annotations: {'tracebloc.io/created-at': isoSeconds(), 'tracebloc.io/created-by': 'tracebloc-cli', 'tracebloc.io/table': opts.table},
     },
     spec: {
       serviceAccountName: opts.serviceAccount,

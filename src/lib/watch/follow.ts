@@ -6,7 +6,8 @@ import {StringDecoder} from 'node:string_decoder'
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
 import {streamPodLog} from '../cluster/logs.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {BannerParser, IngestSummary, stripAnsi} from './banner.js'
+import {BannerParser} from './banner.js'
+import {FailureLines, type WatchOutcome} from './outcome.js'
 
 type V1Pod = import('@kubernetes/client-node').V1Pod
 
@@ -23,22 +24,6 @@ export interface WatchOptions {
   sinceTime?: string
 }
 
-export interface WatchOutcome {
-  job: 'Complete' | 'Failed' | 'Unknown'
-  /** Set when no pod ever ran: the reason (ImagePullBackOff, FailedScheduling …). */
-  notStarted?: string
-  pods: string[]
-  summary?: IngestSummary
-  /** Lines that explain a failure (validator failures, `Ingestion failed:`, tracebacks, ERROR …). */
-  failureLines: string[]
-  podExitCode?: number
-}
-
-const FAILURE_LINE = /Ingestion failed:|Validator failed:|validation failed:|^ERROR|\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG/
-
-/** A new log record (timestamp or level prefix, progress bar): ends a failure block. */
-const LOG_RECORD = /^\d{4}-\d{2}-\d{2}[ T]\d|^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|^[A-Za-z ]+:\s+\d+%\|/
-
 const BAD_WAITING = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError'])
 
 function jobCondition(job: import('@kubernetes/client-node').V1Job): 'Complete' | 'Failed' | undefined {
@@ -51,7 +36,6 @@ function jobCondition(job: import('@kubernetes/client-node').V1Job): 'Complete' 
 export async function watchIngestionJob(t: ClusterTarget, o: WatchOptions): Promise<WatchOutcome> {
   const parser = new BannerParser()
   const followed = new Set<string>()
-  const failureLines: string[] = []
   const seenEvents = new Set<string>()
   const podStartTimeout = o.podStartTimeoutMs ?? 5 * 60_000
   const poll = o.pollMs ?? 1000
@@ -59,23 +43,11 @@ export async function watchIngestionJob(t: ClusterTarget, o: WatchOptions): Prom
   let lastWaitReason = ''
   let podExitCode: number | undefined
 
-  // A failure header ending in ':' ("Ingestion failed: Duplicate Validator Validator failed: ") has
-  // its cause on the next lines: the first is joined onto it, the rest kept up to a blank line.
-  let continuation: 'none' | 'join' | 'append' = 'none'
+  const failures = new FailureLines()
+  const failureLines = failures.lines
   const onLine = (line: string, pod: string) => {
     parser.push(line)
-    const plain = stripAnsi(line).trimEnd()
-    if (failureLines.length < 200) {
-      if (FAILURE_LINE.test(plain)) {
-        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
-        else failureLines.push(plain)
-        continuation = plain.endsWith(':') ? 'join' : continuation === 'none' ? 'none' : 'append'
-      } else if (continuation !== 'none' && plain.trim() !== '' && !LOG_RECORD.test(plain)) {
-        if (continuation === 'join') failureLines[failureLines.length - 1] += ' ' + plain.trim()
-        else failureLines.push(plain)
-        continuation = plain.endsWith(':') ? 'join' : 'append'
-      } else continuation = 'none'
-    }
+    failures.push(line)
     o.onLine?.(line, pod)
   }
 

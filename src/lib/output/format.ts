@@ -1,0 +1,48 @@
+// Formatting shared by every command: byte counts, durations, ages and timestamps.
+
+/** 1536 → "1.50 KiB" (binary units, three significant figures). */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`
+}
+
+/** A progress duration (elapsed, ETA): "42s", "3m07s", "1h05m". */
+export function humanDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?'
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`
+}
+
+/** A table cell for an age or a run's length: "90s", "5m12s", "3h", "4d"; "-" when unknown. */
+export function humanAge(seconds: number | undefined): string {
+  if (seconds === undefined) return '-'
+  if (seconds < 120) return `${seconds}s`
+  const m = Math.floor(seconds / 60)
+  if (m < 60) return `${m}m${seconds % 60 ? `${seconds % 60}s` : ''}`
+  const h = Math.floor(m / 60)
+  return h < 48 ? `${h}h${m % 60 ? `${m % 60}m` : ''}` : `${Math.floor(h / 24)}d`
+}
+
+/** How long ago an epoch (seconds) was, coarsely: "just now", "5m ago", "3h ago", "2d ago". */
+export function ago(epoch?: number, now = Date.now()): string {
+  if (!epoch) return '—'
+  const s = Math.max(0, Math.round(now / 1000 - epoch))
+  if (s < 60) return 'just now'
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`
+  return `${Math.floor(s / 86400)}d ago`
+}
+
+/** RFC 3339 in UTC to the second ("2026-01-02T03:04:05Z"), the form every document and annotation uses. */
+export function isoSeconds(d: Date | string | number = new Date()): string {
+  return new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z')
+}

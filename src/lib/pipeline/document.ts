@@ -1,0 +1,98 @@
+// The one JSON document `dataset push --json` prints, whatever the run came to.
+import {followCommand} from '../runs/runs.js'
+import {summaryJson} from '../watch/outcome.js'
+import type {Outcome} from '../watch/outcome.js'
+import type {PushContext, PushOptions, PushStatus} from './context.js'
+
+export interface PushJson {
+  status: PushStatus
+  table?: string
+  category?: string
+  intent?: string
+  namespace?: string
+  release?: string
+  idempotency_key: string
+  job_name?: string
+  /** Re-attach to the run: `tracebloc dataset logs <key> -n <ns>`. */
+  follow_command?: string
+  replay?: boolean
+  ingest_config?: Record<string, unknown>
+  files?: number
+  bytes?: number
+  staged?: {
+    files: number
+    bytes: number
+    seconds: number
+    retries: number
+    skipped_files: number
+    skipped_bytes: number
+    sent_files: number
+    sent_bytes: number
+    wire_bytes: number
+    resent_files: number
+    resumed_bytes: number
+    parallel: number
+    compressed: boolean
+    /** The hash the stage pod checked every received byte with (sha256 or md5, chosen per pod). */
+    verified_with?: string
+    swapped: boolean
+  }
+  summary?: ReturnType<typeof summaryJson>
+  staging_reclaimed?: boolean
+  warnings: string[]
+  timings: Record<string, number>
+  exit_code: number
+  error?: string
+  reason?: string
+  hint?: string
+  /** The ingestor's own failure lines (validator failures, `Ingestion failed:` …), when it failed. */
+  details?: string[]
+}
+
+export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<PushStatus> & {hint?: string}): PushJson {
+  const plan = ctx.plan
+  const st = ctx.staged
+  return {
+    status: out.status,
+    table: plan?.table ?? o.plan.table,
+    category: plan?.category ?? o.plan.category,
+    intent: plan?.intent ?? o.plan.intent,
+    namespace: ctx.release?.namespace,
+    release: ctx.release?.release,
+    idempotency_key: ctx.idempotencyKey,
+    job_name: ctx.submit?.jobName,
+    follow_command: ctx.submit ? followCommand(ctx.idempotencyKey, ctx.submit.namespace) : undefined,
+    replay: ctx.submit?.replay,
+    ingest_config: o.dryRun ? plan?.config : undefined,
+    files: plan?.files.length,
+    bytes: plan?.totalBytes,
+    staged: st
+      ? {
+          files: st.files,
+          bytes: st.bytes,
+          seconds: st.seconds,
+          retries: st.retries,
+          skipped_files: st.skippedFiles,
+          skipped_bytes: st.skippedBytes,
+          sent_files: st.sentFiles,
+          sent_bytes: st.sentBytes,
+          wire_bytes: st.wireBytes,
+          resent_files: st.resentFiles,
+          resumed_bytes: st.resumedBytes,
+          parallel: st.parallel,
+          compressed: st.compressed,
+          verified_with: st.check,
+          swapped: st.swapped,
+        }
+      : undefined,
+    summary: summaryJson(ctx.watch?.summary),
+    staging_reclaimed: ctx.reclaimed,
+    warnings: ctx.warnings,
+    timings: ctx.timings,
+    exit_code: out.exitCode,
+    ...(out.error ? {error: out.error} : {}),
+    ...(out.reason ? {reason: out.reason} : {}),
+    ...(out.hint ? {hint: out.hint} : {}),
+    ...(out.details ? {details: out.details} : {}),
+  }
+}

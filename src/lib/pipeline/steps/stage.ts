@@ -1,0 +1,107 @@
+// Step 3: copy the files into client-pvc through a short-lived stage pod, every file verified there,
+// then swap the staged copy into the place the ingestor reads from.
+import type {ListrTask} from 'listr2'
+
+import type {ClusterTarget} from '../../cluster/kube.js'
+import {signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {humanBytes, humanDuration} from '../../output/format.js'
+import {HashCache} from '../../staging/hash-cache.js'
+import {buildStagePod, createStagePod, deletePod, findOrphanStagePods, stagePodName, waitPodReady} from '../../staging/stage-pod.js'
+import {stageFiles, stagingPaths, type StreamResult} from '../../staging/stream.js'
+import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
+
+export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
+  return {
+    title: 'Stage files into client-pvc',
+    skip: () => (o.dryRun ? 'dry run: nothing is copied' : false),
+    task: async (c, task) =>
+      timed(c, 'stage', async () => {
+        await signalPoint('stage')
+        throwIfInterrupted(o.signal)
+        const t = c.target!
+        const ns = c.release!.namespace
+        const plan = c.plan!
+        await reportOrphans(t, ns, o.cleanOrphans, env.warn)
+        // A stage pod that disappears mid-copy (deleted, evicted) is replaced; the work dir on the PVC carries on.
+        const startPod = async () => {
+          const name = stagePodName(plan.table)
+          c.stagePod = name
+          task.output = `creating stage pod ${name}`
+          await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.table, serviceAccount: c.release!.ingestorSA, image: o.stageImage, runId: c.idempotencyKey.slice(0, 63)}), o.signal)
+          await signalPoint('stage-pod')
+          throwIfInterrupted(o.signal)
+          await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = `waiting for stage pod: ${s}`)})
+          return name
+        }
+        const first = await startPod()
+        c.paths = stagingPaths(plan.table)
+        c.staged = await stageFiles({
+          t,
+          namespace: ns,
+          pod: first,
+          table: plan.table,
+          entries: plan.files.map((f) => ({localPath: f.localPath, name: f.stagedPath, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino})),
+          paths: c.paths,
+          recreatePod: async () => {
+            if (c.stagePod) await deletePod(t, ns, c.stagePod).catch(() => undefined)
+            return startPod()
+          },
+          parallel: o.parallel,
+          compress: o.compress,
+          cache: HashCache.load(o.plan.path),
+          // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream), the size from
+          // which a file alone in its batch is sent without tar, the range size such files travel in, and
+          // how many consecutive ranges share an exec
+          batch: {files: envInt('TRACEBLOC_STAGE_BATCH_FILES'), bytes: envInt('TRACEBLOC_STAGE_BATCH_BYTES')},
+          streamHashMinBytes: envInt('TRACEBLOC_STAGE_STREAM_HASH_MIN'),
+          rangeBytes: envInt('TRACEBLOC_STAGE_RANGE_BYTES'),
+          rangeGroup: envInt('TRACEBLOC_STAGE_RANGE_GROUP'),
+          signal: o.signal,
+          onNote: (l) => env.warn(l),
+          onProgress: (p) => {
+            if (p.phase === 'copying' && p.bytes > 0) void signalPoint('transfer')
+            env.throttle(
+              () =>
+                (task.output =
+                  p.phase === 'hashing'
+                    ? `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
+                    : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.sentFiles}/${p.totalFiles} files sent, ${p.files} verified · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
+            )
+          },
+        })
+        c.swapped = true
+        await deletePod(t, ns, c.stagePod!)
+        c.stagePod = undefined
+        task.title = stagedTitle(c.staged)
+      }),
+  }
+}
+
+function stagedTitle(st: StreamResult): string {
+  const rate = st.seconds > 0 ? st.sentBytes / st.seconds : 0
+  return !st.swapped
+    ? `Staged copy already up to date: ${st.files} files (${humanBytes(st.bytes)}) unchanged, nothing sent`
+    : `Staged ${st.files} files (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${st.files - st.skippedFiles} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s)${st.skippedFiles ? `, ${st.skippedFiles} unchanged` : ''}${st.retries ? `, ${st.retries} retries` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
+}
+
+async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, warn: (s: string) => void) {
+  try {
+    const orphans = await findOrphanStagePods(t, ns)
+    if (orphans.length === 0) return
+    if (clean) {
+      for (const p of orphans) await deletePod(t, ns, p.name)
+      warn(`removed ${orphans.length} stage pod(s) left by crashed runs: ${orphans.map((p) => p.name).join(', ')}`)
+    } else {
+      warn(
+        `${orphans.length} stage pod(s) left by crashed runs: ${orphans.map((p) => `${p.name} (${p.phase}, table ${p.table})`).join(', ')}; remove them with --clean-orphans or: kubectl delete pod -n ${ns} ${orphans.map((p) => p.name).join(' ')}`,
+      )
+    }
+  } catch {
+    // orphan scan is advisory
+  }
+}
+
+function envInt(name: string): number | undefined {
+  const v = Number(process.env[name])
+  return Number.isInteger(v) && v > 0 ? v : undefined
+}
