@@ -2,8 +2,8 @@
 // bare `node -e 0`. The two commands people run in tight loops — `ingest validate` and
 // `version` — are answered here, from bin/run.js, before oclif is imported, when the command
 // line is one this module fully understands (the command words, files, --json, --verbose).
-// Anything else (--help, unknown flags, a missing file argument) returns false and goes through
-// oclif unchanged. Output and exit codes are identical to the oclif commands (same functions);
+// Help for a command or topic is rendered from the manifests (./help.ts). Anything else (unknown
+// flags, a missing file argument, a command to run) returns false and goes through oclif unchanged. Output and exit codes are identical to the oclif commands (same functions);
 // test/e2e/validate.test.ts runs both paths. TRACEBLOC_FAST_PATH=0 disables this.
 import {readFileSync} from 'node:fs'
 
@@ -13,6 +13,7 @@ const GLOBAL_FLAGS = new Set(['--json', '--verbose'])
 
 export async function runFast(argv: string[], root: URL): Promise<boolean> {
   if (process.env.TRACEBLOC_FAST_PATH === '0') return false
+  if (await answersHelp(argv, root)) return true
   const words: string[] = []
   const flags = new Set<string>()
   let endOfFlags = false
@@ -60,4 +61,14 @@ export async function runFast(argv: string[], root: URL): Promise<boolean> {
     return true
   }
   return false
+}
+
+/** Help (`--help`, `-h`, a bare topic, no arguments) from the manifests: src/lib/fast/help.ts. */
+async function answersHelp(argv: string[], root: URL): Promise<boolean> {
+  if (argv.includes('--')) return false
+  const flagged = argv.some((a) => a === '--help' || a === '-h')
+  const bare = argv.length === 0 || argv.every((a) => !a.startsWith('-'))
+  if (!flagged && !(bare && argv.length <= 2)) return false
+  const {runFastHelp} = await import('./help.js')
+  return runFastHelp(argv, root)
 }
