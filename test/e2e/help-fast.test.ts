@@ -1,4 +1,5 @@
-// Help is answered from the manifests without loading oclif's runtime (src/lib/fast/help.ts).
+// Help and the fish completion script are answered from the manifests without loading oclif's
+// runtime (src/lib/fast/help.ts, fish.ts).
 // It must print exactly what oclif prints: every command, alias and topic, the root, bare topics,
 // at several terminal widths and with colour, compared with TRACEBLOC_FAST_PATH=0 (oclif itself).
 import assert from 'node:assert/strict'
@@ -46,6 +47,12 @@ describe('help: fast path and oclif print the same', () => {
     }
   })
 
+  test('`autocomplete fish`: the same script', () => {
+    const fast = cli(['autocomplete', 'fish'])
+    assert.match(fast.stdout, /^complete -c tracebloc -n '__tracebloc_on dataset push' -l overwrite/m) // the check can fail
+    assert.deepEqual(fast, cli(['autocomplete', 'fish'], {env: OCLIF}))
+  })
+
   test('what it does not answer goes to oclif unchanged: unknown words, other flags, `help <topic>`', () => {
     for (const args of [['dataset', 'psh', '--help'], ['nope'], ['dataset', '--json'], ['help', 'dataset'], ['dataset', 'push', './dir', '--help']]) {
       assert.deepEqual(cli(args), cli(args, {env: OCLIF}), `tracebloc ${args.join(' ')}`)
@@ -53,8 +60,8 @@ describe('help: fast path and oclif print the same', () => {
   })
 })
 
-describe('help start-up imports', () => {
-  for (const args of [['dataset', 'list', '--help'], ['--help'], ['dataset']]) {
+describe('help and completion start-up imports', () => {
+  for (const args of [['dataset', 'list', '--help'], ['--help'], ['dataset'], ['autocomplete', 'fish']]) {
     test(`\`tracebloc ${args.join(' ')}\` loads none of @oclif/core's runtime`, () => {
       const file = path.join(mkdtempSync(path.join(tmpdir(), 'imports-')), 'imports.txt')
       const r = cli(args, {env: {RECORD_IMPORTS_FILE: file}, nodeArgs: ['--import', path.join(root, 'test/helpers/record-imports.mjs')]})

@@ -14,6 +14,10 @@ const GLOBAL_FLAGS = new Set(['--json', '--verbose'])
 export async function runFast(argv: string[], root: URL): Promise<boolean> {
   if (process.env.TRACEBLOC_FAST_PATH === '0') return false
   if (await answersHelp(argv, root)) return true
+  if (argv.length === 2 && argv[0] === 'autocomplete' && argv[1] === 'fish') {
+    const {runFastFish} = await import('./fish.js')
+    return runFastFish(root)
+  }
   const words: string[] = []
   const flags = new Set<string>()
   let endOfFlags = false

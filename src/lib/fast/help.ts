@@ -18,7 +18,7 @@ interface Manifest {
   commands: Record<string, any>
 }
 
-interface PackageJson {
+export interface PackageJson {
   name: string
   version: string
   description?: string
@@ -32,7 +32,7 @@ interface Topic {
 }
 
 /** The part of oclif's Config that its help formatters read. */
-interface HelpConfig {
+export interface HelpConfig {
   bin: string
   pjson: PackageJson
   topicSeparator: string
@@ -78,7 +78,7 @@ export async function runFastHelp(argv: string[], root: URL): Promise<boolean> {
 }
 
 /** Conditions under which oclif's help would differ from what this module can reproduce. */
-function fastHelpApplies(pjson: PackageJson): boolean {
+export function fastHelpApplies(pjson: PackageJson): boolean {
   if (platform() === 'win32') return false // example line continuations depend on the shell
   const hooks = pjson.oclif.hooks ?? {}
   if (hooks.init || hooks.prerun || hooks.preparse) return false // oclif runs `init` before help
@@ -92,7 +92,7 @@ function fastHelpApplies(pjson: PackageJson): boolean {
 }
 
 /** Commands and topics as oclif's Config.load assembles them from the manifests. */
-function loadHelpConfig(rootDir: string, pjson: PackageJson): HelpConfig | undefined {
+export function loadHelpConfig(rootDir: string, pjson: PackageJson): HelpConfig | undefined {
   const requireHere = createRequire(path.join(rootDir, 'package.json'))
   const plugins: {pjson: PackageJson; manifest: Manifest}[] = []
   const own = readJson<Manifest & {version: string}>(path.join(rootDir, 'oclif.manifest.json'))
@@ -112,7 +112,8 @@ function loadHelpConfig(rootDir: string, pjson: PackageJson): HelpConfig | undef
   const commands = new Map<string, any>()
   const topics = new Map<string, Topic>()
   for (const {manifest, pjson: p} of plugins) {
-    const list = Object.values(manifest.commands)
+    // Within a plugin oclif orders commands by id.
+    const list = Object.values(manifest.commands).sort((a, b) => String(a.id).localeCompare(String(b.id)))
     for (const command of list) {
       if (commands.has(command.id)) return undefined // priority rules between plugins: leave to oclif
       commands.set(command.id, command)
