@@ -210,6 +210,23 @@ function loadFormatters(): Formatters {
   return {...parts, lib, strip: (s: string) => (parts.ansis.default ?? parts.ansis).strip(s)}
 }
 
+/**
+ * oclif renders every piece of help text as an EJS template, compiling a function per call. Text
+ * without a tag renders to itself, and `<%= config.bin %>` to the bin name (no characters EJS would
+ * escape): those two cases skip the compiler; anything else goes to EJS.
+ */
+function quickRender<T extends {render: (s: string) => string}>(formatter: T, bin: string): T {
+  const ejs = formatter.render.bind(formatter)
+  const plainBin = /^[\w.-]+$/.test(bin)
+  formatter.render = (t: string) => {
+    if (typeof t !== 'string') return ejs(t)
+    if (!t.includes('<%')) return t
+    const out = plainBin ? t.replace(/<%=\s*config\.bin\s*%>/g, bin) : t
+    return out.includes('<%') ? ejs(t) : out
+  }
+  return formatter
+}
+
 /** The steps of oclif's Help class (help/index.js) for root, topic and command help. */
 function fastHelpClass(HelpFormatter: any) {
   return class FastHelp extends HelpFormatter {
@@ -224,6 +241,7 @@ function fastHelpClass(HelpFormatter: any) {
     constructor(config: HelpConfig, opts: any, oclif: Formatters) {
       super(config, opts)
       this.oclif = oclif
+      quickRender(this, config.bin)
     }
 
     private log(text = ''): void {
@@ -253,7 +271,7 @@ function fastHelpClass(HelpFormatter: any) {
         command.id = command.id.replaceAll(':', this.config.topicSeparator)
         command.aliases = command.aliases && command.aliases.map((a: string) => a.replaceAll(':', this.config.topicSeparator))
       }
-      return new this.oclif.CommandHelp(command, this.config, this.opts).generate()
+      return quickRender(new this.oclif.CommandHelp(command, this.config, this.opts), this.config.bin).generate()
     }
 
     private formatCommands(commands: any[]): string {
@@ -297,7 +315,7 @@ function fastHelpClass(HelpFormatter: any) {
     showRootHelp(): void {
       const topics = this.sortedTopics.filter((t) => !t.name.includes(':'))
       const commands = this.sortedCommands.filter((c) => !c.id.includes(':'))
-      this.log(new this.oclif.RootHelp(this.config, this.opts).root())
+      this.log(quickRender(new this.oclif.RootHelp(this.config, this.opts), this.config.bin).root())
       this.log('')
       if (topics.length > 0) {
         this.log(this.formatTopics(topics))
