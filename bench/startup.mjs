@@ -1,8 +1,9 @@
 // Start-up benchmark (npm run bench:startup): median wall and CPU time of each command family run
 // from bin/run.js (the real CLI, from dist/) against `node -e 0` (bare Node start) measured in the
 // same run, interleaved so machine noise hits all of them equally. Prints each command's medians and
-// ratios to `node -e 0`; the goal is ratio ≤ 2 for every one (wall time; CPU time when the load
-// average exceeds the cores). Exit 1 when any is above.
+// ratios to `node -e 0`; the goal is a wall-time ratio ≤ 2 for every one. Exit 1 when any is above.
+// The CPU-time ratio (user + system, all threads) is printed beside it: it counts V8's helper threads,
+// which overlap the main thread in wall time, so it reads higher than the wall ratio on an idle machine.
 // The commands that need a cluster are measured by their help (what runs before any cluster
 // access is argument parsing; the rest is network time, see docs/benchmarks.md).
 // Options: --runs N (default 15), --file <ingest.yaml>, --cmd "<args>" (measure only that one).
@@ -75,20 +76,16 @@ const wall = (xs) => median(xs.map((x) => x.ms))
 const cpu = (xs) => median(xs.map((x) => x.cpu))
 const label = (c) => `tracebloc ${c.join(' ').replace(file, path.basename(file))}`
 const width = Math.max(...commands.map((c) => label(c).length), 'node -e 0'.length)
-const [load] = loadavg()
-const busy = load > availableParallelism()
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${availableParallelism()} cores; medians over ${runs} runs`)
-// Wall time is the goal's measure. On a machine busier than its cores it measures the scheduler as
-// much as the CLI, so there the CPU-time ratio (user + system of the whole process) decides.
+// On a machine busier than its cores wall time also measures the scheduler: compare runs at a
+// similar load, or look at the CPU column.
 console.log(`${'node -e 0'.padEnd(width)}  wall ${wall(bare).toFixed(1).padStart(6)} ms  cpu ${cpu(bare).toFixed(1).padStart(6)} ms`)
 let above = 0
 commands.forEach((c, j) => {
   const wallRatio = wall(cli[j]) / wall(bare)
   const cpuRatio = cpu(cli[j]) / cpu(bare)
-  const judged = busy ? cpuRatio : wallRatio
-  if (judged > GOAL) above++
-  console.log(`${label(c).padEnd(width)}  wall ${wall(cli[j]).toFixed(1).padStart(6)} ms  cpu ${cpu(cli[j]).toFixed(1).padStart(6)} ms  ratio wall ${wallRatio.toFixed(2)}  cpu ${cpuRatio.toFixed(2)}${judged > GOAL ? '  ABOVE GOAL' : ''}`)
+  if (wallRatio > GOAL) above++
+  console.log(`${label(c).padEnd(width)}  wall ${wall(cli[j]).toFixed(1).padStart(6)} ms  cpu ${cpu(cli[j]).toFixed(1).padStart(6)} ms  ratio wall ${wallRatio.toFixed(2)}  cpu ${cpuRatio.toFixed(2)}${wallRatio > GOAL ? '  ABOVE GOAL' : ''}`)
 })
-const measure = busy ? 'CPU time (machine busier than its cores)' : 'wall time'
-console.log(above === 0 ? `every command within ${GOAL}× node -e 0 (${measure})` : `${above} of ${commands.length} above ${GOAL}× node -e 0 (${measure})`)
+console.log(above === 0 ? `every command within ${GOAL}× node -e 0 (wall time)` : `${above} of ${commands.length} above ${GOAL}× node -e 0 (wall time)`)
 process.exitCode = above === 0 ? 0 : 1
