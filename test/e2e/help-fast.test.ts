@@ -3,7 +3,8 @@
 // It must print exactly what oclif prints: every command, alias and topic, the root, bare topics,
 // at several terminal widths and with colour, compared with TRACEBLOC_FAST_PATH=0 (oclif itself).
 import assert from 'node:assert/strict'
-import {mkdtempSync, readFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {before, describe, test} from 'node:test'
@@ -72,4 +73,24 @@ describe('help and completion start-up imports', () => {
       assert.deepEqual(runtime, [])
     })
   }
+})
+
+describe('a lifecycle hook the fast paths would skip', () => {
+  // A copy of the package whose package.json declares an `init` hook (as an update notice would):
+  // every fast path must leave the command to oclif, which runs the hook.
+  test('help, version, validate and `autocomplete fish` go through oclif and the hook runs', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hooked-'))
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {oclif: {hooks: Record<string, unknown>}}
+    pkg.oclif.hooks.init = './init-hook.js'
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg))
+    writeFileSync(path.join(dir, 'init-hook.js'), "export default async function () { process.stderr.write('init hook ran\\n') }\n")
+    mkdirSync(path.join(dir, 'bin'))
+    copyFileSync(path.join(root, 'bin/run.js'), path.join(dir, 'bin/run.js'))
+    for (const entry of ['dist', 'node_modules', 'schema', 'oclif.manifest.json']) symlinkSync(path.join(root, entry), path.join(dir, entry))
+    for (const args of [['--help'], ['dataset', 'list', '--help'], ['version'], ['ingest', 'validate', 'test/fixtures/examples/image_classification.yaml'], ['autocomplete', 'fish']]) {
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/run.js'), ...args], {cwd: root, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, /init hook ran/, `tracebloc ${args.join(' ')}`)
+    }
+  })
 })

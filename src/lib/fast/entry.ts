@@ -8,11 +8,15 @@
 import {readFileSync} from 'node:fs'
 
 import {redact} from '../output/redact.js'
+import {hooksAllowFastPath} from './hooks.js'
 
 const GLOBAL_FLAGS = new Set(['--json', '--verbose'])
 
 export async function runFast(argv: string[], root: URL): Promise<boolean> {
   if (process.env.TRACEBLOC_FAST_PATH === '0') return false
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {version: string; oclif: Record<string, unknown>}
+  // A lifecycle hook the fast paths would skip (./hooks.ts): let oclif run the command and its hooks.
+  if (!hooksAllowFastPath(pkg)) return false
   if (await answersHelp(argv, root)) return true
   if (argv.length === 2 && argv[0] === 'autocomplete' && argv[1] === 'fish') {
     const {runFastFish} = await import('./fish.js')
@@ -41,7 +45,6 @@ export async function runFast(argv: string[], root: URL): Promise<boolean> {
 
   if (words.length === 1 && words[0] === 'version') {
     const {versionInfo, versionLines} = await import('../version-info.js')
-    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {version: string}
     const info = versionInfo(pkg.version)
     if (json) emitJson(info)
     else for (const line of versionLines(info)) io.out(line)

@@ -13,6 +13,8 @@ import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {format} from 'node:util'
 
+import {hooksAllowFastPath} from './hooks.js'
+
 
 interface Manifest {
   commands: Record<string, any>
@@ -80,8 +82,7 @@ export async function runFastHelp(argv: string[], root: URL): Promise<boolean> {
 /** Conditions under which oclif's help would differ from what this module can reproduce. */
 export function fastHelpApplies(pjson: PackageJson): boolean {
   if (platform() === 'win32') return false // example line continuations depend on the shell
-  const hooks = pjson.oclif.hooks ?? {}
-  if (hooks.init || hooks.prerun || hooks.preparse) return false // oclif runs `init` before help
+  if (!hooksAllowFastPath(pjson)) return false // oclif would run them
   if (pjson.oclif.state || pjson.oclif.theme || pjson.oclif.flexibleTaxonomy) return false
   if (typeof pjson.oclif.commands !== 'string') return false // single-command or explicit layouts
   const scoped = (k: string) => [pjson.oclif.bin, ...(pjson.oclif.binAliases ?? [])].map((b: string) => `${b.toUpperCase()}_${k}`)
@@ -105,7 +106,7 @@ export function loadHelpConfig(rootDir: string, pjson: PackageJson): HelpConfig 
     if (!dir) return undefined
     const manifest = readJson<Manifest & {version: string}>(path.join(dir, 'oclif.manifest.json'))
     const ppjson = readJson<PackageJson>(path.join(dir, 'package.json'))
-    if (!manifest || !ppjson || manifest.version !== ppjson.version || ppjson.oclif?.hooks?.init) return undefined
+    if (!manifest || !ppjson || manifest.version !== ppjson.version || !hooksAllowFastPath(ppjson)) return undefined
     plugins.push({pjson: ppjson, manifest})
   }
 
