@@ -1,10 +1,11 @@
-// Fast start. Loading @oclif/core costs ~0.3 s (it imports its whole toolkit), several times a
-// bare `node -e 0`. The two commands people run in tight loops — `ingest validate` and
-// `version` — are answered here, from bin/run.js, before oclif is imported, when the command
-// line is one this module fully understands (the command words, files, --json, --verbose).
-// Help for a command or topic is rendered from the manifests (./help.ts). Anything else (unknown
-// flags, a missing file argument, a command to run) returns false and goes through oclif unchanged. Output and exit codes are identical to the oclif commands (same functions);
-// test/e2e/validate.test.ts runs both paths. TRACEBLOC_FAST_PATH=0 disables this.
+// Fast start. @oclif/core's entry point loads its whole runtime, several times a bare `node -e 0`.
+// What people run in tight loops is answered here, from bin/run.js, before oclif is imported, when
+// the command line is one this module fully understands: `version`, `ingest validate <files>`
+// (--json, --verbose), help for the root, a topic or a command (./help.ts) and `autocomplete fish`
+// (./fish.ts). Anything else (unknown flags, a missing file argument, a command to run), or a
+// lifecycle hook these paths would skip (./hooks.ts), returns false and goes through oclif unchanged.
+// Output and exit codes are identical to oclif's (same functions); test/e2e/validate.test.ts and
+// help-fast.test.ts run both paths. TRACEBLOC_FAST_PATH=0 disables this.
 import {readFileSync} from 'node:fs'
 
 import {redact} from '../output/redact.js'
