@@ -1,19 +1,29 @@
-// Fast start. Loading @oclif/core costs ~0.3 s (it imports its whole toolkit), several times a
-// bare `node -e 0`. The two commands people run in tight loops — `ingest validate` and
-// `version` — are answered here, from bin/run.js, before oclif is imported, when the command
-// line is one this module fully understands (the command words, files, --json, --verbose).
-// Anything else (--help, unknown flags, a missing file argument) returns false and goes through
-// oclif unchanged. Output and exit codes are identical to the oclif commands (same functions);
-// test/e2e/validate.test.ts runs both paths. TRACEBLOC_FAST_PATH=0 disables this.
+// Fast start. @oclif/core's entry point loads its whole runtime, several times a bare `node -e 0`.
+// What people run in tight loops is answered here, from bin/run.js, before oclif is imported, when
+// the command line is one this module fully understands: `version`, `ingest validate <files>`
+// (--json, --verbose), help for the root, a topic or a command (./help.ts) and `autocomplete fish`
+// (./fish.ts). Anything else (unknown flags, a missing file argument, a command to run), or a
+// lifecycle hook these paths would skip (./hooks.ts), returns false and goes through oclif unchanged.
+// Output and exit codes are identical to oclif's (same functions); test/e2e/validate.test.ts and
+// help-fast.test.ts run both paths. TRACEBLOC_FAST_PATH=0 disables this.
 import {readFileSync} from 'node:fs'
 
 import {unexpectedErrorLine} from '../output/errors.js'
 import {redact} from '../output/redact.js'
+import {hooksAllowFastPath} from './hooks.js'
 
 const GLOBAL_FLAGS = new Set(['--json', '--verbose'])
 
 export async function runFast(argv: string[], root: URL): Promise<boolean> {
   if (process.env.TRACEBLOC_FAST_PATH === '0') return false
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {version: string; oclif: Record<string, unknown>}
+  // A lifecycle hook the fast paths would skip (./hooks.ts): let oclif run the command and its hooks.
+  if (!hooksAllowFastPath(pkg)) return false
+  if (await answersHelp(argv, root)) return true
+  if (argv.length === 2 && argv[0] === 'autocomplete' && argv[1] === 'fish') {
+    const {runFastFish} = await import('./fish.js')
+    return runFastFish(root)
+  }
   const words: string[] = []
   const flags = new Set<string>()
   let endOfFlags = false
@@ -37,7 +47,6 @@ export async function runFast(argv: string[], root: URL): Promise<boolean> {
 
   if (words.length === 1 && words[0] === 'version') {
     const {versionInfo, versionLines} = await import('../version-info.js')
-    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {version: string}
     const info = versionInfo(pkg.version)
     if (json) emitJson(info)
     else for (const line of versionLines(info)) io.out(line)
@@ -61,4 +70,14 @@ export async function runFast(argv: string[], root: URL): Promise<boolean> {
     return true
   }
   return false
+}
+
+/** Help (`--help`, `-h`, a bare topic, no arguments) from the manifests: src/lib/fast/help.ts. */
+async function answersHelp(argv: string[], root: URL): Promise<boolean> {
+  if (argv.includes('--')) return false
+  const flagged = argv.some((a) => a === '--help' || a === '-h')
+  const bare = argv.length === 0 || argv.every((a) => !a.startsWith('-'))
+  if (!flagged && !(bare && argv.length <= 2)) return false
+  const {runFastHelp} = await import('./help.js')
+  return runFastHelp(argv, root)
 }

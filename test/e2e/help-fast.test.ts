@@ -1,0 +1,96 @@
+// Help and the fish completion script are answered from the manifests without loading oclif's
+// runtime (src/lib/fast/help.ts, fish.ts).
+// It must print exactly what oclif prints: every command, alias and topic, the root, bare topics,
+// at several terminal widths and with colour, compared with TRACEBLOC_FAST_PATH=0 (oclif itself).
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {before, describe, test} from 'node:test'
+
+import {assertBuilt, cli, root} from './cli.js'
+
+interface ManifestCommand {
+  id: string
+  aliases?: string[]
+}
+const commands = () => Object.values((JSON.parse(readFileSync(path.join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, ManifestCommand>}).commands)
+const ids = () => [...new Set(commands().flatMap((c) => [c.id, ...(c.aliases ?? [])]))]
+// Topics come from command ids, not aliases (`data` is an alias prefix, not a topic).
+const topics = () => [...new Set(commands().filter((c) => c.id.includes(':')).map((c) => c.id.split(':')[0]))]
+const OCLIF = {TRACEBLOC_FAST_PATH: '0'}
+
+before(assertBuilt)
+
+describe('help: fast path and oclif print the same', () => {
+  test('every command and alias (-h, --help), every topic (bare and --help), the root', () => {
+    const cases = [[], ['--help'], ['-h'], ['autocomplete', '--help'], ['help', '--help'], ...topics().flatMap((t) => [[t], [t, '--help']])]
+    for (const id of ids()) cases.push([...id.split(':'), '--help'], ['-h', ...id.split(':')])
+    for (const args of cases) {
+      for (const columns of ['40', '120']) {
+        const env = {OCLIF_COLUMNS: columns}
+        const fast = cli(args, {env})
+        const oclif = cli(args, {env: {...env, ...OCLIF}})
+        assert.deepEqual(fast, oclif, `tracebloc ${args.join(' ')} (${columns} columns)`)
+        // (bare `ingest` is also the push alias: it runs, and fails without a path, on both paths)
+        if (args.some((a) => a.startsWith('-'))) assert.equal(fast.status, 0, `tracebloc ${args.join(' ')}`)
+      }
+    }
+  })
+
+  test('with colour (bold section headers), as on a terminal', () => {
+    for (const args of [['--help'], ['dataset'], ['dataset', 'push', '--help'], ['cluster', 'info', '-h']]) {
+      const env = {NO_COLOR: '', FORCE_COLOR: '1'}
+      const fast = cli(args, {env})
+      assert.ok(fast.stdout.includes('\u001B[1mUSAGE'), 'colour is on') // the check can fail
+      assert.deepEqual(fast, cli(args, {env: {...env, ...OCLIF}}), `tracebloc ${args.join(' ')}`)
+    }
+  })
+
+  test('`autocomplete fish`: the same script', () => {
+    const fast = cli(['autocomplete', 'fish'])
+    assert.match(fast.stdout, /^complete -c tracebloc -n '__tracebloc_on dataset push' -l overwrite/m) // the check can fail
+    assert.deepEqual(fast, cli(['autocomplete', 'fish'], {env: OCLIF}))
+  })
+
+  test('what it does not answer goes to oclif unchanged: unknown words, other flags, `help <topic>`', () => {
+    for (const args of [['dataset', 'psh', '--help'], ['nope'], ['dataset', '--json'], ['help', 'dataset'], ['dataset', 'push', './dir', '--help']]) {
+      assert.deepEqual(cli(args), cli(args, {env: OCLIF}), `tracebloc ${args.join(' ')}`)
+    }
+  })
+})
+
+describe('help and completion start-up imports', () => {
+  for (const args of [['dataset', 'list', '--help'], ['--help'], ['dataset'], ['autocomplete', 'fish']]) {
+    test(`\`tracebloc ${args.join(' ')}\` loads none of @oclif/core's runtime`, () => {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), 'imports-')), 'imports.txt')
+      const r = cli(args, {env: {RECORD_IMPORTS_FILE: file}, nodeArgs: ['--import', path.join(root, 'test/helpers/record-imports.mjs')]})
+      assert.equal(r.status, 0, r.stderr)
+      const loaded = readFileSync(file, 'utf8').split('\n').map((u) => u.replaceAll('\\', '/'))
+      assert.ok(loaded.some((u) => u.includes('/dist/')), 'the recorder saw the CLI load') // the check can fail
+      const runtime = loaded.filter((u) => /\/@oclif\/core\/lib\/(index|config|main|execute|command|parser)/.test(u) || u.includes('/semver/'))
+      assert.deepEqual(runtime, [])
+    })
+  }
+})
+
+describe('a lifecycle hook the fast paths would skip', () => {
+  // A copy of the package whose package.json declares an `init` hook (as an update notice would):
+  // every fast path must leave the command to oclif, which runs the hook.
+  test('help, version, validate and `autocomplete fish` go through oclif and the hook runs', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hooked-'))
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {oclif: {hooks: Record<string, unknown>}}
+    pkg.oclif.hooks.init = './init-hook.js'
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg))
+    writeFileSync(path.join(dir, 'init-hook.js'), "export default async function () { process.stderr.write('init hook ran\\n') }\n")
+    mkdirSync(path.join(dir, 'bin'))
+    copyFileSync(path.join(root, 'bin/run.js'), path.join(dir, 'bin/run.js'))
+    for (const entry of ['dist', 'node_modules', 'schema', 'oclif.manifest.json']) symlinkSync(path.join(root, entry), path.join(dir, entry))
+    for (const args of [['--help'], ['dataset', 'list', '--help'], ['version'], ['ingest', 'validate', 'test/fixtures/examples/image_classification.yaml'], ['autocomplete', 'fish']]) {
+      const r = spawnSync(process.execPath, [path.join(dir, 'bin/run.js'), ...args], {cwd: root, encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, /init hook ran/, `tracebloc ${args.join(' ')}`)
+    }
+  })
+})
