@@ -11,6 +11,9 @@ const LIFECYCLE_EVENTS = ['init', 'prerun', 'preparse', 'postrun', 'finally']
 const INERT_HOOKS: Record<string, string[]> = {
   // Rewrites the zsh completion cache after the plugin's `autocomplete` command only.
   postrun: ['./dist/hooks/zsh-completion-aliases.js'],
+  // The daily update notice: help, version, validate and completion scripts are answered without it
+  // (they are offline, local answers); every command that reaches oclif still shows it.
+  finally: ['./dist/hooks/update-notice.js'],
 }
 
 /** True when skipping oclif's lifecycle hooks changes nothing. */
