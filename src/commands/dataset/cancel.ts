@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
-import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
+import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
+import {canPrompt} from '../../lib/command/input.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
 import {type CancelProgress, deleteRunJob, inspectPvc, type PvcLeftovers, readProgress, recordCancelEvent} from '../../lib/runs/cancel.js'
@@ -38,6 +39,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
   static args = {run: Args.string({description: 'Table, idempotency key or Job name (default: your last run)', required: false})}
   static flags = {
     ...clusterFlags,
+    ...writeFlags,
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required off a terminal)'}),
     'clear-lock': Flags.boolean({description: 'Also remove the table lock the stopped ingestor left, when no live pod holds it'}),
     'stage-image': Flags.string({description: 'Image of the short-lived pod that inspects client-pvc', default: DEFAULT_STAGE_IMAGE}),
@@ -45,7 +47,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
 
   async run(): Promise<CancelJson> {
     const f = this.flags
-    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled()
+    const interactive = canPrompt() && !this.jsonEnabled()
     if (!f.yes && !interactive) {
       throw new CliError('cancelling a run needs confirmation: pass --yes (no terminal to ask on)', {exitCode: ExitCode.LOCAL_ENV, hint: `tracebloc dataset cancel ${this.args.run ?? ''} --yes`.replace('  ', ' '), reason: 'confirmation_required'})
     }
@@ -54,6 +56,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
     try {
       const {t, namespace, cache, release} = await runTarget(f, this.config.cacheDir, {arg: this.args.run, needRelease: true, signal: sig.signal})
       await requireRunPermissions(t, namespace, CANCEL_PERMISSIONS, sig.signal)
+      await this.guardTarget(t, namespace, {signal: sig.signal})
       const {run, job} = await resolveRun(t, namespace, this.args.run, cache, sig.signal)
       const doc: CancelJson = {status: 'cancelled', key: run.key, namespace, table: run.table, job_name: run.job_name, run_status: run.status, deleted_pods: [], follow_up: [], exit_code: ExitCode.OK}
 

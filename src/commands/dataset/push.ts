@@ -2,7 +2,9 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {parseSchemaFlag, parseSize} from '../../lib/dataset/flags.js'
-import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
+import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
+import {canPrompt} from '../../lib/command/input.js'
+import type {ClusterIdentity} from '../../lib/guard/identity.js'
 import {exitWhenDone, signalPoint} from '../../lib/command/signals.js'
 import {CliError, ExitCode, isCliError} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
@@ -25,6 +27,8 @@ export interface PushJson {
   intent?: string
   namespace?: string
   release?: string
+  /** The target cluster's identity (kube-system UID), as the wrong-cluster guard saw it. */
+  cluster?: {uid?: string; server: string; context: string}
   idempotency_key: string
   job_name?: string
   /** Re-attach to the run: `tracebloc dataset logs <key> -n <ns>`. */
@@ -64,6 +68,8 @@ export interface PushJson {
 }
 
 export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
+  /** The target cluster's identity, once the wrong-cluster guard has looked. */
+  private identity?: ClusterIdentity
   static summary = 'Push a local dataset into your tracebloc client and ingest it'
   static description =
     'Validates the dataset locally, connects to the tracebloc client release in your cluster, copies the files into ' +
@@ -88,6 +94,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     'time-column': Flags.string({description: 'Time column (time_to_event_prediction)'}),
     'number-of-keypoints': Flags.integer({description: 'Keypoints per instance (keypoint_detection)', min: 1}),
     ...clusterFlags,
+    ...writeFlags,
     'idempotency-key': Flags.string({description: 'Reuse a key to attach to an earlier run instead of starting a new one'}),
     'image-digest': Flags.string({description: 'Pin the ingestor image: sha256:<64 hex>'}),
     'stage-image': Flags.string({description: 'Image for the stage pod (needs sh, tar, gzip, head, dd, sha256sum, md5sum, awk, sed, grep, cat, cp, ln, mv, rm, mkdir, rmdir, touch, find, stat, printf; busybox has them all)', default: DEFAULT_STAGE_IMAGE}),
@@ -126,7 +133,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
         labelPolicy: f['label-policy'] as 'passthrough' | 'bucket' | undefined,
         timeColumn: f['time-column'],
         numberOfKeypoints: f['number-of-keypoints'],
-        interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled(),
+        interactive: canPrompt() && !this.jsonEnabled(),
       },
       cluster: {kubeconfig: f.kubeconfig, context: f.context, namespace: f.namespace},
       idempotencyKey: f['idempotency-key'],
@@ -144,6 +151,9 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       podStartTimeoutMs: envMs('TRACEBLOC_POD_START_TIMEOUT', 300),
       parallel: f.parallel,
       compress: f.compress as CompressMode,
+      guardTarget: async (t, ns) => {
+        this.identity = await this.guardTarget(t, ns, {dryRun: f['dry-run'], signal: sig.signal})
+      },
     }
     const ctx = initialContext(opts)
     const log = {line: (s: string) => this.note(s), warn: (s: string) => this.warnLine(s)}
@@ -214,6 +224,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       intent: plan?.intent ?? o.plan.intent,
       namespace: ctx.release?.namespace,
       release: ctx.release?.release,
+      ...(this.identity ? {cluster: {uid: this.identity.uid, server: this.identity.server, context: this.identity.context}} : {}),
       idempotency_key: ctx.idempotencyKey,
       job_name: ctx.submit?.jobName,
       follow_command: ctx.submit ? followCommand(ctx.idempotencyKey, ctx.submit.namespace) : undefined,
@@ -259,6 +270,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       this.out('')
       this.out(style.bold('Plan (dry run — nothing was written)'))
       this.out(`  target     context ${ctx.target?.context}, namespace ${ctx.release?.namespace}, release ${ctx.release?.release} (chart ${ctx.release?.chartVersion})`)
+      if (this.identity) this.out(`  cluster    kube-system UID ${this.identity.uid} (${this.identity.server})`)
       this.out(`  files      ${plan.files.length} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`)
       this.out(`  rows       ${plan.rows}`)
       this.out('  ingest config:')

@@ -42,6 +42,8 @@ export interface PushOptions {
   /** Parallel exec streams for staging (default: measured, StreamGovernor). */
   parallel?: number
   compress?: CompressMode
+  /** The wrong-cluster guard: called once connected, before anything is written; throws to refuse. */
+  guardTarget?: (t: ClusterTarget, namespace: string) => Promise<void>
 }
 
 export type PushStatus =
@@ -125,6 +127,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {line: (s: 
     task.output = 'checking permissions'
     c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
     requirePermissions(ns, c.permissions)
+    await o.guardTarget?.(c.target, ns)
     // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
     const {checkDestination} = await import('../datasets/guard.js')
     const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
