@@ -177,7 +177,10 @@ test('--bundle: the report, runs, release objects and cache in a tar.gz, with ev
   execFileSync('tar', ['-xzf', file, '-C', out])
   const files: string[] = []
   const walk = (d: string) => {
-    for (const e of readdirSync(d, {withFileTypes: true})) e.isDirectory() ? walk(path.join(d, e.name)) : files.push(path.join(d, e.name))
+    for (const e of readdirSync(d, {withFileTypes: true})) {
+      if (e.isDirectory()) walk(path.join(d, e.name))
+      else files.push(path.join(d, e.name))
+    }
   }
   walk(out)
   const all = files.map((f) => readFileSync(f, 'utf8')).join('\n')
