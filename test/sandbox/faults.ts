@@ -30,6 +30,10 @@ export interface FaultSettings {
   cutLogStreamAfterBytes?: number
   // --- release/ ---
   /** PVC client-pvc reports phase Pending instead of Bound. */
+  /** Pods started from now on see client-pvc full: a 1 MiB tmpfs over its mount (the data stays on the host). */
+  pvcFull?: boolean
+  /** Static users (admin, reader …) whose token the API server now refuses with 401, as an expired credential. */
+  expiredCredentials?: string[]
   pvcNotBound?: boolean
   /** jobs-manager pod: 'down' = no pod Running; 'notready' = Running but Ready=False, port closed. */
   jobsManager?: 'down' | 'notready'

@@ -1,9 +1,9 @@
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
-import {checkSharedPvc, discoverRelease, JOBS_MANAGER_PORT, pickJobsManagerPod} from '../../lib/cluster/discovery.js'
-import {loadClusterTarget} from '../../lib/cluster/kube.js'
-import {checkPermissions, describePermission, PUSH_PERMISSIONS, TOKEN_PERMISSIONS} from '../../lib/cluster/rbac.js'
-import {checkIngestorToken, TOKEN_SECONDS} from '../../lib/cluster/token.js'
+import {JOBS_MANAGER_PORT} from '../../lib/cluster/discovery.js'
+import {describePermission, PUSH_PERMISSIONS, TOKEN_PERMISSIONS} from '../../lib/cluster/rbac.js'
+import {TOKEN_SECONDS} from '../../lib/cluster/token.js'
+import {Probe} from '../../lib/probe/probe.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
 import {SCHEMA_SHA256, SCHEMA_VERSION} from '../../lib/schema/index.js'
@@ -11,6 +11,8 @@ import {SCHEMA_SHA256, SCHEMA_VERSION} from '../../lib/schema/index.js'
 export interface ClusterInfo {
   context: string
   server: string
+  /** The cluster's identity: its kube-system namespace UID (what the wrong-cluster guard compares). */
+  cluster_uid?: string
   namespace: string
   release: string
   chart_version: string
@@ -37,13 +39,16 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
   static flags = {...clusterFlags}
 
   async run(): Promise<ClusterInfo> {
-    const t = await loadClusterTarget(this.flags)
-    const rel = await discoverRelease(t)
+    // the connect probe's steps, each stopping here with push's exit code or reported below
+    const probe = new Probe(this.flags)
+    const t = await probe.target()
+    const rel = await probe.release()
     if (rel.note) this.warnLine(rel.note)
     const ns = rel.namespace
     const info: ClusterInfo = {
       context: t.context,
       server: t.server,
+      cluster_uid: (await probe.identity().catch(() => undefined))?.uid,
       namespace: ns,
       release: rel.release,
       chart_version: rel.chartVersion,
@@ -59,16 +64,16 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
     }
     const problem = (e: unknown) => (e instanceof CliError ? e.message : (e as Error).message)
     try {
-      const pvc = await checkSharedPvc(t)
+      const pvc = await probe.pvc()
       Object.assign(info.pvc, {phase: pvc.phase, access_modes: pvc.accessModes, capacity: pvc.capacity})
     } catch (error) {
       info.pvc.error = problem(error)
     }
-    const checks = await checkPermissions(t, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS])
+    const checks = await probe.permissions('push+token', [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS])
     info.permissions = checks.map((c) => ({permission: describePermission(c), allowed: c.allowed, purpose: c.purpose}))
     try {
       // a SelfSubjectAccessReview answers "could a push mint it?" without minting a live credential
-      const tok = await checkIngestorToken(t, ns, rel.ingestorSA)
+      const tok = await probe.tokenAvailability()
       info.token =
         tok.source === 'secret'
           ? {source: tok.source, sha256_prefix: tok.fingerprint, expires_at: 'never (static secret)'}
@@ -77,18 +82,12 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
       info.token.error = problem(error)
     }
     try {
-      info.jobs_manager.pod = await pickJobsManagerPod(t, rel)
+      const jm = await probe.jobsManager()
+      info.jobs_manager.pod = jm.pod
       info.jobs_manager.ready = true
-      const {openPortForward} = await import('../../lib/cluster/portforward.js')
-      const {fetchServerSchema} = await import('../../lib/submit/submit.js')
-      const pf = await openPortForward(t, ns, info.jobs_manager.pod, JOBS_MANAGER_PORT)
-      try {
-        const s = await fetchServerSchema(pf.baseUrl)
-        if (s) info.schema.server = {version: s.schema_version, sha256: s.schema_sha256}
-        if (s?.schema_sha256) info.schema.match = s.schema_sha256 === SCHEMA_SHA256
-      } finally {
-        await pf.close()
-      }
+      const s = jm.schema
+      if (s) info.schema.server = {version: s.schema_version, sha256: s.schema_sha256}
+      if (s?.schema_sha256) info.schema.match = s.schema_sha256 === SCHEMA_SHA256
     } catch (error) {
       info.jobs_manager.error = problem(error)
     }
@@ -114,6 +113,7 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
     this.out(style.bold('Kubeconfig'))
     row('context', i.context)
     row('server', i.server)
+    row('cluster', i.cluster_uid ? `kube-system UID ${i.cluster_uid}` : 'unknown')
     row('namespace', i.namespace)
     this.out(style.bold('Client release'))
     row('name', i.release)

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
-import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
+import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
+import {canPrompt} from '../../lib/command/input.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {printable} from '../../lib/output/printable.js'
 import {isoSeconds} from '../../lib/output/format.js'
@@ -40,6 +41,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
   static args = {run: Args.string({description: 'Table, idempotency key or Job name (default: your last run)', required: false})}
   static flags = {
     ...clusterFlags,
+    ...writeFlags,
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation (required off a terminal)'}),
     'clear-lock': Flags.boolean({description: 'Also remove the table lock the stopped ingestor left, when no live pod holds it'}),
     'stage-image': Flags.string({description: 'Image of the short-lived pod that inspects client-pvc', default: DEFAULT_STAGE_IMAGE}),
@@ -47,7 +49,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
 
   async run(): Promise<CancelJson> {
     const f = this.flags
-    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled()
+    const interactive = canPrompt() && !this.jsonEnabled()
     if (!f.yes && !interactive) {
       throw new CliError('cancelling a run needs confirmation: pass --yes (no terminal to ask on)', {exitCode: ExitCode.LOCAL_ENV, hint: `tracebloc dataset cancel ${this.args.run ?? ''} --yes`.replace('  ', ' '), reason: 'confirmation_required'})
     }
@@ -56,6 +58,7 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
     try {
       const {t, namespace, cache, release} = await runTarget(f, this.config.cacheDir, {arg: this.args.run, needRelease: true, signal: sig.signal})
       await requireRunPermissions(t, namespace, CANCEL_PERMISSIONS, sig.signal)
+      await this.guardTarget(t, namespace, {signal: sig.signal})
       const {run, job} = await resolveRun(t, namespace, this.args.run, cache, sig.signal)
       // A table name the cluster or the cache gives wrongly: nothing is deleted or cleaned up for that run.
       if (run.untrusted_table) {

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
-import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
+import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
+import {canPrompt} from '../../lib/command/input.js'
 import {readCatalog, resolveDataset} from '../../lib/datasets/catalog.js'
 import {connectForDatasets} from '../../lib/datasets/connect.js'
 import {printable, validateDatasetName} from '../../lib/datasets/names.js'
@@ -26,26 +27,29 @@ export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
     'dry-run': Flags.boolean({description: 'Print exactly what would be removed, remove nothing'}),
     'stage-image': Flags.string({description: 'Image for the short-lived pod that removes the files (needs rm and cat)', default: DEFAULT_STAGE_IMAGE}),
     ...clusterFlags,
+    ...writeFlags,
   }
 
   async run() {
     const f = this.flags
     const name = validateDatasetName(this.args.name)
     // off a terminal, a delete needs --yes (or --dry-run): say so before touching the cluster
-    if (!f.yes && !f['dry-run'] && (!(process.stdin.isTTY && process.stdout.isTTY) || this.jsonEnabled())) {
+    if (!f.yes && !f['dry-run'] && (!canPrompt() || this.jsonEnabled())) {
       throw new CliError(`refusing to delete ${printable(name)} without confirmation (no terminal to ask on)`, {exitCode: ExitCode.LOCAL_ENV, hint: 'pass --yes to delete it (or --dry-run to see what would go)', reason: 'confirmation_required'})
     }
     const sig = this.interruption
     sig.cooperate()
     try {
       const conn = await connectForDatasets({kubeconfig: f.kubeconfig, context: f.context, namespace: f.namespace}, {permissions: DELETE_PERMISSIONS, pvc: true, signal: sig.signal})
+      const identity = await this.guardTarget(conn.target, conn.namespace, {dryRun: f['dry-run'], signal: sig.signal})
       const cat = await readCatalog(conn.target, conn.namespace, {pvc: true, signal: sig.signal})
       const {dataset, tables} = resolveDataset(cat, name)
       const plan = planTeardown(cat, dataset, tables)
-      const base = {namespace: conn.namespace, release: conn.release.release, database: plan.database, table: dataset.name, tables: plan.tables, pvc_paths: plan.pvcPaths}
+      const base = {cluster: {uid: identity.uid, server: identity.server, context: identity.context}, namespace: conn.namespace, release: conn.release.release, database: plan.database, table: dataset.name, tables: plan.tables, pvc_paths: plan.pvcPaths}
       for (const n of [...conn.notes, ...cat.notes]) this.note(style.dim(`note: ${n}`))
       this.out(style.bold('Target'))
       this.out(`  context ${conn.target.context}, namespace ${conn.namespace}, release ${conn.release.release}, shared PVC client-pvc`)
+      this.out(`  cluster ${identity.server}, kube-system UID ${identity.uid}`)
       this.out(style.bold(f['dry-run'] ? 'Would delete' : 'Will delete'))
       for (const t of plan.tables) this.out(`  mysql table  training_test_datasets.${t} (${cat.tables.find((x) => x.table === t)?.records ?? 0} records) and its bookkeeping rows`)
       for (const p of plan.pvcPaths) this.out(`  pvc path     ${p}`)

@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
-import {clusterFlags, envMs} from '../../lib/command/cluster-flags.js'
+import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
+import {canPrompt} from '../../lib/command/input.js'
 import {CATEGORIES} from '../../lib/dataset/categories.js'
 import {parseSchemaFlag, parseSize} from '../../lib/dataset/flags.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
@@ -38,6 +39,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     'time-column': Flags.string({description: 'Time column (time_to_event_prediction)'}),
     'number-of-keypoints': Flags.integer({description: 'Keypoints per instance (keypoint_detection)', min: 1}),
     ...clusterFlags,
+    ...writeFlags,
     'idempotency-key': Flags.string({description: 'Reuse a key to attach to an earlier run instead of starting a new one'}),
     'image-digest': Flags.string({description: 'Pin the ingestor image: sha256:<64 hex>'}),
     'stage-image': Flags.string({description: 'Image for the stage pod (needs sh, tar, gzip, head, dd, sha256sum, md5sum, awk, sed, grep, cat, cp, ln, mv, rm, mkdir, rmdir, touch, find, stat, printf; busybox has them all)', default: DEFAULT_STAGE_IMAGE}),
@@ -73,7 +75,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
         labelPolicy: f['label-policy'] as 'passthrough' | 'bucket' | undefined,
         timeColumn: f['time-column'],
         numberOfKeypoints: f['number-of-keypoints'],
-        interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY) && !this.jsonEnabled(),
+        interactive: canPrompt() && !this.jsonEnabled(),
       },
       cluster: {kubeconfig: f.kubeconfig, context: f.context, namespace: f.namespace},
       idempotencyKey: f['idempotency-key'],
@@ -91,6 +93,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       podStartTimeoutMs: envMs('TRACEBLOC_POD_START_TIMEOUT', 300),
       parallel: f.parallel,
       compress: f.compress as CompressMode,
+      guardTarget: (t, ns) => this.guardTarget(t, ns, {dryRun: f['dry-run'], signal: this.interruption.signal}),
     }
     const {doc, panel} = await pushDataset(opts, this.interruption, {note: (s) => this.note(s), warn: (s) => this.warnLine(s), cacheDir: this.config.cacheDir})
     for (const l of panel) this.out(l)

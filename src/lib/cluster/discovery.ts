@@ -2,6 +2,7 @@
 // Go CLI so both tools agree on which release they target.
 import {load as loadYaml} from 'js-yaml'
 
+import {canPrompt} from '../command/input.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {apiFailure, ClusterTarget, unreachable, withApiRetry} from './kube.js'
 
@@ -115,7 +116,7 @@ export async function discoverRelease(t: ClusterTarget, signal?: AbortSignal): P
 
 /** Whether prompts can be shown: both ends on a terminal, no --json document expected, and the caller allows it. */
 function interactive(t: ClusterTarget): boolean {
-  return t.prompts !== false && Boolean(process.stdin.isTTY && process.stdout.isTTY) && !process.argv.includes('--json')
+  return t.prompts !== false && canPrompt() && !process.argv.includes('--json')
 }
 
 async function confirmNamespaceSwitch(t: ClusterTarget, ns: string): Promise<void> {

@@ -88,7 +88,7 @@ export function permissionDenied(namespace: string, missing: PermissionCheck[], 
 }
 
 /** The exit code of the earliest pipeline step that would have failed: stage (7), token (5), port-forward (8), watch (9). */
-function exitCodeFor(blocking: PermissionCheck[]): number {
+export function exitCodeFor(blocking: PermissionCheck[]): number {
   const has = (pred: (c: PermissionCheck) => boolean) => blocking.some(pred)
   if (has((c) => c.resource === 'pods' && (!c.subresource || c.subresource === 'exec') && c.purpose !== 'find jobs-manager and ingestor pods')) return ExitCode.STAGING
   if (has((c) => c.resource === 'serviceaccounts' || c.resource === 'secrets')) return ExitCode.AUTH

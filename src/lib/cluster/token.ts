@@ -89,7 +89,7 @@ async function readLegacyToken(t: ClusterTarget, namespace: string, sa: string, 
 
 function legacyFailed(namespace: string, sa: string, first: string, error: unknown): CliError {
   const second = error instanceof Error && !('code' in error) ? error.message : apiFailure(error).message
-  return new CliError(`no usable ingestor token: TokenRequest failed (${first}); fallback to a static Secret failed (${second})`, {
+  return new CliError(`no usable ingestor token — TokenRequest failed (${first}); fallback to a static Secret failed (${second})`, {
     exitCode: ExitCode.AUTH,
     hint: `grant your user \`create\` on serviceaccounts/token in namespace ${namespace}, or have an admin create a kubernetes.io/service-account-token Secret for ServiceAccount ${sa}`,
     reason: 'token_unavailable',

@@ -4,6 +4,9 @@ import {CliError, ExitCode, isCliError, unexpectedErrorLine} from '../output/err
 import {redact} from '../output/redact.js'
 import {style} from '../output/style.js'
 import {truncateText} from '../output/truncate.js'
+import type {ClusterTarget} from '../cluster/kube.js'
+import type {ClusterIdentity} from '../guard/identity.js'
+import {setNoInput} from './input.js'
 import {installInterruption, Interruption} from './signals.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -41,6 +44,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
+    setNoInput(Boolean((flags as {'no-input'?: boolean})['no-input']))
+  }
+
+  /**
+   * The wrong-cluster guard, called by each command that writes once it has connected and before it
+   * changes anything (src/lib/guard). Prints its one-line note; returns the target's identity.
+   */
+  protected async guardTarget(t: ClusterTarget, namespace: string, o: {dryRun?: boolean; signal?: AbortSignal} = {}): Promise<ClusterIdentity> {
+    const f = this.flags as {kubeconfig?: string; 'i-know-the-target'?: boolean; 'expect-cluster'?: string}
+    const {guardWrite} = await import('../guard/guard.js')
+    const g = await guardWrite(t, namespace, {kubeconfig: f.kubeconfig, iKnowTheTarget: f['i-know-the-target'], expectCluster: f['expect-cluster'], dryRun: o.dryRun, signal: o.signal})
+    if (g.note) this.note(style.dim(`note: ${g.note}`))
+    return g.identity
   }
 
   /** Human output on stdout (suppressed under --json). */

@@ -30,6 +30,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, MASK],
   // user:password@ in URLs (server: https://admin:secret@host)
   [/\b([a-z][a-z0-9+.-]{0,20}:\/\/)[^\s/?#@:'"]+:[^\s/?#@'"]*@/gi, `$1${MASK}@`],
+  // presigned URLs (S3, GCS, Azure SAS): the signature and credential query parameters
+  [/([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential|Signature|AWSAccessKeyId|sig)=)[^&\s"'#]+/gi, `$1${MASK}`],
   // a secret-named key and its value, as in a quoted kubeconfig line or a JSON dump
   [
     /(["']?\b(?:token|password|passwd|secret|client-secret|client-key-data|client-certificate-data|id-token|refresh-token|access-token|access_token|refresh_token|id_token)["']?\s*[:=]\s*)("[^"\n]*"|'[^'\n]*'|[^\s,{}[\]"']+)/gi,

@@ -7,6 +7,7 @@ import type {PermissionCheck} from '../cluster/rbac.js'
 import type {IngestorToken} from '../cluster/token.js'
 import type {DatasetPlan, PlanOptions} from '../dataset/index.js'
 import type {GuardResult} from '../datasets/guard.js'
+import type {ClusterIdentity} from '../guard/identity.js'
 import type {CompressMode, StagingPaths, StreamResult} from '../staging/stream.js'
 import {newIdempotencyKey, type SubmitResult} from '../submit/submit.js'
 import type {WatchOutcome, WatchStatus} from '../watch/outcome.js'
@@ -31,6 +32,8 @@ export interface PushOptions {
   /** Parallel exec streams for staging (default: measured, StreamGovernor). */
   parallel?: number
   compress?: CompressMode
+  /** The wrong-cluster guard: called once connected, before anything is written; throws to refuse. */
+  guardTarget?: (t: ClusterTarget, namespace: string) => Promise<ClusterIdentity>
 }
 
 export type PushStatus = WatchStatus | 'dry-run' | 'detached' | 'interrupted' | 'error'
@@ -61,6 +64,8 @@ export interface PushContext {
   reclaimed?: boolean
   /** The destination check: whether the dataset existed, and what --overwrite removed. */
   destination?: GuardResult
+  /** The target cluster's identity (kube-system UID), as the wrong-cluster guard saw it. */
+  identity?: ClusterIdentity
   /** The step running (or last run): says where an interrupted run stands. */
   phase?: PushPhase
 }

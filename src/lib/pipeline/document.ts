@@ -11,6 +11,8 @@ export interface PushJson {
   intent?: string
   namespace?: string
   release?: string
+  /** The target cluster's identity (kube-system UID), as the wrong-cluster guard saw it. */
+  cluster?: {uid?: string; server: string; context: string}
   idempotency_key: string
   job_name?: string
   /** Re-attach to the run: `tracebloc dataset logs <key> -n <ns>`. */
@@ -59,6 +61,7 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
     intent: plan?.intent ?? o.plan.intent,
     namespace: ctx.release?.namespace,
     release: ctx.release?.release,
+    ...(ctx.identity ? {cluster: {uid: ctx.identity.uid, server: ctx.identity.server, context: ctx.identity.context}} : {}),
     idempotency_key: ctx.idempotencyKey,
     job_name: ctx.submit?.jobName,
     follow_command: ctx.submit ? followCommand(ctx.idempotencyKey, ctx.submit.namespace) : undefined,

@@ -12,6 +12,7 @@ export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): stri
       '',
       style.bold('Plan (dry run — nothing was written)'),
       `  target     context ${ctx.target?.context}, namespace ${ctx.release?.namespace}, release ${ctx.release?.release} (chart ${ctx.release?.chartVersion})`,
+      ...(ctx.identity ? [`  cluster    kube-system UID ${ctx.identity.uid} (${ctx.identity.server})`] : []),
       `  files      ${plan.files.length} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`,
       `  rows       ${plan.rows}`,
       '  ingest config:',

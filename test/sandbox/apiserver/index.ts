@@ -127,6 +127,7 @@ function authenticate(ctx: ServerContext, req: IncomingMessage): string {
   if (m) {
     const token = m[1].trim()
     const user = ctx.users.get(token)
+    if (user && ctx.faults.get().expiredCredentials?.includes(user)) throw new StatusError(401, 'Unauthorized', 'Unauthorized')
     if (user) return user
     const sa = reviewServiceAccountToken(ctx, token)
     if (!('error' in sa)) return String(sa.user.username)

@@ -290,6 +290,8 @@ export class Kubelet implements PodRuntime {
     }
     fsArgs.push('--proc', '/proc', '--dev', '/dev')
     for (const m of mounts) fsArgs.push(m.ro ? '--ro-bind' : '--bind', m.dir, m.mountPath)
+    // pvcFull: a tiny tmpfs over client-pvc's mount, so df in the pod reports it (nearly) full
+    if (this.opts.faults.get().pvcFull) for (const m of mounts) if (m.dir === this.opts.pvcHostDir(pod.metadata.namespace, 'client-pvc')) fsArgs.push('--size', String(1 << 20), '--tmpfs', m.mountPath)
     const sc = {...pod.spec.securityContext, ...c0.securityContext}
     const uid = sc.runAsUser ?? (ingestor ? 65534 : 0)
     const gid = sc.runAsGroup ?? (pod.spec.securityContext?.fsGroup ?? uid)

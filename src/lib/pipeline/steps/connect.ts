@@ -56,6 +56,7 @@ async function checkCluster(o: PushOptions, c: PushContext, task: Output, warn: 
   task.output = 'checking permissions'
   c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
   requirePermissions(ns, c.permissions)
+  if (o.guardTarget) c.identity = await o.guardTarget(c.target, ns)
   // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
   const {checkDestination} = await import('../../datasets/guard.js')
   const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
