@@ -31,8 +31,11 @@ export interface SandboxOptions {
   recordFile?: string
   /** Start with the chart's perIngestionTables switch on (also settable later: faults.set({perIngestionTables})). */
   perIngestionTables?: boolean
-  /** Also start the S3-compatible object store and static HTTPS server (object-store/), with a pod network to them. */
-  objectStore?: boolean
+  /**
+   * Also start the S3-compatible object store and static HTTPS server (object-store/), with a pod network
+   * to them, and write object-store.env beside the kubeconfig ('http': the env names the plain-HTTP endpoint).
+   */
+  objectStore?: boolean | 'http'
 }
 
 /** The release's real MariaDB, for tests: seed states and read back what commands did. */
@@ -144,6 +147,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const kubeconfigPath = opts.kubeconfigPath ?? path.join(dir, 'kubeconfig')
   writeKubeconfig(kubeconfigPath, {url: api.url, caData: api.caData, tokens: api.tokens, namespace: NAMESPACE})
+  // beside the kubeconfig: any S3 client (aws, SDKs) can fill the store from these
+  const storeFiles = objectStore ? {env: path.join(path.dirname(kubeconfigPath), 'object-store.env'), ca: path.join(path.dirname(kubeconfigPath), 'object-store-ca.pem')} : undefined
+  if (objectStore && storeFiles) {
+    fs.writeFileSync(storeFiles.ca, objectStore.caPem)
+    fs.writeFileSync(storeFiles.env, objectStore.envFile({tls: opts.objectStore !== 'http', caFile: storeFiles.ca}), {mode: 0o600})
+  }
 
   let stopped = false
   return {
@@ -168,6 +177,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       await objectStore?.stop()
       if (ownDir) fs.rmSync(dir, {recursive: true, force: true})
       if (opts.kubeconfigPath) fs.rmSync(opts.kubeconfigPath, {force: true})
+      if (storeFiles) for (const f of Object.values(storeFiles)) fs.rmSync(f, {force: true})
     },
   }
 }

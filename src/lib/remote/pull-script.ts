@@ -8,7 +8,7 @@
 // stdout, one line per event (the CLI turns them into progress):
 //   start ID | retry ID REASON | done ID BYTES | fail ID REASON | inflight BYTES
 // REASON: http-403 (expired or denied: re-sign or stop), missing (404), slowdown, cut, mismatch,
-// unreachable, size. Exit 0 when every object is done, 1 otherwise.
+// unreachable, tls (certificate not trusted), size. Exit 0 when every object is done, 1 otherwise.
 //
 // busybox wget checks TLS certificates only when it hands TLS to `openssl s_client` (Debian's build) or
 // `ssl_client` (Alpine's, against /etc/ssl/cert.pem); SSL_CERT_FILE reaches openssl. Within the pod the
@@ -38,6 +38,14 @@ etag_multipart() { # FILE PARTSIZE -> md5(md5s)-N
   e=$(md5sum < "$d"); rm -f "$d"; echo "${"$"}{e%% *}-$cnt"
 }
 
+tls_refused() { # URL -> true when openssl (what wget uses) rejects the server's certificate
+  command -v openssl >/dev/null 2>&1 || return 1
+  hp=${"$"}{1#https://}; hp=${"$"}{hp%%/*}; h=${"$"}{hp%:*}; [ "$h" = "$hp" ] && hp="$hp:443"
+  r=$(openssl s_client -connect "$hp" -servername "$h" -verify_hostname "$h" -verify_return_error </dev/null 2>&1)
+  case $r in *"Verify return code: 0 "*) return 1 ;; *"verify error"*|*"Verify return code"*) return 0 ;; esac
+  return 1
+}
+
 pull_one() { # id size sha md5 parts psize dest url
   id=$1; size=$2; sha=$3; md5=$4; parts=$5; psize=$6; dest=$7; url=$8
   out="$root/$dest"; part="$out$suffix"; mkdir -p "${"$"}{out%/*}" || { echo "fail $id mkdir"; return 1; }
@@ -59,6 +67,10 @@ pull_one() { # id size sha md5 parts psize dest url
           *"unreachable"*|*"bad address"*|*"can't connect"*) echo "fail $id unreachable"; rm -f "$part"; return 1 ;;
           *) why=cut ;;
         esac
+        # busybox wget reports a refused certificate as a reset connection: ask openssl once
+        if [ "$why" = cut ] && [ "$tries" = 1 ] && [ ! -s "$part" ]; then
+          case $url in https://*) if tls_refused "$url"; then echo "fail $id tls"; rm -f "$part"; return 1; fi ;; esac
+        fi
         if [ "$tries" -ge 6 ]; then echo "fail $id $why"; return 1; fi
         echo "retry $id $why"
         [ "$why" = slowdown ] && { sleep "$wait_s"; wait_s=$((wait_s * 2)); }

@@ -125,9 +125,9 @@ function faultBody(res: http.ServerResponse, opts: {corrupt: boolean; cutAt?: nu
   }) as typeof res.end
 }
 
-export async function startObjectStore(opts: {faults: Faults; dir: string}): Promise<ObjectStore> {
+export async function startObjectStore(opts: {faults: Faults; dir: string; /** default true */ podNetwork?: boolean}): Promise<ObjectStore> {
   let network: PodNetwork | undefined
-  if (canMakePodNetwork()) {
+  if (opts.podNetwork !== false && canMakePodNetwork()) {
     try {
       network = createPodNetwork()
       // a crashed test process must not leave the namespace and veth behind (exit handlers run sync code)
