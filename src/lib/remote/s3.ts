@@ -191,9 +191,19 @@ export async function openBucket(src: Extract<RemoteSource, {kind: 's3' | 'gs'}>
         region = hdr
         client = make(region)
       } else {
-        const f = storeFailure(error, 's3:ListBucket', what, endpoint)
+        let f: CliError | undefined = storeFailure(error, 's3:ListBucket', what, endpoint)
+        // a HEAD's 403 has no body: a one-key listing says whether the key is unknown, the signature
+        // wrong, or the access really denied
+        if (f.reason === 'access_denied') {
+          try {
+            await client.send(new ListObjectsV2Command({Bucket: src.bucket, MaxKeys: 1}))
+            f = undefined
+          } catch (listError) {
+            f = storeFailure(listError, 's3:ListBucket', what, endpoint)
+          }
+        }
         // HeadBucket's 404 has no code in its (empty) body
-        throw f.reason === 'no_such_key' ? new CliError(`${what}: the bucket does not exist`, {exitCode: ExitCode.BAD_INPUT, hint: 'check the bucket name and the account/endpoint', reason: 'no_such_bucket'}) : f
+        if (f) throw f.reason === 'no_such_key' ? new CliError(`${what}: the bucket does not exist`, {exitCode: ExitCode.BAD_INPUT, hint: 'check the bucket name and the account/endpoint', reason: 'no_such_bucket'}) : f
       }
     }
   }
