@@ -17,7 +17,8 @@ import {loadClusterTarget, type ClusterTarget} from '../../src/lib/cluster/kube.
 import {openBucket, type RemoteBucket} from '../../src/lib/remote/s3.js'
 import {buildPullPod, pullIntoPod, type PullEvent, type PullObject} from '../../src/lib/remote/pod-pull.js'
 import {parseSourceUrl} from '../../src/lib/remote/url.js'
-import {createStagePod, deletePod, stagePodName, waitPodReady} from '../../src/lib/staging/stage-pod.js'
+import {execInPod} from '../../src/lib/cluster/exec.js'
+import {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} from '../../src/lib/staging/stage-pod.js'
 import {DEFAULT_STAGE_IMAGE} from '../../src/lib/staging/stage-pod.js'
 import {startSandbox, type Sandbox} from '../sandbox/index.js'
 
@@ -39,15 +40,15 @@ let skip: string | false = false
 
 before(async () => {
   sb = await startSandbox({objectStore: true, recordFile: record})
-  const os = sb.objectStore!
-  if (!os.network) skip = 'no pod network here (needs Linux, root and iproute2)'
+  const store = sb.objectStore!
+  if (!store.network) skip = 'no pod network here (needs Linux, root and iproute2)'
   // the library's credentials come from the standard AWS chain: the environment here
-  for (const [k, v] of Object.entries({AWS_ACCESS_KEY_ID: os.accessKeyId, AWS_SECRET_ACCESS_KEY: os.secretAccessKey, AWS_REGION: os.region})) {
+  for (const [k, v] of Object.entries({AWS_ACCESS_KEY_ID: store.accessKeyId, AWS_SECRET_ACCESS_KEY: store.secretAccessKey, AWS_REGION: store.region})) {
     saved[k] = process.env[k]
     process.env[k] = v
   }
   t = await loadClusterTarget({kubeconfig: sb.kubeconfigPath})
-  s3 = new S3Client({endpoint: os.httpsUrl, region: os.region, forcePathStyle: true, credentials: {accessKeyId: os.accessKeyId, secretAccessKey: os.secretAccessKey}, requestHandler: {httpsAgent: new https.Agent({ca: os.caPem})}})
+  s3 = new S3Client({endpoint: store.httpsUrl, region: store.region, forcePathStyle: true, credentials: {accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey}, requestHandler: {httpsAgent: new https.Agent({ca: store.caPem})}})
   await s3.send(new CreateBucketCommand({Bucket: 'acme-ml'}))
   for (const [k, body] of Object.entries(files)) await s3.send(new PutObjectCommand({Bucket: 'acme-ml', Key: `cats/${k}`, Body: body}))
   const {UploadId} = await s3.send(new CreateMultipartUploadCommand({Bucket: 'acme-ml', Key: 'cats/big.bin'}))
@@ -178,6 +179,31 @@ test('no egress: a pod without a path to the store fails fast with "unreachable"
     const {failed} = await pull(pod, objects)
     assert.deepEqual(failed, ['train.csv:unreachable'])
   })
+})
+
+test('isolation: a labelled pod reaches the store and nothing else; an unlabelled stage pod has no network', async (c) => {
+  if (skip) return c.skip(skip)
+  const other = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal && i.address !== sb.objectStore!.network!.hostIp)
+  await withPod(async (pod) => {
+    const store = await execInPod(t, {namespace: sb.namespace, pod, command: ['wget', '-q', '-O-', `${sb.objectStore!.httpUrl}/`]})
+    assert.doesNotMatch(store.stderr, /unreachable/i, 'the store answers (403 for an unsigned request)')
+    if (other) {
+      const r = await execInPod(t, {namespace: sb.namespace, pod, command: ['wget', '-q', '-O-', `http://${other.address}:${new URL(sb.apiUrl).port}/`]})
+      assert.notEqual(r.exitCode, 0)
+      assert.match(r.stderr, /unreachable/i)
+    }
+  })
+  const bucket = await open(sb.objectStore!.httpUrl)
+  const objects = await plan(bucket, ['train.csv'])
+  const name = stagePodName(`plain${++n}`)
+  await createStagePod(t, buildStagePod({name, namespace: sb.namespace, table: 'plain', serviceAccount: 'ingestor', image: DEFAULT_STAGE_IMAGE, runId: 'plain'}))
+  try {
+    await waitPodReady(t, sb.namespace, name, {timeoutMs: 60_000})
+    const {failed} = await pull(name, objects)
+    assert.deepEqual(failed, ['train.csv:unreachable'])
+  } finally {
+    await deletePod(t, sb.namespace, name)
+  }
 })
 
 test('presigned URLs never reach the exec request, a pod spec, an Event or a log', async (c) => {
