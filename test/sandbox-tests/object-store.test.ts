@@ -2,7 +2,7 @@
 // multipart ETags from fauxqs, each fault switch, the static HTTPS server, object-store.env, and the pod
 // network (a labelled pod reaches the store and nothing else; others have no network).
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
+import {execFile, execFileSync, spawnSync} from 'node:child_process'
 import {promisify} from 'node:util'
 import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
@@ -17,6 +17,7 @@ import {getSignedUrl} from '@aws-sdk/s3-request-presigner'
 
 import {Faults} from '../sandbox/faults.js'
 import {startObjectStore, type ObjectStore} from '../sandbox/object-store/index.js'
+import {canMakePodNetwork, createPodNetwork} from '../sandbox/object-store/netns.js'
 
 let store: ObjectStore
 const faults = new Faults()
@@ -160,4 +161,19 @@ test('object-store.env points an S3 client at the store', async () => {
   // (async: the store runs in this process)
   const {stdout: out} = await promisify(execFile)('curl', ['-sS', '-H', `x-amz-content-sha256: ${createHash('sha256').digest('hex')}`, '--cacert', vars.AWS_CA_BUNDLE, '--aws-sigv4', `aws:amz:${vars.AWS_REGION}:s3`, '--user', `${vars.AWS_ACCESS_KEY_ID}:${vars.AWS_SECRET_ACCESS_KEY}`, `${vars.AWS_ENDPOINT_URL}/data/small.txt`], {encoding: 'utf8', timeout: 30_000})
   assert.equal(out, 'hello, store\n')
+})
+
+test('a pod network left by a killed sandbox is removed by the next one', async (c) => {
+  if (!canMakePodNetwork()) return c.skip('needs Linux, root and iproute2')
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid
+  const orphan = `tbsb-${dead}-0bad0bad`
+  execFileSync('ip', ['netns', 'add', orphan])
+  const net = createPodNetwork()
+  try {
+    assert.doesNotMatch(execFileSync('ip', ['netns', 'list'], {encoding: 'utf8'}), new RegExp(orphan))
+    assert.match(execFileSync('ip', ['netns', 'list'], {encoding: 'utf8'}), new RegExp(net.netns))
+  } finally {
+    net.remove()
+    spawnSync('ip', ['netns', 'del', orphan])
+  }
 })

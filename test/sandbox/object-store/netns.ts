@@ -26,9 +26,30 @@ export function canMakePodNetwork(): boolean {
   }
 }
 
+/** Namespaces of sandboxes whose process died without cleaning up (SIGKILL, a test-runner timeout). */
+function removeOrphans(): void {
+  for (const line of ip('netns', 'list').split('\n')) {
+    const m = /^(tbsb-(\d+)-[0-9a-f]+)/.exec(line)
+    if (!m) continue
+    try {
+      process.kill(Number(m[2]), 0)
+      continue // its sandbox still runs
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') continue
+    }
+    try {
+      ip('netns', 'del', m[1]) // the veth pair goes with its end inside
+    } catch {
+      // another sandbox got there first
+    }
+  }
+}
+
 export function createPodNetwork(): PodNetwork {
+  removeOrphans()
   const id = randomBytes(4).toString('hex')
-  const netns = `tbsb-${id}`
+  // the owner's pid in the name lets a later sandbox remove it if this process dies uncleanly
+  const netns = `tbsb-${process.pid}-${id}`
   const hostIf = `tbh${id}`
   const podIf = `tbp${id}`
   const used = ip('-o', '-4', 'addr', 'show')
