@@ -12,6 +12,7 @@ import {CliError, ExitCode} from '../../src/lib/output/errors.js'
 import {redact} from '../../src/lib/output/redact.js'
 import {classifyEtag, checksumHex} from '../../src/lib/remote/facts.js'
 import {pullJob, parsePullLine} from '../../src/lib/remote/pod-pull.js'
+import {httpsFacts, httpsGetRange} from '../../src/lib/remote/https.js'
 import {envEndpoint, openBucket} from '../../src/lib/remote/s3.js'
 import {isRemoteSource, parseSourceUrl, type RemoteSource} from '../../src/lib/remote/url.js'
 import {Faults} from '../sandbox/faults.js'
@@ -182,4 +183,16 @@ test('gs:// through the S3-compatible XML API with HMAC keys; a service-account 
   await assert.rejects(openBucket(parseSourceUrl('gs://unit-data/p/') as BucketSource), cliError('gcs_service_account_unsupported', ExitCode.AUTH))
   env({})
   await assert.rejects(openBucket(parseSourceUrl('gs://unit-data/p/') as BucketSource), cliError('no_credentials', ExitCode.AUTH))
+})
+
+test('https:// sources: HEAD facts and ranges from the static server; 404, untrusted TLS, unreachable', async () => {
+  const caBundle = path.join(dir, 'ca.pem')
+  fs.writeFileSync(path.join(store.staticDir, 'houses.csv'), 'id,price\n1,100\n2,200\n')
+  const url = `${store.staticUrl}/houses.csv`
+  const f = await httpsFacts(url, {caBundle})
+  assert.deepEqual({size: f.size, etag: f.etag, ranges: f.ranges}, {size: 21, etag: createHash('md5').update('id,price\n1,100\n2,200\n').digest('hex'), ranges: true})
+  assert.equal((await httpsGetRange(url, 0, 7, {caBundle})).toString(), 'id,price')
+  await assert.rejects(httpsFacts(`${store.staticUrl}/nope.csv?X-Amz-Signature=abcdef123456`, {caBundle}), (e) => cliError('no_such_key', ExitCode.BAD_INPUT)(e) && !(e as Error).message.includes('abcdef'))
+  await assert.rejects(httpsFacts(url), cliError('tls_untrusted', ExitCode.LOCAL_ENV))
+  await assert.rejects(httpsFacts('https://127.0.0.1:1/x.csv'), cliError('source_unreachable', ExitCode.LOCAL_ENV))
 })
