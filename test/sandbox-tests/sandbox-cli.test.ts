@@ -72,18 +72,21 @@ async function startSandbox(name: string) {
 test('npm run sandbox -- --help: the options, users and faults; exit 0', {skip: process.platform === 'win32' ? 'the sandbox script is for POSIX shells' : false}, () => {
   const r = spawnSync(npm, ['run', '--silent', 'sandbox', '--', '--help'], {cwd: root, encoding: 'utf8'})
   assert.equal(r.status, 0, r.stderr)
-  for (const s of ['--kubeconfig PATH', '--legacy-secret', 'SANDBOX_FAULTS', 'sandbox-reader', 'test/fixtures/reference/samples']) assert.ok(r.stdout.includes(s), s)
+  for (const s of ['--kubeconfig PATH', '--legacy-secret', 'SANDBOX_FAULTS', 'sandbox-reader', 'test/fixtures/reference/samples', 'object-store.env', 'AWS_CA_BUNDLE']) assert.ok(r.stdout.includes(s), s)
 })
 
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   test(`${sig} to npm stops the sandbox and everything it started`, {skip: linux ? false : 'the sandbox runs on Linux only'}, async () => {
     const sb = await startSandbox(`kc-${sig}`)
+    const storeEnv = path.join(path.dirname(sb.kubeconfig), 'object-store.env')
+    assert.match(readFileSync(storeEnv, 'utf8'), /^export AWS_ENDPOINT_URL=https:/m)
     sb.child.kill(sig)
     await sb.exited
     assert.ok(await until(() => sb.tree.every((p) => !alive(p)), 20_000), `still running: ${sb.tree.filter(alive).join(', ')}\n${sb.output()}`)
     assert.match(sb.output(), new RegExp(`${sig}: stopping sandbox`))
     assert.equal(existsSync(sb.sandboxDir), false, 'the sandbox directory is removed')
     assert.equal(existsSync(sb.kubeconfig), false, 'the kubeconfig is removed')
+    assert.equal(existsSync(storeEnv), false, 'object-store.env is removed')
   })
 }
 

@@ -51,6 +51,24 @@ export interface FaultSettings {
   ingestor?: 'config-error' | 'validator-failure' | 'skipped-rows' | 'file-transfer-failure' | 'crash' | 'mysql-unreachable' | 'slow'
   /** Milliseconds the ingestor pauses between its progress lines (a run of N records lasts ~min(N, 12) × this). */
   ingestorSlowMs?: number
+  // --- object-store/ (started with startSandbox({objectStore: true})) ---
+  objectStore?: ObjectStoreFaults
+}
+
+/** Faults of the sandbox object store (S3 API and static HTTPS server). `keyIncludes` limits one to matching paths. */
+export interface ObjectStoreFaults {
+  /** Answer the next `count` object GETs with 503 SlowDown and Retry-After. */
+  slowDown?: {count: number; retryAfterSeconds: number; keyIncludes?: string}
+  /** Cut the connection after this many body bytes of an object GET; `times` cuts, then behave. */
+  cutAfterBytes?: {bytes: number; times: number; keyIncludes?: string}
+  /** Flip one body byte of an object GET (headers, ETag included, stay those of the stored object); `times` GETs. */
+  corruptBody?: {times: number; keyIncludes?: string}
+  /** The object changes mid-pull: cut its GET after `bytes`, then overwrite the object with different content (once). */
+  changeMidPull?: {bytes: number; keyIncludes: string}
+  /** The store's clock runs this far ahead: presigned URLs expire that much earlier. */
+  clockSkewSeconds?: number
+  /** Pods created from now on get no path to the store (a NetworkPolicy denying egress). */
+  noPodEgress?: boolean
 }
 
 export class Faults {

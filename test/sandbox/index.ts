@@ -11,6 +11,7 @@ import {writeKubeconfig} from './kubeconfig.js'
 import {Controllers} from './kubelet/controllers.js'
 import {Kubelet} from './kubelet/kubelet.js'
 import {installRelease, type Release} from './release/chart.js'
+import {startObjectStore, type ObjectStore} from './object-store/index.js'
 import {hostQuery, MYSQL_PVC, MYSQL_SERVICE, newRootPassword, seedDatadir} from './release/mysql.js'
 import type {TokenReviewResult} from './release/jobs-manager.js'
 import type {Store} from './types.js'
@@ -30,6 +31,11 @@ export interface SandboxOptions {
   recordFile?: string
   /** Start with the chart's perIngestionTables switch on (also settable later: faults.set({perIngestionTables})). */
   perIngestionTables?: boolean
+  /**
+   * Also start the S3-compatible object store and static HTTPS server (object-store/), with a pod network
+   * to them, and write object-store.env beside the kubeconfig ('http': the env names the plain-HTTP endpoint).
+   */
+  objectStore?: boolean | 'http'
 }
 
 /** The release's real MariaDB, for tests: seed states and read back what commands did. */
@@ -55,6 +61,8 @@ export interface Sandbox {
   kubelet: Kubelet
   release: Release
   mysql: SandboxMysql
+  /** Set when started with objectStore: true. */
+  objectStore?: ObjectStore
   stop(): Promise<void>
 }
 
@@ -82,7 +90,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   // the mysql-client pod starts on an initialised datadir: about a second instead of an install
   seedDatadir(pvcHostDir(NAMESPACE, MYSQL_PVC))
   const mysqlRootPassword = newRootPassword()
-  const kubelet = new Kubelet({store, faults, stateDir: path.join(dir, 'kubelet'), pvcHostDir})
+  const objectStore = opts.objectStore ? await startObjectStore({faults, dir: path.join(dir, 'object-store')}) : undefined
+  const kubelet = new Kubelet({store, faults, stateDir: path.join(dir, 'kubelet'), pvcHostDir, podNetwork: objectStore?.podNetwork})
   const api = await startApiServer({store, runtime: kubelet, faults, namespaces: [NAMESPACE], kubernetesVersion: {major: 1, minor: opts.kubernetesMinor ?? 32},
     namespaceLabels: opts.podSecurity ? {'pod-security.kubernetes.io/enforce': opts.podSecurity} : undefined, recordFile: opts.recordFile})
   const controllers = new Controllers(store, kubelet)
@@ -138,6 +147,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const kubeconfigPath = opts.kubeconfigPath ?? path.join(dir, 'kubeconfig')
   writeKubeconfig(kubeconfigPath, {url: api.url, caData: api.caData, tokens: api.tokens, namespace: NAMESPACE})
+  // beside the kubeconfig: any S3 client (aws, SDKs) can fill the store from these
+  const storeFiles = objectStore ? {env: path.join(path.dirname(kubeconfigPath), 'object-store.env'), ca: path.join(path.dirname(kubeconfigPath), 'object-store-ca.pem')} : undefined
+  if (objectStore && storeFiles) {
+    fs.writeFileSync(storeFiles.ca, objectStore.caPem)
+    fs.writeFileSync(storeFiles.env, objectStore.envFile({tls: opts.objectStore !== 'http', caFile: storeFiles.ca}), {mode: 0o600})
+  }
 
   let stopped = false
   return {
@@ -151,6 +166,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     kubelet,
     release,
     mysql,
+    objectStore,
     async stop() {
       if (stopped) return
       stopped = true
@@ -158,8 +174,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       controllers.stop()
       await kubelet.stop()
       await api.close()
+      await objectStore?.stop()
       if (ownDir) fs.rmSync(dir, {recursive: true, force: true})
       if (opts.kubeconfigPath) fs.rmSync(opts.kubeconfigPath, {force: true})
+      if (storeFiles) for (const f of Object.values(storeFiles)) fs.rmSync(f, {force: true})
     },
   }
 }

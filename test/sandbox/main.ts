@@ -1,5 +1,6 @@
 // `npm run sandbox [-- --kubeconfig PATH]`: runs the sandbox cluster in the foreground until
 // SIGINT/SIGTERM/SIGHUP, or until the process that started it goes away; `-- --help` lists the options.
+import path from 'node:path'
 import {parseArgs} from 'node:util'
 
 import {STATIC_USERS} from './apiserver/rbac.js'
@@ -21,6 +22,7 @@ Usage: npm run sandbox [-- OPTIONS]
 Options:
   --kubeconfig PATH   write the kubeconfig here (default: a new temp directory; printed at start)
   --legacy-secret     the ingestor token comes from a legacy token Secret, not TokenRequest
+  --object-store-http object-store.env names the store's plain-HTTP endpoint (default: HTTPS + its CA)
   -h, --help          show this help
 
 Users (one kubeconfig context each; current context: ${contextFor('admin')}):
@@ -31,14 +33,23 @@ Faults: SANDBOX_FAULTS='<JSON>' sets them at start (keys: test/sandbox/faults.ts
   SANDBOX_FAULTS='{"ingestor":"validator-failure"}' npm run sandbox
 and POST /_sandbox/faults on the API server (admin token) changes them while it runs.
 
+Object store: an S3-compatible store (SigV4, presigned URLs, HTTP and HTTPS with its own CA) and a
+static HTTPS file server start with the sandbox. Beside the kubeconfig it writes
+  object-store.env     AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_CA_BUNDLE
+  object-store-ca.pem  the CA of its HTTPS endpoints
+so any S3 client can make buckets and upload data:  . <dir>/object-store.env && aws s3 mb s3://data
+Pods labelled tracebloc.io/egress=object-store reach the store (as https://tb-objects:PORT) and nothing
+else (Linux, as root: a network namespace with a veth pair); all other pods have no network.
+Object-store faults: SANDBOX_FAULTS='{"objectStore":{"slowDown":{"count":3,"retryAfterSeconds":1}}}'
+
 Push the bundled sample into it (samples: test/fixtures/reference/samples/<category>/):
   ./bin/run.js dataset push test/fixtures/reference/samples/image_classification/data \\
     --table cats_dogs_train --kubeconfig <the printed kubeconfig>
 `
 
-let values: {kubeconfig?: string; 'legacy-secret'?: boolean; help?: boolean}
+let values: {kubeconfig?: string; 'legacy-secret'?: boolean; 'object-store-http'?: boolean; help?: boolean}
 try {
-  values = parseArgs({options: {kubeconfig: {type: 'string'}, 'legacy-secret': {type: 'boolean'}, help: {type: 'boolean', short: 'h'}}, allowPositionals: false}).values
+  values = parseArgs({options: {kubeconfig: {type: 'string'}, 'legacy-secret': {type: 'boolean'}, 'object-store-http': {type: 'boolean'}, help: {type: 'boolean', short: 'h'}}, allowPositionals: false}).values
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n\n${HELP}`)
   process.exit(2)
@@ -79,10 +90,11 @@ setInterval(() => {
 }, 500).unref()
 
 const {startSandbox} = await import('./index.js')
-const sb = await startSandbox({kubeconfigPath: values.kubeconfig, faults, legacySecret: values['legacy-secret']})
+const sb = await startSandbox({kubeconfigPath: values.kubeconfig, faults, legacySecret: values['legacy-secret'], objectStore: values['object-store-http'] ? 'http' : true})
 running.stop = () => sb.stop()
 if (stopping) await sb.stop().then(() => process.exit(0))
 console.log(`kubeconfig: ${sb.kubeconfigPath}`)
 console.log(`namespace: ${sb.namespace}  api: ${sb.apiUrl}  client-pvc: ${sb.pvcDir}`)
+if (sb.objectStore) console.log(`object store: ${sb.objectStore.httpsUrl} (pods: ${sb.objectStore.podHttpsUrl ?? 'no pod network'})  env: ${path.join(path.dirname(sb.kubeconfigPath), 'object-store.env')}`)
 console.log(`try: KUBECONFIG=${sb.kubeconfigPath} kubectl get pods`)
 console.log('sandbox ready')

@@ -37,11 +37,23 @@ const PATTERNS: Array<[RegExp, string]> = [
     /(["']?\b(?:token|password|passwd|secret|client-secret|client-key-data|client-certificate-data|id-token|refresh-token|access-token|access_token|refresh_token|id_token)["']?\s*[:=]\s*)("[^"\n]*"|'[^'\n]*'|[^\s,{}[\]"']+)/gi,
     `$1${MASK}`,
   ],
+  // a presigned URL's signing parameter standing on its own (S3 SigV4, GCS V4)
+  [/\b(X-(?:Amz|Goog)-(?:Signature|Credential|Security-Token)=)[^&\s"'<>]+/gi, `$1${MASK}`],
 ]
+
+const SIGNING_PARAM = /X-(?:Amz|Goog)-(?:Signature|Credential|Security-Token)=/i
 
 export function redact(text: string): string {
   let out = text
   for (const s of secrets) if (out.includes(s)) out = out.split(s).join(MASK)
+  // Presigned URLs are bearer credentials: drop the whole query string of any URL that carries a
+  // signing parameter (token by token, not one regex over the text: linear on any input).
+  if (SIGNING_PARAM.test(out)) {
+    out = out.replace(/[^\s"'<>]+/g, (tok) => {
+      const q = tok.indexOf('?')
+      return q >= 0 && SIGNING_PARAM.test(tok) ? `${tok.slice(0, q)}?${MASK}` : tok
+    })
+  }
   for (const [re, to] of PATTERNS) out = out.replace(re, to)
   // a value already masked by the key pattern keeps exactly one marker
   return out.replaceAll(`${MASK}${MASK}`, MASK)

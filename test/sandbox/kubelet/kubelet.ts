@@ -57,6 +57,8 @@ interface PodState {
   terminating?: boolean
   deadlineExceeded?: boolean
   execs: Set<ChildProcess>
+  /** Network namespace the pod's processes run in (podNetwork); none = unshared, no network. */
+  netns?: string
 }
 
 /** Plain JSON fragments (status, conditions) — not top-level objects. */
@@ -71,6 +73,8 @@ export interface KubeletOptions {
   stateDir: string
   /** Host directory of each PVC by claim name (client-pvc → the sandbox's shared data dir). */
   pvcHostDir(namespace: string, claim: string): string
+  /** A network for this pod (object-store/): its namespace and extra binds; undefined = no network, as all pods by default. */
+  podNetwork?(pod: KObject, rootDir: string): {netns: string; fsArgs: string[]} | undefined
 }
 
 export class Kubelet implements PodRuntime {
@@ -88,8 +92,10 @@ export class Kubelet implements PodRuntime {
    * Spawns bwrap in its own process group (so a kill reaches whatever it forked) and tracks it.
    * Throws like spawn does (e.g. an env value with a NUL byte): callers turn that into a pod error.
    */
-  private spawnTracked(args: string[], stdio: ('ignore' | 'pipe')[]): ChildProcess {
-    const proc = spawn('bwrap', args, {stdio, detached: true})
+  private spawnTracked(args: string[], stdio: ('ignore' | 'pipe')[], netns?: string): ChildProcess {
+    // `ip netns exec` enters the namespace and execs bwrap (same pid); --share-net keeps that namespace
+    // (it must follow --unshare-all, which the args start with)
+    const proc = netns ? spawn('ip', ['netns', 'exec', netns, 'bwrap', args[0], '--share-net', ...args.slice(1)], {stdio, detached: true}) : spawn('bwrap', args, {stdio, detached: true})
     this.procs.add(proc)
     proc.once('exit', () => this.procs.delete(proc))
     proc.once('error', () => this.procs.delete(proc))
@@ -288,6 +294,8 @@ export class Kubelet implements PodRuntime {
       }
       fsArgs.push(readOnlyRoot ? '--ro-bind' : '--bind', rootDir, '/')
     }
+    const net = isHostRuntimeImage(c0.image ?? '') ? undefined : this.opts.podNetwork?.(pod, rootDir)
+    if (net) fsArgs.push(...net.fsArgs)
     fsArgs.push('--proc', '/proc', '--dev', '/dev')
     for (const m of mounts) fsArgs.push(m.ro ? '--ro-bind' : '--bind', m.dir, m.mountPath)
     // pvcFull: a tiny tmpfs over client-pvc's mount, so df in the pod reports it (nearly) full
@@ -297,7 +305,7 @@ export class Kubelet implements PodRuntime {
     const gid = sc.runAsGroup ?? (pod.spec.securityContext?.fsGroup ?? uid)
     fsArgs.push('--uid', String(uid), '--gid', String(gid), '--hostname', pod.metadata.name)
     const mountDirs = new Map(mounts.map((m) => [m.mountPath, m.dir]))
-    return {uid: pod.metadata.uid, ns: pod.metadata.namespace, name: pod.metadata.name, dir, rootDir, pod, fsArgs, containers: new Map(), mountDirs, phase: 'Pending', execs: new Set()}
+    return {uid: pod.metadata.uid, ns: pod.metadata.namespace, name: pod.metadata.name, dir, rootDir, pod, fsArgs, containers: new Map(), mountDirs, phase: 'Pending', execs: new Set(), netns: net?.netns}
   }
 
   /** Host directory of /var/run/mysqld in a Running pod behind Service `service` (the MySQL socket's home). */
@@ -406,7 +414,7 @@ export class Kubelet implements PodRuntime {
     for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v)
     let proc: ChildProcess
     try {
-      proc = this.spawnTracked([...args, '--', ...argv], ['ignore', 'pipe', 'pipe'])
+      proc = this.spawnTracked([...args, '--', ...argv], ['ignore', 'pipe', 'pipe'], state.netns)
     } catch (e) {
       // What containerd reports when the task cannot be created: the container ends at once
       // (StartError, exit 128), with a Warning event, and the pod follows its restartPolicy.
@@ -647,7 +655,7 @@ export class Kubelet implements PodRuntime {
     for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v)
     let proc: ChildProcess
     try {
-      proc = this.spawnTracked([...args, '--', ...argv], ['pipe', 'pipe', 'pipe'])
+      proc = this.spawnTracked([...args, '--', ...argv], ['pipe', 'pipe', 'pipe'], state.netns)
     } catch (e) {
       // as the runtime reports a failed exec: status Failure, InternalError
       return {error: `failed to start exec: OCI runtime exec failed: ${(e as Error).message.split('\n')[0]}`}
