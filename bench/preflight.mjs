@@ -68,7 +68,7 @@ async function genCsv() {
 /** Run `planDataset` in a child (tsx) and return {ms, maxRssMB, rows, files}; `env` adds to the child's environment. */
 function preflight(opts, env = {}) {
   const code = `
-    import {planDataset} from ${JSON.stringify(path.join(root, 'src/lib/dataset/index.ts'))}
+    import {planDataset} from ${JSON.stringify(path.join(root, 'src/lib/local/index.ts'))}
     const t = performance.now()
     const plan = await planDataset(${JSON.stringify(opts)})
     const ms = performance.now() - t

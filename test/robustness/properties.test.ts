@@ -11,7 +11,7 @@ import {after, test} from 'node:test'
 import fc from 'fast-check'
 import {Parser} from 'tar'
 
-import {scanCsv} from '../../src/lib/dataset/csv.js'
+import {scanCsv} from '../../src/lib/local/csv.js'
 import {CliError} from '../../src/lib/output/errors.js'
 import {dumpIngestYaml, loadIngestYaml} from '../../src/lib/schema/index.js'
 import {type TarEntry, tarSize, tarStream} from '../../src/lib/staging/tar.js'

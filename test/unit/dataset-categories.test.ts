@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
-import {planDataset, type PlanOptions} from '../../src/lib/dataset/index.js'
+import {planDataset, type PlanOptions} from '../../src/lib/local/index.js'
 import {CliError} from '../../src/lib/output/errors.js'
 import {validateIngestConfig} from '../../src/lib/schema/index.js'
 

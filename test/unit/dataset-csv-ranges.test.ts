@@ -9,8 +9,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
-import {lastSplit} from '../../src/lib/dataset/csv-ranges.js'
-import {planDataset, type PlanOptions} from '../../src/lib/dataset/index.js'
+import {lastSplit} from '../../src/lib/local/csv-ranges.js'
+import {planDataset, type PlanOptions} from '../../src/lib/local/index.js'
 import {CliError} from '../../src/lib/output/errors.js'
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-csv-ranges-'))

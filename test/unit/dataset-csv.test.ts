@@ -8,9 +8,9 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
-import {scanCsv} from '../../src/lib/dataset/csv.js'
-import {openImage, openImageSync, probeImage} from '../../src/lib/dataset/image-header.js'
-import {openImages} from '../../src/lib/dataset/layout.js'
+import {scanCsv} from '../../src/lib/local/csv.js'
+import {openImage, openImageSync, probeImage} from '../../src/lib/local/image-header.js'
+import {openImages} from '../../src/lib/local/layout.js'
 import {pngHeader} from '../helpers/png.js'
 
 const MiB = 1 << 20

@@ -5,9 +5,9 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
-import {scanCsv} from '../../src/lib/dataset/csv.js'
-import {probeImage} from '../../src/lib/dataset/image-header.js'
-import {inferColumnType, inferSchema} from '../../src/lib/dataset/infer.js'
+import {scanCsv} from '../../src/lib/local/csv.js'
+import {probeImage} from '../../src/lib/local/image-header.js'
+import {inferColumnType, inferSchema} from '../../src/lib/local/infer.js'
 import {pngHeader} from '../helpers/png.js'
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'tb-infer-'))

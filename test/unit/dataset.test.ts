@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {after, test} from 'node:test'
 
-import {CATEGORIES, flagAppliesTo, parseSchemaFlag, parseSize, planDataset} from '../../src/lib/dataset/index.js'
+import {CATEGORIES, flagAppliesTo, parseSchemaFlag, parseSize, planDataset} from '../../src/lib/local/index.js'
 import {CliError} from '../../src/lib/output/errors.js'
 import {loadIngestYaml, validateIngestConfig} from '../../src/lib/schema/index.js'
 

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {parsePvcScan} from '../../src/lib/datasets/catalog.js'
-import {parseSections, remoteScript, unescapeField} from '../../src/lib/datasets/mysql.js'
-import {asciiLower, nearestNames, qualifiedTable, quoteIdent, sameName, sqlString, validateDatasetName} from '../../src/lib/datasets/names.js'
+import {parsePvcScan} from '../../src/lib/catalog/catalog.js'
+import {parseSections, remoteScript, unescapeField} from '../../src/lib/catalog/mysql.js'
+import {asciiLower, nearestNames, qualifiedTable, quoteIdent, sameName, sqlString, validateDatasetName} from '../../src/lib/catalog/names.js'
 import {CliError} from '../../src/lib/output/errors.js'
 
 test('names: the ingestor rule, with the reason for a refusal', () => {
@@ -34,7 +34,7 @@ test('names: the ingestor rule, with the reason for a refusal', () => {
 
 test('one table-name rule: ingest validation and the dataset commands agree on every name', async () => {
   const {TABLE_NAME_RE, TABLE_NAME_MAX} = await import('../../src/lib/schema/index.js')
-  const names = await import('../../src/lib/datasets/names.js')
+  const names = await import('../../src/lib/catalog/names.js')
   assert.equal(names.TABLE_NAME_RE, TABLE_NAME_RE)
   assert.equal(names.TABLE_NAME_MAX, TABLE_NAME_MAX)
   for (const n of ['a', '_a', 'A_1', '1a', 'a-b', 'a.b', '', 'a'.repeat(63), 'a'.repeat(64), '../x', 'ds_0123']) {

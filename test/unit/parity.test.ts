@@ -6,7 +6,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {test} from 'node:test'
 
-import {planDataset, type PlanOptions} from '../../src/lib/dataset/index.js'
+import {planDataset, type PlanOptions} from '../../src/lib/local/index.js'
 import {CliError} from '../../src/lib/output/errors.js'
 
 const ROOT = 'test/fixtures/reference/parity'

@@ -1,9 +1,9 @@
 // The worst-case inputs of the ReDoS tests (redos.test.ts), run on a worker thread each (helpers/off-thread.ts):
 // every function here feeds one user- or cluster-supplied text to the code that reads it, sized so the
 // backtracking patterns these replaced would run for many minutes to hours.
-import {detectCategories} from '../../src/lib/dataset/detect.js'
-import {planDataset} from '../../src/lib/dataset/index.js'
-import {inferColumnType} from '../../src/lib/dataset/infer.js'
+import {detectCategories} from '../../src/lib/local/detect.js'
+import {planDataset} from '../../src/lib/local/index.js'
+import {inferColumnType} from '../../src/lib/local/infer.js'
 import {runtimeIssues, sqlTypeProblem} from '../../src/lib/schema/checks.js'
 import {BannerParser} from '../../src/lib/watch/banner.js'
 import {LogView} from '../../src/lib/watch/log-view.js'

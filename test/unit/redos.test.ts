@@ -81,6 +81,7 @@ const WORST: Record<string, Array<[string, boolean]>> = {
   "/'/g": [[r(N, "'"), true]],
   '/(Z|[+-]\\d{2}:?\\d{2})$/': [[r(N, '+1') + 'x', false]],
   '/-([a-z])/g': [[r(N, '-'), false]],
+  '/Ingestion failed:|Validator failed:|validation failed:/': [[r(N / 10, 'Ingestion faile Validator faile'), false]],
   '/Ingestion failed:|Validator failed:|validation failed:|^ERROR|\\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG/': [[r(N / 10, 'ErrorIngestion failedTracebac| ERRO'), false]],
   '/[-/]/': [[r(N, '1'), false]],
   '/[: ]/': [[r(N, 'a'), false]],
@@ -126,11 +127,13 @@ const WORST: Record<string, Array<[string, boolean]>> = {
   '/^\\uFEFF/': [[r(N, 'a'), false]],
   '/^_+/': [[r(N, '_') + 'a', true]],
   '/_mask\\.png$/i': [[r(N, '_mask.png') + 'x', false]],
+  '/\\\\/g': [[r(N, 'a'), false]],
+  '/<%=\\s*config\\.bin\\s*%>/g': [['<%=' + r(N, ' ') + 'x', false], [r(N, '<%= config.bin ') + 'x', false]],
   '/~0/g': [[r(N, '~'), false]],
   '/~1/g': [[r(N, '~'), false]],
 }
 
-const SCANNED = ['src/lib/dataset', 'src/lib/watch', 'src/lib/schema', 'src/lib/command']
+const SCANNED = ['src/lib/local', 'src/lib/watch', 'src/lib/schema', 'src/lib/command']
 
 function regexLiterals(): Map<string, string> {
   const found = new Map<string, string>() // literal → first file:line

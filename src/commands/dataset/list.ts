@@ -2,10 +2,10 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
-import {readCatalog} from '../../lib/datasets/catalog.js'
-import {connectForDatasets} from '../../lib/datasets/connect.js'
-import {READ_PERMISSIONS} from '../../lib/datasets/permissions.js'
-import {listDetail, listRows} from '../../lib/datasets/view.js'
+import {readCatalog} from '../../lib/catalog/catalog.js'
+import {connectForDatasets} from '../../lib/catalog/connect.js'
+import {READ_PERMISSIONS} from '../../lib/catalog/permissions.js'
+import {listDetail, listRows} from '../../lib/catalog/view.js'
 import {style} from '../../lib/output/style.js'
 
 export default class DatasetList extends BaseCommand<typeof DatasetList> {

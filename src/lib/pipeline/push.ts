@@ -20,7 +20,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {warn: (s: 
   }
   // Ask for a missing --category before the task list renders (it buffers stderr, hiding the prompt).
   if (o.plan.category === undefined && o.plan.interactive) {
-    const {chooseCategory} = await import('../dataset/index.js')
+    const {chooseCategory} = await import('../local/index.js')
     o.plan.category = await chooseCategory({...o.plan, onDetected: (_category, why) => (env.detected = why)})
   }
   const steps = [validateStep(o, env), connectStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]

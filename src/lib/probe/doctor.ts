@@ -3,7 +3,7 @@
 // one a push would fail with: the code of the first failing check in the order a push meets them.
 import {describePermission, exitCodeFor, P, PermissionCheck, PUSH_PERMISSIONS} from '../cluster/rbac.js'
 import {ClusterFlags} from '../cluster/kube.js'
-import {DELETE_PERMISSIONS, OPTIONAL_PERMISSIONS, READ_PERMISSIONS} from '../datasets/permissions.js'
+import {DELETE_PERMISSIONS, OPTIONAL_PERMISSIONS, READ_PERMISSIONS} from '../catalog/permissions.js'
 import {shortUid} from '../guard/identity.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {CANCEL_PERMISSIONS, LOGS_PERMISSIONS, RUNS_PERMISSIONS} from '../runs/permissions.js'

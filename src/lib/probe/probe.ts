@@ -141,7 +141,7 @@ export class Probe {
     return this.once('mysql', async () => {
       const t = await this.target()
       const ns = (await this.release()).namespace
-      const {findMysqlPod, query} = await import('../datasets/mysql.js')
+      const {findMysqlPod, query} = await import('../catalog/mysql.js')
       const pod = await findMysqlPod(t, ns, this.o.signal)
       try {
         const [[row]] = await query({t, namespace: ns, pod, signal: this.o.signal}, [{sql: 'SELECT 1', columns: 1}])

@@ -2,7 +2,7 @@
 // batch/v1 Job orphans its pods), wait until the Job and its pods are gone, record the cancel where
 // the next `dataset runs` finds it, and look at what the killed ingestor left on client-pvc.
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
-import {datasetDir, ingestLockPath, stagedCopyDir} from '../datasets/pvc-paths.js'
+import {datasetDir, ingestLockPath, stagedCopyDir} from '../catalog/pvc-paths.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, RUN_LABEL, STARTED_ANNOTATION, TABLE_ANNOTATION} from './runs.js'
 

@@ -6,8 +6,9 @@ import {type IngestSummary, stripAnsi} from './banner.js'
 /** An ingestor log line that states why the ingestion failed: the first one is quoted as the reason. */
 const CAUSE_LINE = /Ingestion failed:|Validator failed:|validation failed:/
 
-/** A line that explains a failure: a cause, or a traceback, an ERROR record, a config complaint. */
-const FAILURE_LINE = new RegExp(`${CAUSE_LINE.source}|^ERROR|\\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG`)
+/** A line that explains a failure: a cause (CAUSE_LINE's alternatives first, so every quoted reason is
+ * kept), or a traceback, an ERROR record, a config complaint. A literal so the ReDoS table can list it. */
+const FAILURE_LINE = /Ingestion failed:|Validator failed:|validation failed:|^ERROR|\| ERROR|Traceback|Error:|is not valid YAML|must be a mapping|INGEST_CONFIG/
 
 /** A new log record (timestamp or level prefix, progress bar): ends a failure block. */
 const LOG_RECORD = /^\d{4}-\d{2}-\d{2}[ T]\d|^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)\b|^[A-Za-z ]+:\s+\d+%\|/

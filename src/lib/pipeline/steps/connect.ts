@@ -27,7 +27,7 @@ export function connectStep(o: PushOptions, env: StepEnv): ListrTask<PushContext
         // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes.
         // Not raced: a teardown under way finishes its current removal and honours the signal itself.
         task.output = 'checking whether the dataset already exists'
-        const {applyDestination} = await import('../../datasets/guard.js')
+        const {applyDestination} = await import('../../catalog/guard.js')
         c.destination = await applyDestination(c.target!, destination, {
           overwrite: Boolean(o.overwrite),
           dryRun: o.dryRun,
@@ -58,7 +58,7 @@ async function checkCluster(o: PushOptions, c: PushContext, task: Output, warn: 
   requirePermissions(ns, c.permissions)
   if (o.guardTarget) c.identity = await o.guardTarget(c.target, ns)
   // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
-  const {checkDestination} = await import('../../datasets/guard.js')
+  const {checkDestination} = await import('../../catalog/guard.js')
   const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
   destination.catch(() => undefined) // awaited by the caller; an early failure must not go unhandled meanwhile
   c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)

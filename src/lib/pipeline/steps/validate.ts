@@ -12,7 +12,7 @@ export function validateStep(o: PushOptions, env: StepEnv): ListrTask<PushContex
       timed(c, 'validate', async () => {
         await signalPoint('validate')
         throwIfInterrupted(o.signal)
-        const {planDataset} = await import('../../dataset/index.js')
+        const {planDataset} = await import('../../local/index.js')
         // local reads take no signal: stop waiting for them at once (nothing in the cluster to undo yet)
         c.plan = await raceAbort(
           o.signal,

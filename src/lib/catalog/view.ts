@@ -1,6 +1,6 @@
 // JSON documents and human tables for `dataset list` / `show`. The list document keeps the Go CLI's
 // `data list --output-json` fields (LIFECYCLE.md §3.3; arrays never null) and adds its own.
-import {REGISTRY} from '../dataset/categories.js'
+import {REGISTRY} from '../local/categories.js'
 import {ago, humanBytes, isoSeconds} from '../output/format.js'
 import type {Dataset} from './catalog.js'
 import {FRAMEWORK_COLUMNS} from './catalog.js'
