@@ -6,6 +6,26 @@ const REQUIRED_NODE = [22, 19, 0]
 const found = process.versions.node.split('.').map(Number)
 const tooOld = found[0] !== REQUIRED_NODE[0] ? found[0] < REQUIRED_NODE[0] : found[1] < REQUIRED_NODE[1]
 if (tooOld) {
+  // A checkout where `npm run demo` / `npm test` fetched the pinned Node into .node/: run on that one,
+  // same arguments, stdio and exit code (the fast paths below then run in it).
+  const {existsSync} = await import('node:fs')
+  const {fileURLToPath} = await import('node:url')
+  const pinned = fileURLToPath(new URL(process.platform === 'win32' ? '../.node/node_modules/node/bin/node.exe' : '../.node/node_modules/node/bin/node', import.meta.url))
+  if (!process.env.TRACEBLOC_REEXEC && existsSync(pinned)) {
+    const {spawn} = await import('node:child_process')
+    const child = spawn(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {stdio: 'inherit', env: {...process.env, TRACEBLOC_REEXEC: '1'}})
+    // the terminal sends Ctrl-C to both; a signal sent to this process alone is passed on
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => child.kill(s))
+    child.on('error', () => process.exit(1))
+    child.on('exit', (code, signal) => {
+      if (signal) {
+        process.removeAllListeners(signal)
+        process.kill(process.pid, signal)
+      }
+      process.exit(code ?? 1)
+    })
+    await new Promise(() => {})
+  }
   process.stderr.write(`Error: tracebloc needs Node.js >= ${REQUIRED_NODE.join('.')}, found ${process.version} (${process.execPath}); ` +
     'install Node.js 22 or 24 LTS (https://nodejs.org or nvm), or the Homebrew / install.sh build that bundles Node (docs/install.md)\n')
   process.exit(1)
