@@ -1,5 +1,6 @@
 // Entry point of the local half of `dataset push`: layout discovery → preflight (one streaming pass
 // per file) → ingest-config synthesis → schema validation. Nothing here touches the cluster.
+import {open, readdir} from 'node:fs/promises'
 import path from 'node:path'
 import {createInterface} from 'node:readline/promises'
 
@@ -12,8 +13,9 @@ import {preflightImage} from './families/image.js'
 import {preflightTabular} from './families/tabular.js'
 import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
-import {detectCategories} from './detect.js'
+import {detectCategories, parseCsvHead} from './detect.js'
 import {discoverLayout, sniffFamilies} from './layout.js'
+import {LABEL_MISSING_HINT, labelMissingMessage, resolveColumn} from './manifest.js'
 import {badData, badInput, Examples, localReadError, Problems, quote, someOf, trimEndChar, unstageableName} from './util.js'
 
 export {CATEGORIES, flagAppliesTo} from './categories.js'
@@ -88,6 +90,7 @@ async function pickCategory(opts: PlanOptions): Promise<CategoryInfo> {
     const c = REGISTRY.get(opts.category)
     if (!c) throw badInput(`task ${quote(opts.category)} isn't a recognized category. Supported: ${CATEGORIES.join(', ')}`, 'Pass --category with one of the names above.', 'unknown_category')
     checkCategoryFits(c, await sniffFamilies(opts.path), opts.path)
+    await checkNothingUnused(c, opts)
     return c
   }
   const found = await detectCategories(opts.path, opts.labelColumn)
@@ -112,6 +115,7 @@ async function pickCategory(opts: PlanOptions): Promise<CategoryInfo> {
       reason: 'category_required',
     })
   }
+  await checkLabelColumnBeforeAsking(opts)
   const rl = createInterface({input: process.stdin, output: process.stderr})
   try {
     process.stderr.write(`This looks like ${fam} data (${found.why}). Which task is it for?\n`)
@@ -138,6 +142,68 @@ function checkCategoryFits(cat: CategoryInfo, families: Family[], input: string)
   throw badInput(
     `${quote(input)} holds ${families.join(' or ')} data (${what}), but ${cat.name} is ${cat.family === 'image' ? 'an' : 'a'} ${cat.family} task`,
     cat.family === 'tabular' && families.length > 0 ? `pass the CSV file itself for a ${cat.name} push, or --category one of: ${fits.join(', ')}` : `pass --category one of: ${fits.join(', ')}`,
+    'category_mismatch',
+  )
+}
+
+/** A --label-column the CSV does not have is a flag error: said before the question, not after the answer. */
+async function checkLabelColumnBeforeAsking(opts: PlanOptions): Promise<void> {
+  if (opts.labelColumn === undefined || opts.labelColumn.trim() === '') return
+  const header = await csvHeader(opts.path)
+  if (header && header.length > 0 && !resolveColumn(header.header, opts.labelColumn)) {
+    throw badInput(labelMissingMessage(header.file, opts.labelColumn, header.header, true), LABEL_MISSING_HINT, 'preflight_failed')
+  }
+}
+
+/** The dataset CSV's first line (a CSV file, or the one CSV / labels.csv of a folder); undefined when unclear. */
+async function csvHeader(input: string): Promise<{file: string; header: string[]; length: number} | undefined> {
+  try {
+    const p = path.resolve(input)
+    let file = p
+    if (!/\.csv$/i.test(p)) {
+      const csvs = (await readdir(p)).filter((n) => /\.csv$/i.test(n) && !n.startsWith('.'))
+      const csv = csvs.length === 1 ? csvs[0] : csvs.includes('labels.csv') ? 'labels.csv' : undefined
+      if (!csv) return undefined
+      file = path.join(p, csv)
+    }
+    const fh = await open(file, 'r')
+    try {
+      const buf = Buffer.alloc(64 * 1024)
+      const {bytesRead} = await fh.read(buf, 0, buf.length, 0)
+      const header = parseCsvHead(buf.subarray(0, bytesRead).toString('utf8'), 1)[0] ?? []
+      return {file, header, length: header.length}
+    } finally {
+      await fh.close()
+    }
+  } catch {
+    return undefined // the layout and CSV checks report it
+  }
+}
+
+/**
+ * A category given with --category must use everything the folder holds: annotations/, masks/ or
+ * sequences/ beside the CSV, or keypoint columns, that the task would not read are data the user meant
+ * to push. Refused (exit 2) naming what would be left out and the category that reads it.
+ */
+async function checkNothingUnused(cat: CategoryInfo, opts: PlanOptions): Promise<void> {
+  if (cat.family === 'tabular') return
+  const found = await detectCategories(opts.path, opts.labelColumn)
+  if (found.families.length !== 1 || found.families[0] !== cat.family || found.candidates.includes(cat.name)) return
+  let dirs: Set<string>
+  try {
+    dirs = new Set((await readdir(path.resolve(opts.path), {withFileTypes: true})).filter((e) => e.isDirectory()).map((e) => e.name))
+  } catch {
+    return // the layout check that follows reports an unreadable folder
+  }
+  const header = (await csvHeader(opts.path))?.header ?? []
+  const used = new Set<string | null>([cat.primarySubdir, ...cat.sidecars.map((s) => s.subdir)])
+  const unused = ['annotations', 'masks', 'sequences'].filter((d) => dirs.has(d) && !used.has(d)).map((d) => `${d}/`)
+  if (cat.name !== 'keypoint_detection' && header.includes('Annotation') && header.includes('Visibility')) unused.push('the Annotation and Visibility (keypoint) columns')
+  if (unused.length === 0) return
+  const fits = found.candidates
+  throw badInput(
+    `${cat.name} would leave ${unused.join(' and ')} in ${quote(opts.path)} unused (${found.why})`,
+    `pass --category ${fits.length === 1 ? fits[0] : `one of: ${fits.join(', ')}`}, which ${fits.length === 1 ? 'reads' : 'read'} ${unused.length === 1 && !unused[0]!.startsWith('the ') ? 'it' : 'them'}; nothing was uploaded`,
     'category_mismatch',
   )
 }

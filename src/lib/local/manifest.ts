@@ -75,9 +75,13 @@ export function diversityProblem(counter: LabelCounter, column: string, category
   return `${category} needs at least 2 distinct values in label column ${quote(column)}; found ${counter.distinct}${vals.length > 0 ? ` (${someOf(vals)})` : ''} — add examples of other classes, or pick a regression task if the label is a continuous number`
 }
 
+/** The one wording for a label column that is not there, whether --label-column named it or the default did. */
 export function labelMissingMessage(file: string, wanted: string, header: readonly string[], explicit: boolean): string {
-  return `label column ${quote(wanted)} not found in ${quote(path.basename(file))} (columns: ${someOf(header.map((h) => h), header.length, 12)}) — ${explicit ? 'pass --label-column with one of these' : 'pass --label-column <column>'}`
+  return `label column ${quote(wanted)}${explicit ? ' (--label-column)' : ''} not found in ${quote(path.basename(file))} (columns: ${someOf(header.map((h) => h), header.length, 12)})`
 }
+
+/** Its next step: the flag, not the data. */
+export const LABEL_MISSING_HINT = 'pass --label-column with one of the columns above; nothing was uploaded'
 
 const MEDIA_EXT = /\.(jpe?g|png|xml|txt|text)$/i
 

@@ -33,6 +33,8 @@ export function badData(message: string, hint?: string, reason = 'preflight_fail
 export interface Problem {
   exitCode: 2 | 3
   message: string
+  /** The next step when it is not "fix the data" (a flag to change). */
+  hint?: string
 }
 
 export class Problems {
@@ -41,15 +43,15 @@ export class Problems {
     this.list.push({exitCode: 3, message})
   }
 
-  input(message: string): void {
-    this.list.push({exitCode: 2, message})
+  input(message: string, hint?: string): void {
+    this.list.push({exitCode: 2, message, hint})
   }
 
   /** Throws when anything was found; the exit code is that of the first finding (the Go CLI's check order). */
   throwIfAny(where: string): void {
     if (this.list.length === 0) return
     const first = this.list[0]!
-    if (this.list.length === 1) throw new CliError(first.message, {exitCode: first.exitCode, reason: 'preflight_failed', hint: 'Fix the data above and run the command again; nothing was uploaded.'})
+    if (this.list.length === 1) throw new CliError(first.message, {exitCode: first.exitCode, reason: 'preflight_failed', hint: first.hint ?? 'Fix the data above and run the command again; nothing was uploaded.'})
     const lines = this.list.map((p, i) => `  ${i + 1}. ${p.message}`)
     throw new CliError(`${where}: ${this.list.length} problems found:\n${lines.join('\n')}`, {
       exitCode: first.exitCode,

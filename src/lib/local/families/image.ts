@@ -6,7 +6,7 @@ import path from 'node:path'
 import {scanCsv} from '../csv.js'
 import {probeImage, type ImageProbe} from '../image-header.js'
 import type {FileEntry} from '../layout.js'
-import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, referencedName, resolveColumn, type Column} from '../manifest.js'
+import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, LABEL_MISSING_HINT, referencedName, resolveColumn, type Column} from '../manifest.js'
 import {Examples, isCuratedNA, mapLimit, quote, someOf} from '../util.js'
 import {checkKeypointRow} from './keypoints.js'
 import {vocProblems} from './voc.js'
@@ -103,9 +103,9 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
     if (d) problems.data(d)
     details.labels = labels.summary()
   } else if (cat.name === 'image_classification') {
-    problems.input(labelMissingMessage(csvFile, wantedLabel, header, opts.labelColumn !== undefined))
+    problems.input(labelMissingMessage(csvFile, wantedLabel, header, opts.labelColumn !== undefined), LABEL_MISSING_HINT)
   } else if (opts.labelColumn === undefined) {
-    problems.input(`no "label" column in ${quote(csvName)} — pass --label-column <column> (columns: ${someOf(header, header.length, 12)})`)
+    problems.input(labelMissingMessage(csvFile, wantedLabel, header, false), LABEL_MISSING_HINT)
   }
 
   const names = new Set(images.map((f) => f.name))

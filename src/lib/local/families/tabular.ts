@@ -10,7 +10,7 @@ import {sqlBaseType} from '../../schema/index.js'
 import {checkRanges, rangeBytes, workerCount} from '../csv-ranges.js'
 import {ArrayCells, scanCsv, type CsvRow, type CsvScanResult} from '../csv.js'
 import {INFER_SAMPLE_ROWS, inferSchema} from '../infer.js'
-import {assertReadableCsv, csvShapeProblems, diversityProblem, labelMissingMessage, resolveColumn, type Column} from '../manifest.js'
+import {assertReadableCsv, csvShapeProblems, diversityProblem, labelMissingMessage, LABEL_MISSING_HINT, resolveColumn, type Column} from '../manifest.js'
 import {Findings, isFloatType, isIntType, RangeChecker, renderExamples, type RangeState} from '../tabular-checks.js'
 import {quote, someOf} from '../util.js'
 import type {FamilyContext, FamilyResult} from './types.js'
@@ -99,7 +99,7 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
   for (const [col, {kind, ex}] of findings.typeBad) problems.data(`column ${quote(col)} is typed ${s[col]} but ${ex.count} value(s) are not ${kind}: ${renderExamples(ex)} — fix the values or type the column VARCHAR with --schema`)
 
   const lc = labelCol as Column | null
-  if (!lc) problems.input(labelMissingMessage(csvFile, wantedLabel, header, opts.labelColumn !== undefined))
+  if (!lc) problems.input(labelMissingMessage(csvFile, wantedLabel, header, opts.labelColumn !== undefined), LABEL_MISSING_HINT)
 
   if (cat.grouping) {
     const {groupColumn, timeColumn} = cat.grouping

@@ -5,7 +5,7 @@ import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import {scanCsv} from '../csv.js'
-import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, referencedName, resolveColumn, type Column} from '../manifest.js'
+import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, LABEL_MISSING_HINT, referencedName, resolveColumn, type Column} from '../manifest.js'
 import {Examples, mapLimit, quote, someOf} from '../util.js'
 import type {FamilyContext, FamilyResult} from './types.js'
 
@@ -41,7 +41,7 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
 
   const labelName = (labelCol as Column | null)?.name
   if (supervised) {
-    if (!labelCol) problems.input(labelMissingMessage(csvFile, wantedLabel, header, opts.labelColumn !== undefined))
+    if (!labelCol) problems.input(labelMissingMessage(csvFile, wantedLabel, header, opts.labelColumn !== undefined), LABEL_MISSING_HINT)
     else if (cat.classification) {
       const d = diversityProblem(labels, labelName!, cat.name)
       if (d) problems.data(d)
