@@ -65,7 +65,7 @@ test('tabular samples: bare CSV staged as labels.csv, inferred schema, regressio
   const tc = await plan({path: S + 'tabular_classification/tabular_classification_sample_in_csv_format.csv', category: 'tabular_classification'})
   assert.deepEqual(tc.files.map((f) => f.stagedPath), ['labels.csv'])
   assert.deepEqual(tc.config.schema, {feature_00: 'FLOAT', feature_01: 'FLOAT', feature_02: 'FLOAT', label: 'INT'})
-  assert.match(tc.warnings.join('\n'), /Inferred schema for 4 column\(s\).*override with --schema/)
+  assert.match(tc.warnings.join('\n'), /inferred types of 3 columns.*override with --schema/)
   const tr = await plan({path: S + 'tabular_regression', category: 'tabular_regression', labelColumn: 'price', labelPolicy: 'passthrough'})
   assert.deepEqual(tr.config.label, {column: 'price', policy: 'passthrough'})
   const tsf = await plan({path: S + 'time_series_forecasting', category: 'time_series_forecasting', labelColumn: 'value'})

@@ -5,7 +5,7 @@
 // would append to or duplicate a table the user meant to replace.
 import {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {Catalog, Dataset, readCatalog} from './catalog.js'
+import {Catalog, Dataset, ingestionJobs, readCatalog} from './catalog.js'
 import {PHYSICAL_RE, sameName, SYSTEM_TABLES} from './names.js'
 import {planTeardown, teardown, TeardownResult} from './teardown.js'
 
@@ -22,7 +22,16 @@ export interface GuardOptions {
 
 export interface GuardResult {
   existed: boolean
+  /** What the push removes before its upload: the dataset (--overwrite), or the empty table a failed run left. */
+  removal?: Removal
   replaced?: TeardownResult
+}
+
+export interface Removal {
+  name: string
+  /** `table training_test_datasets.x, 12 records` / `3 files in /data/shared/x`. */
+  what: string
+  why: 'overwrite' | 'failed-run'
 }
 
 /** The existing dataset a push of `table` would collide with (ASCII case-insensitive, as MySQL on most installs). */
@@ -37,6 +46,8 @@ export interface Destination {
   existing?: Dataset
   /** --idempotency-key names a run the cluster already has: the push attaches to it, loading nothing new. */
   replay?: boolean
+  /** An ingestion of this dataset is under way (checked only for an empty table). */
+  running?: boolean
 }
 
 /** Read what exists under that name. Fails closed: MySQL unreadable → exit 7, never "absent". */
@@ -71,28 +82,54 @@ export async function checkDestination(t: ClusterTarget, namespace: string, tabl
       // cannot tell: treat it as a new ingestion (exit 6 below)
     }
   }
-  return {table, namespace, cat, existing, replay}
+  // an empty table may be what a failed run left: whether a run of it is still going decides (applyDestination)
+  let running = false
+  if (existing && !replay && existing.tables.length > 0 && existing.records === 0) {
+    try {
+      running = (await ingestionJobs(t, namespace, {logs: false, signal})).some((j) => j.status === 'running' && j.label !== undefined && sameName(j.label, existing.name))
+    } catch {
+      running = true // cannot tell: treated as in use (exit 6 names the way out)
+    }
+  }
+  return {table, namespace, cat, existing, replay, running}
 }
 
-/** Exit 6 when the dataset exists and --overwrite is not given; with it, remove the dataset (after every other check). */
-export async function applyDestination(t: ClusterTarget, d: Destination, o: GuardOptions): Promise<GuardResult> {
+/**
+ * Decides what happens to an existing dataset, removing nothing: exit 6 when it exists and --overwrite
+ * is not given; with it, or when all it is is the empty table a failed run of the same table left
+ * (no records, no files, no run under way), the push removes it first (removeDestination, a step of its own).
+ */
+export function applyDestination(d: Destination, o: Pick<GuardOptions, 'overwrite' | 'warn'>): GuardResult {
   for (const n of d.cat.notes) o.warn(n)
   const ds = d.existing
   if (!ds || d.replay) return {existed: Boolean(ds)}
-  const what = ds.tables.length ? `table ${ds.tables.map((x) => `training_test_datasets.${x}`).join(', ')}, ${ds.records} records` : `${ds.files?.files ?? 0} files in /data/shared/${ds.name}`
-  if (!o.overwrite) {
-    throw new CliError(`dataset "${ds.name}" already exists in namespace "${d.namespace}" (${what}); pushing again would not merge or replace it`, {
-      exitCode: ExitCode.TABLE_EXISTS,
-      hint: `re-run with --overwrite to replace it, remove it first with \`tracebloc dataset delete ${ds.name}\`, or pick another --table`,
-      reason: 'table_exists',
-    })
-  }
-  if (o.dryRun) {
-    o.warn(`--overwrite: dataset "${ds.name}" (${what}) would be removed before the upload (dry run: nothing removed)`)
-    return {existed: true}
-  }
-  o.onStatus?.(`replacing dataset "${ds.name}": removing its table and files`)
-  // the staged copy stays: this push swaps its own files into it and skips the ones that did not change
+  const what = ds.tables.length ? `table ${ds.tables.map((x) => `training_test_datasets.${x}`).join(', ')}, ${ds.records.toLocaleString('en-US')} record${ds.records === 1 ? '' : 's'}` : `${ds.files?.files ?? 0} file${ds.files?.files === 1 ? '' : 's'} in /data/shared/${ds.name}`
+  if (o.overwrite) return {existed: true, removal: {name: ds.name, what, why: 'overwrite'}}
+  if (leftByFailedRun(d, ds)) return {existed: true, removal: {name: ds.name, what, why: 'failed-run'}}
+  throw new CliError(`dataset "${ds.name}" already exists in namespace "${d.namespace}" (${what}); pushing again would not merge or replace it`, {
+    exitCode: ExitCode.TABLE_EXISTS,
+    hint: `re-run with --overwrite to replace it, remove it first with \`tracebloc dataset delete ${ds.name}\`, or pick another --table`,
+    reason: 'table_exists',
+  })
+}
+
+/** An empty table, no files under /data/shared/<name>, and no ingestion of it running: what a failed run leaves. */
+function leftByFailedRun(d: Destination, ds: Dataset): boolean {
+  return ds.tables.length > 0 && ds.records === 0 && ds.files !== undefined && ds.files.files === 0 && !d.running
+}
+
+/** The plan's line for a removal (shown before anything is removed or uploaded). */
+export function removalLine(r: Removal, dryRun: boolean): string {
+  const verb = dryRun ? 'would be removed (dry run: nothing removed)' : 'is removed before the upload'
+  return r.why === 'overwrite'
+    ? `--overwrite: the existing dataset "${r.name}" (${r.what}) ${verb}`
+    : `"${r.name}" is an empty table a failed run left (${r.what}): it ${verb} and this push loads the data`
+}
+
+/** Removes the dataset as `dataset delete` does, keeping the staged copy (this push swaps its own files into it). */
+export async function removeDestination(t: ClusterTarget, d: Destination, r: Removal, o: GuardOptions): Promise<TeardownResult> {
+  const ds = d.existing!
+  o.onStatus?.(`removing ${r.what}`)
   const replaced = await teardown(t, planTeardown(d.cat, ds, ds.tables, {keepStaged: true}), {
     mysqlPod: d.cat.mysqlPod,
     serviceAccount: o.serviceAccount,
@@ -102,10 +139,14 @@ export async function applyDestination(t: ClusterTarget, d: Destination, o: Guar
     onStatus: o.onStatus,
   }).catch((error: unknown) => {
     if (!(error instanceof CliError)) throw error
-    throw new CliError(`--overwrite: ${error.message}; nothing new was uploaded`, {exitCode: error.exitCode, hint: error.hint ?? `remove it with \`tracebloc dataset delete ${ds.name}\`, then push again`, reason: error.reason, cause: error})
+    throw new CliError(`${r.why === 'overwrite' ? '--overwrite: ' : ''}${error.message}; nothing new was uploaded`, {exitCode: error.exitCode, hint: error.hint ?? `remove it with \`tracebloc dataset delete ${ds.name}\`, then push again`, reason: error.reason, cause: error})
   })
   for (const w of replaced.warnings) o.warn(w)
+  return replaced
+}
+
+/** What the removal step's title says once done. */
+export function removedTitle(r: Removal, replaced: TeardownResult): string {
   const partial = replaced.removedPaths.filter((p) => /\.(?:staging|old)-[^/]*$/.test(p))
-  o.warn(`--overwrite: removed the existing dataset "${ds.name}" (${what}) before the upload${partial.length ? `, with the partial staged cop${partial.length > 1 ? 'ies' : 'y'} ${partial.join(', ')}` : ''}`)
-  return {existed: true, replaced}
+  return `Removed ${r.why === 'overwrite' ? 'the existing dataset' : 'the empty table'} "${r.name}" (${r.what})${partial.length ? `, with the partial staged cop${partial.length > 1 ? 'ies' : 'y'} ${partial.join(', ')}` : ''}`
 }

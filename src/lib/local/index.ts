@@ -60,6 +60,8 @@ export interface DatasetPlan {
   files: StagedFile[]
   totalBytes: number
   rows: number
+  /** Distinct rows (each a record in the table), when counted: below `rows` when rows repeat. */
+  distinctRows?: number
   warnings: string[]
   details: Record<string, unknown>
 }
@@ -323,6 +325,7 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
     files,
     totalBytes,
     rows: r.rows,
+    distinctRows: r.distinctRows,
     warnings: ctx.warnings,
     details: {...ctx.details, csv: path.basename(layout.csv.path), root: layout.root},
   }

@@ -83,7 +83,7 @@ export function inferSchema(header: readonly string[], sample: readonly string[]
     if (present.length === 0) empty.push(col)
     else if ((t === 'INT' || t === 'BIGINT') && col !== labelColumn && present.length >= 10 && new Set(present).size === present.length) idLike.push(col)
   })
-  if (skipped.length > 0) warnings.push(`skipped reserved column(s) the ingestor creates itself: ${skipped.join(', ')} — they are not part of the schema`)
+  if (skipped.length > 0) warnings.push(`dropped column${skipped.length === 1 ? '' : 's'} ${skipped.join(', ')}: the ingestor creates ${skipped.length === 1 ? 'a column of that name' : 'columns of those names'} itself, so ${skipped.length === 1 ? 'it is' : 'they are'} not loaded`)
   if (empty.length > 0) warnings.push(`column(s) with no values in the first ${INFER_SAMPLE_ROWS} rows typed VARCHAR(1): ${empty.join(', ')} — pass --schema to set their type`)
   if (idLike.length > 0) warnings.push(`column(s) that look like row ids (all-distinct integers): ${idLike.join(', ')} — an id column teaches a model nothing; drop it or keep it deliberately`)
   return {schema, warnings}

@@ -9,7 +9,17 @@ export function humanBytes(n: number): string {
     v /= 1024
     i++
   }
-  return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`
+  return i === 0 ? `${Math.round(n)} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`
+}
+
+/** A count as every command prints one: "2,400" (en-US grouping). */
+export function count(n: number): string {
+  return n.toLocaleString('en-US')
+}
+
+/** "1 file", "2,400 files"; `many` for irregular plurals ("1 entry", "3 entries"). */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${count(n)} ${n === 1 ? one : many}`
 }
 
 /** A progress duration (elapsed, ETA): "42s", "3m07s", "1h05m". */

@@ -6,7 +6,7 @@ import type {PortForward} from '../cluster/portforward.js'
 import type {PermissionCheck} from '../cluster/rbac.js'
 import type {IngestorToken} from '../cluster/token.js'
 import type {DatasetPlan, PlanOptions} from '../local/index.js'
-import type {GuardResult} from '../catalog/guard.js'
+import type {Destination, GuardResult} from '../catalog/guard.js'
 import type {ClusterIdentity} from '../guard/identity.js'
 import type {CompressMode, StagingPaths, StreamResult} from '../staging/stream.js'
 import {newIdempotencyKey, type SubmitResult} from '../submit/submit.js'
@@ -64,6 +64,10 @@ export interface PushContext {
   reclaimed?: boolean
   /** The destination check: whether the dataset existed, and what --overwrite removed. */
   destination?: GuardResult
+  /** What the destination check read (the removal step removes from it). */
+  destinationCheck?: Destination
+  /** Records the destination table holds after the run (read back from MySQL; undefined when unreadable). */
+  recordsInTable?: number
   /** The target cluster's identity (kube-system UID), as the wrong-cluster guard saw it. */
   identity?: ClusterIdentity
   /** The step running (or last run): says where an interrupted run stands. */

@@ -1,5 +1,6 @@
 // What a human sees when a push ends: the dry-run plan, the detached note, or the outcome panel.
-import {humanBytes} from '../output/format.js'
+import {removalLine} from '../catalog/guard.js'
+import {count, humanBytes, plural} from '../output/format.js'
 import {style} from '../output/style.js'
 import {failureLines, outcomePanel} from '../watch/panel.js'
 import type {PushContext, PushOptions} from './context.js'
@@ -13,8 +14,9 @@ export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): stri
       style.bold('Plan (dry run — nothing was written)'),
       `  target     context ${ctx.target?.context}, namespace ${ctx.release?.namespace}, release ${ctx.release?.release} (chart ${ctx.release?.chartVersion})`,
       ...(ctx.identity ? [`  cluster    kube-system UID ${ctx.identity.uid} (${ctx.identity.server})`] : []),
-      `  files      ${plan.files.length} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`,
-      `  rows       ${plan.rows}`,
+      `  files      ${count(plan.files.length)} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`,
+      `  rows       ${count(plan.rows)}`,
+      ...planLines(ctx, o).map((l) => `  ${style.yellow('!')} ${l}`),
       '  ingest config:',
       ...plan.configYaml.trimEnd().split('\n').map((l) => `    ${l}`),
     ]
@@ -32,5 +34,21 @@ export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): stri
   } else if (ctx.reclaimed) {
     lines.push(`  staged copy reclaimed from client-pvc`)
   }
+  return lines
+}
+
+/**
+ * Everything the push will drop, infer, skip, merge or remove, one line each: shown by the plan step
+ * before any byte moves, and in the --dry-run plan. Other additions to the plan belong here too.
+ */
+export function planLines(ctx: PushContext, o: Pick<PushOptions, 'dryRun'>): string[] {
+  const plan = ctx.plan!
+  const lines = [...plan.warnings]
+  const distinct = plan.distinctRows
+  if (distinct !== undefined && distinct < plan.rows) {
+    lines.push(`${plural(plan.rows, 'row')} make ${plural(distinct, 'distinct record')}: ${plural(plan.rows - distinct, 'row repeats', 'rows repeat')} an earlier row and merge into its record`)
+  }
+  const removal = ctx.destination?.removal
+  if (removal) lines.push(removalLine(removal, o.dryRun))
   return lines
 }

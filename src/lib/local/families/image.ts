@@ -33,6 +33,7 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
   const kpBad = new Examples()
   const maskIdEmpty = new Examples()
   opts.onProgress?.({phase: 'Reading ' + csvName, bytes: 0})
+  const distinct = new Set<string>() // whole rows: identical ones merge into one record
   const res = await scanCsv(csvFile, {
     onHeader(h) {
       // exact lowercase `filename`: the transfer step does a case-sensitive record.get("filename")
@@ -49,6 +50,7 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
       }
     },
     onRow(f, _row, line) {
+      distinct.add(f.cells().join('\u0000'))
       if (fnCol) refs.push([f.cell(fnCol.index), line])
       if (labelCol) labels.add(f.cell(labelCol.index).trim())
       if (annCol && visCol && opts.numberOfKeypoints) {
@@ -168,7 +170,7 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
     }
   }
 
-  return {rows: res.rows, label: labelName ?? opts.labelColumn ?? 'label', extension, targetSize: target}
+  return {rows: res.rows, distinctRows: distinct.size, label: labelName ?? opts.labelColumn ?? 'label', extension, targetSize: target}
 }
 
 function checkResolutions(dir: string, files: FileEntry[], probes: ImageProbe[], target: [number, number] | undefined, opts: FamilyContext['opts'], problems: FamilyContext['problems'], detected: boolean): void {

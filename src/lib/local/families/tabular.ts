@@ -36,7 +36,12 @@ export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult
       if (cat.name === 'time_series_forecasting' && schema.timestamp && /^(DATE|DATETIME)$/.test(schema.timestamp)) schema.timestamp = 'TIMESTAMP'
       warnings.push(...inf.warnings)
       details.inferredSchema = schema
-      warnings.push(`Inferred schema for ${Object.keys(schema).length} column(s) from ${csvName} (override with --schema): ${Object.entries(schema).map(([c, t]) => `${c}:${t}`).join(',')}`)
+      // the label column is typed for the checks only: the table keeps labels in its own text column
+      const lab = labelCol?.name
+      const cols = Object.entries(schema).filter(([c]) => c !== lab)
+      warnings.push(
+        `inferred types of ${cols.length} column${cols.length === 1 ? '' : 's'} from ${csvName} (override with --schema): ${cols.map(([c, t]) => `${c}:${t}`).join(', ')}${lab && schema[lab] ? `; the label column ${lab} (${schema[lab]} values) is stored as text in the table's label column` : ''}`,
+      )
     }
     checker = new RangeChecker({header, schema, category: cat.name, classification: cat.classification, grouping: cat.grouping, label: labelCol, timeColumn: opts.timeColumn, now})
     sample.forEach((r, k) => checker!.check(new ArrayCells(r), sampleLines[k]!))

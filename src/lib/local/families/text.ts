@@ -23,12 +23,14 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
   let labelCol: Column | null = null
   const rows: Array<{ref: string; line: number; label?: string}> = []
   const labels = new LabelCounter()
+  const distinct = new Set<string>() // whole rows: identical ones merge into one record
   const res = await scanCsv(csvFile, {
     onHeader(h) {
       fnIdx = h.indexOf('filename')
       if (supervised) labelCol = resolveColumn(h, wantedLabel)
     },
     onRow(f, _r, line) {
+      distinct.add(f.cells().join('\u0000'))
       const label = labelCol ? f.cell(labelCol.index) : undefined
       if (labelCol) labels.add(label!.trim())
       if (fnIdx >= 0) rows.push({ref: f.cell(fnIdx), line, label: cat.name === 'token_classification' ? label : undefined})
@@ -111,5 +113,5 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
   }
   details.files = dir.files.length
   details.extension = ext
-  return {rows: res.rows, label: labelName ?? opts.labelColumn}
+  return {rows: res.rows, distinctRows: distinct.size, label: labelName ?? opts.labelColumn}
 }

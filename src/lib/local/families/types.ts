@@ -25,6 +25,8 @@ export interface FamilyContext {
 /** What a family's preflight resolved, for config synthesis. */
 export interface FamilyResult {
   rows: number
+  /** Rows that differ in content: identical rows become one record in the table (they share a data_id). */
+  distinctRows?: number
   /** The label column as it appears in the CSV header (undefined when the task has none). */
   label?: string
   extension?: string

@@ -1,6 +1,7 @@
 // Step 2: find the client release and check everything the push needs from it (PVC, permissions,
 // jobs-manager, the ingestor token, the schema jobs-manager validates with) and whether the
-// destination dataset already exists. Reads only, except what --overwrite removes.
+// destination dataset already exists. Reads only. Then the plan (what will be dropped, inferred,
+// skipped or removed) and, when the plan says so, the removal of the existing dataset.
 import type {ListrTask} from 'listr2'
 
 import {checkSharedPvc, discoverRelease, pickJobsManagerPod} from '../../cluster/discovery.js'
@@ -8,9 +9,11 @@ import {loadClusterTarget} from '../../cluster/kube.js'
 import {checkPermissions, PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../../cluster/rbac.js'
 import {mintIngestorToken} from '../../cluster/token.js'
 import {raceAbort, signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {count, humanBytes, plural} from '../../output/format.js'
 import {SCHEMA_SHA256} from '../../schema/index.js'
 import {fetchServerSchema} from '../../submit/submit.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
+import {planLines} from '../panel.js'
 import {withJobsManager} from '../jobs-manager.js'
 
 type Output = {output: string}
@@ -24,20 +27,11 @@ export function connectStep(o: PushOptions, env: StepEnv): ListrTask<PushContext
         // API reads do not all take the signal: stop waiting for them at once (they change nothing);
         // the destination check started inside runs alongside them and is awaited with them
         const destination = await raceAbort(o.signal, checkCluster(o, c, task, env.warn))
-        // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes.
-        // Not raced: a teardown under way finishes its current removal and honours the signal itself.
-        task.output = 'checking whether the dataset already exists'
+        // before any byte is uploaded: an existing dataset stops the push (exit 6), or is removed by the
+        // replace step after the plan has said so (--overwrite, or the empty table a failed run left)
         const {applyDestination} = await import('../../catalog/guard.js')
-        c.destination = await applyDestination(c.target!, destination, {
-          overwrite: Boolean(o.overwrite),
-          dryRun: o.dryRun,
-          serviceAccount: c.release!.ingestorSA,
-          stageImage: o.stageImage,
-          podReadyTimeoutMs: o.podReadyTimeoutMs,
-          signal: o.signal,
-          onStatus: (s) => (task.output = s),
-          warn: env.warn,
-        })
+        c.destinationCheck = destination
+        c.destination = applyDestination(destination, {overwrite: Boolean(o.overwrite), warn: env.warn})
         task.title = `Connected to release ${c.release!.release} (chart ${c.release!.chartVersion}) in ${c.release!.namespace}`
       }),
   }
@@ -73,4 +67,48 @@ async function checkCluster(o: PushOptions, c: PushContext, task: Output, warn: 
     }
   }
   return destination
+}
+
+/** The plan, shown before any byte moves: one line per thing dropped, inferred, skipped, merged or removed. */
+export function planStep(o: PushOptions): ListrTask<PushContext> {
+  return {
+    title: 'Plan',
+    enabled: !o.dryRun, // a dry run prints the plan at its end
+    rendererOptions: {outputBar: Infinity, persistentOutput: true},
+    task: async (c, task) => {
+      task.title = `Plan: ${planSummary(c)}`
+      const lines = planLines(c, o)
+      if (lines.length > 0) task.output = lines.join('\n')
+    },
+  }
+}
+
+/** One line: what goes where. */
+export function planSummary(c: PushContext): string {
+  const p = c.plan!
+  return `${plural(p.files.length, 'file')} (${humanBytes(p.totalBytes)}), ${plural(p.rows, 'row')} → table ${p.table} in namespace ${c.release?.namespace ?? '?'}`
+}
+
+/** --overwrite (or the empty table a failed run left): the removal, a step of its own after the plan. */
+export function replaceStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
+  return {
+    title: 'Remove the existing dataset',
+    enabled: (c) => !o.dryRun && Boolean(c.destination?.removal),
+    task: async (c, task) => {
+      const r = c.destination!.removal!
+      task.title = `Remove ${r.why === 'overwrite' ? 'the existing dataset' : 'the empty table'} "${r.name}" (${r.what})`
+      const {removeDestination, removedTitle} = await import('../../catalog/guard.js')
+      c.destination!.replaced = await removeDestination(c.target!, c.destinationCheck!, r, {
+        overwrite: Boolean(o.overwrite),
+        dryRun: o.dryRun,
+        serviceAccount: c.release!.ingestorSA,
+        stageImage: o.stageImage,
+        podReadyTimeoutMs: o.podReadyTimeoutMs,
+        signal: o.signal,
+        onStatus: (s) => (task.output = s),
+        warn: env.warn,
+      })
+      task.title = removedTitle(r, c.destination!.replaced)
+    },
+  }
 }

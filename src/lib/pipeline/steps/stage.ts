@@ -4,7 +4,7 @@ import type {ListrTask} from 'listr2'
 
 import type {ClusterTarget} from '../../cluster/kube.js'
 import {signalPoint, throwIfInterrupted} from '../../command/signals.js'
-import {humanBytes, humanDuration} from '../../output/format.js'
+import {count, humanBytes, humanDuration, plural} from '../../output/format.js'
 import {HashCache} from '../../staging/hash-cache.js'
 import {buildStagePod, createStagePod, deletePod, findOrphanStagePods, stagePodName, waitPodReady} from '../../staging/stage-pod.js'
 import {stageFiles, stagingPaths, type StreamResult} from '../../staging/stream.js'
@@ -80,8 +80,8 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
 function stagedTitle(st: StreamResult): string {
   const rate = st.seconds > 0 ? st.sentBytes / st.seconds : 0
   return !st.swapped
-    ? `Staged copy already up to date: ${st.files} files (${humanBytes(st.bytes)}) unchanged, nothing sent`
-    : `Staged ${st.files} files (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${st.files - st.skippedFiles} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s)${st.skippedFiles ? `, ${st.skippedFiles} unchanged` : ''}${st.retries ? `, ${st.retries} retries` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
+    ? `Staged copy already up to date: ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) unchanged, nothing sent`
+    : `Staged ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${count(st.files - st.skippedFiles)} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s)${st.skippedFiles ? `, ${count(st.skippedFiles)} unchanged` : ''}${st.retries ? `, ${plural(st.retries, 'retry', 'retries')}` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
 }
 
 async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, warn: (s: string) => void) {

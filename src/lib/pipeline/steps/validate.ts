@@ -2,7 +2,7 @@
 import type {ListrTask} from 'listr2'
 
 import {raceAbort, signalPoint, throwIfInterrupted} from '../../command/signals.js'
-import {humanBytes} from '../../output/format.js'
+import {humanBytes, plural} from '../../output/format.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 
 export function validateStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
@@ -22,8 +22,12 @@ export function validateStep(o: PushOptions, env: StepEnv): ListrTask<PushContex
             onProgress: (p) => env.throttle(() => (task.output = `${p.phase}${p.files !== undefined ? ` · ${p.files} files` : ''}${p.bytes !== undefined ? ` · ${humanBytes(p.bytes)}` : ''}`)),
           }),
         )
-        for (const w of c.plan.warnings) env.warn(w)
-        task.title = `Validated ${c.plan.rows} rows, ${c.plan.files.length} files (${humanBytes(c.plan.totalBytes)}) as ${c.plan.category}${env.detected ? ` (detected: ${env.detected})` : ''}`
+        // what the data loses or gains (skipped entries, dropped columns, inferred types) is shown in the
+        // plan, before anything is uploaded; the --json document keeps it under warnings
+        c.warnings.push(...c.plan.warnings)
+        const p = c.plan
+        const merged = p.distinctRows !== undefined && p.distinctRows < p.rows ? ` (${plural(p.distinctRows, 'distinct record')}: repeated rows merge)` : ''
+        task.title = `Validated ${plural(p.rows, 'row')}${merged}, ${plural(p.files.length, 'file')} (${humanBytes(p.totalBytes)}) as ${p.category}${env.detected ? ` (detected: ${env.detected})` : ''}`
       }),
   }
 }
