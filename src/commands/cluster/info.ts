@@ -135,7 +135,8 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
     row('cli', `${i.schema.cli.version} ${i.schema.cli.sha256.slice(0, 12)}…`)
     row('jobs-manager', i.schema.server ? `${i.schema.server.version ?? '?'} ${(i.schema.server.sha256 ?? '').slice(0, 12)}… ${i.schema.match ? ok(true) : style.yellow('differs')}` : 'not reported (GET /v1/version unavailable)')
     this.out(style.bold('Permissions'))
-    for (const p of i.permissions) row(ok(p.allowed), `${p.permission} — ${p.purpose}`)
+    const w = Math.max(0, ...i.permissions.map((p) => p.permission.length))
+    for (const p of i.permissions) this.out(`  ${ok(p.allowed)} ${p.permission.padEnd(w)}  ${p.purpose}`)
     this.out('')
     this.out(i.ready ? `${ok(true)} Ready for \`tracebloc dataset push\`.` : `${ok(false)} Not ready: fix the items marked ✖ above.`)
   }

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
 import {printable} from '../../lib/output/printable.js'
-import {humanAge} from '../../lib/output/format.js'
+import {ago, count, humanDuration} from '../../lib/output/format.js'
 import {style} from '../../lib/output/style.js'
 import {RecentRuns} from '../../lib/runs/cache.js'
 import {requireRunPermissions, RUNS_PERMISSIONS} from '../../lib/runs/permissions.js'
@@ -24,7 +24,7 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
   static summary = 'List the ingestion runs of your tracebloc client, newest first'
   static description =
     'One row per run: idempotency key, table, category, intent, status (pending, running, succeeded, failed, completed with failures, ' +
-    'cancelled, unknown), start, duration, Job, and records inserted/total once the summary is known. Runs whose Job is gone show what is ' +
+    'cancelled, unknown), start, duration, Job, and the rows the ingestor inserted/found once its summary is known (`dataset list` counts the records in the table). Runs whose Job is gone show what is ' +
     'still known (cancel records, this machine’s recent runs). Stage pods a crashed push left are listed with the command that removes them.'
   static examples = ['<%= config.bin %> dataset runs', '<%= config.bin %> dataset runs --table cats_dogs_train', '<%= config.bin %> dataset runs -A --json']
   static flags = {
@@ -73,14 +73,14 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
         printable(r.category ?? '?'),
         printable(r.intent ?? '?'),
         statusText(r),
-        r.started_at ? `${humanAge(Math.round((now - Date.parse(r.started_at)) / 1000))} ago` : '-',
-        humanAge(r.duration_seconds),
-        printable(r.job_name ?? '-'),
-        r.summary ? `${r.summary.insertedRecords}/${r.summary.totalRecords}` : '-',
+        r.started_at ? ago(Date.parse(r.started_at) / 1000, now) : '—',
+        r.duration_seconds === undefined ? '—' : humanDuration(r.duration_seconds),
+        printable(r.job_name ?? '—'),
+        r.summary ? `${count(r.summary.insertedRecords)}/${count(r.summary.totalRecords)}` : '—',
       ])
-      const head = [...(namespace ? [] : ['NAMESPACE']), 'KEY', 'TABLE', 'CATEGORY', 'INTENT', 'STATUS', 'STARTED', 'DURATION', 'JOB', 'RECORDS']
+      const head = [...(namespace ? [] : ['NAMESPACE']), 'KEY', 'TABLE', 'CATEGORY', 'INTENT', 'STATUS', 'STARTED', 'DURATION', 'JOB', 'ROWS']
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => stripStyle(r[i]).length)))
-      const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - stripStyle(c).length))).join('  ')
+      const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i] - stripStyle(c).length))).join('   ')
       this.out(style.bold(line(head)))
       for (const r of rows) this.out(line(r))
       const failed = runs.filter((r) => r.reason && (r.status === 'failed' || r.status === 'unknown'))
@@ -89,7 +89,7 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
     if (leftovers.length > 0) {
       this.out('')
       this.out(style.bold('Left behind by interrupted pushes'))
-      for (const l of leftovers) this.out(`  stage pod ${printable(l.name)} (table ${printable(l.table || '?')}, ${l.phase}, ${humanAge(l.age_seconds)} old) → ${l.clean_command}`)
+      for (const l of leftovers) this.out(`  stage pod ${printable(l.name)} (table ${printable(l.table || '?')}, ${l.phase}, started ${l.age_seconds === undefined ? '—' : ago(Date.now() / 1000 - l.age_seconds)}) → ${l.clean_command}`)
     }
   }
 }

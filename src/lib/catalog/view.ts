@@ -1,7 +1,7 @@
 // JSON documents and human tables for `dataset list` / `show`. The list document keeps the Go CLI's
 // `data list --output-json` fields (LIFECYCLE.md §3.3; arrays never null) and adds its own.
 import {REGISTRY} from '../local/categories.js'
-import {ago, humanBytes, isoSeconds} from '../output/format.js'
+import {ago, count, humanBytes, isoSeconds} from '../output/format.js'
 import type {Dataset} from './catalog.js'
 import {FRAMEWORK_COLUMNS} from './catalog.js'
 import {sanitize} from './names.js'
@@ -87,10 +87,10 @@ export function listRows(ds: Dataset[]): string[] {
       d.name + (d.labelKnown ? '' : ' (name unknown)'),
       d.system ? 'system' : (d.task ?? modality(d).toLowerCase()),
       d.intent ?? '—',
-      d.records.toLocaleString('en-US'),
-      d.classes && labelled(d) ? String(d.classes) : '—',
+      count(d.records),
+      d.classes && labelled(d) ? count(d.classes) : '—',
       d.sizeKnown ? humanBytes(d.sizeBytes ?? 0) : '—',
-      d.files ? String(d.files.files) : '—',
+      d.files ? count(d.files.files) : '—',
       d.system ? '—' : state(d),
       ago(d.ingestedEpoch),
     ]),

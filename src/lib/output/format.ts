@@ -1,4 +1,5 @@
-// Formatting shared by every command: byte counts, durations, ages and timestamps.
+// Formatting shared by every command, one form each: counts ("2,400", plurals), bytes, durations
+// ("3m07s"), ages ("5m ago") and timestamps (RFC 3339 to the second, UTC).
 
 /** 1536 → "1.50 KiB" (binary units, three significant figures). */
 export function humanBytes(n: number): string {
@@ -32,17 +33,7 @@ export function humanDuration(seconds: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`
 }
 
-/** A table cell for an age or a run's length: "90s", "5m12s", "3h", "4d"; "-" when unknown. */
-export function humanAge(seconds: number | undefined): string {
-  if (seconds === undefined) return '-'
-  if (seconds < 120) return `${seconds}s`
-  const m = Math.floor(seconds / 60)
-  if (m < 60) return `${m}m${seconds % 60 ? `${seconds % 60}s` : ''}`
-  const h = Math.floor(m / 60)
-  return h < 48 ? `${h}h${m % 60 ? `${m % 60}m` : ''}` : `${Math.floor(h / 24)}d`
-}
-
-/** How long ago an epoch (seconds) was, coarsely: "just now", "5m ago", "3h ago", "2d ago". */
+/** How long ago an epoch (seconds) was, the one form every "when" uses: "just now", "5m ago", "3h ago", "2d ago"; "—" when unknown. */
 export function ago(epoch?: number, now = Date.now()): string {
   if (!epoch) return '—'
   const s = Math.max(0, Math.round(now / 1000 - epoch))

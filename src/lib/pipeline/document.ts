@@ -21,6 +21,9 @@ export interface PushJson {
   ingest_config?: Record<string, unknown>
   files?: number
   bytes?: number
+  rows?: number
+  /** Distinct rows (each one record in the table), when counted. */
+  distinct_rows?: number
   staged?: {
     files: number
     bytes: number
@@ -40,6 +43,8 @@ export interface PushJson {
     swapped: boolean
   }
   summary?: ReturnType<typeof summaryJson>
+  /** Records the table holds after the run (what `dataset list` shows); below summary.inserted when rows repeat. */
+  records_in_table?: number
   staging_reclaimed?: boolean
   warnings: string[]
   timings: Record<string, number>
@@ -68,6 +73,8 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
     replay: ctx.submit?.replay,
     ingest_config: o.dryRun ? plan?.config : undefined,
     files: plan?.files.length,
+    rows: plan?.rows,
+    distinct_rows: plan?.distinctRows,
     bytes: plan?.totalBytes,
     staged: st
       ? {
@@ -89,6 +96,7 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
         }
       : undefined,
     summary: summaryJson(ctx.watch?.summary),
+    records_in_table: ctx.recordsInTable,
     staging_reclaimed: ctx.reclaimed,
     warnings: ctx.warnings,
     timings: ctx.timings,

@@ -9,3 +9,19 @@ export function pushOutcome(ctx: PushContext, o: Pick<PushOptions, 'dryRun' | 'd
   if (o.detach) return {status: 'detached', exitCode: ExitCode.OK}
   return classifyWatch(ctx.watch)
 }
+
+/**
+ * The records the destination table holds after the run, read back as `dataset list` reads them (so
+ * both say the same number); undefined when MySQL cannot be read (the ingestor's counts still show).
+ */
+export async function recordsInTable(ctx: PushContext, signal: AbortSignal): Promise<number | undefined> {
+  if (!ctx.target || !ctx.submit || !ctx.plan || signal.aborted) return undefined
+  try {
+    const {readCatalog} = await import('../catalog/catalog.js')
+    const {existingDataset} = await import('../catalog/guard.js')
+    const cat = await readCatalog(ctx.target, ctx.submit.namespace, {signal})
+    return existingDataset(cat, ctx.plan.table)?.records ?? 0
+  } catch {
+    return undefined
+  }
+}

@@ -21,21 +21,45 @@ export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): stri
       ...plan.configYaml.trimEnd().split('\n').map((l) => `    ${l}`),
     ]
   }
-  const key = `  idempotency key ${ctx.idempotencyKey}`
+  const kv = (k: string, v: string) => `  ${k.padEnd(15)}  ${v}`
   if (o.detach) {
-    return [`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`, `  job ${ctx.submit?.jobName} in ${ctx.submit?.namespace}`, key, `  Follow it: ${doc.follow_command}`]
+    return [`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`, kv('job', `${ctx.submit?.jobName} in namespace ${ctx.submit?.namespace}`), kv('idempotency key', ctx.idempotencyKey), kv('follow it', doc.follow_command ?? '')]
   }
-  const lines = ['', ...outcomePanel(doc.status, ctx.watch?.summary), `  table ${plan.table} · job ${ctx.submit?.jobName} · namespace ${ctx.submit?.namespace}`, key]
+  const lines = ['', ...outcomePanel(doc.status, ctx.watch?.summary, ctx.recordsInTable), kv('table', plan.table), kv('job', `${ctx.submit?.jobName} in namespace ${ctx.submit?.namespace}`), kv('idempotency key', ctx.idempotencyKey)]
   if (doc.status !== 'succeeded') {
     // The error quotes the ingestor's reason: shown once, with its last log lines.
     lines.push(...failureLines(ctx.watch?.failureLines ?? [], doc.error))
     if (doc.follow_command && doc.status !== 'failed' && doc.status !== 'completed_with_failures') lines.push(`  ${style.dim('→')} re-attach: ${doc.follow_command}`)
-    lines.push(`  ${style.dim('→')} logs: kubectl logs -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`)
+    lines.push(`  ${style.dim('→')} logs: ${doc.follow_command ?? `kubectl logs -n ${ctx.submit?.namespace} job/${ctx.submit?.jobName}`}`)
+    // the last line: the same push again (a failed run's empty table does not block it)
+    if (doc.status !== 'unknown') lines.push(`  ${style.dim('→')} fix the cause above, then retry: ${retryCommand(o, plan.category)}`)
   } else if (ctx.reclaimed) {
     lines.push(`  staged copy reclaimed from client-pvc`)
   }
   return lines
 }
+
+/** The push as typed again: the same data, table and choices (no --idempotency-key: a retry is a new run). */
+export function retryCommand(o: PushOptions, category?: string): string {
+  const p = o.plan
+  const args = ['tracebloc', 'dataset', 'push', p.path, '--table', p.table]
+  const add = (flag: string, v: string | number | undefined) => v !== undefined && args.push(flag, String(v))
+  add('--category', p.category ?? category)
+  if (p.intent && p.intent !== 'train') add('--intent', p.intent)
+  add('--label-column', p.labelColumn)
+  add('--target-size', p.targetSize?.join('x'))
+  add('--min-size', p.minSize?.join('x'))
+  add('--schema', p.schema ? Object.entries(p.schema).map(([c, t]) => `${c}:${t}`).join(',') : undefined)
+  add('--label-policy', p.labelPolicy)
+  add('--time-column', p.timeColumn)
+  add('--number-of-keypoints', p.numberOfKeypoints)
+  add('--kubeconfig', o.cluster.kubeconfig)
+  add('--context', o.cluster.context)
+  add('--namespace', o.cluster.namespace)
+  return args.map(shellWord).join(' ')
+}
+
+const shellWord = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)
 
 /**
  * Everything the push will drop, infer, skip, merge or remove, one line each: shown by the plan step

@@ -10,7 +10,7 @@ import {cleanupPush, reclaimStaging, removeStagePodNow} from './cleanup.js'
 import {initialContext, PushContext, PushOptions} from './context.js'
 import {PushJson, pushDocument} from './document.js'
 import {interruptedReport} from './interrupted.js'
-import {pushOutcome} from './outcome.js'
+import {pushOutcome, recordsInTable} from './outcome.js'
 import {pushPanel} from './panel.js'
 import {runPush} from './push.js'
 import {WatchOutcomeShown} from './steps/watch.js'
@@ -79,6 +79,7 @@ export async function pushDataset(o: PushOptions, sig: Interruption, io: PushIo)
   }
 
   const outcome = pushOutcome(ctx, o)
+  if (outcome.status === 'succeeded' || outcome.status === 'completed_with_failures') ctx.recordsInTable = await recordsInTable(ctx, sig.signal)
   if (outcome.status === 'succeeded') {
     // A signal now cannot undo the run: reclaiming is skipped or cut short (its pod is removed), exit stays 0.
     ctx.reclaimed = sig.signal.aborted ? false : await reclaimStaging(ctx, o.stageImage, o.podReadyTimeoutMs, sig.signal)

@@ -2,6 +2,7 @@
 // read without printing it: a JWT's `exp` claim (ServiceAccount and OIDC tokens), an auth-provider's
 // cached expiry. Exec plugins produce theirs at request time; a refused one shows as a 401.
 import {ClusterTarget} from '../cluster/kube.js'
+import {isoSeconds} from '../output/format.js'
 
 export interface CredentialInfo {
   kind: string
@@ -18,11 +19,11 @@ export function describeCredential(t: Pick<ClusterTarget, 'kc'>, now = Date.now(
     const expiry = cfg.expiry ? Date.parse(cfg.expiry) : Number.NaN
     const fromJwt = jwtExpiry(cfg['id-token'])
     const at = Number.isFinite(expiry) ? expiry : fromJwt
-    return {kind: `auth provider ${user.authProvider.name}`, ...(at !== undefined && at < now ? {expiredAt: new Date(at).toISOString()} : {})}
+    return {kind: `auth provider ${user.authProvider.name}`, ...(at !== undefined && at < now ? {expiredAt: isoSeconds(at)} : {})}
   }
   if (user.token) {
     const at = jwtExpiry(user.token)
-    return {kind: at === undefined ? 'bearer token' : 'bearer token (JWT)', ...(at !== undefined && at < now ? {expiredAt: new Date(at).toISOString()} : {})}
+    return {kind: at === undefined ? 'bearer token' : 'bearer token (JWT)', ...(at !== undefined && at < now ? {expiredAt: isoSeconds(at)} : {})}
   }
   if (user.certData || user.certFile) return {kind: 'client certificate'}
   if (user.username) return {kind: 'basic auth'}
