@@ -49,7 +49,7 @@ function checkout(pinned: boolean): string {
 }
 
 const run = (dir: string, args: string[]) => {
-  const env = {...process.env, NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true'}
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true'}
   delete env.TRACEBLOC_REEXEC
   return spawnSync(oldNode!, [path.join(dir, 'bin/run.js'), ...args], {cwd: dir, encoding: 'utf8', env, timeout: 60_000})
 }
