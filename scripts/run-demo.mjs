@@ -39,7 +39,12 @@ let code = 1
 try {
   await ready
   console.log(`sandbox ready; pushing ${sample}\n`)
-  const push = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'dataset', 'push', sample, '--table', 'cats_dogs_train', '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', kubeconfig], {cwd: root, stdio: 'inherit'})
+  const push = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'dataset', 'push', sample, '--table', 'cats_dogs_train', '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', kubeconfig], {
+    cwd: root,
+    stdio: 'inherit',
+    // the demo's run goes into its own recent-run cache (removed with the sandbox), never the user's
+    env: {...process.env, TRACEBLOC_CACHE_DIR: path.join(tmp, 'cache')},
+  })
   code = await new Promise((resolve) => push.on('close', (c) => resolve(c ?? 1)))
 } catch (error) {
   console.error(String(error))

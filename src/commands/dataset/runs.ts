@@ -8,7 +8,7 @@ import {style} from '../../lib/output/style.js'
 import {RecentRuns} from '../../lib/runs/cache.js'
 import {requireRunPermissions, RUNS_PERMISSIONS} from '../../lib/runs/permissions.js'
 import {findLeftovers, type Leftover, listRuns, type RunInfo} from '../../lib/runs/runs.js'
-import {runTarget} from '../../lib/runs/target.js'
+import {clusterCache, runTarget} from '../../lib/runs/target.js'
 import {summaryJson} from '../../lib/watch/outcome.js'
 
 export interface RunsJson {
@@ -41,7 +41,7 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
     if (f['all-namespaces']) {
       const {loadClusterTarget} = await import('../../lib/cluster/kube.js')
       t = await loadClusterTarget(f)
-      cache = RecentRuns.load(this.config.cacheDir)
+      cache = await clusterCache(t, this.config.cacheDir)
     } else {
       ;({t, namespace, cache} = await runTarget(f, this.config.cacheDir, {arg: ''}))
     }

@@ -99,6 +99,7 @@ function remember(cacheDir: string, ctx: PushContext): void {
     table: ctx.plan?.table ?? '',
     namespace: ctx.submit.namespace,
     context: ctx.target.context,
+    cluster: ctx.identity?.uid,
     job_name: ctx.submit.jobName,
     category: ctx.plan?.category,
     intent: ctx.plan?.intent,

@@ -1,7 +1,8 @@
 // The user's recent runs, so `dataset logs` / `dataset cancel` without an argument mean "my last run"
 // (like `sf project deploy report`). One small JSON file under the CLI's cache dir; it never holds
-// secrets (key, table, namespace, context, job name, times), is bounded, and a lost or corrupt file
-// only costs the shortcut.
+// secrets (key, table, namespace, context, cluster UID, job name, times), is bounded, and a lost or
+// corrupt file only costs the shortcut. Runs are keyed by the cluster's identity (the kube-system UID),
+// not the context name: two clusters both reached through a context called "sandbox" keep apart.
 import {chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -10,6 +11,8 @@ export interface RecentRun {
   table: string
   namespace: string
   context: string
+  /** The cluster's identity (kube-system UID, or its server+CA stand-in): what the run belongs to. */
+  cluster?: string
   job_name?: string
   category?: string
   intent?: string
@@ -25,9 +28,15 @@ export class RecentRuns {
   private constructor(
     readonly file: string,
     private runs: RecentRun[],
+    /** Runs of other clusters: not visible here, written back untouched. */
+    private readonly others: RecentRun[] = [],
   ) {}
 
-  static load(dir: string): RecentRuns {
+  /**
+   * The runs of one cluster (`cluster`: its identity); runs recorded without one, or for another
+   * cluster, stay out of sight. Without `cluster` (no way to tell) every run is visible.
+   */
+  static load(dir: string, cluster?: string): RecentRuns {
     const file = path.join(dir, FILE)
     let runs: RecentRun[] = []
     try {
@@ -36,7 +45,8 @@ export class RecentRuns {
     } catch {
       // missing or corrupt: start empty
     }
-    return new RecentRuns(file, runs)
+    if (cluster === undefined) return new RecentRuns(file, runs)
+    return new RecentRuns(file, runs.filter((r) => r.cluster === cluster), runs.filter((r) => r.cluster !== cluster))
   }
 
   /** Newest first. */
@@ -70,7 +80,8 @@ export class RecentRuns {
     try {
       mkdirSync(path.dirname(this.file), {recursive: true})
       const tmp = `${this.file}.${process.pid}.tmp`
-      writeFileSync(tmp, JSON.stringify({version: 1, runs: this.runs}, null, 2) + '\n', {mode: 0o600})
+      const runs = [...this.runs, ...this.others].sort((a, b) => Date.parse(b.submitted_at) - Date.parse(a.submitted_at) || 0).slice(0, MAX_RECENT_RUNS)
+      writeFileSync(tmp, JSON.stringify({version: 1, runs}, null, 2) + '\n', {mode: 0o600})
       renameSync(tmp, this.file)
       chmodSync(this.file, 0o600)
       return true
@@ -80,7 +91,7 @@ export class RecentRuns {
   }
 }
 
-const same = (a: RecentRun, b: RecentRun) => a.context === b.context && a.namespace === b.namespace && a.key === b.key
+const same = (a: RecentRun, b: RecentRun) => a.cluster === b.cluster && a.context === b.context && a.namespace === b.namespace && a.key === b.key
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/
@@ -104,6 +115,7 @@ function isRecentRun(x: unknown): x is RecentRun {
     DNS_LABEL.test(r.namespace) &&
     typeof r.context === 'string' &&
     typeof r.submitted_at === 'string' &&
+    (r.cluster === undefined || (typeof r.cluster === 'string' && r.cluster.length <= 128)) &&
     (r.job_name === undefined || (typeof r.job_name === 'string' && r.job_name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(r.job_name)))
   )
 }

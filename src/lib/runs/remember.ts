@@ -6,7 +6,7 @@ import {RecentRun, RecentRuns} from './cache.js'
 export type SubmittedRun = Omit<RecentRun, 'submitted_at' | 'cancelled_at'>
 
 export function rememberRun(cacheDir: string, run: SubmittedRun): void {
-  const cache = RecentRuns.load(cacheDir)
+  const cache = RecentRuns.load(cacheDir, run.cluster)
   cache.record({...run, submitted_at: isoSeconds()})
   cache.save()
 }

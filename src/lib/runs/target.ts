@@ -13,7 +13,7 @@ export interface RunTarget {
 
 export async function runTarget(flags: ClusterFlags, cacheDir: string, o: {arg?: string; needRelease?: boolean; signal?: AbortSignal}): Promise<RunTarget> {
   const t = await loadClusterTarget(flags)
-  const cache = RecentRuns.load(cacheDir)
+  const cache = await clusterCache(t, cacheDir, o.signal)
   let known = Boolean(flags.namespace)
   if (!flags.namespace && o.arg === undefined) {
     const last = cache.last(t.context)
@@ -28,4 +28,14 @@ export async function runTarget(flags: ClusterFlags, cacheDir: string, o: {arg?:
     return {t, namespace: release.namespace, cache, release}
   }
   return {t, namespace: t.namespace, cache}
+}
+
+/** This cluster's recent runs (keyed by its kube-system UID; none when its identity cannot be read). */
+export async function clusterCache(t: ClusterTarget, cacheDir: string, signal?: AbortSignal): Promise<RecentRuns> {
+  const {clusterIdentity} = await import('../guard/identity.js')
+  const uid = await clusterIdentity(t, t.namespace, signal).then(
+    (id) => id.uid ?? '',
+    () => '',
+  )
+  return RecentRuns.load(cacheDir, uid)
 }
