@@ -84,14 +84,20 @@ export async function dryRunPlan(o: PushOptions, c: PushContext, status: (s: str
     const ns = c.release!.namespace
     const pod = c.jobsManagerPod!
     // 1. The staged copy's manifest (written only after a verified swap), read-only.
-    status('reading the staged copy')
-    const man = `${stagingPaths(plan.table).dest}/${MANIFEST_NAME}`
-    const r = await execInPod(t, {namespace: ns, pod, command: ['/bin/sh', '-c', `if [ -f ${shQuote(man)} ]; then echo @@DEST; cat ${shQuote(man)}; fi`], signal: o.signal, captureLimit: 1 << 30})
-    v5 = r.protocol === 'v5.channel.k8s.io'
-    if (r.exitCode === 0 && r.stdout.startsWith('@@DEST')) dest = parseManifest(r.stdout.slice('@@DEST\n'.length))
-    // 2. The link: a few MiB through one exec stream, discarded in the pod.
-    status(`measuring the link (${humanBytes(PROBE_BYTES)})`)
-    link = await probeLink(o, c)
+    // both reads are advisory: a refused exec leaves that part of the plan unknown, and says so
+    try {
+      status('reading the staged copy')
+      const man = `${stagingPaths(plan.table).dest}/${MANIFEST_NAME}`
+      const r = await execInPod(t, {namespace: ns, pod, command: ['/bin/sh', '-c', `if [ -f ${shQuote(man)} ]; then echo @@DEST; cat ${shQuote(man)}; fi`], signal: o.signal, captureLimit: 1 << 30})
+      v5 = r.protocol === 'v5.channel.k8s.io'
+      if (r.exitCode === 0 && r.stdout.startsWith('@@DEST')) dest = parseManifest(r.stdout.slice('@@DEST\n'.length))
+      // 2. The link: a few MiB through one exec stream, discarded in the pod.
+      status(`measuring the link (${humanBytes(PROBE_BYTES)})`)
+      link = await probeLink(o, c)
+    } catch (error) {
+      if (o.signal.aborted) throw error
+      needs.push(`reading the staged copy and measuring the link in jobs-manager pod ${pod} failed (${(error as Error).message.split('\n')[0]}): every file is counted as sent, no ETA`)
+    }
   } else {
     needs.push('which files the staged copy already holds (every file is counted as sent)', 'the link rate and the ETA', 'whether the dataset already exists', 'the release, client-pvc, permissions and jobs-manager checks')
   }
