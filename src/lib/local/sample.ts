@@ -63,8 +63,9 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * How many records of each stratum to keep: every stratum at least one, the rest by largest remainder, so
- * each count is within one record of `n` × its share. The total may exceed `n` only when there are more
- * strata than `n` (every label is kept).
+ * each count is within one record of `n` × its share. The total exceeds `n` only by the labels rarer than
+ * one record of the sample that are kept anyway (taking those records from another label would move it
+ * more than one record off its share).
  */
 export function allocate(sizes: readonly number[], n: number): number[] {
   const total = sizes.reduce((a, b) => a + b, 0)
