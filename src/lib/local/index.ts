@@ -16,10 +16,12 @@ import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/type
 import {detectCategories, parseCsvHead} from './detect.js'
 import {discoverLayout, sniffFamilies} from './layout.js'
 import {LABEL_MISSING_HINT, labelMissingMessage, resolveColumn} from './manifest.js'
+import {sampleLayout, type SampleInfo, type SampleSpec} from './sample.js'
 import {badData, badInput, Examples, localReadError, Problems, quote, someOf, trimEndChar, unstageableName} from './util.js'
 
 export {CATEGORIES, flagAppliesTo} from './categories.js'
 export {parseSchemaFlag, parseSize} from './flags.js'
+export {parseSampleFlag, type SampleInfo, type SampleSpec} from './sample.js'
 
 export interface PlanOptions {
   path: string
@@ -34,6 +36,8 @@ export interface PlanOptions {
   timeColumn?: string
   numberOfKeypoints?: number
   interactive?: boolean
+  /** Push a seeded, label-stratified part of the dataset instead of all of it (sample.ts). */
+  sample?: SampleSpec
   /** Called when the category was detected from the data (no --category, one possible task). */
   onDetected?: (category: string, why: string) => void
   onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void
@@ -64,6 +68,8 @@ export interface DatasetPlan {
   distinctRows?: number
   warnings: string[]
   details: Record<string, unknown>
+  /** Set when only a sample is pushed: `files`, `rows` and `totalBytes` are the sample's. */
+  sample?: SampleInfo
 }
 
 /**
@@ -309,6 +315,9 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
     })
   }
 
+  // the whole dataset was checked above; only the sample's rows and files go on
+  const csvName = path.basename(layout.csv.path)
+  const sample = opts.sample ? await sampleLayout(cat, layout, r.label, r.extension, opts.sample) : undefined
   const files: StagedFile[] = [{localPath: layout.csv.path, stagedPath: 'labels.csv', size: layout.csv.size, mtimeMs: layout.csv.mtimeMs, dev: layout.csv.dev, ino: layout.csv.ino}]
   if (layout.tokenizer) files.push({localPath: layout.tokenizer.path, stagedPath: 'tokenizer.json', size: layout.tokenizer.size, mtimeMs: layout.tokenizer.mtimeMs, dev: layout.tokenizer.dev, ino: layout.tokenizer.ino})
   for (const d of layout.dirs) for (const f of d.files) files.push({localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino})
@@ -324,9 +333,10 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
     configYaml: dumpIngestYaml(config),
     files,
     totalBytes,
-    rows: r.rows,
-    distinctRows: r.distinctRows,
+    rows: sample?.rows ?? r.rows,
+    distinctRows: sample ? undefined : r.distinctRows,
     warnings: ctx.warnings,
-    details: {...ctx.details, csv: path.basename(layout.csv.path), root: layout.root},
+    details: {...ctx.details, csv: csvName, root: layout.root},
+    ...(sample ? {sample} : {}),
   }
 }

@@ -11,6 +11,7 @@ import type {ClusterIdentity} from '../guard/identity.js'
 import type {CompressMode, StagingPaths, StreamResult} from '../staging/stream.js'
 import {newIdempotencyKey, type SubmitResult} from '../submit/submit.js'
 import type {WatchOutcome, WatchStatus} from '../watch/outcome.js'
+import type {DryRunPlan} from './plan.js'
 
 export interface PushOptions {
   plan: PlanOptions
@@ -32,6 +33,8 @@ export interface PushOptions {
   /** Parallel exec streams for staging (default: measured, StreamGovernor). */
   parallel?: number
   compress?: CompressMode
+  /** The `dataset push` command for the whole dataset, shown after a --sample push. */
+  fullPushCommand?: string
   /** The wrong-cluster guard: called once connected, before anything is written; throws to refuse. */
   guardTarget?: (t: ClusterTarget, namespace: string) => Promise<ClusterIdentity>
 }
@@ -72,6 +75,10 @@ export interface PushContext {
   identity?: ClusterIdentity
   /** The step running (or last run): says where an interrupted run stands. */
   phase?: PushPhase
+  /** A dry run without a reachable cluster: why (it goes on with the local half of the plan). */
+  clusterUnreachable?: {error: string; hint?: string}
+  /** The dry run's plan (plan.ts). */
+  dryRunPlan?: DryRunPlan
 }
 
 export function initialContext(o: PushOptions): PushContext {

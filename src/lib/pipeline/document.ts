@@ -3,6 +3,8 @@ import {followCommand} from '../runs/runs.js'
 import {summaryJson} from '../watch/outcome.js'
 import type {Outcome} from '../watch/outcome.js'
 import type {PushContext, PushOptions, PushStatus} from './context.js'
+import type {DryRunPlan} from './plan.js'
+import type {SampleInfo} from '../local/index.js'
 
 export interface PushJson {
   status: PushStatus
@@ -45,6 +47,10 @@ export interface PushJson {
   summary?: ReturnType<typeof summaryJson>
   /** Records the table holds after the run (what `dataset list` shows); below summary.inserted when rows repeat. */
   records_in_table?: number
+  /** A --sample push: what part of the dataset was pushed, and the command for all of it. */
+  sample?: SampleInfo & {full_push_command?: string}
+  /** The dry run's plan: per file, bytes on the wire, checks, ETA (plan.ts). */
+  dry_run?: DryRunPlan
   staging_reclaimed?: boolean
   warnings: string[]
   timings: Record<string, number>
@@ -97,6 +103,8 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
       : undefined,
     summary: summaryJson(ctx.watch?.summary),
     records_in_table: ctx.recordsInTable,
+    ...(plan?.sample ? {sample: {...plan.sample, full_push_command: o.fullPushCommand}} : {}),
+    ...(ctx.dryRunPlan ? {dry_run: ctx.dryRunPlan} : {}),
     staging_reclaimed: ctx.reclaimed,
     warnings: ctx.warnings,
     timings: ctx.timings,

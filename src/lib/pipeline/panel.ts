@@ -5,6 +5,7 @@ import {style} from '../output/style.js'
 import {failureLines, outcomePanel} from '../watch/panel.js'
 import type {PushContext, PushOptions} from './context.js'
 import type {PushJson} from './document.js'
+import {dryRunLines, sampleLines} from './plan.js'
 
 export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): string[] {
   const plan = ctx.plan!
@@ -12,20 +13,22 @@ export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): stri
     return [
       '',
       style.bold('Plan (dry run — nothing was written)'),
-      `  target     context ${ctx.target?.context}, namespace ${ctx.release?.namespace}, release ${ctx.release?.release} (chart ${ctx.release?.chartVersion})`,
+      ctx.release ? `  target     context ${ctx.target?.context}, namespace ${ctx.release.namespace}, release ${ctx.release.release} (chart ${ctx.release.chartVersion})` : '  target     (no cluster reachable)',
       ...(ctx.identity ? [`  cluster    kube-system UID ${ctx.identity.uid} (${ctx.identity.server})`] : []),
       `  files      ${count(plan.files.length)} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`,
       `  rows       ${count(plan.rows)}`,
       ...planLines(ctx, o).map((l) => `  ${style.yellow('!')} ${l}`),
       '  ingest config:',
       ...plan.configYaml.trimEnd().split('\n').map((l) => `    ${l}`),
+      ...dryRunLines(ctx.dryRunPlan),
+      ...sampleLines(plan.sample, o.fullPushCommand),
     ]
   }
   const kv = (k: string, v: string) => `  ${k.padEnd(15)}  ${v}`
   if (o.detach) {
-    return [`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`, kv('job', `${ctx.submit?.jobName} in namespace ${ctx.submit?.namespace}`), kv('idempotency key', ctx.idempotencyKey), kv('follow it', doc.follow_command ?? '')]
+    return [`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`, kv('job', `${ctx.submit?.jobName} in namespace ${ctx.submit?.namespace}`), kv('idempotency key', ctx.idempotencyKey), kv('follow it', doc.follow_command ?? ''), ...sampleLines(plan.sample, o.fullPushCommand)]
   }
-  const lines = ['', ...outcomePanel(doc.status, ctx.watch?.summary, ctx.recordsInTable), kv('table', plan.table), kv('job', `${ctx.submit?.jobName} in namespace ${ctx.submit?.namespace}`), kv('idempotency key', ctx.idempotencyKey)]
+  const lines = ['', ...outcomePanel(doc.status, ctx.watch?.summary, ctx.recordsInTable), kv('table', plan.table), kv('job', `${ctx.submit?.jobName} in namespace ${ctx.submit?.namespace}`), kv('idempotency key', ctx.idempotencyKey), ...sampleLines(plan.sample, o.fullPushCommand)]
   if (doc.status !== 'succeeded') {
     // The error quotes the ingestor's reason: shown once, with its last log lines.
     lines.push(...failureLines(ctx.watch?.failureLines ?? [], doc.error))

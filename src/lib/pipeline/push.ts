@@ -4,7 +4,8 @@
 import {LISTR_LOGGER_STDERR_LEVELS, Listr, ListrLogger, ListrLogLevels} from 'listr2'
 
 import {PushContext, PushOptions, StepEnv} from './context.js'
-import {connectStep, planStep, replaceStep} from './steps/connect.js'
+import {planStep} from './plan.js'
+import {connectStep, pushPlanStep, replaceStep} from './steps/connect.js'
 import {stageStep} from './steps/stage.js'
 import {submitStep} from './steps/submit.js'
 import {validateStep} from './steps/validate.js'
@@ -23,7 +24,7 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {warn: (s: 
     const {chooseCategory} = await import('../local/index.js')
     o.plan.category = await chooseCategory({...o.plan, onDetected: (_category, why) => (env.detected = why)})
   }
-  const steps = [validateStep(o, env), connectStep(o, env), planStep(o), replaceStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]
+  const steps = [validateStep(o, env), connectStep(o, env), planStep(o), pushPlanStep(o), replaceStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]
   const list = new Listr<PushContext>(steps, {
     ctx,
     concurrent: false,

@@ -15,6 +15,7 @@ import {fetchServerSchema} from '../../submit/submit.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 import {planLines} from '../panel.js'
 import {withJobsManager} from '../jobs-manager.js'
+import {noClusterForDryRun} from '../plan.js'
 
 type Output = {output: string}
 
@@ -26,7 +27,17 @@ export function connectStep(o: PushOptions, env: StepEnv): ListrTask<PushContext
         await signalPoint('connect')
         // API reads do not all take the signal: stop waiting for them at once (they change nothing);
         // the destination check started inside runs alongside them and is awaited with them
-        const destination = await raceAbort(o.signal, checkCluster(o, c, task, env.warn))
+        let destination
+        try {
+          destination = await raceAbort(o.signal, checkCluster(o, c, task, env.warn))
+        } catch (error) {
+          // a dry run without a cluster still shows the local half of the plan (plan.ts)
+          if (!o.dryRun || !noClusterForDryRun(error)) throw error
+          c.clusterUnreachable = {error: (error as Error).message, hint: (error as {hint?: string}).hint}
+          c.target = undefined
+          task.title = 'No cluster reachable: the dry run shows the local half of the plan'
+          return
+        }
         // before any byte is uploaded: an existing dataset stops the push (exit 6), or is removed by the
         // replace step after the plan has said so (--overwrite, or the empty table a failed run left)
         const {applyDestination} = await import('../../catalog/guard.js')
@@ -70,7 +81,7 @@ async function checkCluster(o: PushOptions, c: PushContext, task: Output, warn: 
 }
 
 /** The plan, shown before any byte moves: one line per thing dropped, inferred, skipped, merged or removed. */
-export function planStep(o: PushOptions): ListrTask<PushContext> {
+export function pushPlanStep(o: PushOptions): ListrTask<PushContext> {
   return {
     title: 'Plan',
     enabled: !o.dryRun, // a dry run prints the plan at its end
