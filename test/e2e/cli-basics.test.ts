@@ -121,7 +121,7 @@ test('a category that does not fit the data: exit 2 saying why, both ways', () =
 
 test('off a terminal the category is detected when the data leaves one task; otherwise exit 3 naming the choices', () => {
   const img = cli(['dataset', 'push', images, '--table', 'cats', '--label-column', 'label'], {env: noCluster})
-  assert.match(img.stderr + img.stdout, /Validated 576 rows, .* as image_classification \(detected: images\/ and a CSV/)
+  assert.match(img.stderr + img.stdout, /Validated 576 rows .* as image_classification \(detected: images\/ and a CSV/)
   assert.equal(img.status, 3, 'then stops at the missing kubeconfig')
   assert.match(img.stderr, /kubeconfig/)
   const tab = cli(['dataset', 'push', tabular, '--table', 'houses', '--json'], {env: noCluster})

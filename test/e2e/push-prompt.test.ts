@@ -32,7 +32,7 @@ test('no --category on a terminal: the tabular tasks are offered before the task
   assert.doesNotMatch(first, /Validate the dataset locally/)
   assert.match(r.shown[1]!, /Please answer with a number from 1 to 5\./)
   // the validate step used the chosen category; with no cluster the dry run shows the local plan and why
-  assert.match(r.all, /Validated 8 rows, 1 files \(.*\) as tabular_regression/)
+  assert.match(r.all, /Validated 8 rows, 1 file \(.*\) as tabular_regression/)
   assert.match(r.all, /loading kubeconfig/)
   assert.equal(r.code, 0)
 })

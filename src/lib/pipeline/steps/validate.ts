@@ -26,7 +26,7 @@ export function validateStep(o: PushOptions, env: StepEnv): ListrTask<PushContex
         // plan, before anything is uploaded; the --json document keeps it under warnings
         c.warnings.push(...c.plan.warnings)
         const p = c.plan
-        const merged = p.distinctRows !== undefined && p.distinctRows < p.rows ? ` (${plural(p.distinctRows, 'distinct record')}: repeated rows merge)` : ''
+        const merged = p.distinctRows !== undefined && p.distinctRows < p.rows ? ` (${plural(p.distinctRows, 'distinct record')})` : ''
         task.title = `Validated ${plural(p.rows, 'row')}${merged}, ${plural(p.files.length, 'file')} (${humanBytes(p.totalBytes)}) as ${p.category}${env.detected ? ` (detected: ${env.detected})` : ''}`
       }),
   }
