@@ -187,7 +187,7 @@ test('logs of a failed run: exit 9 with the reason; runs lists the runs of every
   const human = await m.cli(['dataset', 'runs'])
   assert.equal(human.code, 0, human.stderr)
   const lines = human.stdout.split('\n')
-  assert.match(lines[0], /^KEY\s+TABLE\s+CATEGORY\s+INTENT\s+STATUS\s+STARTED\s+DURATION\s+JOB\s+RECORDS$/)
+  assert.match(lines[0], /^KEY\s+TABLE\s+CATEGORY\s+INTENT\s+STATUS\s+STARTED\s+DURATION\s+JOB\s+ROWS$/)
   const row = (table: string) => lines.findIndex((l) => l.includes(` ${table} `))
   assert.match(lines[row('runs_later')], /runs_later\s+tabular_classification\s+train\s+succeeded\s+.*\s+ingest-job-\S+\s+8\/8$/)
   assert.match(lines[row('runs_failed')], /runs_failed\s+tabular_classification\s+train\s+failed\s/)

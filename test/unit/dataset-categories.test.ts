@@ -57,7 +57,9 @@ test('text samples: texts/ or sequences/, label only for supervised tasks, token
   assert.equal(mlm.config.sequences, `${P}/sequences/`)
   assert.ok(!('label' in mlm.config))
   assert.deepEqual(mlm.files.slice(0, 2).map((f) => f.stagedPath), ['labels.csv', 'tokenizer.json'])
-  await rejects(plan({path: S + 'masked_language_modeling/data', category: 'seq2seq', labelColumn: 'x'}), 2, /--label-column doesn't apply to seq2seq/)
+  await rejects(plan({path: S + 'text_classification/data', category: 'seq2seq', labelColumn: 'x'}), 2, /--label-column doesn't apply to seq2seq/)
+  // a task that would not read sequences/ is refused, naming the one that does
+  await rejects(plan({path: S + 'masked_language_modeling/data', category: 'seq2seq'}), 2, /seq2seq would leave sequences\/ .* unused/)
   for (const p of [tc, tok, mlm]) assert.deepEqual(validateIngestConfig(p.config), [])
 })
 

@@ -54,7 +54,7 @@ test('bad input is exit 2: table name, unknown category, misapplied flags, missi
   await rejects(planDataset({path: CATS, table: 'x'.repeat(64), category: 'image_classification'}), 2, /64 characters/)
   await rejects(planDataset({path: CATS, table: 't', category: 'image_clf'}), 2, /isn't a recognized category/)
   await rejects(planDataset({path: CATS, table: 't', category: 'image_classification', schema: {a: 'INT'}}), 2, /--schema doesn't apply to image_classification/)
-  await rejects(planDataset({path: CATS, table: 't', category: 'image_classification', labelColumn: 'species'}), 2, /label column "species" not found in "labels_file_sample.csv" \(columns: filename, label\)/)
+  await rejects(planDataset({path: CATS, table: 't', category: 'image_classification', labelColumn: 'species'}), 2, /label column "species" \(--label-column\) not found in "labels_file_sample.csv" \(columns: filename, label\)/)
   await rejects(planDataset({path: CATS, table: 't', category: 'keypoint_detection'}), 2, /--number-of-keypoints/)
 })
 

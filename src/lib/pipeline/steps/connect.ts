@@ -120,6 +120,8 @@ export function replaceStep(o: PushOptions, env: StepEnv): ListrTask<PushContext
         warn: env.warn,
       })
       task.title = removedTitle(r, c.destination!.replaced)
+      // on screen as this step; kept for the --json document too
+      c.warnings.push(`${r.why === 'overwrite' ? '--overwrite: ' : ''}${task.title.charAt(0).toLowerCase()}${task.title.slice(1)}`)
     },
   }
 }
