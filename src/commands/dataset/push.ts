@@ -53,7 +53,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     overwrite: Flags.boolean({description: 'Replace an existing dataset of that name (its table and files are removed first, after the checks pass)'}),
     'clean-orphans': Flags.boolean({description: 'Delete stage pods left behind by crashed runs'}),
     parallel: Flags.integer({description: `Parallel copy streams (exec connections) into the stage pod [default: measured, from ${DEFAULT_PARALLEL} up to ${MAX_STREAMS}]`, min: 1, max: 16}),
-    compress: Flags.string({description: 'Gzip copy streams: auto = text/CSV files only (on exec v5 servers), on = everything, off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
+    compress: Flags.string({description: 'Gzip copy streams (exec v5 servers): auto = text/CSV files, only on a link measured slow; on = everything; off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
   }
 
   async run(): Promise<PushJson> {
