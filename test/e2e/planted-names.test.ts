@@ -166,7 +166,9 @@ describe('a planted table name is refused before it reaches a path', () => {
   test('cancel: a table planted in the local recent-run cache → exit 7, the file its lock path points at stays', async () => {
     const home = cacheHome()
     mkdirSync(path.join(home, 'tracebloc'), {recursive: true})
-    const run = {key: 'planted-cache-run', table: PLANTED, namespace: 'tracebloc', context: 'sandbox', job_name: 'ingest-gone', submitted_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), cancelled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}
+    // recorded for this very cluster (the cache is keyed by its kube-system UID), so cancel takes it as "my last run"
+    const cluster = sandbox().store.list({group: '', version: 'v1', resource: 'namespaces'}, {}).items.find((n) => n.metadata.name === 'kube-system')?.metadata.uid
+    const run = {key: 'planted-cache-run', table: PLANTED, namespace: 'tracebloc', context: 'sandbox', cluster, job_name: 'ingest-gone', submitted_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), cancelled_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}
     writeFileSync(path.join(home, 'tracebloc', 'recent-runs.json'), JSON.stringify({version: 1, runs: [run]}))
     const victim = plantVictim()
     const c = await cli(['dataset', 'cancel', '--clear-lock', '--yes', '--json'], env(home))
