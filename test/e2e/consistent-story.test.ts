@@ -62,6 +62,10 @@ describe('without a cluster', () => {
     assert.equal(r.shown.length, 0, `the question was asked before the flag error:\n${r.screen}`)
     assert.equal(r.code, 2, r.screen)
     assert.match(r.screen, /label column "nope" \(--label-column\) not found/)
+    const time = await cliOnPty(['dataset', 'push', TABULAR_REGRESSION, '--table', 'prompt_test', '--dry-run', '--time-column', ' '], {env: {KUBECONFIG: '/nonexistent/kubeconfig'}, prompt: 'Task [', answers: ['1']})
+    assert.equal(time.shown.length, 0, `the question was asked before the flag error:\n${time.screen}`)
+    assert.equal(time.code, 2, time.screen)
+    assert.match(time.screen, /--time-column is empty/)
   })
 })
 

@@ -123,6 +123,7 @@ async function pickCategory(opts: PlanOptions): Promise<CategoryInfo> {
       reason: 'category_required',
     })
   }
+  checkFlagValues(opts)
   await checkLabelColumnBeforeAsking(opts)
   const rl = createInterface({input: process.stdin, output: process.stderr})
   try {
@@ -216,26 +217,32 @@ async function checkNothingUnused(cat: CategoryInfo, opts: PlanOptions): Promise
   )
 }
 
+/** Flag values wrong whatever the category: reported before any question is asked. */
+function checkFlagValues(opts: PlanOptions): void {
+  checkSize('--target-size', opts.targetSize)
+  checkSize('--min-size', opts.minSize)
+  if (opts.labelPolicy !== undefined && !['passthrough', 'bucket'].includes(opts.labelPolicy)) throw badInput(`--label-policy must be bucket or passthrough, not ${quote(String(opts.labelPolicy))}`, undefined, 'bad_flag')
+  if (opts.numberOfKeypoints !== undefined && (!Number.isInteger(opts.numberOfKeypoints) || opts.numberOfKeypoints <= 0)) throw badInput(`--number-of-keypoints must be a positive integer, not ${opts.numberOfKeypoints}`, undefined, 'bad_flag')
+  if (opts.labelColumn !== undefined && opts.labelColumn.trim() === '') throw badInput('--label-column is empty — name the CSV column that holds the label', undefined, 'bad_flag')
+  if (opts.timeColumn !== undefined && opts.timeColumn.trim() === '') throw badInput('--time-column is empty — name the CSV column that holds the time', undefined, 'bad_flag')
+  if (opts.schema) {
+    const bad = Object.entries(opts.schema).filter(([, t]) => sqlTypeProblem(t))
+    if (Object.keys(opts.schema).length === 0) throw badInput('--schema is empty — use col:TYPE,…', undefined, 'bad_flag')
+    if (bad.length > 0) throw badInput(`--schema has ${bad.every(([, t]) => sqlTypeProblem(t)!.unknown) ? 'unknown' : 'invalid'} SQL type(s): ${someOf(bad.map(([c, t]) => `${truncateText(c, 64)}:${truncateText(t, 64)}`))} — use one of ${SQL_TYPES.join(', ')}, e.g. VARCHAR(255), DECIMAL(10,2)`, undefined, 'bad_flag')
+  }
+}
+
 function resolveOptions(cat: CategoryInfo, opts: PlanOptions): ResolvedOptions {
   const given = SCOPED_FLAGS.filter((k) => opts[k] !== undefined)
   const misapplied = given.filter((k) => !flagAppliesTo(k, cat.name))
   if (misapplied.length > 0) {
     throw badInput(`${misapplied.map(flagName).join(', ')} ${misapplied.length === 1 ? "doesn't" : "don't"} apply to ${cat.name} — remove ${misapplied.length === 1 ? 'it' : 'them'}`, undefined, 'flag_not_applicable')
   }
-  checkSize('--target-size', opts.targetSize)
-  checkSize('--min-size', opts.minSize)
-  if (opts.labelPolicy !== undefined && !['passthrough', 'bucket'].includes(opts.labelPolicy)) throw badInput(`--label-policy must be bucket or passthrough, not ${quote(String(opts.labelPolicy))}`, undefined, 'bad_flag')
+  checkFlagValues(opts)
   if (cat.name === 'keypoint_detection') {
     const n = opts.numberOfKeypoints
     if (n === undefined) throw badInput('keypoint_detection needs --number-of-keypoints N (the keypoints per image, e.g. 17 for COCO pose)', undefined, 'bad_flag')
     if (!Number.isInteger(n) || n <= 0) throw badInput(`--number-of-keypoints must be a positive integer, not ${n}`, undefined, 'bad_flag')
-  }
-  if (opts.labelColumn !== undefined && opts.labelColumn.trim() === '') throw badInput('--label-column is empty — name the CSV column that holds the label', undefined, 'bad_flag')
-  if (opts.timeColumn !== undefined && opts.timeColumn.trim() === '') throw badInput('--time-column is empty', undefined, 'bad_flag')
-  if (opts.schema) {
-    const bad = Object.entries(opts.schema).filter(([, t]) => sqlTypeProblem(t))
-    if (Object.keys(opts.schema).length === 0) throw badInput('--schema is empty — use col:TYPE,…', undefined, 'bad_flag')
-    if (bad.length > 0) throw badInput(`--schema has ${bad.every(([, t]) => sqlTypeProblem(t)!.unknown) ? 'unknown' : 'invalid'} SQL type(s): ${someOf(bad.map(([c, t]) => `${truncateText(c, 64)}:${truncateText(t, 64)}`))} — use one of ${SQL_TYPES.join(', ')}, e.g. VARCHAR(255), DECIMAL(10,2)`, undefined, 'bad_flag')
   }
   return {
     labelColumn: opts.labelColumn,
