@@ -92,6 +92,14 @@ describe('against the sandbox', () => {
     // runs counts what the ingestor counts (rows), under that name
     assert.match(runs.stdout, /\bROWS$/m)
     assert.match(runs.stdout, /story_counts .* 576\/576$/m)
+    if (hasPty) {
+      // logs on a terminal: the progress bar on one line, as push shows it; a finished run's pod is not "followed"
+      const logs = await cliOnPty(['dataset', 'logs', 'story_counts', ...kc()], {env, prompt: 'a prompt no screen shows', answers: [], idleSeconds: 60})
+      assert.equal(logs.code, 0, logs.screen)
+      assert.equal(logs.screen.split('\n').filter((l) => l.includes('Ingesting records')).length, 1, logs.screen)
+      assert.match(logs.screen, /logs of pod \S+ \(the run has finished\)/)
+      assert.match(logs.screen, /Ingestion complete — processed 576 of 576 rows/)
+    }
     const pushJson = await runCli(['dataset', 'push', CATS_DOGS, '--table', 'story_counts_json', '--category', 'image_classification', '--json', ...kc()], {env})
     assert.equal(pushJson.code, 0, pushJson.stderr)
     assert.equal(pushJson.json.rows, 576)

@@ -37,6 +37,9 @@ export function parseSince(s: string): number {
   return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)
 }
 
+/** The ingestor's progress bar (`Ingesting records:  41%|████ | 240/576 [00:00]`). */
+const PROGRESS_BAR = /^[A-Za-z ]+:\s+\d+%\|/
+
 export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
   static summary = 'Re-attach to an ingestion run: its live logs, then the summary'
   static description =
@@ -66,11 +69,25 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
       this.note(`Run ${printable(run.key)} · table ${run.table ?? (run.untrusted_table ? `(invalid name "${run.untrusted_table.name}")` : '?')} · job ${printable(run.job_name ?? '-')} · ${run.status}`)
       if (!job) this.jobGone(run)
 
+      // On a terminal the ingestor's progress bar updates one line in place, as push shows it.
+      const inPlace = Boolean(process.stdout.isTTY) && !this.jsonEnabled()
+      let barShown = false
+      const endBar = () => {
+        if (barShown) process.stdout.write('\n')
+        barShown = false
+      }
       const show = (line: string) => {
         const text = redact(colorEnabled(process.stdout) && !this.jsonEnabled() ? line : stripAnsi(line))
         if (this.jsonEnabled()) process.stderr.write(text + '\n')
-        else process.stdout.write(text + '\n')
+        else if (inPlace && PROGRESS_BAR.test(stripAnsi(line))) {
+          process.stdout.write(`\r\u001B[2K${text}`)
+          barShown = true
+        } else {
+          endBar()
+          process.stdout.write(text + '\n')
+        }
       }
+      const finished = run.status !== 'pending' && run.status !== 'running'
       const sinceTime = sinceSeconds === undefined ? undefined : new Date(Date.now() - sinceSeconds * 1000).toISOString()
       let w: WatchOutcome
       if (f.follow) {
@@ -82,7 +99,8 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
           sinceTime,
           podStartTimeoutMs: envMs('TRACEBLOC_POD_START_TIMEOUT', 300),
           onLine: (l) => show(l),
-          onStatus: (s) => this.note(style.dim(s)),
+          // a finished run's pod is read to its end, not followed
+          onStatus: (s) => this.note(style.dim(finished ? s.replace(/^following logs of pod (\S+)$/, 'logs of pod $1 (the run has finished)') : s)),
         })
       } else {
         w = await this.printOnce(t, run, sinceSeconds, show)
@@ -91,6 +109,7 @@ export default class DatasetLogs extends BaseCommand<typeof DatasetLogs> {
           return {status: run.status, ...base, pods: w.pods, summary: summaryJson(w.summary), failure_lines: w.failureLines, exit_code: ExitCode.OK}
         }
       }
+      endBar()
       // No pod now, but the Job counted some: they ran and were deleted (not "never started").
       if (w.pods.length === 0 && (job.status?.succeeded || job.status?.failed)) w.notStarted = undefined
       if (w.pods.length === 0 && w.job !== 'Unknown') this.note(`Its pods are gone, and their logs with them; the Job status says: ${w.job}${run.reason ? ` (${run.reason})` : ''}`)
