@@ -60,7 +60,10 @@ try {
       await deletePod(t, ns, pod).catch(() => undefined)
       return startPod()
     },
-    onNote: () => retriesNoted++,
+    onNote: (line) => {
+      retriesNoted++
+      process.stderr.write(`note: ${line}\n`)
+    },
   })
   const stageSeconds = (performance.now() - tStage) / 1000
   const stageCpu = process.cpuUsage(cpu0)

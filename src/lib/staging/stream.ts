@@ -254,7 +254,9 @@ async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry
       `${files} | sed 's|^\\./||' > .tb-have`,
       `awk 'FILENAME == ".tb-want" { k[$0] = 1; next } !($0 in k)' .tb-want .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
       `${files} -print0 > .tb-list`,
-      'xargs -0 -r stat -c %s < .tb-list',
+      // through sh: busybox 1.37's xargs runs an applet like `stat` in its own process and, with thousands of
+      // names, hands it corrupted ones; a child shell is exec'd normally
+      `xargs -0 -r sh -c 'stat -c %s "$@"' sh < .tb-list`,
       "echo '@@NAMES'",
       'cat .tb-list',
       'rm -f .tb-want .tb-have .tb-list',
@@ -389,14 +391,19 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
       if (!b.compress) plainInFlight++
       let plainSince = 0
       let counted = 0
+      // files wholly sent so far, advanced as bytes grow (a retried attempt starts again from 0)
+      let sentFiles = 0
+      let sentFileBytes = 0
       const send = b.files.length === 1 && b.files[0].size >= bigEnough ? sendLargeFile : sendBatch
       const failed = await send(s, o, b, result, (bytes) => {
         if (!b.compress && !plainSince) plainSince = Date.now()
         streams.add(bytes >= counted ? bytes - counted : bytes)
+        if (bytes < counted) sentFiles = sentFileBytes = 0
         counted = bytes
         while (workers.length < 2 * streams.limit && queue.length > 0) addWorker() // a stream was added
         inflight.set(b.id, bytes)
-        inflightFiles.set(b.id, filesWithin(b.files, bytes))
+        while (sentFiles < b.files.length && sentFileBytes + b.files[sentFiles].size <= bytes) sentFileBytes += b.files[sentFiles++].size
+        inflightFiles.set(b.id, sentFiles)
         report()
       }, release)
         .then((f) => {
