@@ -344,7 +344,7 @@ try {
       const table = `bench_t_${count}`
       const v = validate(dir)
       // alternate which side goes first, so a change in the machine's load does not favour one side
-      const runStage = () => stage(dir, table, {noCache: true})
+      const runStage = () => stage(dir, table, {noCache: true, ...JSON.parse(process.env.BENCH_STAGE_OPTS || '{}')})
       const runKubectl = () => (skipKubectl ? {error: 'skipped'} : kubectlCp(dir, table))
       let r, k
       if (i % 2 === 0) {
@@ -363,6 +363,7 @@ try {
       }
       const ratio = k.seconds ? `${(k.seconds / r.stageSeconds).toFixed(2)}× kubectl cp (${k.seconds.toFixed(2)} s)` : `kubectl cp ${k.error}`
       const mib = (kib) => (kib ? `${(kib / 1024).toFixed(0)} MiB` : '?')
+      console.log(`  (staging client: compressed ${r.result.compressed}, parallel ${r.result.parallel}, client CPU ${r.stageCpuSeconds.toFixed(2)} s, peak heap/external/arrayBuffers MiB ${JSON.stringify(r.peakMiB)})`)
       report(`  ${count} files: staging ${r.stageSeconds.toFixed(2)} s (${(count / r.stageSeconds).toFixed(0)} files/s, ${r.result.batches} batches, ${r.result.check} checks) → ${ratio}; peak RSS staging ${mib(r.maxRssKiB)}, kubectl ${mib(k.maxRssKiB)}, validation ${v.error ? `failed: ${v.error}` : `${mib(v.maxRssKiB)} (${v.seconds.toFixed(2)} s)`}`)
     }
   }
