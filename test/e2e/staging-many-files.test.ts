@@ -64,10 +64,7 @@ async function ingestionDone(job: string): Promise<void> {
 }
 
 test(`${FILES} tiny files: Ctrl-C mid-copy then resume, the table counts every file, an unchanged re-push sends nothing`, {timeout: 900_000}, async () => {
-  const T0 = Date.now()
-  const lap = (w: string) => console.error(`TIMING ${w} ${(Date.now() - T0) / 1000}`)
   const dir = tinyTexts(FILES)
-  lap('gen')
   const table = 'many_t'
   const verified = path.join(`${stagingDir(table)}.staging-resume`, '.tracebloc-verified.d')
   // small batches, so several have verified by the time the interrupt lands and several are still to go
@@ -76,12 +73,10 @@ test(`${FILES} tiny files: Ctrl-C mid-copy then resume, the table counts every f
   // Ctrl-C once the pod has verified a batch
   const hasVerifiedBatch = () => existsSync(verified) && readdirSync(verified).some((f) => !f.endsWith('.tmp'))
   const cut = await push(dir, table, ['--json'], {env, interrupt: {signal: 'SIGINT', when: hasVerifiedBatch}})
-  lap('cut')
   assert.equal(cut.code, 130, cut.stdout + cut.stderr)
   assert.ok(hasVerifiedBatch(), 'the verified batches are kept for the next run')
 
   const resumed = await push(dir, table, ['--json'], {env})
-  lap('resumed')
   assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout)
   const s = resumed.json.staged
   assert.equal(s.files, FILES + 1)
@@ -92,14 +87,11 @@ test(`${FILES} tiny files: Ctrl-C mid-copy then resume, the table counts every f
 
   // the ingested table holds one record per file
   await ingestionDone(resumed.json.job_name)
-  lap('ingested')
   const show = await runCli(['dataset', 'show', table, '--kubeconfig', sb.kubeconfigPath, '--json'], {env: {XDG_CACHE_HOME: cacheHome}})
   assert.equal(show.code, 0, show.stderr)
   assert.equal(show.json.records, FILES)
 
   const again = await push(dir, table, ['--json', '--overwrite'])
-  lap('again')
-  console.error('TIMING', JSON.stringify(resumed.json.timings), JSON.stringify(again.json.timings), JSON.stringify(again.json.staged))
   assert.equal(again.code, 0, again.stderr + again.stdout)
   assert.equal(again.json.staged.sent_bytes, 0)
   assert.equal(again.json.staged.skipped_files, FILES + 1)

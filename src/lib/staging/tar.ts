@@ -15,6 +15,8 @@ export interface TarEntry extends LocalIdentity {
   size: number
   /** Generated content (e.g. the batch checksum file), produced when the entry is reached; must be `size` bytes. */
   data?: () => Buffer
+  /** Generated content in pieces (lists of a million lines, never one string); must add up to `size` bytes. */
+  chunks?: () => Iterable<Buffer>
 }
 
 const BLOCK = 512
@@ -211,10 +213,14 @@ export async function* tarStream(
       if (padTo(d.length)) yield ZEROS.subarray(0, padTo(d.length))
     }
     yield header(needsPax(e) ? e.name.slice(-100) : e.name, e.size, '0')
-    if (e.data) {
-      const d = e.data()
-      if (d.length !== e.size) throw new Error(`generated tar entry ${e.name} is ${d.length} bytes, declared ${e.size}`)
-      yield d
+    if (e.data || e.chunks) {
+      let n = 0
+      for (const d of e.chunks ? e.chunks() : [e.data!()]) {
+        n += d.length
+        if (n > e.size) break
+        yield d
+      }
+      if (n !== e.size) throw new Error(`generated tar entry ${e.name} is ${n} bytes or more, declared ${e.size}`)
       const pad = padTo(e.size)
       if (pad) yield ZEROS.subarray(0, pad)
       continue
