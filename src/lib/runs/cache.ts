@@ -27,9 +27,10 @@ const FILE = 'recent-runs.json'
 export class RecentRuns {
   private constructor(
     readonly file: string,
+    /** Every run in the file, newest first (other clusters' too: written back untouched). */
     private runs: RecentRun[],
-    /** Runs of other clusters: not visible here, written back untouched. */
-    private readonly others: RecentRun[] = [],
+    /** The cluster this view shows (undefined: all of them). */
+    private readonly cluster?: string,
   ) {}
 
   /**
@@ -45,34 +46,38 @@ export class RecentRuns {
     } catch {
       // missing or corrupt: start empty
     }
-    if (cluster === undefined) return new RecentRuns(file, runs)
-    return new RecentRuns(file, runs.filter((r) => r.cluster === cluster), runs.filter((r) => r.cluster !== cluster))
+    return new RecentRuns(file, runs, cluster)
+  }
+
+  private visible(): RecentRun[] {
+    return this.cluster === undefined ? this.runs : this.runs.filter((r) => r.cluster === this.cluster)
   }
 
   /** Newest first. */
   all(): RecentRun[] {
-    return [...this.runs]
+    return [...this.visible()]
   }
 
   /** The newest run in this context (and namespace, when given). */
   last(context: string, namespace?: string): RecentRun | undefined {
-    return this.runs.find((r) => r.context === context && (!namespace || r.namespace === namespace))
+    return this.visible().find((r) => r.context === context && (!namespace || r.namespace === namespace))
   }
 
   find(context: string, pred: (r: RecentRun) => boolean): RecentRun | undefined {
-    return this.runs.find((r) => r.context === context && pred(r))
+    return this.visible().find((r) => r.context === context && pred(r))
   }
 
-  /** Insert or update (by context + namespace + key) and move it to the front. */
+  /** Insert or update (by cluster + context + namespace + key) and move it to the front. */
   record(run: RecentRun): void {
-    const prev = this.runs.find((r) => same(r, run))
-    this.runs = [{...prev, ...run}, ...this.runs.filter((r) => !same(r, run))].slice(0, MAX_RECENT_RUNS)
+    const r = {...run, cluster: run.cluster ?? this.cluster}
+    const prev = this.runs.find((x) => same(x, r))
+    this.runs = [{...prev, ...r}, ...this.runs.filter((x) => !same(x, r))].slice(0, MAX_RECENT_RUNS)
   }
 
   markCancelled(context: string, namespace: string, key: string, at: string, fill: Omit<RecentRun, 'key' | 'namespace' | 'context' | 'submitted_at'> = {table: ''}): void {
-    const prev = this.runs.find((r) => r.context === context && r.namespace === namespace && r.key === key)
+    const prev = this.visible().find((r) => r.context === context && r.namespace === namespace && r.key === key)
     if (prev) prev.cancelled_at = at
-    else this.runs = [{...fill, key, namespace, context, submitted_at: at, cancelled_at: at}, ...this.runs].slice(0, MAX_RECENT_RUNS)
+    else this.runs = [{...fill, key, namespace, context, cluster: this.cluster, submitted_at: at, cancelled_at: at}, ...this.runs].slice(0, MAX_RECENT_RUNS)
   }
 
   /** Best effort: a read-only home or full disk must not fail the command. */
@@ -80,8 +85,7 @@ export class RecentRuns {
     try {
       mkdirSync(path.dirname(this.file), {recursive: true})
       const tmp = `${this.file}.${process.pid}.tmp`
-      const runs = [...this.runs, ...this.others].sort((a, b) => Date.parse(b.submitted_at) - Date.parse(a.submitted_at) || 0).slice(0, MAX_RECENT_RUNS)
-      writeFileSync(tmp, JSON.stringify({version: 1, runs}, null, 2) + '\n', {mode: 0o600})
+      writeFileSync(tmp, JSON.stringify({version: 1, runs: this.runs}, null, 2) + '\n', {mode: 0o600})
       renameSync(tmp, this.file)
       chmodSync(this.file, 0o600)
       return true
