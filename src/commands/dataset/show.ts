@@ -8,7 +8,7 @@ import {sanitize, validateDatasetName} from '../../lib/catalog/names.js'
 import {READ_PERMISSIONS} from '../../lib/catalog/permissions.js'
 import {formatCell, iso, modality, state, table} from '../../lib/catalog/view.js'
 import {style} from '../../lib/output/style.js'
-import {ago, humanBytes} from '../../lib/output/format.js'
+import {ago, count, humanBytes, plural} from '../../lib/output/format.js'
 
 export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
   static summary = 'Show one dataset in depth'
@@ -69,12 +69,12 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
     const kv = (k: string, v: string) => this.out(`  ${k.padEnd(10)} ${v}`)
     kv('category', `${d.task ?? '—'} (${modality(d)})`)
     kv('intent', d.intent ?? '—')
-    kv('records', `${d.records.toLocaleString('en-US')}${d.classes ? ` · ${d.classes} label values` : ''}`)
+    kv('records', `${count(d.records)}${d.classes ? ` · ${plural(d.classes, 'label value')}` : ''}`)
     kv('state', state(d))
     kv('table', tables.length ? tables.map((t) => `training_test_datasets.${t}`).join(', ') : '— (files only)')
-    kv('files', d.files ? `${d.files.files} files, ${humanBytes(d.files.kib * 1024)} in ${doc.files!.path.join(', ')}` : d.pvcKnown ? 'none' : 'unknown (client-pvc could not be inspected)')
-    kv('staged', d.staged ? `${d.staged.files} files, ${humanBytes(d.staged.kib * 1024)} in ${doc.staged!.path}` : d.pvcKnown ? 'none' : 'unknown')
-    for (const p of doc.partial_staged) kv('partial', `${p.count} files, ${humanBytes(p.bytes)} in ${p.path} (left by an interrupted push; dataset delete removes it)`)
+    kv('files', d.files ? `${plural(d.files.files, 'file')}, ${humanBytes(d.files.kib * 1024)} in ${doc.files!.path.join(', ')}` : d.pvcKnown ? 'none' : 'unknown (client-pvc could not be inspected)')
+    kv('staged', d.staged ? `${plural(d.staged.files, 'file')}, ${humanBytes(d.staged.kib * 1024)} in ${doc.staged!.path}` : d.pvcKnown ? 'none' : 'unknown')
+    for (const p of doc.partial_staged) kv('partial', `${plural(p.count, 'file')}, ${humanBytes(p.bytes)} in ${p.path} (left by an interrupted push; dataset delete removes it)`)
     kv('ingested', d.ingestedEpoch ? `${doc.ingested} (${ago(d.ingestedEpoch)})` : '—')
     if (d.columns.length) {
       this.out('')
@@ -84,7 +84,7 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
     if (labels.length) {
       this.out('')
       this.out(style.bold(`Labels${labels.length >= 20 ? ' (top 20)' : ''}`))
-      for (const l of table(['LABEL', 'RECORDS'], labels.slice(0, 20).map((x) => [x.label ?? '(null)', x.count.toLocaleString('en-US')]))) this.out(`  ${l}`)
+      for (const l of table(['LABEL', 'RECORDS'], labels.slice(0, 20).map((x) => [x.label ?? '(null)', count(x.count)]))) this.out(`  ${l}`)
     }
     if (runs.length || jobs.length) {
       this.out('')
