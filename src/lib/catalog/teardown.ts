@@ -8,11 +8,11 @@ import {randomBytes} from 'node:crypto'
 
 import {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} from '../staging/stage-pod.js'
 import type {Catalog, Dataset} from './catalog.js'
 import {DATABASE, META_TABLE, printable, qualifiedTable, RUNS_TABLE, sanitize, sqlString, untrustedName} from './names.js'
 import {execute, MysqlTarget} from './mysql.js'
-import {datasetDir, ingestLockPath, partialCopyDir, RESUME_SUFFIX, SHARED, stagedCopyDir} from './pvc-paths.js'
+import {datasetDir, ingestLockPath, partialCopyDir, RESUME_SUFFIX, SHARED, stagedCopyDir} from '../pvc/paths.js'
+import {withStagePod} from '../pvc/pod.js'
 
 export {SHARED}
 export const LOCK_STALE_MS = 12 * 3600 * 1000
@@ -79,14 +79,19 @@ export interface TeardownOptions {
 
 export async function teardown(t: ClusterTarget, plan: TeardownPlan, o: TeardownOptions): Promise<TeardownResult> {
   const ns = plan.namespace
-  const {execInPod} = await import('../cluster/exec.js')
-  const name = stagePodName(plan.dataset)
   const result: TeardownResult = {droppedTables: [], removedPaths: [], bookkeepingCleaned: true, warnings: []}
-  try {
-    o.onStatus?.(`starting pod ${name} to remove the files`)
-    await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.dataset, serviceAccount: o.serviceAccount, image: o.image, runId: `delete-${randomBytes(4).toString('hex')}`}), o.signal)
-    await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal})
-    const inPod = (command: string[]) => execInPod(t, {namespace: ns, pod: name, container: 'stage', command, signal: o.signal})
+  const pod = {
+    namespace: ns,
+    table: plan.dataset,
+    serviceAccount: o.serviceAccount,
+    image: o.image,
+    runId: `delete-${randomBytes(4).toString('hex')}`,
+    timeoutMs: o.podReadyTimeoutMs,
+    signal: o.signal,
+    onName: (name: string) => o.onStatus?.(`starting pod ${name} to remove the files`),
+  }
+  return withStagePod(t, pod, async (p) => {
+    const inPod = (command: string[]) => p.exec(command)
 
     // A lock held by a live ingestion: deleting under it would race the ingestor.
     const lock = await inPod(['cat', plan.lockPath])
@@ -140,9 +145,7 @@ export async function teardown(t: ClusterTarget, plan: TeardownPlan, o: Teardown
     result.removedPaths = paths
     if (removeLock) result.staleLock = plan.lockPath
     return result
-  } finally {
-    await deletePod(t, ns, name).catch(() => undefined)
-  }
+  })
 }
 
 /** The pod named in a lock file when it is still running and the lock is younger than 12 h; else undefined. */

@@ -8,7 +8,6 @@ import {apiFailure, ClusterTarget, unreachable, withApiRetry} from './kube.js'
 
 export const RELEASE_SELECTOR = 'app.kubernetes.io/name=client,app.kubernetes.io/managed-by=Helm'
 export const SHARED_PVC = 'client-pvc'
-export const SHARED_MOUNT = '/data/shared'
 export const JOBS_MANAGER_PORT = 8080
 export const DEFAULT_INGESTOR_SA = 'ingestor'
 

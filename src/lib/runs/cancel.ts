@@ -2,7 +2,7 @@
 // batch/v1 Job orphans its pods), wait until the Job and its pods are gone, record the cancel where
 // the next `dataset runs` finds it, and look at what the killed ingestor left on client-pvc.
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
-import {datasetDir, ingestLockPath, stagedCopyDir} from '../catalog/pvc-paths.js'
+import {datasetDir, ingestLockPath, stagedCopyDir} from '../pvc/paths.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, RUN_LABEL, STARTED_ANNOTATION, TABLE_ANNOTATION} from './runs.js'
 
@@ -113,20 +113,18 @@ export const lockPath = (table: string) => ingestLockPath(table)
  * With clearLock, the lock is removed when its holder pod is gone (no ingestor holds it).
  */
 export async function inspectPvc(t: ClusterTarget, o: {namespace: string; table: string; serviceAccount: string; image: string; runId: string; clearLock: boolean; timeoutMs: number}): Promise<PvcLeftovers> {
-  const {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} = await import('../staging/stage-pod.js')
-  const {execInPod, shQuote} = await import('../cluster/exec.js')
+  const {withStagePod} = await import('../pvc/pod.js')
+  const {shQuote} = await import('../cluster/exec.js')
   // every path is built (and the name checked) before a pod is started
   const lock = lockPath(o.table)
   const dir = datasetDir(o.table)
   const staged = stagedCopyDir(o.table)
-  const name = stagePodName(o.table)
-  const run = async (script: string) => {
-    const r = await execInPod(t, {namespace: o.namespace, pod: name, container: 'stage', command: ['/bin/sh', '-c', script]})
-    return {code: r.exitCode, text: r.stdout}
-  }
-  try {
-    await createStagePod(t, buildStagePod({name, namespace: o.namespace, table: o.table, serviceAccount: o.serviceAccount, image: o.image, runId: o.runId}))
-    await waitPodReady(t, o.namespace, name, {timeoutMs: o.timeoutMs})
+  const pod = {namespace: o.namespace, table: o.table, serviceAccount: o.serviceAccount, image: o.image, runId: o.runId, timeoutMs: o.timeoutMs}
+  return withStagePod(t, pod, async (p) => {
+    const run = async (script: string) => {
+      const r = await p.exec(script)
+      return {code: r.exitCode, text: r.stdout}
+    }
     const t1 = await run(
       `l=${shQuote(lock)}; d=${shQuote(dir)}; s=${shQuote(staged)}
 if [ -f "$l" ]; then printf 'LOCK '; tr -d '\\n' < "$l"; echo; fi
@@ -154,9 +152,7 @@ if [ -d "$s" ]; then echo STAGED; fi`,
       if (o.clearLock && !alive) res.lock_cleared = (await run(`rm -f ${shQuote(lock)}`)).code === 0
     }
     return res
-  } finally {
-    await deletePod(t, o.namespace, name).catch(() => undefined)
-  }
+  })
 }
 
 async function podExists(t: ClusterTarget, namespace: string, name: string): Promise<boolean> {

@@ -1,33 +1,17 @@
 // The staging step's options, results, tunables and on-PVC names, shared by its modules (stream.ts runs
 // the step; stager.ts holds the exec session; batch.ts and large-file.ts send files).
-import {randomBytes} from 'node:crypto'
-
-import {SHARED_MOUNT} from '../cluster/discovery.js'
 import type {ClusterTarget} from '../cluster/kube.js'
+import type {StagingPaths} from '../pvc/paths.js'
 import type {HashCache} from './hash-cache.js'
 import {BatchLimits, HashedEntry, VERIFIED_NAME} from './manifest.js'
 import type {HashAlgo} from './pod-hash.js'
 import type {TarEntry} from './tar.js'
 
-export const STAGING_ROOT = `${SHARED_MOUNT}/.tracebloc-staging`
-export const RESUME_SUFFIX = '.staging-resume'
+// the on-PVC paths live with every other client-pvc path
+export {RESUME_SUFFIX, STAGING_ROOT, stagingPaths, type StagingPaths} from '../pvc/paths.js'
 export const VERIFIED_DIR = `${VERIFIED_NAME}.d`
 /** In the work dir: one record per range of a large file that landed (`<md5 or sha256> <offset> <length> <size> <name>`), so a later run can resume inside the file. */
 export const RANGES_DIR = '.tb-ranges'
-
-export interface StagingPaths {
-  root: string
-  dest: string
-  /** Persistent per-table work dir (matches the Go CLI's `<table>.staging-*` sweep pattern). */
-  work: string
-  backup: string
-  lock: string
-}
-
-export function stagingPaths(table: string, runHex = randomBytes(4).toString('hex')): StagingPaths {
-  const dest = `${STAGING_ROOT}/${table}`
-  return {root: STAGING_ROOT, dest, work: `${dest}${RESUME_SUFFIX}`, backup: `${dest}.old-${runHex}`, lock: `${STAGING_ROOT}/.${table}.lock`}
-}
 
 export interface StageProgress {
   phase: 'hashing' | 'copying' | 'verifying'
