@@ -1,6 +1,6 @@
-// What the client holds: the tables of training_test_datasets (LIFECYCLE.md §1.3–§1.5, the Go CLI's
-// queries of §3.1), their files on client-pvc, and for per-ingestion `ds_<hex>` tables the dataset name
-// each belongs to (§2). That mapping is not stored in MySQL: it is read from the cluster's ingestion Jobs
+// What the client holds: the tables of training_test_datasets (docs/protocol.md#dataset-tables,
+// #bookkeeping-tables; the Go CLI's queries: #mysql-access), their files on client-pvc, and for per-ingestion `ds_<hex>` tables the dataset name
+// each belongs to (docs/protocol.md#per-ingestion-tables). That mapping is not stored in MySQL: it is read from the cluster's ingestion Jobs
 // (the `table:` of each run's ingest config, the `Destination table:` / `Ingestor ID:` of its banner).
 import {load as loadYaml} from 'js-yaml'
 
@@ -11,7 +11,7 @@ import {DATABASE, isTableName, nearestNames, PHYSICAL_RE, printable, qualifiedTa
 import {findMysqlPod, MysqlTarget, query} from './mysql.js'
 import {PARTIAL_SUFFIX_RE, SHARED_MOUNT, STAGING_DIR} from '../pvc/paths.js'
 
-/** The 11 columns the ingestor puts in every dataset table (§1.4). */
+/** The 11 columns the ingestor puts in every dataset table (docs/protocol.md#dataset-tables). */
 export const FRAMEWORK_COLUMNS = new Set(['id', 'created_at', 'updated_at', 'status', 'label', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id'])
 
 export interface Column {

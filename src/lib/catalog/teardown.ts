@@ -1,4 +1,4 @@
-// Removing a dataset (LIFECYCLE.md §3.4), shared by `dataset delete` and `dataset push --overwrite`:
+// Removing a dataset (docs/protocol.md#delete), shared by `dataset delete` and `dataset push --overwrite`:
 // its table(s), its bookkeeping rows, its files on client-pvc, its staged copy, the partial staged copies
 // interrupted pushes left (`<name>.staging-resume`, `<name>.old-…`) and a stale table lock. Every path
 // is built by pvc-paths.ts from a checked name; a dataset whose name the cluster gives wrongly is refused.

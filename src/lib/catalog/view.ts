@@ -1,5 +1,5 @@
 // JSON documents and human tables for `dataset list` / `show`. The list document keeps the Go CLI's
-// `data list --output-json` fields (LIFECYCLE.md §3.3; arrays never null) and adds its own.
+// `data list --output-json` fields (docs/protocol.md#list-json; arrays never null) and adds its own.
 import {REGISTRY} from '../local/categories.js'
 import {ago, humanBytes, isoSeconds} from '../output/format.js'
 import {STAGING_ROOT} from '../pvc/paths.js'

@@ -1,4 +1,4 @@
-// Finding the tracebloc "client" Helm release (PROTOCOL.md §2.8, GO-CLI.md §2.3): the same recipe as the
+// Finding the tracebloc "client" Helm release (docs/protocol.md#discovery): the same recipe as the
 // Go CLI so both tools agree on which release they target.
 import {load as loadYaml} from 'js-yaml'
 

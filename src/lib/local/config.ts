@@ -1,4 +1,4 @@
-// Ingest-config synthesis, exactly as GO-CLI.md §5.2: paths under the staging prefix, directory
+// Ingest-config synthesis, exactly as the Go CLI (docs/protocol.md#config-synthesis): paths under the staging prefix, directory
 // fields ending in '/', [W,H] order, label forms per task, keypoint fields at the top level.
 import {stagingPrefix} from '../pvc/paths.js'
 import type {CategoryInfo} from './categories.js'

@@ -1,4 +1,4 @@
-// Tabular schema inference, mirroring data-ingestors' schema_inference (GO-CLI.md §7.6) so the CLI
+// Tabular schema inference, mirroring data-ingestors' schema_inference (docs/protocol.md#schema-inference) so the CLI
 // proposes the same SQL types the ingestor would: first matching rule wins.
 import {isCuratedNA, NUMBER_TEXT} from './util.js'
 

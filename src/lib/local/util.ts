@@ -73,7 +73,7 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out
 }
 
-/** Values the Go CLI treats as missing for type checks (GO-CLI.md §7.4: curated sentinels on the raw cell, or whitespace). */
+/** Values the Go CLI treats as missing for type checks (docs/protocol.md#preflight-checks: curated sentinels on the raw cell, or whitespace). */
 const CURATED_NA = new Set(['', 'NA', 'N/A', 'n/a', 'NULL', 'null', 'None', 'none', 'NaN', 'nan', '<NA>', '#N/A'])
 export function isCuratedNA(raw: string): boolean {
   return CURATED_NA.has(raw) || raw.trim() === ''

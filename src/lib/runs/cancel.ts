@@ -1,4 +1,4 @@
-// Cancelling a run (LIFECYCLE.md §4.4): delete its Job with Foreground propagation (a raw DELETE of a
+// Cancelling a run (docs/protocol.md#cancel): delete its Job with Foreground propagation (a raw DELETE of a
 // batch/v1 Job orphans its pods), wait until the Job and its pods are gone, record the cancel where
 // the next `dataset runs` finds it, and look at what the killed ingestor left on client-pvc.
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'

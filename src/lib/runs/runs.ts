@@ -1,4 +1,4 @@
-// Ingestion runs as Kubernetes objects (LIFECYCLE.md §4): Jobs labelled tracebloc.io/ingestion-run=<key>,
+// Ingestion runs as Kubernetes objects (docs/protocol.md#ingestion-jobs): Jobs labelled tracebloc.io/ingestion-run=<key>,
 // their pods (job-name=<job>), the per-run ConfigMap that names the table, and the cancel records this
 // CLI leaves (an Event labelled with the key, plus the local recent-run cache).
 import {load as loadYaml} from 'js-yaml'

@@ -1,4 +1,4 @@
-// The ephemeral stage pod: same identity and labels as the Go CLI (GO-CLI.md §4.2) so both CLIs'
+// The ephemeral stage pod: same identity and labels as the Go CLI (docs/protocol.md#stage-pod) so both CLIs'
 // orphan scans and file ownership (uid 65532) stay coherent; PSS-restricted, no SA token mounted.
 import {randomBytes} from 'node:crypto'
 

@@ -1,4 +1,4 @@
-// Copying the plan's files into the shared PVC, keeping the Go CLI's on-PVC protocol (GO-CLI.md §4.3-4.4:
+// Copying the plan's files into the shared PVC, keeping the Go CLI's on-PVC protocol (docs/protocol.md#staging-layout:
 // `.tracebloc-staging/<table>/`, `<table>.staging-*`/`.old-*` siblings swept after 60 min, atomic swap
 // dest→backup, work→dest, rm backup) and adding, on top of it:
 // - a content manifest (sha256 per file, hashed while the tar stream reads it) kept as a hidden file in the

@@ -1,5 +1,5 @@
 // Image tasks (classification, object detection, keypoints, semantic segmentation): one pass over
-// the CSV, one header probe per image, then the per-task pairing/annotation checks (GO-CLI.md §7.4).
+// the CSV, one header probe per image, then the per-task pairing/annotation checks (docs/protocol.md#preflight-checks).
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
