@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
-import {canPrompt} from '../../lib/command/input.js'
+import {canPrompt} from '../../lib/process/input.js'
 import {readCatalog, resolveDataset} from '../../lib/catalog/catalog.js'
 import {connectForDatasets} from '../../lib/catalog/connect.js'
 import {printable, validateDatasetName} from '../../lib/catalog/names.js'

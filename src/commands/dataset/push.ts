@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
-import {canPrompt} from '../../lib/command/input.js'
+import {canPrompt} from '../../lib/process/input.js'
 import {CATEGORIES} from '../../lib/local/categories.js'
 import {parseSchemaFlag, parseSize} from '../../lib/local/flags.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'

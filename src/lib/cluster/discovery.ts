@@ -2,7 +2,7 @@
 // Go CLI so both tools agree on which release they target.
 import {load as loadYaml} from 'js-yaml'
 
-import {canPrompt} from '../command/input.js'
+import {canPrompt} from '../process/input.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {apiFailure, ClusterTarget, unreachable, withApiRetry} from './kube.js'
 

@@ -1,6 +1,6 @@
 // What a push leaves in the cluster, removed on every path (success, failure, a signal), and the
 // staged copy reclaimed after a clean success.
-import {signalPoint, throwIfInterrupted} from '../command/signals.js'
+import {signalPoint, throwIfInterrupted} from '../process/signals.js'
 import {withStagePod} from '../pvc/pod.js'
 import {deletePod} from '../staging/stage-pod.js'
 import {abandonStaging, stagingPaths} from '../staging/stream.js'

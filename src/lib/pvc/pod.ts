@@ -3,7 +3,7 @@
 // for until Ready, used through exec, and deleted on every path, a signal included.
 import type {ExecResult} from '../cluster/exec.js'
 import type {ClusterTarget} from '../cluster/kube.js'
-import {interruption} from '../command/signals.js'
+import {interruption} from '../process/signals.js'
 import {buildStagePod, createStagePod, deletePod, stagePodName, STAGE_CONTAINER, waitPodReady} from '../staging/stage-pod.js'
 
 

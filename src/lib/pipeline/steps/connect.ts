@@ -4,7 +4,7 @@
 import type {ListrTask} from 'listr2'
 
 import {PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../../cluster/rbac.js'
-import {raceAbort, signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {raceAbort, signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {Probe} from '../../probe/probe.js'
 import {SCHEMA_SHA256} from '../../schema/index.js'
 import {fetchServerSchema} from '../../submit/submit.js'

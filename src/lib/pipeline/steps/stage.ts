@@ -3,7 +3,7 @@
 import type {ListrTask} from 'listr2'
 
 import type {ClusterTarget} from '../../cluster/kube.js'
-import {signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {humanBytes, humanDuration} from '../../output/format.js'
 import {HashCache} from '../../staging/hash-cache.js'
 import {startStagePod} from '../../pvc/pod.js'
