@@ -7,9 +7,9 @@ import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {printable} from '../../lib/output/printable.js'
 import {cancelReport, cancelRun, type CancelJson} from '../../lib/runs/cancel.js'
 import {CANCEL_PERMISSIONS, requireRunPermissions} from '../../lib/runs/permissions.js'
-import {resolveRun, type RunInfo} from '../../lib/runs/runs.js'
+import {resolveRun, type RunInfo} from '../../lib/runs/jobs.js'
 import {runTarget} from '../../lib/runs/target.js'
-import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
+import {DEFAULT_STAGE_IMAGE} from '../../lib/pvc/stage-pod.js'
 
 export type {CancelJson} from '../../lib/runs/cancel.js'
 

@@ -10,7 +10,7 @@ import {DELETE_PERMISSIONS} from '../../lib/catalog/permissions.js'
 import {planTeardown, teardown} from '../../lib/catalog/teardown.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
-import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
+import {DEFAULT_STAGE_IMAGE} from '../../lib/pvc/stage-pod.js'
 
 export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
   static summary = 'Delete a dataset: its table, bookkeeping rows, files and staged copy'

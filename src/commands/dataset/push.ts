@@ -10,8 +10,8 @@ import type {PushOptions} from '../../lib/pipeline/context.js'
 import type {PushJson} from '../../lib/pipeline/document.js'
 import {pushDataset} from '../../lib/pipeline/run.js'
 import {MAX_STREAMS} from '../../lib/staging/parallelism.js'
-import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
-import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stream.js'
+import {DEFAULT_STAGE_IMAGE} from '../../lib/pvc/stage-pod.js'
+import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stage-files.js'
 import {IDEMPOTENCY_KEY_RE, IMAGE_DIGEST_RE} from '../../lib/submit/submit.js'
 
 export default class DatasetPush extends BaseCommand<typeof DatasetPush> {

@@ -1,7 +1,7 @@
 // Removing a dataset (docs/protocol.md#delete), shared by `dataset delete` and `dataset push --overwrite`:
 // its table(s), its bookkeeping rows, its files on client-pvc, its staged copy, the partial staged copies
 // interrupted pushes left (`<name>.staging-resume`, `<name>.old-…`) and a stale table lock. Every path
-// is built by pvc-paths.ts from a checked name; a dataset whose name the cluster gives wrongly is refused.
+// is built by pvc/paths.ts from a checked name; a dataset whose name the cluster gives wrongly is refused.
 // Order differs from the Go CLI on purpose: the short-lived pod that removes the files starts first, so
 // when it cannot start nothing has been dropped; a lock held by a live ingestion stops the delete.
 import {randomBytes} from 'node:crypto'
@@ -42,7 +42,7 @@ export interface TeardownResult {
  * What removing `tables` of `ds` takes. With keepStaged (push --overwrite) the staged copy and the resumable
  * work dir stay: that push prunes them to its own files and swaps them into place; other partial copies
  * (swap backups, other work dirs) of the old dataset go. Refused (exit 7) when the cluster names the
- * dataset with a name that fails the table-name rule, and (by pvc-paths.ts) for any path that would leave
+ * dataset with a name that fails the table-name rule, and (by pvc/paths.ts) for any path that would leave
  * its parent.
  */
 export function planTeardown(cat: Catalog, ds: Dataset, tables: string[], o: {keepStaged?: boolean} = {}): TeardownPlan {

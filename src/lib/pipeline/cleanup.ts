@@ -2,8 +2,8 @@
 // staged copy reclaimed after a clean success.
 import {signalPoint, throwIfInterrupted} from '../process/signals.js'
 import {withStagePod} from '../pvc/pod.js'
-import {deletePod} from '../staging/stage-pod.js'
-import {abandonStaging, stagingPaths} from '../staging/stream.js'
+import {deletePod} from '../pvc/stage-pod.js'
+import {abandonStaging, stagingPaths} from '../staging/stage-files.js'
 import type {PushContext} from './context.js'
 
 /** Cleanup on every path (success, failure, SIGINT/SIGTERM): scratch dir, stage pod, port-forward. */

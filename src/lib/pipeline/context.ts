@@ -8,7 +8,7 @@ import type {IngestorToken} from '../cluster/token.js'
 import type {DatasetPlan, PlanOptions} from '../local/index.js'
 import type {GuardResult} from '../catalog/guard.js'
 import type {ClusterIdentity} from '../guard/identity.js'
-import type {CompressMode, StagingPaths, StreamResult} from '../staging/stream.js'
+import type {CompressMode, StagingPaths, StreamResult} from '../staging/stage-files.js'
 import {newIdempotencyKey, type SubmitResult} from '../submit/submit.js'
 import type {WatchOutcome, WatchStatus} from '../watch/outcome.js'
 

@@ -5,7 +5,7 @@ import {exitWhenDone, type Interruption, signalPoint} from '../process/signals.j
 import {isCliError} from '../output/errors.js'
 import {style} from '../output/style.js'
 import {rememberRun} from '../runs/remember.js'
-import {followCommand} from '../runs/runs.js'
+import {followCommand} from '../runs/jobs.js'
 import {cleanupPush, reclaimStaging, removeStagePodNow} from './cleanup.js'
 import {initialContext, PushContext, PushOptions} from './context.js'
 import {PushJson, pushDocument} from './document.js'

@@ -4,7 +4,7 @@
 import type {ExecResult} from '../cluster/exec.js'
 import type {ClusterTarget} from '../cluster/kube.js'
 import {interruption} from '../process/signals.js'
-import {buildStagePod, createStagePod, deletePod, stagePodName, STAGE_CONTAINER, waitPodReady} from '../staging/stage-pod.js'
+import {buildStagePod, createStagePod, deletePod, stagePodName, STAGE_CONTAINER, waitPodReady} from './stage-pod.js'
 
 
 export interface StagePodRequest {

@@ -8,7 +8,7 @@ import {printable} from '../output/printable.js'
 import {style} from '../output/style.js'
 import {datasetDir, ingestLockPath, SHARED_MOUNT, STAGING_ROOT, stagedCopyDir} from '../pvc/paths.js'
 import type {RecentRuns} from './cache.js'
-import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, type ResolvedRun, RUN_LABEL, type RunInfo, STARTED_ANNOTATION, TABLE_ANNOTATION} from './runs.js'
+import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, type ResolvedRun, RUN_LABEL, type RunInfo, STARTED_ANNOTATION, TABLE_ANNOTATION} from './jobs.js'
 
 type V1Job = import('@kubernetes/client-node').V1Job
 

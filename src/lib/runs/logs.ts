@@ -4,7 +4,7 @@ import type {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {BannerParser} from '../watch/banner.js'
 import {classifyWatch, FailureLines, summaryJson, type WatchOutcome} from '../watch/outcome.js'
-import type {ResolvedRun, RunInfo} from './runs.js'
+import type {ResolvedRun, RunInfo} from './jobs.js'
 
 export interface LogsJson {
   status: string

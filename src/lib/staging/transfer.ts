@@ -3,7 +3,7 @@ import {createHash, type Hash} from 'node:crypto'
 import {pipeline, Readable} from 'node:stream'
 import {createGzip} from 'node:zlib'
 
-import {StreamResult} from './options.js'
+import type {StreamResult} from './types.js'
 import type {HashAlgo} from './pod-hash.js'
 
 /**

@@ -7,8 +7,8 @@ import {signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {humanBytes, humanDuration} from '../../output/format.js'
 import {HashCache} from '../../staging/hash-cache.js'
 import {startStagePod} from '../../pvc/pod.js'
-import {deletePod, findOrphanStagePods} from '../../staging/stage-pod.js'
-import {stageFiles, stagingPaths, type StreamResult} from '../../staging/stream.js'
+import {deletePod, findOrphanStagePods} from '../../pvc/stage-pod.js'
+import {stageFiles, stagingPaths, type StreamResult} from '../../staging/stage-files.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 
 export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {

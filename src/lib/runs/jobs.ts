@@ -260,7 +260,7 @@ export async function listCancelRecords(t: ClusterTarget, namespace: string | un
 /** Stage pods a crashed push left (not Running, older than 5 minutes), with the command that removes them. */
 export async function findLeftovers(t: ClusterTarget, namespace: string): Promise<Leftover[]> {
   try {
-    const {findOrphanStagePods} = await import('../staging/stage-pod.js')
+    const {findOrphanStagePods} = await import('../pvc/stage-pod.js')
     return (await findOrphanStagePods(t, namespace)).map((p) => ({
       kind: 'stage-pod' as const,
       name: p.name,

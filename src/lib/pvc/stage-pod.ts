@@ -4,7 +4,7 @@ import {randomBytes} from 'node:crypto'
 
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
 import {SHARED_PVC} from '../cluster/discovery.js'
-import {SHARED_MOUNT} from '../pvc/paths.js'
+import {SHARED_MOUNT} from './paths.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {isoSeconds} from '../output/format.js'
 import {tableLabelValue} from './k8s-names.js'
