@@ -2,7 +2,7 @@
 import path from 'node:path'
 
 import type {CsvScanResult} from './csv.js'
-import {badData, quote, someOf} from './util.js'
+import {badData, quote, someOf} from './problems.js'
 
 export interface Column {
   index: number

@@ -10,7 +10,8 @@ import {VERIFIED_DIR} from './work-dir.js'
 import {hashCommand, HEX_DIGITS} from './pod-hash.js'
 import {remoteFailure, Stager} from './stager.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
-import {FileHashes, gzipped, StdinMeter} from './transfer.js'
+import {FileHashes} from './file-hashes.js'
+import {gzipped, StdinMeter} from './stdin.js'
 
 /** One batch = one exec: extract, check every file in the pod, record what verified. Returns files that failed. */
 export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {

@@ -15,7 +15,7 @@ import {OrderedSha256} from './ordered-hash.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
 import {HashAlgo, hashCommand, HEX_DIGITS, PodFileDigest} from './pod-hash.js'
 import {fileRange} from './tar.js'
-import {gzipped, StdinMeter} from './transfer.js'
+import {gzipped, StdinMeter} from './stdin.js'
 
 /** Bytes [offset, offset + length) of a large file. */
 type Range = {offset: number; length: number}

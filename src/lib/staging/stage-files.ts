@@ -12,7 +12,7 @@
 //   pod or a killed CLI, so the next attempt continues from the verified files;
 // - a per-table lock (owner = stage pod) so concurrent pushes of one table fail clearly.
 // Modules: types.ts (options, results), tuning.ts (sizes, thresholds), work-dir.ts (names in the work dir), stager.ts (the exec session, lock, state on the volume),
-// batch.ts (tar batches), large-file.ts (ranges), transfer.ts (hashes, stdin meter, gzip).
+// batch.ts (tar batches), large-file.ts (ranges), file-hashes.ts (a file's hashes), stdin.ts (stdin meter, gzip).
 import {createHash, randomBytes} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 
