@@ -15,7 +15,7 @@ import {loadClusterTarget} from '../src/lib/cluster/kube.js'
 import {buildPullPod, pullIntoPod, type PullObject} from '../src/lib/remote/pod-pull.js'
 import {openBucket} from '../src/lib/remote/s3.js'
 import {parseSourceUrl, type RemoteSource} from '../src/lib/remote/url.js'
-import {createStagePod, deletePod, DEFAULT_STAGE_IMAGE, stagePodName, waitPodReady} from '../src/lib/staging/stage-pod.js'
+import {createStagePod, deletePod, DEFAULT_STAGE_IMAGE, stagePodName, waitPodReady} from '../src/lib/pvc/stage-pod.js'
 import {startSandbox} from '../test/sandbox/index.js'
 import {busyboxFor} from '../test/sandbox/kubelet/rootfs.js'
 

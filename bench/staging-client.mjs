@@ -11,8 +11,8 @@ const a = JSON.parse(process.argv[2])
 const dist = a.dist ?? path.resolve(import.meta.dirname, '../dist')
 const {loadClusterTarget} = await import(path.join(dist, 'lib/cluster/kube.js'))
 const {HashCache} = await import(path.join(dist, 'lib/staging/hash-cache.js'))
-const {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} = await import(path.join(dist, 'lib/staging/stage-pod.js'))
-const {stageFiles, stagingPaths} = await import(path.join(dist, 'lib/staging/stream.js'))
+const {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} = await import(path.join(dist, 'lib/pvc/stage-pod.js'))
+const {stageFiles, stagingPaths} = await import(path.join(dist, 'lib/staging/stage-files.js'))
 const ns = a.namespace ?? 'tracebloc'
 
 function walk(dir, rel = '') {

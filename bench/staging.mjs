@@ -225,7 +225,7 @@ function localPipe(dir) {
 /** A ready stage pod to copy or exec into (made through the API, not by a bench client run); `remove()` deletes it. */
 async function benchPod(name, table) {
   const {loadClusterTarget} = await import(path.join(dist, 'lib/cluster/kube.js'))
-  const {buildStagePod, createStagePod, deletePod, waitPodReady} = await import(path.join(dist, 'lib/staging/stage-pod.js'))
+  const {buildStagePod, createStagePod, deletePod, waitPodReady} = await import(path.join(dist, 'lib/pvc/stage-pod.js'))
   const t = await loadClusterTarget({kubeconfig: sb.kubeconfigPath})
   await createStagePod(t, buildStagePod({name, namespace: 'tracebloc', table, serviceAccount: 'ingestor', image: 'alpine:3.20', runId: 'bench'}))
   await waitPodReady(t, 'tracebloc', name, {timeoutMs: 60_000})

@@ -4,7 +4,7 @@ import {BaseCommand} from '../lib/command/base.js'
 import {clusterFlags, envMs} from '../lib/command/cluster-flags.js'
 import {style} from '../lib/output/style.js'
 import type {DoctorReport} from '../lib/probe/doctor.js'
-import {DEFAULT_STAGE_IMAGE} from '../lib/staging/stage-pod.js'
+import {DEFAULT_STAGE_IMAGE} from '../lib/pvc/stage-pod.js'
 
 export default class Doctor extends BaseCommand<typeof Doctor> {
   static summary = 'Check everything a push needs, in one go, and say how to fix what is wrong'

@@ -18,8 +18,8 @@ import {openBucket, type RemoteBucket} from '../../src/lib/remote/s3.js'
 import {buildPullPod, pullIntoPod, type PullEvent, type PullObject} from '../../src/lib/remote/pod-pull.js'
 import {parseSourceUrl} from '../../src/lib/remote/url.js'
 import {execInPod} from '../../src/lib/cluster/exec.js'
-import {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} from '../../src/lib/staging/stage-pod.js'
-import {DEFAULT_STAGE_IMAGE} from '../../src/lib/staging/stage-pod.js'
+import {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} from '../../src/lib/pvc/stage-pod.js'
+import {DEFAULT_STAGE_IMAGE} from '../../src/lib/pvc/stage-pod.js'
 import {startSandbox, type Sandbox} from '../sandbox/index.js'
 
 let sb: Sandbox

@@ -1,4 +1,4 @@
-// The ingestor emulation per category (PROTOCOL.md §4.3–4.5): each reference sample under
+// The ingestor emulation per category (docs/protocol.md#ingestor-paths, #ingestor-validators): each reference sample under
 // ../shared/reference/samples ingests cleanly with its category's validator lines, and a broken copy
 // fails the way the real ingestor does — `<Name> Validator failed: ` then its errors, exit 1, no
 // banner. Error texts pinned by the parity goldens (real ingestor) are asserted verbatim.

@@ -1,5 +1,5 @@
 // The ingestor emulation run in-process over a real directory tree standing in for the pod's
-// filesystem: exit codes and messages of PROTOCOL.md §4.2/§4.9, the §4.8 banner, each `ingestor` fault.
+// filesystem: exit codes and messages of docs/protocol.md#ingestor-config-errors and #ingestor-exit-codes, the #summary-banner, each `ingestor` fault.
 import assert from 'node:assert/strict'
 import * as fs from 'node:fs'
 import os from 'node:os'
@@ -88,7 +88,7 @@ test('clean cats/dogs run: validator lines, exact banner, files copied flat, loc
   assert.doesNotMatch(again.plain, /INGESTION SUMMARY/)
 })
 
-test('config errors exit 2 with the exact §4.2 texts', async () => {
+test('config errors exit 2 with the exact config-error texts', async () => {
   const root = stage()
   assert.deepEqual(await run(root, {env: {INGEST_CONFIG: undefined}}).then((r) => [r.code, r.stderr]), [2, 'INGEST_CONFIG env var not set. The official image expects the Helm subchart (client#86) to mount the ingest.yaml and set INGEST_CONFIG to its path.\n'])
   assert.deepEqual(await run(root, {env: {INGEST_CONFIG: '/etc/nope.yaml'}}).then((r) => [r.code, r.stderr]), [2, 'INGEST_CONFIG points to /etc/nope.yaml which does not exist.\n'])
@@ -102,7 +102,7 @@ test('config errors exit 2 with the exact §4.2 texts', async () => {
   assert.deepEqual(await run(root).then((r) => [r.code, r.stderr]), [2, "ingest.yaml validation failed:\n  <root>: 'images' is a required property\n  <root>: 'label' is a required property\n"])
 })
 
-test('Python-jsonschema wording and path order (§4.2 table rows)', () => {
+test('Python-jsonschema wording and path order (config-error table rows)', () => {
   const schema = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '../sandbox/release/schemas/ingest.v1.current.json'), 'utf8'))
   const lines = formatPyErrors(validatePy(schema, {apiVersion: 'tracebloc.io/v1', kind: 'IngestConfig', category: 'keypoint_detection', table: 't', intent: 'train', csv: '/a', images: '/i/', label: 'l', target_size: [0, 448, 3], number_of_keypoints: 0})).split('\n')
   assert.deepEqual(lines, ['  number_of_keypoints: 0 is less than the minimum of 1', '  target_size: [0, 448, 3] is too long', '  target_size.0: 0 is less than the minimum of 1'])

@@ -184,7 +184,7 @@ test('403: ServiceAccount, namespace or table prefix not allowed by the ingestio
   }
 })
 
-test('400 on a non-JSON body; 422 on body fields and on ingest.yaml with the §4.2 lines', async () => {
+test('400 on a non-JSON body; 422 on body fields and on ingest.yaml with the config-error lines', async () => {
   const bad = await submit('{not json')
   assert.deepEqual([bad.status, bad.body], [400, {error: 'bad_request', detail: 'request body is not valid JSON'}])
   const cases: [unknown, string][] = [

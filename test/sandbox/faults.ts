@@ -47,7 +47,7 @@ export interface FaultSettings {
   mysql?: 'down'
   /** Not a fault but the chart switch: jobs-manager runs ingestions with PER_INGESTION_TABLES=1 (ds_<hex> tables). */
   perIngestionTables?: boolean
-  /** Ingestor failure modes, documented in PROTOCOL.md §4.9. */
+  /** Ingestor failure modes, documented in docs/protocol.md#ingestor-exit-codes. */
   ingestor?: 'config-error' | 'validator-failure' | 'skipped-rows' | 'file-transfer-failure' | 'crash' | 'mysql-unreachable' | 'slow'
   /** Milliseconds the ingestor pauses between its progress lines (a run of N records lasts ~min(N, 12) × this). */
   ingestorSlowMs?: number

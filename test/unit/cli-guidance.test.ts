@@ -12,7 +12,7 @@ import {editDistance} from '../../src/lib/output/edit-distance.js'
 import {detectCategories, parseCsvHead} from '../../src/lib/local/detect.js'
 import {checkTableName, suggestTableName} from '../../src/lib/local/index.js'
 import {TABLE_NAME_MAX, TABLE_NAME_RE} from '../../src/lib/schema/index.js'
-import {filesWithin} from '../../src/lib/staging/stream.js'
+import {filesWithin} from '../../src/lib/staging/stage-files.js'
 import {LogView} from '../../src/lib/watch/log-view.js'
 
 const root = path.resolve(import.meta.dirname, '../..')

@@ -1,4 +1,4 @@
-// Every category end to end on the reference samples (config shape per GO-CLI.md §5.2, schema-valid),
+// Every category end to end on the reference samples (config shape per docs/protocol.md#config-synthesis, schema-valid),
 // plus the checks we add beyond the Go CLI on small generated datasets.
 import assert from 'node:assert/strict'
 import {cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'

@@ -25,7 +25,7 @@ async function rejects(p: Promise<unknown>, exitCode: number, re: RegExp): Promi
   assert.fail('expected a rejection')
 }
 
-test('cats/dogs sample: 576 rows, staged as labels.csv + images/*.jpeg, config per GO-CLI §5.2', async () => {
+test('cats/dogs sample: 576 rows, staged as labels.csv + images/*.jpeg, config per docs/protocol.md#config-synthesis', async () => {
   const plan = await planDataset({path: CATS, table: 'cats_dogs', category: 'image_classification', labelColumn: 'label'})
   const P = '/data/shared/.tracebloc-staging/cats_dogs'
   assert.equal(plan.rows, 576)

@@ -1,4 +1,4 @@
-// Parity oracle: the Go CLI's 73 preflight cases (GO-CLI.md §7.5) with the real ingestor's verdicts.
+// Parity oracle: the Go CLI's 73 preflight cases (docs/protocol.md#parity-cases) with the real ingestor's verdicts.
 // Every case must produce its `cli_verdict` (accept = planDataset resolves, reject = CliError),
 // except the cases listed in BETTER_THAN_GO, where we deliberately follow the ingestor instead.
 import assert from 'node:assert/strict'
@@ -26,7 +26,7 @@ interface Case {
 
 /**
  * Cases where the Go CLI accepts data the real ingestor rejects (its preflight under-previews,
- * GO-CLI.md §12.3). Uploading a dataset the cluster will refuse wastes the user's time, so we
+ * docs/protocol.md#parity-cases). Uploading a dataset the cluster will refuse wastes the user's time, so we
  * preview these validators and reject locally — the verdict equals `ingestor_verdict`.
  */
 const BETTER_THAN_GO: Record<string, string> = {

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 
-import {childOf, datasetDir, ingestLockPath, partialCopyDir, stagedCopyDir} from '../../src/lib/catalog/pvc-paths.js'
+import {childOf, datasetDir, ingestLockPath, partialCopyDir, stagedCopyDir} from '../../src/lib/pvc/paths.js'
 import {CliError} from '../../src/lib/output/errors.js'
 import {printable, quoted} from '../../src/lib/output/printable.js'
-import {trustedTable} from '../../src/lib/runs/runs.js'
+import {trustedTable} from '../../src/lib/runs/jobs.js'
 
 test('printable: escape sequences, control characters, bidi overrides and invisible characters are shown escaped', () => {
   assert.equal(printable('churn'), 'churn')

@@ -8,7 +8,7 @@ import {after, test} from 'node:test'
 
 import {parseSince} from '../../src/commands/dataset/logs.js'
 import {MAX_RECENT_RUNS, RecentRuns} from '../../src/lib/runs/cache.js'
-import {runFromJob} from '../../src/lib/runs/runs.js'
+import {runFromJob} from '../../src/lib/runs/jobs.js'
 
 const dirs: string[] = []
 after(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))

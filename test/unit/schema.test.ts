@@ -44,7 +44,7 @@ describe('parity with the ingestor (goldens from PyYAML + jsonschema 4.26 Draft7
   })
 })
 
-describe('PROTOCOL.md §4.2 table, row by row', () => {
+describe('the ingestor config-error table (docs/protocol.md#ingestor-config-errors), row by row', () => {
   // [path, message] as printed after the header; combinator rows check path + keyword only.
   const rows: Array<[string, Array<[string, string]>]> = [
     ['p01-image-missing-images-label.yaml', [['<root>', "'images' is a required property"], ['<root>', "'label' is a required property"]]],

@@ -6,8 +6,8 @@ import {test} from 'node:test'
 import {isLabelValue} from '../sandbox/apiserver/validation/field.js'
 import {admitCreate} from '../sandbox/apiserver/validation/index.js'
 import {findResource} from '../sandbox/apiserver/resources.js'
-import {tableLabelValue} from '../../src/lib/staging/k8s-names.js'
-import {buildStagePod, stagePodName} from '../../src/lib/staging/stage-pod.js'
+import {tableLabelValue} from '../../src/lib/pvc/k8s-names.js'
+import {buildStagePod, stagePodName} from '../../src/lib/pvc/stage-pod.js'
 
 const TABLE_RE = /^[A-Za-z_][A-Za-z0-9_]*$/
 const PODS = findResource('', 'v1', 'pods')!

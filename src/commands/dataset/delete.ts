@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.js'
-import {canPrompt} from '../../lib/command/input.js'
+import {canPrompt} from '../../lib/process/input.js'
 import {readCatalog, resolveDataset} from '../../lib/catalog/catalog.js'
 import {connectForDatasets} from '../../lib/catalog/connect.js'
 import {printable, validateDatasetName} from '../../lib/catalog/names.js'
@@ -10,7 +10,7 @@ import {DELETE_PERMISSIONS} from '../../lib/catalog/permissions.js'
 import {planTeardown, teardown} from '../../lib/catalog/teardown.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {style} from '../../lib/output/style.js'
-import {DEFAULT_STAGE_IMAGE} from '../../lib/staging/stage-pod.js'
+import {DEFAULT_STAGE_IMAGE} from '../../lib/pvc/stage-pod.js'
 
 export default class DatasetDelete extends BaseCommand<typeof DatasetDelete> {
   static summary = 'Delete a dataset: its table, bookkeeping rows, files and staged copy'

@@ -7,7 +7,7 @@ import {ago, count, humanDuration} from '../../lib/output/format.js'
 import {style} from '../../lib/output/style.js'
 import {RecentRuns} from '../../lib/runs/cache.js'
 import {requireRunPermissions, RUNS_PERMISSIONS} from '../../lib/runs/permissions.js'
-import {findLeftovers, type Leftover, listRuns, type RunInfo} from '../../lib/runs/runs.js'
+import {findLeftovers, type Leftover, listRuns, type RunInfo} from '../../lib/runs/jobs.js'
 import {clusterCache, runTarget} from '../../lib/runs/target.js'
 import {summaryJson} from '../../lib/watch/outcome.js'
 

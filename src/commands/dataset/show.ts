@@ -9,6 +9,7 @@ import {READ_PERMISSIONS} from '../../lib/catalog/permissions.js'
 import {formatCell, iso, modality, state, table} from '../../lib/catalog/view.js'
 import {style} from '../../lib/output/style.js'
 import {ago, count, humanBytes, plural} from '../../lib/output/format.js'
+import {SHARED_MOUNT, STAGING_ROOT} from '../../lib/pvc/paths.js'
 
 export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
   static summary = 'Show one dataset in depth'
@@ -54,9 +55,9 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
       format: formatCell(d),
       columns: d.columns.map((c) => ({name: c.name, type: c.type})),
       labels: labels.slice(0, 20),
-      files: d.files ? {path: tables.length ? tables.map((t) => `/data/shared/${t}`) : [`/data/shared/${d.name}`], count: d.files.files, bytes: d.files.kib * 1024} : null,
-      staged: d.staged ? {path: `/data/shared/.tracebloc-staging/${d.name}`, count: d.staged.files, bytes: d.staged.kib * 1024} : null,
-      partial_staged: d.partials.map((p) => ({path: `/data/shared/.tracebloc-staging/${d.name}${p.suffix}`, count: p.files, bytes: p.kib * 1024})),
+      files: d.files ? {path: tables.length ? tables.map((t) => `${SHARED_MOUNT}/${t}`) : [`${SHARED_MOUNT}/${d.name}`], count: d.files.files, bytes: d.files.kib * 1024} : null,
+      staged: d.staged ? {path: `${STAGING_ROOT}/${d.name}`, count: d.staged.files, bytes: d.staged.kib * 1024} : null,
+      partial_staged: d.partials.map((p) => ({path: `${STAGING_ROOT}/${d.name}${p.suffix}`, count: p.files, bytes: p.kib * 1024})),
       size_bytes: d.sizeKnown ? (d.sizeBytes ?? 0) : null,
       ingested: iso(d.ingestedEpoch) ?? null,
       state: state(d),

@@ -1,6 +1,6 @@
-// What the client holds: the tables of training_test_datasets (LIFECYCLE.md §1.3–§1.5, the Go CLI's
-// queries of §3.1), their files on client-pvc, and for per-ingestion `ds_<hex>` tables the dataset name
-// each belongs to (§2). That mapping is not stored in MySQL: it is read from the cluster's ingestion Jobs
+// What the client holds: the tables of training_test_datasets (docs/protocol.md#dataset-tables,
+// #bookkeeping-tables; the Go CLI's queries: #mysql-access), their files on client-pvc, and for per-ingestion `ds_<hex>` tables the dataset name
+// each belongs to (docs/protocol.md#per-ingestion-tables). That mapping is not stored in MySQL: it is read from the cluster's ingestion Jobs
 // (the `table:` of each run's ingest config, the `Destination table:` / `Ingestor ID:` of its banner).
 import {load as loadYaml} from 'js-yaml'
 
@@ -9,9 +9,9 @@ import {CliError, ExitCode} from '../output/errors.js'
 import {isoSeconds} from '../output/format.js'
 import {DATABASE, isTableName, nearestNames, PHYSICAL_RE, printable, qualifiedTable, RUNS_TABLE, sameName, sqlString, SYSTEM_TABLES} from './names.js'
 import {findMysqlPod, MysqlTarget, query} from './mysql.js'
-import {PARTIAL_SUFFIX_RE} from './pvc-paths.js'
+import {PARTIAL_SUFFIX_RE, SHARED_MOUNT, STAGING_DIR} from '../pvc/paths.js'
 
-/** The 11 columns the ingestor puts in every dataset table (§1.4). */
+/** The 11 columns the ingestor puts in every dataset table (docs/protocol.md#dataset-tables). */
 export const FRAMEWORK_COLUMNS = new Set(['id', 'created_at', 'updated_at', 'status', 'label', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id'])
 
 export interface Column {
@@ -159,8 +159,8 @@ async function readCounts(m: MysqlTarget, infos: TableInfo[]): Promise<JournalRu
  * Symlinks are skipped (a link to / would have du walk the whole node).
  */
 export const PVC_SCAN_SCRIPT = [
-  'cd /data/shared 2>/dev/null || exit 0',
-  'for d in * .tracebloc-staging/*; do',
+  `cd ${SHARED_MOUNT} 2>/dev/null || exit 0`,
+  `for d in * ${STAGING_DIR}/*; do`,
   '  [ -d "$d" ] && [ ! -L "$d" ] || continue',
   '  k=$(du -sk "$d" 2>/dev/null | cut -f1); n=$(find "$d" -type f 2>/dev/null | wc -l)',
   '  printf "%s\\t%s\\t%s\\000" "${k:-0}" "$n" "$d"',
@@ -169,7 +169,7 @@ export const PVC_SCAN_SCRIPT = [
 
 /** A scan entry's name: `<table>`, `.tracebloc-staging/<table>` or `.tracebloc-staging/<table>.staging-…|.old-…`; else undefined. */
 function scanName(name: string): string | undefined {
-  const staged = name.startsWith('.tracebloc-staging/') ? name.slice('.tracebloc-staging/'.length) : undefined
+  const staged = name.startsWith(`${STAGING_DIR}/`) ? name.slice(`${STAGING_DIR}/`.length) : undefined
   if (staged === undefined) return isTableName(name) ? name : undefined
   const dot = staged.indexOf('.')
   const table = dot === -1 ? staged : staged.slice(0, dot)
@@ -345,16 +345,16 @@ function group(tables: TableInfo[], journal: JournalRun[], jobs: IngestionJob[],
   }
   // staged copies, whole or partial, of a name with neither table nor files: shown so they can be deleted
   for (const key of pvc?.keys() ?? []) {
-    if (!key.startsWith('.tracebloc-staging/')) continue
-    const name = key.slice('.tracebloc-staging/'.length).split('.')[0]
+    if (!key.startsWith(`${STAGING_DIR}/`)) continue
+    const name = key.slice(`${STAGING_DIR}/`.length).split('.')[0]
     if (byName.has(name)) continue
     byName.set(name, {name, tables: [], perIngestion: false, labelKnown: true, system: false, records: 0, columns: [], sizeBytes: 0, sizeKnown: true, files: {kib: 0, files: 0}, pvcKnown: true, partials: [], stagedOnly: true})
   }
   for (const ds of byName.values()) {
-    const st = pvc?.get(`.tracebloc-staging/${ds.name}`)
+    const st = pvc?.get(`${STAGING_DIR}/${ds.name}`)
     if (st) ds.staged = st
     for (const [key, e] of pvc ?? []) {
-      const prefix = `.tracebloc-staging/${ds.name}.`
+      const prefix = `${STAGING_DIR}/${ds.name}.`
       if (key.startsWith(prefix)) ds.partials.push({...e, suffix: key.slice(prefix.length - 1)})
     }
     if (ds.stagedOnly) ds.sizeBytes = ((ds.staged?.kib ?? 0) + ds.partials.reduce((a, p) => a + p.kib, 0)) * 1024

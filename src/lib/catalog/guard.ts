@@ -1,4 +1,4 @@
-// The destination check of `dataset push` (LIFECYCLE.md §3.5, GO-CLI.md §4.8): before any byte is
+// The destination check of `dataset push` (docs/protocol.md#destination-guard): before any byte is
 // uploaded, a dataset of that name must not exist (a table in MySQL, or files in /data/shared/<table>/),
 // unless --overwrite asks to replace it, in which case it is removed exactly as `dataset delete` does.
 // Unlike the Go CLI the check fails closed: if MySQL cannot be read the push stops, because going on

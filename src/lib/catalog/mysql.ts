@@ -1,4 +1,4 @@
-// MySQL over pods/exec, as the Go CLI reaches it (LIFECYCLE.md §3.1), but safer (§5.2–§5.3): the pod is
+// MySQL over pods/exec, as the Go CLI reaches it (docs/protocol.md#mysql-access), but safer: the pod is
 // the one labelled app=mysql-client (container mysql-client), the password goes from the container's own
 // MYSQL_ROOT_PASSWORD into MYSQL_PWD inside the pod (never an argv, never through this process), the SQL
 // goes in on stdin, and `mysql -N -B` output is parsed strictly, section by section, between marker rows

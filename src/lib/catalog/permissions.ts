@@ -1,4 +1,4 @@
-// The exact verbs each dataset command needs (LIFECYCLE.md §5.1), checked up front with
+// The exact verbs each dataset command needs (docs/protocol.md#rbac), checked up front with
 // SelfSubjectAccessReview so a missing one is named before anything runs. Optional verbs only
 // degrade the output (sizes, names of per-ingestion tables) and are reported as notes.
 import {ClusterTarget} from '../cluster/kube.js'

@@ -1,18 +1,18 @@
-// Removing a dataset (LIFECYCLE.md §3.4), shared by `dataset delete` and `dataset push --overwrite`:
+// Removing a dataset (docs/protocol.md#delete), shared by `dataset delete` and `dataset push --overwrite`:
 // its table(s), its bookkeeping rows, its files on client-pvc, its staged copy, the partial staged copies
 // interrupted pushes left (`<name>.staging-resume`, `<name>.old-…`) and a stale table lock. Every path
-// is built by pvc-paths.ts from a checked name; a dataset whose name the cluster gives wrongly is refused.
+// is built by pvc/paths.ts from a checked name; a dataset whose name the cluster gives wrongly is refused.
 // Order differs from the Go CLI on purpose: the short-lived pod that removes the files starts first, so
 // when it cannot start nothing has been dropped; a lock held by a live ingestion stops the delete.
 import {randomBytes} from 'node:crypto'
 
 import {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} from '../staging/stage-pod.js'
 import type {Catalog, Dataset} from './catalog.js'
 import {DATABASE, META_TABLE, printable, qualifiedTable, RUNS_TABLE, sanitize, sqlString, untrustedName} from './names.js'
 import {execute, MysqlTarget} from './mysql.js'
-import {datasetDir, ingestLockPath, partialCopyDir, RESUME_SUFFIX, SHARED, stagedCopyDir} from './pvc-paths.js'
+import {datasetDir, ingestLockPath, partialCopyDir, RESUME_SUFFIX, SHARED, stagedCopyDir} from '../pvc/paths.js'
+import {withStagePod} from '../pvc/pod.js'
 
 export {SHARED}
 export const LOCK_STALE_MS = 12 * 3600 * 1000
@@ -42,7 +42,7 @@ export interface TeardownResult {
  * What removing `tables` of `ds` takes. With keepStaged (push --overwrite) the staged copy and the resumable
  * work dir stay: that push prunes them to its own files and swaps them into place; other partial copies
  * (swap backups, other work dirs) of the old dataset go. Refused (exit 7) when the cluster names the
- * dataset with a name that fails the table-name rule, and (by pvc-paths.ts) for any path that would leave
+ * dataset with a name that fails the table-name rule, and (by pvc/paths.ts) for any path that would leave
  * its parent.
  */
 export function planTeardown(cat: Catalog, ds: Dataset, tables: string[], o: {keepStaged?: boolean} = {}): TeardownPlan {
@@ -79,14 +79,19 @@ export interface TeardownOptions {
 
 export async function teardown(t: ClusterTarget, plan: TeardownPlan, o: TeardownOptions): Promise<TeardownResult> {
   const ns = plan.namespace
-  const {execInPod} = await import('../cluster/exec.js')
-  const name = stagePodName(plan.dataset)
   const result: TeardownResult = {droppedTables: [], removedPaths: [], bookkeepingCleaned: true, warnings: []}
-  try {
-    o.onStatus?.(`starting pod ${name} to remove the files`)
-    await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.dataset, serviceAccount: o.serviceAccount, image: o.image, runId: `delete-${randomBytes(4).toString('hex')}`}), o.signal)
-    await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal})
-    const inPod = (command: string[]) => execInPod(t, {namespace: ns, pod: name, container: 'stage', command, signal: o.signal})
+  const pod = {
+    namespace: ns,
+    table: plan.dataset,
+    serviceAccount: o.serviceAccount,
+    image: o.image,
+    runId: `delete-${randomBytes(4).toString('hex')}`,
+    timeoutMs: o.podReadyTimeoutMs,
+    signal: o.signal,
+    onName: (name: string) => o.onStatus?.(`starting pod ${name} to remove the files`),
+  }
+  return withStagePod(t, pod, async (p) => {
+    const inPod = (command: string[]) => p.exec(command)
 
     // A lock held by a live ingestion: deleting under it would race the ingestor.
     const lock = await inPod(['cat', plan.lockPath])
@@ -140,9 +145,7 @@ export async function teardown(t: ClusterTarget, plan: TeardownPlan, o: Teardown
     result.removedPaths = paths
     if (removeLock) result.staleLock = plan.lockPath
     return result
-  } finally {
-    await deletePod(t, ns, name).catch(() => undefined)
-  }
+  })
 }
 
 /** The pod named in a lock file when it is still running and the lock is younger than 12 h; else undefined. */

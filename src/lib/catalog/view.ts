@@ -1,7 +1,8 @@
 // JSON documents and human tables for `dataset list` / `show`. The list document keeps the Go CLI's
-// `data list --output-json` fields (LIFECYCLE.md §3.3; arrays never null) and adds its own.
+// `data list --output-json` fields (docs/protocol.md#list-json; arrays never null) and adds its own.
 import {REGISTRY} from '../local/categories.js'
 import {ago, count, humanBytes, isoSeconds} from '../output/format.js'
+import {STAGING_ROOT} from '../pvc/paths.js'
 import type {Dataset} from './catalog.js'
 import {FRAMEWORK_COLUMNS} from './catalog.js'
 import {sanitize} from './names.js'
@@ -67,7 +68,7 @@ export function listDetail(d: Dataset) {
     per_ingestion: d.perIngestion,
     files: d.files ? {count: d.files.files, bytes: d.files.kib * 1024} : null,
     staged: d.staged ? {count: d.staged.files, bytes: d.staged.kib * 1024} : null,
-    partial_staged: (d.partials ?? []).map((p) => ({path: `/data/shared/.tracebloc-staging/${d.name}${p.suffix}`, count: p.files, bytes: p.kib * 1024})),
+    partial_staged: (d.partials ?? []).map((p) => ({path: `${STAGING_ROOT}/${d.name}${p.suffix}`, count: p.files, bytes: p.kib * 1024})),
     ...(d.stagedOnly ? {staged_only: true} : {}),
     state: state(d),
   }

@@ -1,14 +1,13 @@
-// Finding the tracebloc "client" Helm release (PROTOCOL.md §2.8, GO-CLI.md §2.3): the same recipe as the
+// Finding the tracebloc "client" Helm release (docs/protocol.md#discovery): the same recipe as the
 // Go CLI so both tools agree on which release they target.
 import {load as loadYaml} from 'js-yaml'
 
-import {canPrompt} from '../command/input.js'
+import {canPrompt} from '../process/input.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {apiFailure, ClusterTarget, unreachable, withApiRetry} from './kube.js'
 
 export const RELEASE_SELECTOR = 'app.kubernetes.io/name=client,app.kubernetes.io/managed-by=Helm'
 export const SHARED_PVC = 'client-pvc'
-export const SHARED_MOUNT = '/data/shared'
 export const JOBS_MANAGER_PORT = 8080
 export const DEFAULT_INGESTOR_SA = 'ingestor'
 

@@ -1,5 +1,5 @@
 // A small pods/exec client on `ws`, instead of client-node's Exec, because we need what it lacks
-// (ECOSYSTEM.md §1.3): stdin backpressure (it buffers a whole tar stream in memory), the Status body
+// (docs/protocol.md#client-node): stdin backpressure (it buffers a whole tar stream in memory), the Status body
 // of a failed upgrade, pings for idle load balancers, and settling on a cut connection instead of hanging.
 import type {Readable} from 'node:stream'
 import tls from 'node:tls'

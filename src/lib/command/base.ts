@@ -6,8 +6,8 @@ import {style} from '../output/style.js'
 import {truncateText} from '../output/truncate.js'
 import type {ClusterTarget} from '../cluster/kube.js'
 import type {ClusterIdentity} from '../guard/identity.js'
-import {setNoInput} from './input.js'
-import {installInterruption, Interruption} from './signals.js'
+import {setNoInput} from '../process/input.js'
+import {installInterruption, Interruption} from '../process/signals.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -25,7 +25,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>
   protected args!: BaseArgs<T>
-  /** SIGINT/SIGTERM and last-resort handling for this process (src/lib/command/signals.ts). */
+  /** SIGINT/SIGTERM and last-resort handling for this process (src/lib/process/signals.ts). */
   protected interruption!: Interruption
 
   public override async init(): Promise<void> {

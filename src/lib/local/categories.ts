@@ -1,5 +1,5 @@
 // The 16 task categories of the newer ingest schema (ingest.v1.json enum), with what each needs on
-// disk (layout.v1.json) and which push flags apply to it (GO-CLI.md §7.2 task-scoped flags).
+// disk (layout.v1.json) and which push flags apply to it (docs/protocol.md#task-flags).
 export type Family = 'image' | 'text' | 'tabular'
 
 export interface CategoryInfo {

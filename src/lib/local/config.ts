@@ -1,13 +1,10 @@
-// Ingest-config synthesis, exactly as GO-CLI.md §5.2: paths under the staging prefix, directory
+// Ingest-config synthesis, exactly as the Go CLI (docs/protocol.md#config-synthesis): paths under the staging prefix, directory
 // fields ending in '/', [W,H] order, label forms per task, keypoint fields at the top level.
+import {stagingPrefix} from '../pvc/paths.js'
 import type {CategoryInfo} from './categories.js'
 import type {FamilyResult, ResolvedOptions} from './families/types.js'
 
-export const STAGING_ROOT = '/data/shared/.tracebloc-staging'
-
-export function stagingPrefix(table: string): string {
-  return `${STAGING_ROOT}/${table}`
-}
+export {stagingPrefix} from '../pvc/paths.js'
 
 export function synthesizeConfig(cat: CategoryInfo, table: string, intent: 'train' | 'test', r: FamilyResult, o: ResolvedOptions): Record<string, unknown> {
   const P = stagingPrefix(table)

@@ -8,7 +8,7 @@ import {isUtf8} from 'node:buffer'
 import {open} from 'node:fs/promises'
 
 import {CliError, ExitCode} from '../output/errors.js'
-import {signalPointNow} from '../command/signals.js'
+import {signalPointNow} from '../process/signals.js'
 
 const CHUNK = 1 << 20
 const READS_IN_FLIGHT = 4

@@ -1,7 +1,7 @@
 // Parsers for the push flags whose values have a grammar (for the command to call before planDataset).
 import {quoteUser} from '../output/truncate.js'
 import {SQL_TYPES, sqlTypeProblem} from '../schema/sql-type.js'
-import {badInput} from './util.js'
+import {badInput} from './problems.js'
 
 /** "256x256" → [256, 256] ([W,H], PIL order). */
 export function parseSize(value: string, flag = '--target-size'): [number, number] {

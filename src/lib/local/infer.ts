@@ -1,6 +1,6 @@
-// Tabular schema inference, mirroring data-ingestors' schema_inference (GO-CLI.md §7.6) so the CLI
+// Tabular schema inference, mirroring data-ingestors' schema_inference (docs/protocol.md#schema-inference) so the CLI
 // proposes the same SQL types the ingestor would: first matching rule wins.
-import {isCuratedNA, NUMBER_TEXT} from './util.js'
+import {isCuratedNA, NUMBER_TEXT} from './cell-values.js'
 
 export const INFER_SAMPLE_ROWS = 5000
 export const RESERVED = new Set(['id', 'created_at', 'updated_at', 'status', 'data_intent', 'data_id', 'filename', 'extension', 'annotation', 'ingestor_id'])

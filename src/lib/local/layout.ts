@@ -7,7 +7,8 @@ import path from 'node:path'
 import type {CategoryInfo, Family} from './categories.js'
 import {openImage, openImageSync, type ImageProbe, type OpenedImage} from './image-header.js'
 import type {CliError} from '../output/errors.js'
-import {badData, mapLimit, quote, someOf} from './util.js'
+import {mapLimit} from './map-limit.js'
+import {badData, quote, someOf} from './problems.js'
 
 export interface FileEntry {
   name: string

@@ -1,8 +1,8 @@
-// Shared pieces of the CSV checks every family runs (GO-CLI.md §7.4: encoding, header, rows, label).
+// Shared pieces of the CSV checks every family runs (docs/protocol.md#preflight-checks: encoding, header, rows, label).
 import path from 'node:path'
 
 import type {CsvScanResult} from './csv.js'
-import {badData, quote, someOf} from './util.js'
+import {badData, quote, someOf} from './problems.js'
 
 export interface Column {
   index: number

@@ -14,7 +14,7 @@ import type {CategoryInfo} from './categories.js'
 import {scanCsv} from './csv.js'
 import type {Layout} from './layout.js'
 import {referencedName} from './manifest.js'
-import {badData, badInput} from './util.js'
+import {badData, badInput} from './problems.js'
 
 export interface SampleSpec {
   /** A number of records (sequences for grouped time series) … */

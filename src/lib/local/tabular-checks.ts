@@ -6,7 +6,8 @@
 import {sqlBaseType} from '../schema/sql-type.js'
 import type {Cells} from './csv.js'
 import {LabelCounter, resolveColumn, type Column} from './manifest.js'
-import {isCuratedNA, isPandasNA, NUMBER_TEXT, quote, someOf} from './util.js'
+import {isCuratedNA, isPandasNA, NUMBER_TEXT} from './cell-values.js'
+import {quote, someOf} from './problems.js'
 
 const INT_TYPES = new Set(['INT', 'INTEGER', 'TINYINT', 'SMALLINT', 'MEDIUMINT', 'BIGINT'])
 const FLOAT_TYPES = new Set(['FLOAT', 'DOUBLE', 'DECIMAL', 'NUMERIC'])

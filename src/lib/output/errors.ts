@@ -1,4 +1,4 @@
-// Exit codes are frozen: they match the Go CLI's table (GO-CLI.md §6.5) so users' scripts keep
+// Exit codes are frozen: they match the Go CLI's table (docs/protocol.md#exit-codes) so users' scripts keep
 // working. Every decision about which code a failure gets is made once, where the error is built.
 import {truncateText} from './truncate.js'
 

@@ -1,8 +1,9 @@
 // What a push leaves in the cluster, removed on every path (success, failure, a signal), and the
 // staged copy reclaimed after a clean success.
-import {signalPoint, throwIfInterrupted} from '../command/signals.js'
-import {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} from '../staging/stage-pod.js'
-import {abandonStaging, stagingPaths} from '../staging/stream.js'
+import {signalPoint, throwIfInterrupted} from '../process/signals.js'
+import {withStagePod} from '../pvc/pod.js'
+import {deletePod} from '../pvc/stage-pod.js'
+import {abandonStaging, stagingPaths} from '../staging/stage-files.js'
 import type {PushContext} from './context.js'
 
 /** Cleanup on every path (success, failure, SIGINT/SIGTERM): scratch dir, stage pod, port-forward. */
@@ -30,20 +31,26 @@ export async function reclaimStaging(ctx: PushContext, stageImage: string, timeo
   const t = ctx.target!
   const ns = ctx.release!.namespace
   const table = ctx.plan!.table
-  const name = stagePodName(table)
-  ctx.stagePod = name
   try {
     throwIfInterrupted(signal)
-    await createStagePod(t, buildStagePod({name, namespace: ns, table, serviceAccount: ctx.release!.ingestorSA, image: stageImage, runId: ctx.idempotencyKey.slice(0, 63)}), signal)
-    await signalPoint('reclaim')
-    await waitPodReady(t, ns, name, {timeoutMs, signal})
-    const {execInPod, shQuote} = await import('../cluster/exec.js')
-    const r = await execInPod(t, {namespace: ns, pod: name, container: 'stage', command: ['/bin/sh', '-c', `rm -rf ${shQuote(stagingPaths(table).dest)}`], signal})
-    return r.exitCode === 0
+    const pod = {
+      namespace: ns,
+      table,
+      serviceAccount: ctx.release!.ingestorSA,
+      image: stageImage,
+      runId: ctx.idempotencyKey.slice(0, 63),
+      timeoutMs,
+      signal,
+      onName: (name: string) => (ctx.stagePod = name),
+      afterCreate: () => signalPoint('reclaim'),
+    }
+    return await withStagePod(t, pod, async (p) => {
+      const {shQuote} = await import('../cluster/exec.js')
+      return (await p.exec(`rm -rf ${shQuote(stagingPaths(table).dest)}`)).exitCode === 0
+    })
   } catch {
     return false
   } finally {
-    await deletePod(t, ns, name).catch(() => undefined)
     ctx.stagePod = undefined
   }
 }

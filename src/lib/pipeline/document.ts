@@ -1,5 +1,5 @@
 // The one JSON document `dataset push --json` prints, whatever the run came to.
-import {followCommand} from '../runs/runs.js'
+import {followCommand} from '../runs/jobs.js'
 import {summaryJson} from '../watch/outcome.js'
 import type {Outcome} from '../watch/outcome.js'
 import type {PushContext, PushOptions, PushStatus} from './context.js'

@@ -1,11 +1,10 @@
 // jobs-manager is reached through a port-forward on 127.0.0.1. Any local process can use that port while
 // it is open, so it is opened only around each exchange (the schema check, the submit) and closed
 // right after, never left open across the upload.
-import {signalPoint, throwIfInterrupted} from '../command/signals.js'
+import {signalPoint, throwIfInterrupted} from '../process/signals.js'
+import {JOBS_MANAGER_PORT} from '../cluster/discovery.js'
 import {openPortForward} from '../cluster/portforward.js'
 import type {PushContext} from './context.js'
-
-const JOBS_MANAGER_PORT = 8080
 
 /** Runs `fn` with jobs-manager's base URL; the port-forward exists only for its duration. */
 export async function withJobsManager<T>(c: PushContext, signal: AbortSignal, fn: (baseUrl: string) => Promise<T>): Promise<T> {

@@ -17,7 +17,8 @@ import {humanBytes, humanDuration} from '../output/format.js'
 import {style} from '../output/style.js'
 import {HashCache} from '../staging/hash-cache.js'
 import {isCompressible, MANIFEST_NAME, parseManifest, planStaging, type HashedEntry} from '../staging/manifest.js'
-import {COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_MIN_BYTES, STREAM_HASH_MIN_BYTES, stagingPaths} from '../staging/options.js'
+import {stagingPaths} from '../pvc/paths.js'
+import {COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_MIN_BYTES, STREAM_HASH_MIN_BYTES} from '../staging/tuning.js'
 import {PushContext, PushOptions, timed} from './context.js'
 
 /** Bytes the link probe uploads (and the pod discards). Small on purpose: about a second on a slow office link. */

@@ -1,11 +1,11 @@
 // A whole `dataset push`: the steps, then cleanup on every path, the recent-run record, the
 // interruption report (where the run stands and how to resume it) and the exit code. The command
 // gets back the --json document and, for a run that reached its end, the panel to print.
-import {exitWhenDone, type Interruption, signalPoint} from '../command/signals.js'
+import {exitWhenDone, type Interruption, signalPoint} from '../process/signals.js'
 import {isCliError} from '../output/errors.js'
 import {style} from '../output/style.js'
 import {rememberRun} from '../runs/remember.js'
-import {followCommand} from '../runs/runs.js'
+import {followCommand} from '../runs/jobs.js'
 import {cleanupPush, reclaimStaging, removeStagePodNow} from './cleanup.js'
 import {initialContext, PushContext, PushOptions} from './context.js'
 import {PushJson, pushDocument} from './document.js'

@@ -100,7 +100,7 @@ async function collectCluster(o: BundleInput, put: (name: string, body: unknown)
   } catch {
     put('events.json', 'not readable by your user\n')
   }
-  const {RUN_LABEL} = await import('../runs/runs.js')
+  const {RUN_LABEL} = await import('../runs/jobs.js')
   const jobs = await t.batch.listNamespacedJob({namespace, labelSelector: RUN_LABEL}).catch(() => ({items: []}))
   const recent = [...jobs.items].sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? ''))).slice(0, MAX_RUNS)
   for (const job of recent) {

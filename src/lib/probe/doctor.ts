@@ -195,7 +195,7 @@ export async function runDoctor(flags: ClusterFlags, o: DoctorOptions): Promise<
       async () => {
         const namespace = await ns()
         const t = await probe.target()
-        const {findOrphanStagePods} = await import('../staging/stage-pod.js')
+        const {findOrphanStagePods} = await import('../pvc/stage-pod.js')
         const left = await findOrphanStagePods(t, namespace)
         if (left.length === 0) return {status: 'ok', detail: 'none left behind'}
         return {status: 'warn', detail: `${left.length} left behind: ${left.map((p) => `${p.name} (${p.phase})`).join(', ')}`, fix: `kubectl delete pod -n ${namespace} ${left.map((p) => p.name).join(' ')}`}
@@ -273,7 +273,7 @@ async function podAlive(t: import('../cluster/kube.js').ClusterTarget, namespace
 
 /** Tables of ingestion Jobs still running (a staged copy or lock they use is not left over). */
 async function runningTables(t: import('../cluster/kube.js').ClusterTarget, namespace: string): Promise<Set<string>> {
-  const {RUN_LABEL, TABLE_ANNOTATION} = await import('../runs/runs.js')
+  const {RUN_LABEL, TABLE_ANNOTATION} = await import('../runs/jobs.js')
   try {
     const jobs = await t.batch.listNamespacedJob({namespace, labelSelector: RUN_LABEL})
     return new Set(jobs.items.filter((j) => !j.status?.completionTime && !(j.status?.failed ?? 0)).map((j) => j.metadata?.annotations?.[TABLE_ANNOTATION] ?? '').filter(Boolean))

@@ -1,5 +1,5 @@
 // The connect probe: every step of reaching a tracebloc client, each computed once and shared by
-// whoever asks (cluster info, doctor; push's connect step can call the same steps in its order).
+// whoever asks (push's connect step, cluster info, doctor: one connect sequence for all three).
 // A step resolves with what it found or throws the CliError a push would fail with there (the
 // frozen exit code included), so callers either stop at the first failure or collect them all.
 import {ClientRelease, checkSharedPvc, discoverRelease, JOBS_MANAGER_PORT, pickJobsManagerPod, SharedPvc} from '../cluster/discovery.js'
@@ -103,12 +103,17 @@ export class Probe {
     return this.once(`permissions:${key}`, async () => checkPermissions(await this.target(), (await this.release()).namespace, perms, this.o.signal))
   }
 
-  /** A Running and Ready jobs-manager pod, and the schema it reports through a port-forward (exit 8). */
+  /** A Running and Ready jobs-manager pod (exit 8). */
+  jobsManagerPod(): Promise<string> {
+    return this.once('jobs-manager-pod', async () => pickJobsManagerPod(await this.target(), await this.release(), this.o.signal))
+  }
+
+  /** A Running and Ready jobs-manager pod, and the schema it reports through a port-forward closed right after (exit 8). */
   jobsManager(): Promise<JobsManagerState> {
     return this.once('jobs-manager', async () => {
       const t = await this.target()
       const rel = await this.release()
-      const pod = await pickJobsManagerPod(t, rel, this.o.signal)
+      const pod = await this.jobsManagerPod()
       const {openPortForward} = await import('../cluster/portforward.js')
       const {fetchServerSchema} = await import('../submit/submit.js')
       const pf = await openPortForward(t, rel.namespace, pod, JOBS_MANAGER_PORT)

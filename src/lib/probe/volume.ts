@@ -3,6 +3,7 @@
 // mounted), the table locks left on it, and the staged copies. The pod is the stage pod push would
 // start (same restricted security context, no ServiceAccount token), removed on every path.
 import {ClusterTarget} from '../cluster/kube.js'
+import {INGEST_LOCK_PREFIX as LOCK_PREFIX, SHARED_MOUNT, STAGING_ROOT} from '../pvc/paths.js'
 
 export interface VolumeReport {
   totalBytes?: number
@@ -13,32 +14,24 @@ export interface VolumeReport {
   error?: string
 }
 
-const LOCK_PREFIX = '.tracebloc-ingest-'
-
-const SCRIPT = `df -Pk /data/shared | tail -n 1 | awk '{print "DF", $2, $4}'
-for l in /data/shared/${LOCK_PREFIX}*.lock; do [ -f "$l" ] || continue; printf 'LOCK %s ' "\${l##*/}"; head -c 2000 "$l" | tr -d '\\n'; echo; done
-for d in /data/shared/.tracebloc-staging/*/; do [ -d "$d" ] || continue; d=\${d%/}; echo "STAGED \${d##*/}"; done
+const SCRIPT = `df -Pk ${SHARED_MOUNT} | tail -n 1 | awk '{print "DF", $2, $4}'
+for l in ${SHARED_MOUNT}/${LOCK_PREFIX}*.lock; do [ -f "$l" ] || continue; printf 'LOCK %s ' "\${l##*/}"; head -c 2000 "$l" | tr -d '\\n'; echo; done
+for d in ${STAGING_ROOT}/*/; do [ -d "$d" ] || continue; d=\${d%/}; echo "STAGED \${d##*/}"; done
 `
 
 export async function inspectSharedVolume(
   t: ClusterTarget,
   o: {namespace: string; serviceAccount: string; image: string; timeoutMs: number; signal?: AbortSignal},
 ): Promise<VolumeReport> {
-  const {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} = await import('../staging/stage-pod.js')
-  const {execInPod} = await import('../cluster/exec.js')
-  const name = stagePodName('doctor')
-  try {
-    await createStagePod(t, buildStagePod({name, namespace: o.namespace, table: 'doctor', serviceAccount: o.serviceAccount, image: o.image, runId: 'doctor'}), o.signal)
-    await waitPodReady(t, o.namespace, name, {timeoutMs: o.timeoutMs, signal: o.signal})
+  const {withStagePod} = await import('../pvc/pod.js')
+  const pod = {namespace: o.namespace, table: 'doctor', serviceAccount: o.serviceAccount, image: o.image, runId: 'doctor', timeoutMs: o.timeoutMs, signal: o.signal}
+  return withStagePod(t, pod, async (p) => {
     try {
-      const r = await execInPod(t, {namespace: o.namespace, pod: name, container: 'stage', command: ['/bin/sh', '-c', SCRIPT], signal: o.signal})
-      return parseVolumeReport(r.stdout)
+      return parseVolumeReport((await p.exec(SCRIPT)).stdout)
     } catch (error) {
       return {locks: [], staged: [], error: (error as Error).message.split('\n')[0]}
     }
-  } finally {
-    await deletePod(t, o.namespace, name).catch(() => undefined)
-  }
+  })
 }
 
 export function parseVolumeReport(text: string): VolumeReport {

@@ -6,7 +6,7 @@ import {execInPod} from '../cluster/exec.js'
 import type {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {redact} from '../output/redact.js'
-import {buildStagePod, STAGE_CONTAINER} from '../staging/stage-pod.js'
+import {buildStagePod, STAGE_CONTAINER} from '../pvc/stage-pod.js'
 import type {ObjectFacts} from './facts.js'
 import {PULL_SCRIPT} from './pull-script.js'
 

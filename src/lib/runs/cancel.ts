@@ -1,10 +1,14 @@
-// Cancelling a run (LIFECYCLE.md §4.4): delete its Job with Foreground propagation (a raw DELETE of a
+// Cancelling a run (docs/protocol.md#cancel): delete its Job with Foreground propagation (a raw DELETE of a
 // batch/v1 Job orphans its pods), wait until the Job and its pods are gone, record the cancel where
 // the next `dataset runs` finds it, and look at what the killed ingestor left on client-pvc.
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
-import {datasetDir, ingestLockPath, stagedCopyDir} from '../catalog/pvc-paths.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, RUN_LABEL, STARTED_ANNOTATION, TABLE_ANNOTATION} from './runs.js'
+import {isoSeconds} from '../output/format.js'
+import {printable} from '../output/printable.js'
+import {style} from '../output/style.js'
+import {datasetDir, ingestLockPath, SHARED_MOUNT, STAGING_ROOT, stagedCopyDir} from '../pvc/paths.js'
+import type {RecentRuns} from './cache.js'
+import {CANCEL_REASON, CATEGORY_ANNOTATION, INTENT_ANNOTATION, type ResolvedRun, RUN_LABEL, type RunInfo, STARTED_ANNOTATION, TABLE_ANNOTATION} from './jobs.js'
 
 type V1Job = import('@kubernetes/client-node').V1Job
 
@@ -113,20 +117,18 @@ export const lockPath = (table: string) => ingestLockPath(table)
  * With clearLock, the lock is removed when its holder pod is gone (no ingestor holds it).
  */
 export async function inspectPvc(t: ClusterTarget, o: {namespace: string; table: string; serviceAccount: string; image: string; runId: string; clearLock: boolean; timeoutMs: number}): Promise<PvcLeftovers> {
-  const {buildStagePod, createStagePod, deletePod, stagePodName, waitPodReady} = await import('../staging/stage-pod.js')
-  const {execInPod, shQuote} = await import('../cluster/exec.js')
+  const {withStagePod} = await import('../pvc/pod.js')
+  const {shQuote} = await import('../cluster/exec.js')
   // every path is built (and the name checked) before a pod is started
   const lock = lockPath(o.table)
   const dir = datasetDir(o.table)
   const staged = stagedCopyDir(o.table)
-  const name = stagePodName(o.table)
-  const run = async (script: string) => {
-    const r = await execInPod(t, {namespace: o.namespace, pod: name, container: 'stage', command: ['/bin/sh', '-c', script]})
-    return {code: r.exitCode, text: r.stdout}
-  }
-  try {
-    await createStagePod(t, buildStagePod({name, namespace: o.namespace, table: o.table, serviceAccount: o.serviceAccount, image: o.image, runId: o.runId}))
-    await waitPodReady(t, o.namespace, name, {timeoutMs: o.timeoutMs})
+  const pod = {namespace: o.namespace, table: o.table, serviceAccount: o.serviceAccount, image: o.image, runId: o.runId, timeoutMs: o.timeoutMs}
+  return withStagePod(t, pod, async (p) => {
+    const run = async (script: string) => {
+      const r = await p.exec(script)
+      return {code: r.exitCode, text: r.stdout}
+    }
     const t1 = await run(
       `l=${shQuote(lock)}; d=${shQuote(dir)}; s=${shQuote(staged)}
 if [ -f "$l" ]; then printf 'LOCK '; tr -d '\\n' < "$l"; echo; fi
@@ -154,9 +156,7 @@ if [ -d "$s" ]; then echo STAGED; fi`,
       if (o.clearLock && !alive) res.lock_cleared = (await run(`rm -f ${shQuote(lock)}`)).code === 0
     }
     return res
-  } finally {
-    await deletePod(t, o.namespace, name).catch(() => undefined)
-  }
+  })
 }
 
 async function podExists(t: ClusterTarget, namespace: string, name: string): Promise<boolean> {
@@ -166,4 +166,138 @@ async function podExists(t: ClusterTarget, namespace: string, name: string): Pro
   } catch (error) {
     return apiFailure(error).code !== 404
   }
+}
+
+export interface CancelJson {
+  status: 'cancelled' | 'already_cancelled' | 'already_finished' | 'declined'
+  key: string
+  namespace: string
+  table?: string
+  job_name?: string
+  /** The run's status before the cancel. */
+  run_status: string
+  deleted_pods: string[]
+  progress?: CancelProgress
+  leftovers?: PvcLeftovers
+  /** Why client-pvc could not be inspected (permissions, stage pod start). */
+  leftovers_error?: string
+  follow_up: string[]
+  exit_code: number
+}
+
+export interface CancelRunOptions {
+  namespace: string
+  cache: RecentRuns
+  /** The release's ingestor ServiceAccount (the stage pod runs as it). */
+  serviceAccount: string
+  stageImage: string
+  clearLock: boolean
+  /** Asked before anything is deleted; false declines. */
+  confirm: (run: RunInfo) => Promise<boolean>
+  cancelTimeoutMs: number
+  podReadyTimeoutMs: number
+  signal: AbortSignal
+  note: (s: string) => void
+  trace: (s: string) => void
+}
+
+/** Cancels a resolved run (delete its Job and pods, record the cancel) and reports what it left on client-pvc. */
+export async function cancelRun(t: ClusterTarget, {run, job}: ResolvedRun, o: CancelRunOptions): Promise<CancelJson> {
+  const namespace = o.namespace
+  // A table name the cluster or the cache gives wrongly: nothing is deleted or cleaned up for that run.
+  if (run.untrusted_table) {
+    const u = run.untrusted_table
+    // exit 7 as for any name the cluster gives wrongly (untrustedName): the user's input is fine, the cluster state is not
+    throw new CliError(`refusing to cancel run ${printable(run.key, {ascii: true})}: its table name "${u.name}" read from ${u.from} is not a valid table name; nothing was deleted`, {
+      exitCode: ExitCode.STAGING,
+      hint: `check ${u.from}; to stop the run anyway: kubectl delete job -n ${namespace} ${printable(run.job_name ?? '<job>')}`,
+      reason: 'untrusted_name',
+    })
+  }
+  const doc: CancelJson = {status: 'cancelled', key: run.key, namespace, table: run.table, job_name: run.job_name, run_status: run.status, deleted_pods: [], follow_up: [], exit_code: ExitCode.OK}
+
+  if (job && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'completed_with_failures')) {
+    o.note(`Run ${printable(run.key)} already finished (${run.status.replace(/_/g, ' ')}); nothing to cancel.`)
+    return {...doc, status: 'already_finished'}
+  }
+  if (job) {
+    if (!(await o.confirm(run))) {
+      o.note('Not cancelled.')
+      return {...doc, status: 'declined'}
+    }
+    // Read how far it got before the pod (and its log) goes.
+    doc.progress = await readProgress(t, namespace, run.pod)
+    const pods = (await t.core.listNamespacedPod({namespace, labelSelector: `job-name=${run.job_name}`})).items.map((p) => p.metadata!.name!)
+    o.note(`Deleting Job ${printable(run.job_name ?? '?')} and its pod(s) ${pods.join(', ') || '(none)'} …`)
+    const left = await deleteRunJob(t, job, {timeoutMs: o.cancelTimeoutMs, signal: o.signal, onStatus: o.trace})
+    o.cache.markCancelled(t.context, namespace, run.key, isoSeconds(), {table: run.table ?? '', job_name: run.job_name, category: run.category, intent: run.intent})
+    o.cache.save()
+    await recordCancelEvent(t, job, run)
+    if (left.length > 0) {
+      throw new CliError(`Job ${printable(run.job_name ?? '?')} was deleted but pod(s) ${left.join(', ')} are still terminating`, {
+        exitCode: ExitCode.JOB,
+        hint: `check again shortly: kubectl get pods -n ${namespace} -l job-name=${run.job_name}`,
+        reason: 'cancel_incomplete',
+      })
+    }
+    doc.deleted_pods = pods
+  } else {
+    doc.status = 'already_cancelled'
+    o.note(`Run ${printable(run.key)} has no Job any more (${run.status}${run.reason ? `: ${run.reason}` : ''}); checking what it left.`)
+  }
+
+  if (run.table) {
+    try {
+      doc.leftovers = await inspectPvc(t, {
+        namespace,
+        table: run.table,
+        serviceAccount: o.serviceAccount,
+        image: o.stageImage,
+        runId: run.key.slice(0, 63),
+        clearLock: o.clearLock,
+        timeoutMs: o.podReadyTimeoutMs,
+      })
+    } catch (error) {
+      doc.leftovers_error = `${(error as Error).message.split('\n')[0]} (inspecting client-pvc needs create on pods and pods/exec)`
+    }
+  }
+  doc.follow_up = followUps(doc)
+  return doc
+}
+
+function followUps(d: CancelJson): string[] {
+  const out: string[] = []
+  const l = d.leftovers
+  if (d.table && (d.status === 'cancelled' || (l?.files ?? 0) > 0)) out.push(`tracebloc dataset delete ${d.table}`)
+  if (l?.lock && !l.lock_cleared) {
+    out.push(l.lock.holder_alive ? `kubectl get pod -n ${d.namespace} ${printable(l.lock.holder ?? '')}`.trimEnd() : `tracebloc dataset cancel ${printable(d.key)} -n ${d.namespace} --clear-lock --yes`)
+  }
+  return out
+}
+
+/** The human report of a cancel: what happened and what the run leaves behind. */
+export function cancelReport(d: CancelJson): string[] {
+  const lines: string[] = []
+  if (d.status === 'cancelled') lines.push(`${style.green('✔')} Cancelled run ${printable(d.key)} (table ${d.table ?? '?'}): Job ${printable(d.job_name ?? '?')} and its pod(s) are gone.`)
+  const p = d.progress
+  const l = d.leftovers
+  const row = (k: string, v: string) => lines.push(`  ${k.padEnd(12)} ${v}`)
+  lines.push(style.bold('What it leaves'))
+  if (d.status === 'cancelled') {
+    const how = p?.processed === undefined ? 'an unknown number of records had been processed' : `${p.processed} of ${p.total} records had been processed`
+    row('rows', `${how}; rows inserted before the cancel stay in table ${d.table ?? '?'} → remove them: tracebloc dataset delete ${d.table ?? '<table>'}`)
+  }
+  if (d.leftovers_error) row('client-pvc', `not inspected: ${d.leftovers_error}`)
+  if (l) {
+    row('files', l.files ? `${l.files} file(s) copied into ${SHARED_MOUNT}/${d.table} (dataset delete removes them too)` : 'none copied')
+    if (!l.lock) row('lock', 'none')
+    else if (l.lock_cleared) row('lock', `${l.lock.path} removed`)
+    else if (l.lock.holder_alive) row('lock', `${l.lock.path} is held by pod ${printable(l.lock.holder ?? '?')}, which is still there — another ingest may be running`)
+    else {
+      row('lock', `${l.lock.path} (left by pod ${printable(l.lock.holder ?? '?')}, now gone) blocks the next push of ${d.table} for up to 12 h`)
+      row('', `→ clear it: tracebloc dataset cancel ${printable(d.key)} -n ${d.namespace} --clear-lock --yes`)
+    }
+    if (l.staged_copy) row('staged copy', `${STAGING_ROOT}/${d.table} (harmless; the next push of ${d.table} reuses it)`)
+  }
+  return lines
 }

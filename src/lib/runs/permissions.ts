@@ -1,4 +1,4 @@
-// RBAC preflight for runs / logs / cancel (LIFECYCLE.md §5.1): one SelfSubjectAccessReview per verb, so a
+// RBAC preflight for runs / logs / cancel (docs/protocol.md#rbac): one SelfSubjectAccessReview per verb, so a
 // missing grant fails at once naming the verb, instead of half-way through a cancel.
 import {checkPermissions, P, PermissionCheck, permissionDenied} from '../cluster/rbac.js'
 import {ClusterTarget} from '../cluster/kube.js'

@@ -1,5 +1,5 @@
-// Checks the schema cannot express but the ingestor enforces at run time (PROTOCOL.md §3.3, §4.3,
-// §4.5). Catching them here saves a round trip through staging and a failed Job. Each check only
+// Checks the schema cannot express but the ingestor enforces at run time (docs/protocol.md
+// #ingestor-config-errors, #ingestor-paths, #ingestor-validators). Catching them here saves a round trip through staging and a failed Job. Each check only
 // looks at values of the right type: a wrong type is already a schema error.
 import path from 'node:path'
 

@@ -1,4 +1,4 @@
-// SQL column types as the ingestor takes them (LIFECYCLE.md §1.4 type map, PROTOCOL.md §4.5): a base
+// SQL column types as the ingestor takes them (docs/protocol.md#sql-types): a base
 // type and, where it has them, its numeric parameters. Nothing else — no modifiers, quotes, comments or
 // second statements — so a value from --schema or an ingest config can never carry SQL to the cluster.
 // Its own module so the CSV range workers can use it without loading the schema validator.

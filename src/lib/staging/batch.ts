@@ -7,11 +7,13 @@ import {hash as oneShotHash} from 'node:crypto'
 import {shQuote} from '../cluster/exec.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {checksumFileSize, HashedEntry, manifestLine} from './manifest.js'
-import {Batch, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import type {Batch, StreamOptions, StreamResult} from './types.js'
+import {VERIFIED_DIR} from './work-dir.js'
 import {hashCommand, HEX_DIGITS} from './pod-hash.js'
 import {remoteFailure, Stager} from './stager.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
-import {FileHashes, gzipped, StdinMeter} from './transfer.js'
+import {FileHashes} from './file-hashes.js'
+import {gzipped, StdinMeter} from './stdin.js'
 
 /** One batch = one exec: extract, check every file in the pod, record what verified. Returns files that failed. */
 export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: StreamResult, onBytes: (fileBytes: number) => void, onSent: () => void): Promise<HashedEntry[]> {

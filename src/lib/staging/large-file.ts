@@ -7,13 +7,15 @@ import {shQuote} from '../cluster/exec.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {checkReadWhole, openLocal} from './local-file.js'
 import {HashedEntry, manifestLine} from './manifest.js'
-import {Batch, DEFAULT_PARALLEL, RANGE_BYTES, RANGES_DIR, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import {DEFAULT_PARALLEL, RANGE_BYTES} from './tuning.js'
+import type {Batch, StreamOptions, StreamResult} from './types.js'
+import {RANGES_DIR, VERIFIED_DIR} from './work-dir.js'
 import {remoteFailure, Stager} from './stager.js'
 import {OrderedSha256} from './ordered-hash.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
 import {HashAlgo, hashCommand, HEX_DIGITS, PodFileDigest} from './pod-hash.js'
 import {fileRange} from './tar.js'
-import {gzipped, StdinMeter} from './transfer.js'
+import {gzipped, StdinMeter} from './stdin.js'
 
 /** Bytes [offset, offset + length) of a large file. */
 type Range = {offset: number; length: number}

@@ -1,4 +1,4 @@
-// POST the ingest config to jobs-manager (PROTOCOL.md §8.1–8.7) through a port-forward.
+// POST the ingest config to jobs-manager (docs/protocol.md#submit-request, #submit-response) through a port-forward.
 // Transport errors and 5xx/429 are retried with the SAME idempotency key: jobs-manager deduplicates,
 // so a retry can only attach to the run the first attempt created, never start a second one.
 import {randomBytes} from 'node:crypto'
@@ -33,7 +33,7 @@ export const IDEMPOTENCY_KEY_RE = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])
 export const IMAGE_DIGEST_RE = /^sha256:[a-f0-9]{64}$/
 
 export function buildSubmitBody(configYaml: string, key: string, imageDigest?: string): SubmitBody {
-  // image_digest is absent when unused — never "" or null (PROTOCOL.md §8.3).
+  // image_digest is absent when unused — never "" or null (docs/protocol.md#submit-request).
   return imageDigest ? {ingest_config: configYaml, idempotency_key: key, image_digest: imageDigest} : {ingest_config: configYaml, idempotency_key: key}
 }
 
@@ -42,7 +42,7 @@ function trimBody(text: string): string {
   return t.length > 2000 ? t.slice(0, 2000) + '…' : t
 }
 
-/** Pull the §4.2-formatted validation lines out of a FastAPI-style {detail} body, if present. */
+/** Pull the validation lines (formatted as docs/protocol.md#ingestor-config-errors) out of a FastAPI-style {detail} body, if present. */
 export function serverDetail(text: string): string {
   try {
     const j = JSON.parse(text)

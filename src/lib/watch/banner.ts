@@ -1,5 +1,5 @@
-// The ingestor's summary banner is the only machine-readable summary it prints (PROTOCOL.md §4.8).
-// Parsing follows §8.13 and the Go CLI (GO-CLI.md §6.2) exactly: ANSI stripped, start marker, emoji
+// The ingestor's summary banner is the only machine-readable summary it prints (docs/protocol.md#summary-banner).
+// Parsing follows that section and the Go CLI exactly: ANSI stripped, start marker, emoji
 // label prefixes, trailing comma-grouped integers, end at the first ═×60 line after a field.
 export interface IngestSummary {
   ingestorId?: string

@@ -1,4 +1,4 @@
-// pods/exec over WebSocket (remotecommand channel protocols v4/v5, ECOSYSTEM.md §4.1).
+// pods/exec over WebSocket (remotecommand channel protocols v4/v5, docs/protocol.md#exec-channels).
 // Frames are [channel byte] + payload: 0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize,
 // 255 CLOSE (v5: [255, 0] = stdin EOF). The server never sends CLOSE to clients.
 import {EventEmitter} from 'node:events'

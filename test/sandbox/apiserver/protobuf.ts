@@ -1,5 +1,5 @@
 // Just enough Kubernetes protobuf to read what kubectl 1.32 POSTs for `create token` and
-// `auth can-i` (ECOSYSTEM.md §3.4): the "k8s\0" envelope (runtime.Unknown) and the few
+// `auth can-i` (docs/protocol.md#protobuf-bodies): the "k8s\0" envelope (runtime.Unknown) and the few
 // messages inside. Only wire types 0 (varint) and 2 (bytes) occur; others are skipped.
 import {StatusError} from '../types.js'
 

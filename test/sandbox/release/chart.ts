@@ -1,5 +1,5 @@
 // The tracebloc client release as `helm install tracebloc tracebloc/client -n tracebloc` renders it
-// (PROTOCOL.md §2), reduced to the objects the ingestion path reads, plus the jobs-manager pod's
+// (docs/protocol.md#discovery), reduced to the objects the ingestion path reads, plus the jobs-manager pod's
 // in-process server, and the mysql-client Deployment running a real MariaDB (mysql.ts). Faults: pvcNotBound
 // (client-pvc Pending), jobsManager down/notready, mysql down (0 replicas); switch: perIngestionTables.
 import type {Duplex} from 'node:stream'

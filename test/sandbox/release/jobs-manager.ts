@@ -1,4 +1,4 @@
-// jobs-manager as PROTOCOL.md §2.3 and §8.15 describe it: an HTTP server that lives "inside" the
+// jobs-manager as docs/protocol.md#submit-request and #submit-response describe it: an HTTP server that lives "inside" the
 // jobs-manager pod (reached only through port-forward → kubelet.connect(ns, pod, 8080)). It reviews the
 // caller's SA token, applies the ingestion-authz policy, validates body and YAML with its own schema
 // copy, dedupes by idempotency key, and creates the per-run ConfigMap, Secret and Job.

@@ -1,4 +1,4 @@
-// The client chart's MySQL workload (LIFECYCLE.md §1.1) backed by a real MariaDB server: the
+// The client chart's MySQL workload (docs/protocol.md#mysql-access) backed by a real MariaDB server: the
 // `mysql-client` Deployment (pod label app=mysql-client, container mysql-client, MYSQL_ROOT_PASSWORD in
 // its env from <release>-secrets) whose container process is mariadbd over a datadir on PVC mysql-pvc.
 // Pods have no network to each other in the sandbox, so clients reach the server through its unix socket

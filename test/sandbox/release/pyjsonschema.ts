@@ -1,5 +1,5 @@
 // A Draft-07 validator that words its errors like Python's `jsonschema` 4.2x (the library the real
-// ingestor and jobs-manager use), so the sandbox reproduces PROTOCOL.md §4.2 byte for byte:
+// ingestor and jobs-manager use), so the sandbox reproduces docs/protocol.md#ingestor-config-errors byte for byte:
 // keyword order = schema key order, values rendered with Python repr, errors sorted by path lists.
 // Only the keywords the ingest.v1 schemas use are implemented.
 type Json = null | boolean | number | string | Json[] | {[k: string]: Json}

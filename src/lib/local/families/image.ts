@@ -1,5 +1,5 @@
 // Image tasks (classification, object detection, keypoints, semantic segmentation): one pass over
-// the CSV, one header probe per image, then the per-task pairing/annotation checks (GO-CLI.md §7.4).
+// the CSV, one header probe per image, then the per-task pairing/annotation checks (docs/protocol.md#preflight-checks).
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
@@ -7,7 +7,9 @@ import {scanCsv} from '../csv.js'
 import {probeImage, type ImageProbe} from '../image-header.js'
 import type {FileEntry} from '../layout.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, LABEL_MISSING_HINT, referencedName, resolveColumn, type Column} from '../manifest.js'
-import {Examples, isCuratedNA, mapLimit, quote, someOf} from '../util.js'
+import {isCuratedNA} from '../cell-values.js'
+import {mapLimit} from '../map-limit.js'
+import {Examples, quote, someOf} from '../problems.js'
 import {checkKeypointRow} from './keypoints.js'
 import {vocProblems} from './voc.js'
 import type {FamilyContext, FamilyResult} from './types.js'

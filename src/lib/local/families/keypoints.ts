@@ -1,4 +1,4 @@
-// KeypointAnnotation / KeypointVisibility previews (PROTOCOL.md §4.5): Annotation is a JSON object
+// KeypointAnnotation / KeypointVisibility previews (docs/protocol.md#ingestor-validators): Annotation is a JSON object
 // name → [x, y] (numeric, non-negative, non-degenerate box, N points); Visibility name → 0|1, same keys.
 
 /** Returns a short reason when the row is invalid, else null. */

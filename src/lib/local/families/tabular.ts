@@ -12,7 +12,7 @@ import {ArrayCells, scanCsv, type CsvRow, type CsvScanResult} from '../csv.js'
 import {INFER_SAMPLE_ROWS, inferSchema} from '../infer.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, labelMissingMessage, LABEL_MISSING_HINT, resolveColumn, type Column} from '../manifest.js'
 import {Findings, isFloatType, isIntType, RangeChecker, renderExamples, type RangeState} from '../tabular-checks.js'
-import {quote, someOf} from '../util.js'
+import {quote, someOf} from '../problems.js'
 import type {FamilyContext, FamilyResult} from './types.js'
 
 export async function preflightTabular(ctx: FamilyContext): Promise<FamilyResult> {

@@ -6,7 +6,8 @@ import path from 'node:path'
 
 import {scanCsv} from '../csv.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, LABEL_MISSING_HINT, referencedName, resolveColumn, type Column} from '../manifest.js'
-import {Examples, mapLimit, quote, someOf} from '../util.js'
+import {mapLimit} from '../map-limit.js'
+import {Examples, quote, someOf} from '../problems.js'
 import type {FamilyContext, FamilyResult} from './types.js'
 
 const BIO = /^(O|[BI]-\S+)$/

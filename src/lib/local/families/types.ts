@@ -1,6 +1,6 @@
 import type {CategoryInfo} from '../categories.js'
 import type {Layout} from '../layout.js'
-import type {Problems} from '../util.js'
+import type {Problems} from '../problems.js'
 
 export interface ResolvedOptions {
   labelColumn?: string

@@ -4,12 +4,10 @@
 // skipped or removed) and, when the plan says so, the removal of the existing dataset.
 import type {ListrTask} from 'listr2'
 
-import {checkSharedPvc, discoverRelease, pickJobsManagerPod} from '../../cluster/discovery.js'
-import {loadClusterTarget} from '../../cluster/kube.js'
-import {checkPermissions, PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../../cluster/rbac.js'
-import {mintIngestorToken} from '../../cluster/token.js'
-import {raceAbort, signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../../cluster/rbac.js'
 import {humanBytes, plural} from '../../output/format.js'
+import {raceAbort, signalPoint, throwIfInterrupted} from '../../process/signals.js'
+import {Probe} from '../../probe/probe.js'
 import {SCHEMA_SHA256} from '../../schema/index.js'
 import {fetchServerSchema} from '../../submit/submit.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
@@ -48,28 +46,33 @@ export function connectStep(o: PushOptions, env: StepEnv): ListrTask<PushContext
   }
 }
 
-/** The cluster reads, in order; returns the destination check (started here, applied by the caller). */
+/**
+ * The cluster reads, in order, through the connect probe `cluster info` and `doctor` use (the same
+ * steps, the same errors); returns the destination check (started here, applied by the caller).
+ */
 async function checkCluster(o: PushOptions, c: PushContext, task: Output, warn: (s: string) => void) {
-  c.target = await loadClusterTarget(o.cluster)
-  c.target.prompts = false // the task list owns the terminal: a namespace switch is an error naming -n
+  // prompts off: the task list owns the terminal, so a namespace switch is an error naming -n
+  const probe = new Probe(o.cluster, {prompts: false, signal: o.signal})
+  c.target = await probe.target()
   throwIfInterrupted(o.signal)
   task.output = `context ${c.target.context}, namespace ${c.target.namespace}`
-  c.release = await discoverRelease(c.target, o.signal)
+  c.release = await probe.release()
   if (c.release.note) warn(c.release.note)
   const ns = c.release.namespace
-  c.pvc = await checkSharedPvc(c.target, o.signal)
+  c.pvc = await probe.pvc()
   task.output = 'checking permissions'
-  c.permissions = await checkPermissions(c.target, ns, [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS], o.signal)
+  c.permissions = await probe.permissions('push', [...PUSH_PERMISSIONS, ...TOKEN_PERMISSIONS])
   requirePermissions(ns, c.permissions)
   if (o.guardTarget) c.identity = await o.guardTarget(c.target, ns)
   // the destination check (MySQL, client-pvc) runs alongside the remaining checks; it is applied after them
   const {checkDestination} = await import('../../catalog/guard.js')
   const destination = checkDestination(c.target, ns, c.plan!.table, o.signal, o.idempotencyKey)
   destination.catch(() => undefined) // awaited by the caller; an early failure must not go unhandled meanwhile
-  c.jobsManagerPod = await pickJobsManagerPod(c.target, c.release, o.signal)
+  c.jobsManagerPod = await probe.jobsManagerPod()
   if (!o.dryRun) {
     task.output = 'minting the ingestor token'
-    c.token = await mintIngestorToken(c.target, ns, c.release.ingestorSA, undefined, o.signal)
+    c.token = await probe.mintToken()
+    // push opens its own port-forward, only around this exchange and the submit (pipeline/jobs-manager.ts)
     c.serverSchema = await withJobsManager(c, o.signal, (baseUrl) => fetchServerSchema(baseUrl, o.signal))
     if (c.serverSchema?.schema_sha256 && c.serverSchema.schema_sha256 !== SCHEMA_SHA256) {
       warn(

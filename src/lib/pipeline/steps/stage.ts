@@ -3,11 +3,12 @@
 import type {ListrTask} from 'listr2'
 
 import type {ClusterTarget} from '../../cluster/kube.js'
-import {signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {count, humanBytes, humanDuration, plural} from '../../output/format.js'
 import {HashCache} from '../../staging/hash-cache.js'
-import {buildStagePod, createStagePod, deletePod, findOrphanStagePods, stagePodName, waitPodReady} from '../../staging/stage-pod.js'
-import {stageFiles, stagingPaths, type StreamResult} from '../../staging/stream.js'
+import {startStagePod} from '../../pvc/pod.js'
+import {deletePod, findOrphanStagePods} from '../../pvc/stage-pod.js'
+import {stageFiles, stagingPaths, type StreamResult} from '../../staging/stage-files.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 
 export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
@@ -23,15 +24,27 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
         const plan = c.plan!
         await reportOrphans(t, ns, o.cleanOrphans, env.warn)
         // A stage pod that disappears mid-copy (deleted, evicted) is replaced; the work dir on the PVC carries on.
+        // the pod lives as long as the step (and a replacement's); the push's cleanup deletes c.stagePod on every path
         const startPod = async () => {
-          const name = stagePodName(plan.table)
-          c.stagePod = name
-          task.output = `creating stage pod ${name}`
-          await createStagePod(t, buildStagePod({name, namespace: ns, table: plan.table, serviceAccount: c.release!.ingestorSA, image: o.stageImage, runId: c.idempotencyKey.slice(0, 63)}), o.signal)
-          await signalPoint('stage-pod')
-          throwIfInterrupted(o.signal)
-          await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = `waiting for stage pod: ${s}`)})
-          return name
+          const pod = await startStagePod(t, {
+            namespace: ns,
+            table: plan.table,
+            serviceAccount: c.release!.ingestorSA,
+            image: o.stageImage,
+            runId: c.idempotencyKey.slice(0, 63),
+            timeoutMs: o.podReadyTimeoutMs,
+            signal: o.signal,
+            onName: (name) => {
+              c.stagePod = name
+              task.output = `creating stage pod ${name}`
+            },
+            afterCreate: async () => {
+              await signalPoint('stage-pod')
+              throwIfInterrupted(o.signal)
+            },
+            onWaiting: (s) => (task.output = `waiting for stage pod: ${s}`),
+          })
+          return pod.name
         }
         const first = await startPod()
         c.paths = stagingPaths(plan.table)

@@ -2,7 +2,7 @@
 import type {ListrTask} from 'listr2'
 
 import {freshIngestorToken} from '../../cluster/token.js'
-import {signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {buildSubmitBody, submitIngestion} from '../../submit/submit.js'
 import {PushContext, PushOptions, timed} from '../context.js'
 import {withJobsManager} from '../jobs-manager.js'

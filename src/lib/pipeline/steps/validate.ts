@@ -1,7 +1,7 @@
 // Step 1: read and check the dataset on this machine; nothing touches the cluster yet.
 import type {ListrTask} from 'listr2'
 
-import {raceAbort, signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {raceAbort, signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {humanBytes, plural} from '../../output/format.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 

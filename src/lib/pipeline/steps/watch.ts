@@ -1,7 +1,7 @@
 // Step 5: follow the ingestion Job to its end, its log shown live.
 import type {ListrTask} from 'listr2'
 
-import {signalPoint, throwIfInterrupted} from '../../command/signals.js'
+import {signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {redact} from '../../output/redact.js'
 import {colorEnabled} from '../../output/style.js'
 import {stripAnsi} from '../../watch/banner.js'

@@ -1,4 +1,4 @@
-// What the ingestor writes to MySQL (LIFECYCLE.md §1.3–§1.5), against the sandbox's real MariaDB through
+// What the ingestor writes to MySQL (docs/protocol.md#dataset-tables, #bookkeeping-tables), against the sandbox's real MariaDB through
 // the `mysql` client of the image's runtime: database training_test_datasets, one table per dataset with
 // the real DDL (standard columns, then the schema's columns with the type map; tabular sorted), the run
 // journal tracebloc_ingest_runs and the salt store tracebloc_ingest_meta, content-hash data_ids.

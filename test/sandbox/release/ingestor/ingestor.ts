@@ -1,9 +1,9 @@
-// Emulation of the tracebloc ingestor image (di 0.3.9, PROTOCOL.md §4): the entrypoint's MySQL wait,
-// run.py's config checks (exact §4.2 texts, exit 2), the §4.3 filesystem rules (SRC_PATH from the
-// sidecar dir's parent, DEST /data/shared/<table>, table lock), per-category validators (§4.5),
-// the flat copy into DEST, and the exact §4.8 banner with ANSI codes, exiting as §4.9 says.
+// Emulation of the tracebloc ingestor image (di 0.3.9, docs/protocol.md#ingestor): the entrypoint's MySQL wait,
+// run.py's config checks (the exact texts of #ingestor-config-errors, exit 2), the filesystem rules of #ingestor-paths (SRC_PATH from the
+// sidecar dir's parent, DEST /data/shared/<table>, table lock), per-category validators (#ingestor-validators),
+// the flat copy into DEST, and the exact #summary-banner with ANSI codes, exiting as #ingestor-exit-codes says.
 // In a pod the rows go to the release's real MariaDB as the 0.8-line ingestor writes them (db.ts,
-// LIFECYCLE.md §1.4–§1.6), PER_INGESTION_TABLES included; run outside a pod without a database (the
+// docs/protocol.md#dataset-tables, #bookkeeping-tables, #run-leftovers), PER_INGESTION_TABLES included; run outside a pod without a database (the
 // emulation's own tests) they are "inserted" into a JSONL file beside the data. There is no backend.
 import {createHash, randomUUID} from 'node:crypto'
 import * as fs from 'node:fs'
@@ -70,7 +70,7 @@ function stamp(): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
 }
 
-/** Python logging line in the ingestor's format (§4.7). */
+/** Python logging line in the ingestor's format (docs/protocol.md#ingestor-logging). */
 function logLine(level: 'WARNING' | 'ERROR' | 'INFO', logger: string, file: string, msg: string): string {
   return `${stamp()} | ${level.padEnd(8)} | tracebloc_ingestor.${logger} | ${file} | ${msg}\n`
 }
@@ -151,7 +151,7 @@ interface Banner {
   failedDb: number
 }
 
-/** The exact `BaseIngestor._log_summary` banner (§4.8), ANSI colours included. */
+/** The exact `BaseIngestor._log_summary` banner (docs/protocol.md#summary-banner), ANSI colours included. */
 export function renderBanner(b: Banner): string {
   const n = (x: number) => x.toLocaleString('en-US')
   const apiOnly = Math.max(0, b.inserted - b.apiSent)
@@ -358,7 +358,7 @@ async function main(io: IngestorIO): Promise<number> {
     const ext = String(fileOptions.extension ?? '')
     const sidecarDir = IMAGE_CATS.includes(category) ? 'images' : category === 'masked_language_modeling' ? 'sequences' : TEXT_CATS.includes(category) ? 'texts' : undefined
 
-    // Validators (§4.5): all run, failures are collected.
+    // Validators (docs/protocol.md#ingestor-validators): all run, failures are collected.
     const results: {name: string; errors: string[]}[] = []
     const run = (name: string, check: () => string[]) => {
       const errs = check()
@@ -507,7 +507,7 @@ async function main(io: IngestorIO): Promise<number> {
           fs.rmSync(hostPath(`${dest}/${base}`), {force: true}) // staged files are often read-only
           fs.copyFileSync(hostPath(src), hostPath(`${dest}/${base}`))
           copied.add(base)
-          // the paired sidecar travels with its image (§4.3: annotation .xml, mask <mask_id>.png)
+          // the paired sidecar travels with its image (docs/protocol.md#ingestor-paths: annotation .xml, mask <mask_id>.png)
           const pair = category === 'object_detection' ? `annotations/${path.posix.basename(base, path.posix.extname(base))}.xml`
             : category === 'semantic_segmentation' && r.mask_id ? `masks/${path.posix.extname(r.mask_id) ? r.mask_id : `${r.mask_id}.png`}` : undefined
           if (pair && fs.existsSync(hostPath(`${srcPath}/${pair}`))) {

@@ -1,4 +1,4 @@
-// The category validators of PROTOCOL.md §4.5 beyond file type / resolution / table / duplicate:
+// The category validators of docs/protocol.md#ingestor-validators beyond file type / resolution / table / duplicate:
 // Pascal VOC XML, file pairing (images ↔ annotations, images ↔ `_mask` masks), keypoint Annotation /
 // Visibility JSON, BIO tags, tokenizer special tokens, and the time-series / time-to-event checks.
 // Each returns the validator's error strings. Where the real ingestor's wording is pinned by the

@@ -1,27 +1,8 @@
-// Pieces every send uses: a file's hashes from one read, the meter that books stdin bytes, gzip.
-import {createHash, type Hash} from 'node:crypto'
+// What goes down an exec's stdin: the meter that books its bytes, and gzip.
 import {pipeline, Readable} from 'node:stream'
 import {createGzip} from 'node:zlib'
 
-import {StreamResult} from './options.js'
-import type {HashAlgo} from './pod-hash.js'
-
-/**
- * A file's hashes from the same reads: sha256 is its identity (manifest, cache, incremental re-push) and,
- * on a pod with fast sha256, also what the pod checks; md5 only for a pod that checks md5 (pod-hash.ts).
- */
-export class FileHashes {
-  readonly sha256 = createHash('sha256')
-  readonly md5?: Hash
-  constructor(check: HashAlgo) {
-    if (check === 'md5') this.md5 = createHash('md5')
-  }
-
-  update(chunk: Buffer): void {
-    this.sha256.update(chunk)
-    this.md5?.update(chunk)
-  }
-}
+import type {StreamResult} from './types.js'
 
 /**
  * Books one batch's stdin into the run's figures: file bytes read and bytes on the exec stream. A retried

@@ -1,4 +1,4 @@
-// Copying the plan's files into the shared PVC, keeping the Go CLI's on-PVC protocol (GO-CLI.md §4.3-4.4:
+// Copying the plan's files into the shared PVC, keeping the Go CLI's on-PVC protocol (docs/protocol.md#staging-layout:
 // `.tracebloc-staging/<table>/`, `<table>.staging-*`/`.old-*` siblings swept after 60 min, atomic swap
 // dest→backup, work→dest, rm backup) and adding, on top of it:
 // - a content manifest (sha256 per file, hashed while the tar stream reads it) kept as a hidden file in the
@@ -11,8 +11,8 @@
 // - a persistent work dir `<table>.staging-resume` whose verified list survives a cut stream, a deleted stage
 //   pod or a killed CLI, so the next attempt continues from the verified files;
 // - a per-table lock (owner = stage pod) so concurrent pushes of one table fail clearly.
-// Modules: options.ts (options, results, tunables), stager.ts (the exec session, lock, state on the volume),
-// batch.ts (tar batches), large-file.ts (ranges), transfer.ts (hashes, stdin meter, gzip).
+// Modules: types.ts (options, results), tuning.ts (sizes, thresholds), work-dir.ts (names in the work dir), stager.ts (the exec session, lock, state on the volume),
+// batch.ts (tar batches), large-file.ts (ranges), file-hashes.ts (a file's hashes), stdin.ts (stdin meter, gzip).
 import {createHash, randomBytes} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 
@@ -23,13 +23,19 @@ import {sendBatch} from './batch.js'
 import {sendLargeFile} from './large-file.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
 import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestLine, planStaging} from './manifest.js'
-import {Batch, COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, RANGES_DIR, STREAM_HASH_MIN_BYTES, StagingPaths, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
+import {StagingPaths} from '../pvc/paths.js'
+import {COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, STREAM_HASH_MIN_BYTES} from './tuning.js'
+import type {Batch, StreamOptions, StreamResult} from './types.js'
+import {RANGES_DIR, VERIFIED_DIR} from './work-dir.js'
 import {remoteFailure, smallTar, Stager} from './stager.js'
-import {STAGE_CONTAINER} from './stage-pod.js'
+import {STAGE_CONTAINER} from '../pvc/stage-pod.js'
 import {checkReadWhole, LocalIdentity, openLocal} from './local-file.js'
 import {fileRange} from './tar.js'
 
-export * from './options.js'
+export {RESUME_SUFFIX, STAGING_ROOT, stagingPaths, type StagingPaths} from '../pvc/paths.js'
+export * from './tuning.js'
+export * from './types.js'
+export * from './work-dir.js'
 
 /**
  * Test knob (ignored unless set): TRACEBLOC_TEST_STAGE_PAUSE names a FIFO; staging waits here, after

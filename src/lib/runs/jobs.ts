@@ -1,4 +1,4 @@
-// Ingestion runs as Kubernetes objects (LIFECYCLE.md §4): Jobs labelled tracebloc.io/ingestion-run=<key>,
+// Ingestion runs as Kubernetes objects (docs/protocol.md#ingestion-jobs): Jobs labelled tracebloc.io/ingestion-run=<key>,
 // their pods (job-name=<job>), the per-run ConfigMap that names the table, and the cancel records this
 // CLI leaves (an Event labelled with the key, plus the local recent-run cache).
 import {load as loadYaml} from 'js-yaml'
@@ -260,7 +260,7 @@ export async function listCancelRecords(t: ClusterTarget, namespace: string | un
 /** Stage pods a crashed push left (not Running, older than 5 minutes), with the command that removes them. */
 export async function findLeftovers(t: ClusterTarget, namespace: string): Promise<Leftover[]> {
   try {
-    const {findOrphanStagePods} = await import('../staging/stage-pod.js')
+    const {findOrphanStagePods} = await import('../pvc/stage-pod.js')
     return (await findOrphanStagePods(t, namespace)).map((p) => ({
       kind: 'stage-pod' as const,
       name: p.name,

@@ -1,3 +1,5 @@
+// What local preflight reports: findings collected so one run names every problem, the errors it
+// throws (exit 2 for the input, 3 for the machine), and how values and examples appear in messages.
 import {CliError, ExitCode} from '../output/errors.js'
 import {quoteUser, truncateText} from '../output/truncate.js'
 
@@ -61,32 +63,6 @@ export class Problems {
   }
 }
 
-/** Run fn over items with at most `limit` in flight, preserving order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i]!, i)
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
-  return out
-}
-
-/** Values the Go CLI treats as missing for type checks (GO-CLI.md §7.4: curated sentinels on the raw cell, or whitespace). */
-const CURATED_NA = new Set(['', 'NA', 'N/A', 'n/a', 'NULL', 'null', 'None', 'none', 'NaN', 'nan', '<NA>', '#N/A'])
-export function isCuratedNA(raw: string): boolean {
-  return CURATED_NA.has(raw) || raw.trim() === ''
-}
-
-/** pandas' default na_values: what the ingestor reads as null. Note `none` (lowercase) is NOT in it. */
-const PANDAS_NA = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null'])
-export function isPandasNA(raw: string): boolean {
-  return PANDAS_NA.has(raw)
-}
-
 /** A user value in a message: JSON-quoted and, past 200 characters, cut with its total length. */
 export function quote(s: string): string {
   return quoteUser(s)
@@ -127,18 +103,4 @@ export function unstageableName(name: string): string | undefined {
   if (name.includes('\uFFFD')) return 'bytes that are not valid UTF-8'
   if (name.startsWith('.tb-')) return 'the .tb- prefix the staging protocol reserves'
   return undefined
-}
-
-/**
- * A number as pandas reads it: [+-], digits with an optional fraction (or a bare fraction), an optional
- * exponent. Written so the digits before a '.' have one parse only: the `[0-9]+\.?[0-9]*` form let a
- * long digit run with a bad last character split two ways at every point (quadratic, seconds per cell).
- */
-export const NUMBER_TEXT = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
-
-/** `s` without the run of `ch` at its end (a scan from the end: a /x+$/ regex retries at every x of a long run). */
-export function trimEndChar(s: string, ch: string): string {
-  let e = s.length
-  while (e > 0 && s[e - 1] === ch) e--
-  return s.slice(0, e)
 }

@@ -1,16 +1,44 @@
+// The paths on client-pvc, in one place: where the volume is mounted, the ingestor's dataset dirs and
+// locks, and the CLI's staging root (docs/protocol.md#pvc-layout).
 // Every path the CLI removes on client-pvc is built here, from a name that passed the table-name rule and
 // a fixed prefix/suffix, and checked once more to be one entry directly under its intended parent. A name
 // read from the cluster or the PVC that would step out (`..`, `/`, NUL, a newline, a leading dot, empty)
 // is refused before any `rm` is run.
+import {randomBytes} from 'node:crypto'
 import path from 'node:path'
 
-import {SHARED_MOUNT} from '../cluster/discovery.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {RESUME_SUFFIX, STAGING_ROOT} from '../staging/options.js'
-import {isTableName, printable} from './names.js'
+import {quoted as printable} from '../output/printable.js'
+import {isTableName} from '../schema/table-name.js'
 
-export {RESUME_SUFFIX, STAGING_ROOT}
+/** Where every pod of the release (ingestor, stage pod) mounts client-pvc. */
+export const SHARED_MOUNT = '/data/shared'
 export const SHARED = SHARED_MOUNT
+/** The CLI's own directory on the volume: staged copies the ingestor reads from. */
+export const STAGING_DIR = '.tracebloc-staging'
+export const STAGING_ROOT = `${SHARED_MOUNT}/${STAGING_DIR}`
+/** The persistent per-table work dir next to a staged copy (matches the Go CLI's `<table>.staging-*` sweep pattern). */
+export const RESUME_SUFFIX = '.staging-resume'
+/** The ingestor's per-table lock file is `<SHARED_MOUNT>/<INGEST_LOCK_PREFIX><table>.lock`. */
+export const INGEST_LOCK_PREFIX = '.tracebloc-ingest-'
+
+export interface StagingPaths {
+  root: string
+  dest: string
+  /** Persistent per-table work dir (matches the Go CLI's `<table>.staging-*` sweep pattern). */
+  work: string
+  backup: string
+  lock: string
+}
+
+/** A push's paths in the staging root: the staged copy, its work dir, a swap backup and the staging lock. */
+export function stagingPaths(table: string, runHex = randomBytes(4).toString('hex')): StagingPaths {
+  const dest = `${STAGING_ROOT}/${table}`
+  return {root: STAGING_ROOT, dest, work: `${dest}${RESUME_SUFFIX}`, backup: `${dest}.old-${runHex}`, lock: `${STAGING_ROOT}/.${table}.lock`}
+}
+
+/** Where the ingest config points the ingestor for `table`: the staged copy (no name check: the plan checked it). */
+export const stagingPrefix = (table: string) => `${STAGING_ROOT}/${table}`
 
 /** Suffixes of partial staged copies an interrupted push leaves next to `<table>` in the staging root: the resumable work dir, other work dirs, swap backups. */
 export const PARTIAL_SUFFIX_RE = /^\.(?:staging|old)-[A-Za-z0-9_-]{1,64}$/
@@ -49,7 +77,7 @@ export const datasetDir = (name: string) => childOf(SHARED, table(name))
 /** The staged copy a push swaps into place: /data/shared/.tracebloc-staging/<table>. */
 export const stagedCopyDir = (name: string) => childOf(STAGING_ROOT, table(name))
 /** The ingestor's table lock: /data/shared/.tracebloc-ingest-<table>.lock. */
-export const ingestLockPath = (name: string) => childOf(SHARED, `.tracebloc-ingest-${table(name)}.lock`, {hidden: true})
+export const ingestLockPath = (name: string) => childOf(SHARED, `${INGEST_LOCK_PREFIX}${table(name)}.lock`, {hidden: true})
 
 /** A partial staged copy `<table><suffix>` (suffix `.staging-…` or `.old-…`) in the staging root. */
 export function partialCopyDir(name: string, suffix: string): string {

@@ -1,9 +1,10 @@
-// The ephemeral stage pod: same identity and labels as the Go CLI (GO-CLI.md §4.2) so both CLIs'
+// The ephemeral stage pod: same identity and labels as the Go CLI (docs/protocol.md#stage-pod) so both CLIs'
 // orphan scans and file ownership (uid 65532) stay coherent; PSS-restricted, no SA token mounted.
 import {randomBytes} from 'node:crypto'
 
 import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js'
-import {SHARED_MOUNT, SHARED_PVC} from '../cluster/discovery.js'
+import {SHARED_PVC} from '../cluster/discovery.js'
+import {SHARED_MOUNT} from './paths.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {isoSeconds} from '../output/format.js'
 import {tableLabelValue} from './k8s-names.js'

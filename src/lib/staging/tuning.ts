@@ -1,0 +1,29 @@
+// The staging step's sizes and thresholds: streams, batches, ranges and when --compress auto gzips.
+import type {BatchLimits} from './manifest.js'
+
+export const DEFAULT_PARALLEL = 2
+export const DEFAULT_BATCH: BatchLimits = {bytes: 32 << 20, files: 2000}
+/**
+ * Tar batch size for this many bytes of small files: an eighth of them within 8 MiB–DEFAULT_BATCH.bytes, so
+ * that a small dataset still spreads over several streams (a batch holds one stream for all its bytes) while
+ * each batch's exec start-up and in-pod check stay small against its bytes.
+ */
+export function defaultBatchBytes(smallBytes: number): number {
+  return Math.min(DEFAULT_BATCH.bytes, Math.max(8 << 20, Math.ceil(smallBytes / 8)))
+}
+
+/** A file at least this large travels alone, without tar, in ranges (large-file.ts). */
+export const STREAM_HASH_MIN_BYTES = 8 << 20
+/** Large files travel in ranges of this size, one exec each (a cut re-sends one range). */
+export const RANGE_BYTES = 128 << 20
+/** Under --compress auto, text smaller than this in total rides uncompressed with the other files. */
+export const COMPRESS_MIN_BYTES = 4 << 20
+/** --compress auto judges the link once this many plain bytes were delivered (until then: plain). */
+export const COMPRESS_JUDGE_BYTES = 4 << 20
+/**
+ * Under --compress auto, text files are gzipped only when the plain batches sent before them were delivered
+ * slower than this per stream (bytes over the summed time each plain batch was under way). gzip costs CPU on
+ * both ends (on the sandbox a gzipped CSV went through at ~43 MiB/s where a plain stream ran at ~65 MiB/s:
+ * docs/benchmarks.md), so it only pays where the link, not the CPU, is the limit.
+ */
+export const COMPRESS_BELOW_BYTES_PER_SECOND = 10 << 20
