@@ -6,6 +6,7 @@ import type {PortForward} from '../cluster/portforward.js'
 import type {PermissionCheck} from '../cluster/rbac.js'
 import type {IngestorToken} from '../cluster/token.js'
 import type {DatasetPlan, PlanOptions} from '../local/index.js'
+import type {RemoteDataset, RemoteObject, RemoteOptions} from '../remote/plan.js'
 import type {GuardResult} from '../catalog/guard.js'
 import type {ClusterIdentity} from '../guard/identity.js'
 import type {CompressMode, StagingPaths, StreamResult} from '../staging/stream.js'
@@ -34,6 +35,8 @@ export interface PushOptions {
   compress?: CompressMode
   /** The wrong-cluster guard: called once connected, before anything is written; throws to refuse. */
   guardTarget?: (t: ClusterTarget, namespace: string) => Promise<ClusterIdentity>
+  /** Set when plan.path is an s3://, gs:// or https:// URL: the store's options. */
+  remote?: RemoteOptions
 }
 
 export type PushStatus = WatchStatus | 'dry-run' | 'detached' | 'interrupted' | 'error'
@@ -68,6 +71,10 @@ export interface PushContext {
   identity?: ClusterIdentity
   /** The step running (or last run): says where an interrupted run stands. */
   phase?: PushPhase
+  /** A remote source: its listing, and the object behind each planned file. */
+  remote?: RemoteDataset
+  remoteSkeletonPath?: string
+  remoteObjects?: RemoteObject[]
 }
 
 export function initialContext(o: PushOptions): PushContext {

@@ -5,6 +5,7 @@ import {LISTR_LOGGER_STDERR_LEVELS, Listr, ListrLogger, ListrLogLevels} from 'li
 
 import {PushContext, PushOptions, StepEnv} from './context.js'
 import {connectStep} from './steps/connect.js'
+import {openRemote, remoteStageStep, remoteValidateStep} from './steps/remote.js'
 import {stageStep} from './steps/stage.js'
 import {submitStep} from './steps/submit.js'
 import {validateStep} from './steps/validate.js'
@@ -21,9 +22,13 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {warn: (s: 
   // Ask for a missing --category before the task list renders (it buffers stderr, hiding the prompt).
   if (o.plan.category === undefined && o.plan.interactive) {
     const {chooseCategory} = await import('../local/index.js')
-    o.plan.category = await chooseCategory({...o.plan, onDetected: (_category, why) => (env.detected = why)})
+    // a remote source is listed first: the question is asked about its skeleton
+    if (o.remote) await openRemote(o, ctx)
+    o.plan.category = await chooseCategory({...o.plan, path: ctx.remoteSkeletonPath ?? o.plan.path, onDetected: (_category, why) => (env.detected = why)})
   }
-  const steps = [validateStep(o, env), connectStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]
+  const steps = o.remote
+    ? [remoteValidateStep(o, env), connectStep(o, env), remoteStageStep(o, env), submitStep(o), watchStep(o)]
+    : [validateStep(o, env), connectStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]
   const list = new Listr<PushContext>(steps, {
     ctx,
     concurrent: false,
