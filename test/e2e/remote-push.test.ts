@@ -68,6 +68,10 @@ test('s3:// image dataset: pulled in the cluster, ingested, only the CSV and ima
   assert.equal(stagePods().length, 0)
   assert.deepEqual(staging().filter((e) => e.startsWith('cats_dogs_s3')), [])
   assert.doesNotMatch(r.stdout + r.stderr, /X-Amz-Signature|X-Amz-Credential/)
+  // `dataset runs` names where the data came from
+  const runs = await runCli(['dataset', 'runs', '--kubeconfig', sb.kubeconfigPath, '-n', sb.namespace, '--json'], {env})
+  const row = runs.json.runs.find((x: {key: string}) => x.key === r.json.idempotency_key)
+  assert.equal(row?.dataset_source, 's3://acme-ml/cats-dogs/', runs.stdout)
 })
 
 test('--dry-run: the plan names the source and which checks ran on every object and on a sample; nothing written', async (c) => {
