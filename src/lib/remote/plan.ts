@@ -23,9 +23,8 @@ import type {RemoteSource} from './url.js'
 const MAX_SMALL_BYTES = 2 * 1024 ** 3
 /** Images whose headers are read (ranged GETs), at most: spread over sizes and extensions. */
 export const HEADER_SAMPLE = 256
-/** First read of an image header; a JPEG with large EXIF/ICC segments gets a second, longer one. */
-const HEAD_BYTES = 64 * 1024
-const HEAD_BYTES_LONG = 1024 * 1024
+/** Header reads: 4 KiB (what a local probe reads), longer only for a JPEG whose EXIF/ICC segments come first. */
+const HEAD_READS = [4096, 64 * 1024, 1024 * 1024]
 
 const TEXT_DIRS = new Set(['texts', 'sequences', 'annotations'])
 const IMAGE_DIRS = new Set(['images', 'masks'])
@@ -197,15 +196,13 @@ export function stratifiedSample<T extends {f: {name: string; size: number}}>(it
 
 async function readHeader(ds: RemoteDataset, key: string, size: number, file: string, signal?: AbortSignal): Promise<ImageProbe> {
   const get = (n: number) => (ds.bucket ? ds.bucket.getRange(key, 0, Math.min(size, n) - 1, signal) : httpsGetRange(key, 0, Math.min(size, n) - 1, {signal}))
-  let body = await get(HEAD_BYTES)
-  ds.bytesRead += body.length
-  writeFileSync(file, body)
-  let p = await probeImage(file)
-  if (!p.ok && size > HEAD_BYTES && /ends|truncated/.test(p.detail)) {
-    body = await get(HEAD_BYTES_LONG)
+  let p: ImageProbe = {ok: false, reason: 'unreadable', detail: 'not read'}
+  for (const n of HEAD_READS) {
+    const body = await get(n)
     ds.bytesRead += body.length
     writeFileSync(file, body)
     p = await probeImage(file)
+    if (p.ok || body.length >= size || !/ends|truncated/.test(p.detail)) break
   }
   return p
 }
