@@ -124,6 +124,7 @@ test('bad input: one line, the documented exit code, nothing left behind', async
     ['s3://acme-ml/nothing-here/', [], {}, 2, /nothing under s3:\/\/acme-ml\/nothing-here\/: the prefix is empty or does not exist/],
     ['s3://acme-ml/broken/', [], {}, 3, /reference images that are not in images\/: "dog3\.jpeg"/],
     ['s3://acme-ml/cats-dogs/', [], {AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'tb-none', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent'}, 5, /credentials/i],
+    ['s3://acme-ml/cats-dogs/', [], {AWS_SECRET_ACCESS_KEY: 'not-the-secret'}, 5, /credentials|signature|denied/i],
     ['https://example.invalid/data.tar.gz', [], {}, 2, /archives over https:\/\/ are not supported yet/],
   ]
   for (const [src, extra, more, code, msg] of cases) {
@@ -134,4 +135,32 @@ test('bad input: one line, the documented exit code, nothing left behind', async
   }
   assert.equal(stagePods().length, 0)
   assert.deepEqual(staging().filter((e) => e.startsWith('bad_input')), [])
+})
+
+test('Ctrl-C during the pull: exit 130, no stage pod or lock left, verified objects kept; the next push completes', async (c) => {
+  if (skip) return c.skip(skip)
+  // once the stage pod exists (the CLI's own reads are done), dog3.jpeg is answered 503 SlowDown: the pull backs off for seconds
+  let armed = false
+  const arm = () => {
+    if (!armed && stagePods().length > 0) {
+      sb.faults.set({objectStore: {slowDown: {count: 4, retryAfterSeconds: 1, keyIncludes: 'dog3'}}})
+      armed = true
+    }
+    return armed
+  }
+  const work = path.join(sb.pvcDir, '.tracebloc-staging', 'cats_sigint.staging-resume')
+  const r = await runCli(['dataset', 'push', 's3://acme-ml/cats-dogs/', '--table', 'cats_sigint', '--category', 'image_classification', '--kubeconfig', sb.kubeconfigPath, '--json'], {
+    env,
+    interrupt: {signal: 'SIGINT', when: () => arm() && fs.existsSync(path.join(work, 'images', 'cat1.jpeg'))},
+  })
+  sb.faults.clear()
+  assert.equal(r.code, 130, r.stderr + r.stdout)
+  assert.equal(r.json.status, 'interrupted')
+  assert.equal(stagePods().length, 0)
+  assert.ok(!fs.existsSync(path.join(sb.pvcDir, '.tracebloc-staging', '.cats_sigint.lock')), 'lock released')
+  assert.ok(fs.existsSync(path.join(work, 'images', 'cat1.jpeg')), 'verified objects stay for the next run')
+  const again = await push('s3://acme-ml/cats-dogs/', 'cats_sigint', ['--category', 'image_classification'])
+  assert.equal(again.code, 0, again.stderr + again.stdout)
+  assert.equal(again.json.summary.inserted_records, 576)
+  assert.ok(again.json.staged.sent_files < 7, `resumed: pulled ${again.json.staged.sent_files} of 7`)
 })

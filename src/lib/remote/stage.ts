@@ -153,8 +153,11 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
     const toPull = o.objects.filter((e) => !linked.has(e.stagedPath) && have.get(e.stagedPath) !== e.size)
     result.resumedFiles = o.objects.length - fromDest.length - toPull.length
 
-    // 3. Pull what is missing, straight from the store, verified in the pod.
-    if (toPull.length > 0) await pullAll(o, s, toPull, result)
+    // 3. Pull what is missing, straight from the store, verified in the pod: first, does it fit?
+    if (toPull.length > 0) {
+      await checkFreeSpace(s, work, toPull.reduce((a, e) => a + e.size, 0))
+      await pullAll(o, s, toPull, result)
+    }
 
     // 4. The sha256 of every verified file not linked from the staged copy, and its size.
     const hashList = o.objects.filter((e) => !linked.has(e.stagedPath))
@@ -225,6 +228,15 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
     if (!result.swapped) await s.release()
     s.forget()
   }
+}
+
+/** The PVC must hold what is about to be pulled (partial downloads counted as not yet there). */
+async function checkFreeSpace(s: Stager, work: string, bytes: number): Promise<void> {
+  const out = await s.sh(`df -Pk ${shQuote(work)} | awk 'NR == 2 { print $4 }'`, 'checking the free space on client-pvc')
+  const free = Number(out.trim()) * 1024
+  if (!Number.isFinite(free) || out.trim() === '' || free >= bytes) return
+  const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`
+  throw new CliError(`client-pvc has ${gib(free)} free, the dataset needs ${gib(bytes)} more`, {exitCode: ExitCode.STAGING, reason: 'pvc_full', hint: 'free space on client-pvc or grow it, then push again; nothing was pulled'})
 }
 
 /** Presign, check the pod reaches the store, pull; expired URLs are signed again (twice at most). */
