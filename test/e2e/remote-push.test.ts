@@ -72,6 +72,18 @@ test('s3:// image dataset: pulled in the cluster, ingested, only the CSV and ima
   const runs = await runCli(['dataset', 'runs', '--kubeconfig', sb.kubeconfigPath, '-n', sb.namespace, '--json'], {env})
   const row = runs.json.runs.find((x: {key: string}) => x.key === r.json.idempotency_key)
   assert.equal(row?.dataset_source, 's3://acme-ml/cats-dogs/', runs.stdout)
+  const show = await runCli(['dataset', 'show', 'cats_dogs_s3', '--kubeconfig', sb.kubeconfigPath, '-n', sb.namespace, '--json'], {env})
+  assert.equal(show.json?.source, 's3://acme-ml/cats-dogs/', show.stdout + show.stderr)
+})
+
+test('gs:// through the S3-compatible API with HMAC keys: validated and planned like s3://', async (c) => {
+  if (skip) return c.skip(skip)
+  const st = sb.objectStore!
+  const gs = {GCS_HMAC_ACCESS_KEY_ID: st.accessKeyId, GCS_HMAC_SECRET_ACCESS_KEY: st.secretAccessKey, GCS_ENDPOINT_URL: st.httpUrl, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: ''}
+  const r = await push('gs://acme-ml/cats-dogs/', 'cats_gs', ['--category', 'image_classification'], gs)
+  assert.equal(r.code, 0, r.stderr + r.stdout)
+  assert.equal(r.json.source, 'gs://acme-ml/cats-dogs/')
+  assert.equal(r.json.summary.inserted_records, 576)
 })
 
 test('--dry-run: the plan names the source and which checks ran on every object and on a sample; nothing written', async (c) => {
