@@ -191,6 +191,8 @@ export function stratifiedSample<T extends {f: {name: string; size: number}}>(it
   }
   const step = sorted.length / Math.max(1, max - pick.size)
   for (let i = 0; pick.size < max && i < sorted.length; i += step) pick.add(sorted[Math.floor(i)]!)
+  // steps that landed on an item already taken: fill from the middle of the size order outwards
+  for (let k = 0; pick.size < max && k < sorted.length; k++) pick.add(sorted[(Math.floor(sorted.length / 2) + k) % sorted.length]!)
   return [...pick].slice(0, max)
 }
 
