@@ -28,6 +28,13 @@ function walk(dir, rel = '') {
   return out
 }
 
+// what the peak RSS is made of: the largest JS heap, external and ArrayBuffer figures seen (sampled)
+const mem = {heapUsed: 0, external: 0, arrayBuffers: 0}
+const sampler = setInterval(() => {
+  const m = process.memoryUsage()
+  for (const k of Object.keys(mem)) mem[k] = Math.max(mem[k], m[k])
+}, 100)
+sampler.unref()
 const t0 = performance.now()
 const entries = walk(a.dir)
 const t = await loadClusterTarget({kubeconfig: a.kubeconfig})
@@ -60,13 +67,16 @@ try {
       await deletePod(t, ns, pod).catch(() => undefined)
       return startPod()
     },
-    onNote: () => retriesNoted++,
+    onNote: (line) => {
+      retriesNoted++
+      process.stderr.write(`note: ${line}\n`)
+    },
   })
   const stageSeconds = (performance.now() - tStage) / 1000
   const stageCpu = process.cpuUsage(cpu0)
   await deletePod(t, ns, pod)
   const total = (performance.now() - t0) / 1000
-  process.stdout.write(JSON.stringify({ok: true, result: r, stageSeconds, totalSeconds: total, maxRssKiB: process.resourceUsage().maxRSS, cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, stageCpuSeconds: (stageCpu.user + stageCpu.system) / 1e6, notes: retriesNoted}) + '\n')
+  process.stdout.write(JSON.stringify({ok: true, result: r, stageSeconds, totalSeconds: total, maxRssKiB: process.resourceUsage().maxRSS, cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6, stageCpuSeconds: (stageCpu.user + stageCpu.system) / 1e6, notes: retriesNoted, peakMiB: Object.fromEntries(Object.entries(mem).map(([k, v]) => [k, Math.round(v / 1048576)]))}) + '\n')
 } catch (error) {
   if (pod) await deletePod(t, ns, pod).catch(() => undefined)
   process.stdout.write(JSON.stringify({ok: false, error: String(error?.message ?? error), maxRssKiB: process.resourceUsage().maxRSS}) + '\n')

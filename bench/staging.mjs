@@ -12,11 +12,14 @@
 // Options: --scale F (multiply every size/count; e.g. --scale 0.1 for a quick check), --skip-kubectl,
 //          [--shapes small,big] [--no-local] [--link-mibps 25,8|none]
 //          --only K,X,A,B,C,R,F (sections: K=kubectl ratios on both links, X=the exec path's own ceiling,
-//          A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run).
+//          A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run,
+//          T=tiny files: 4 KiB text files at each count of --tiny-counts (default 10000,100000; add 1000000
+//          where there is time and disk), staging and kubectl cp alternating which goes first, with the peak
+//          RSS of each client and of local validation (planDataset) of the same folder).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash, randomFillSync} from 'node:crypto'
 import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {availableParallelism, loadavg, tmpdir} from 'node:os'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
@@ -30,7 +33,8 @@ const opt = (name, dflt) => {
   return i >= 0 ? argv[i + 1] : dflt
 }
 const scale = Number(opt('scale', '1'))
-const only = new Set(opt('only', 'K,X,A,B,C,R,F').split(','))
+const only = new Set(opt('only', 'K,X,A,B,C,R,F,T').split(','))
+const tinyCounts = opt('tiny-counts', '10000,100000').split(',').map((x) => Math.max(100, Math.round(Number(x) * scale)))
 const linkRtt = Number(opt('link-rtt', '40'))
 const linkMiBps = opt('link-mibps', '25,8').split(',').filter((x) => x && x !== 'none').map(Number)
 // K only: which shapes (small, big) and whether the local link runs (--no-local)
@@ -38,6 +42,8 @@ const shapes = new Set(opt('shapes', 'small,big').split(','))
 const localLink = !argv.includes('--no-local')
 const skipKubectl = argv.includes('--skip-kubectl')
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
+// GNU time for kubectl's peak RSS (an empty prefix where it is missing: the figure is then left out)
+const TIME = existsSync('/usr/bin/time') ? "/usr/bin/time -f 'maxrss %M' " : ''
 const MiB = 1 << 20
 const GiB = 1 << 30
 const fmt = (b) => (b >= GiB ? `${(b / GiB).toFixed(2)} GiB` : `${(b / MiB).toFixed(1)} MiB`)
@@ -128,6 +134,34 @@ function genCsv(file, bytes) {
   closeSync(fd)
   return path.dirname(file)
 }
+/** `count` text files of 4 KiB in texts/ and their labels.csv (text_classification). */
+function genTiny(dir, count) {
+  mkdirSync(path.join(dir, 'texts'), {recursive: true})
+  const words = Buffer.from('the quick brown fox jumps over the lazy dog while tracebloc stages text '.repeat(64)).subarray(0, 4096)
+  const rows = ['filename,extension,label']
+  for (let i = 0; i < count; i++) {
+    const id = String(i).padStart(7, '0')
+    words.write(id, 0, 'latin1') // every file different
+    writeFileSync(path.join(dir, 'texts', `doc${id}.txt`), words)
+    rows.push(`doc${id},.txt,${i % 2 ? 'positive' : 'negative'}`)
+  }
+  writeFileSync(path.join(dir, 'labels.csv'), rows.join('\n') + '\n')
+  return dir
+}
+
+/** Local validation of a folder (planDataset, as `dataset push` runs it) in a child: its seconds and peak RSS. */
+function validate(dir) {
+  const code = `
+    const {planDataset} = await import(${JSON.stringify(path.join(dist, 'lib/dataset/index.js'))})
+    const t = performance.now()
+    const plan = await planDataset({path: ${JSON.stringify(dir)}, table: 'bench_t', category: 'text_classification', labelColumn: 'label'})
+    process.stdout.write(JSON.stringify({seconds: (performance.now() - t) / 1000, maxRssKiB: process.resourceUsage().maxRSS, files: plan.files.length}))
+  `
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {cwd: root, encoding: 'utf8', maxBuffer: 1 << 24})
+  if (r.status !== 0) return {error: r.stderr.trim().split('\n').slice(-2).join(' ')}
+  return JSON.parse(r.stdout)
+}
+
 function dirBytes(dir) {
   let n = 0
   for (const d of readdirSync(dir, {withFileTypes: true, recursive: true})) if (d.isFile()) n += statSync(path.join(d.parentPath, d.name)).size
@@ -207,12 +241,13 @@ async function kubectlCp(dir, table) {
   // async: the sandbox API server lives in this process, a sync spawn would starve it
   // through sh, whose `times` prints kubectl's own user and system CPU (its last stderr line)
   const r = await new Promise((resolve) => {
-    const c = spawn('sh', ['-c', '"$0" "$@"; s=$?; times >&2; exit $s', KUBECTL, '--kubeconfig', sb.kubeconfigPath, 'cp', dir, `tracebloc/${name}:/data/shared/kcp-${table}`, '-c', 'stage'], {env: {PATH: process.env.PATH, HOME: home}, stdio: ['ignore', 'ignore', 'pipe']})
+    const c = spawn('sh', ['-c', `${TIME}"$0" "$@"; s=$?; times >&2; exit $s`, KUBECTL, '--kubeconfig', sb.kubeconfigPath, 'cp', dir, `tracebloc/${name}:/data/shared/kcp-${table}`, '-c', 'stage'], {env: {PATH: process.env.PATH, HOME: home}, stdio: ['ignore', 'ignore', 'pipe']})
     let stderr = ''
     c.stderr.on('data', (d) => (stderr += d))
     c.on('close', (status) => resolve({status, stderr}))
   })
   const times = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(r.stderr)
+  const maxRssKiB = Number(/maxrss (\d+)/.exec(r.stderr)?.[1]) || undefined
   const clientCpuSeconds = times ? Number(times[1]) * 60 + Number(times[2]) + Number(times[3]) * 60 + Number(times[4]) : undefined
   const s = (performance.now() - t0) / 1000
   const cpuSeconds = cpuSince(c0)
@@ -220,7 +255,7 @@ async function kubectlCp(dir, table) {
   rmSync(path.join(sb.pvcDir, `kcp-${table}`), {recursive: true, force: true})
   rmSync(home, {recursive: true, force: true})
   if (r.status !== 0) return {error: (r.stderr || '').slice(-300)}
-  return {seconds: s, cpuSeconds, clientCpuSeconds}
+  return {seconds: s, cpuSeconds, clientCpuSeconds, maxRssKiB}
 }
 
 /** Staging against kubectl cp on one directory: wall-time ratio and each client's own CPU per GiB. */
@@ -299,6 +334,38 @@ try {
     for (const r of rows) report(r)
     rmSync(small, {recursive: true, force: true})
     rmSync(path.dirname(big), {recursive: true, force: true})
+  }
+
+  if (only.has('T')) {
+    // Many tiny files: per-file costs (open, hash, tar header, the pod's check, progress) decide here.
+    report(`T: tiny files, 4 KiB text each (text_classification layout); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${availableParallelism()} cores`)
+    for (const [i, count] of tinyCounts.entries()) {
+      const dir = genTiny(path.join(base, `T-${count}`), count)
+      const table = `bench_t_${count}`
+      const v = validate(dir)
+      // alternate which side goes first, so a change in the machine's load does not favour one side
+      const runStage = () => stage(dir, table, {noCache: true, ...JSON.parse(process.env.BENCH_STAGE_OPTS || '{}')})
+      const runKubectl = () => (skipKubectl ? {error: 'skipped'} : kubectlCp(dir, table))
+      let r, k
+      if (i % 2 === 0) {
+        r = await runStage()
+        clearStaged(table)
+        k = await runKubectl()
+      } else {
+        k = await runKubectl()
+        r = await runStage()
+        clearStaged(table)
+      }
+      rmSync(dir, {recursive: true, force: true})
+      if (!r.ok) {
+        fail(`T ${count} files`, r)
+        continue
+      }
+      const ratio = k.seconds ? `${(k.seconds / r.stageSeconds).toFixed(2)}× kubectl cp (${k.seconds.toFixed(2)} s)` : `kubectl cp ${k.error}`
+      const mib = (kib) => (kib ? `${(kib / 1024).toFixed(0)} MiB` : '?')
+      console.log(`  (staging client: compressed ${r.result.compressed}, parallel ${r.result.parallel}, client CPU ${r.stageCpuSeconds.toFixed(2)} s, peak heap/external/arrayBuffers MiB ${JSON.stringify(r.peakMiB)})`)
+      report(`  ${count} files: staging ${r.stageSeconds.toFixed(2)} s (${(count / r.stageSeconds).toFixed(0)} files/s, ${r.result.batches} batches, ${r.result.check} checks) → ${ratio}; peak RSS staging ${mib(r.maxRssKiB)}, kubectl ${mib(k.maxRssKiB)}, validation ${v.error ? `failed: ${v.error}` : `${mib(v.maxRssKiB)} (${v.seconds.toFixed(2)} s)`}`)
+    }
   }
 
   if (only.has('A')) {

@@ -187,7 +187,7 @@ test('--bundle: the report, runs, release objects and cache in a tar.gz, with ev
   const rel = files.map((f) => path.relative(out, f))
   for (const f of ['tracebloc-support/doctor.json', 'tracebloc-support/versions.json', 'tracebloc-support/recent-runs.json', 'tracebloc-support/release/deployments.json', 'tracebloc-support/release/secrets.json']) assert.ok(rel.includes(f), f)
   assert.ok(rel.some((f) => /^tracebloc-support\/runs\/ingest-canary\/.+\.log$/.test(f)), 'the run’s pod log')
-  assert.match(all, /fetching https:\/\/bucket\.s3\.amazonaws\.com\/data\.csv\?X-Amz-Credential=\[REDACTED\]/, 'the log is there, redacted')
+  assert.match(all, /fetching https:\/\/bucket\.s3\.amazonaws\.com\/data\.csv\?\[REDACTED\]/, 'the log is there, redacted')
   assert.match(all, /"name": "canary-secret"/, 'Secrets are listed by name')
   assert.match(all, /"name": "CLIENT_PVC",\s*"value": "client-pvc"/, 'allow-listed env values stay')
   for (const [where, value] of Object.entries(planted)) assert.ok(!all.includes(value), `canary from ${where} leaked`)

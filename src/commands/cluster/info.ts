@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
 import {JOBS_MANAGER_PORT} from '../../lib/cluster/discovery.js'
-import {describePermission, PUSH_PERMISSIONS, TOKEN_PERMISSIONS} from '../../lib/cluster/rbac.js'
+import {describePermission, exitCodeFor, PUSH_PERMISSIONS, TOKEN_PERMISSIONS} from '../../lib/cluster/rbac.js'
 import {TOKEN_SECONDS} from '../../lib/cluster/token.js'
 import {Probe} from '../../lib/probe/probe.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
@@ -35,7 +35,7 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
     '<%= config.bin %> cluster info --kubeconfig ~/.kube/prod --context prod -n tracebloc',
     '<%= config.bin %> cluster info --json',
   ]
-  static description = 'Exits 0 when a push would work; otherwise with the code of the first blocking problem: 4 (client-pvc), 5 (token), 7 (permissions), 8 (jobs-manager).'
+  static description = 'Exits 0 when a push would work; otherwise with the code of the first blocking problem, in the order a push meets them: 4 (client-pvc), 7 (permissions), 5 (token), 8 (jobs-manager).'
   static flags = {...clusterFlags}
 
   async run(): Promise<ClusterInfo> {
@@ -96,13 +96,9 @@ export default class ClusterInfoCommand extends BaseCommand<typeof ClusterInfoCo
     this.render(info)
     // Not ready: the exit code of the first blocking problem, in pipeline order (Go CLI table).
     if (!info.ready) {
-      process.exitCode = info.pvc.error
-        ? ExitCode.NO_CLIENT
-        : info.token.error
-          ? ExitCode.AUTH
-          : info.permissions.some((p) => !p.allowed && !/serviceaccounts|secrets/.test(p.permission))
-            ? ExitCode.STAGING
-            : ExitCode.SUBMIT
+      // as push: the permission check (stage pods first) comes before the token is fetched
+      const blocking = checks.filter((c) => !c.allowed && c.resource !== 'serviceaccounts' && c.resource !== 'secrets')
+      process.exitCode = info.pvc.error ? ExitCode.NO_CLIENT : blocking.length > 0 ? exitCodeFor(blocking) : info.token.error ? ExitCode.AUTH : ExitCode.SUBMIT
     }
     return info
   }

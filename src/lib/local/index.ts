@@ -14,10 +14,12 @@ import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {detectCategories} from './detect.js'
 import {discoverLayout, type Layout, sniffFamilies} from './layout.js'
+import {sampleLayout, type SampleInfo, type SampleSpec} from './sample.js'
 import {badData, badInput, Examples, localReadError, Problems, quote, someOf, trimEndChar, unstageableName} from './util.js'
 
 export {CATEGORIES, flagAppliesTo} from './categories.js'
 export {parseSchemaFlag, parseSize} from './flags.js'
+export {parseSampleFlag, type SampleInfo, type SampleSpec} from './sample.js'
 
 export interface PlanOptions {
   path: string
@@ -32,6 +34,8 @@ export interface PlanOptions {
   timeColumn?: string
   numberOfKeypoints?: number
   interactive?: boolean
+  /** Push a seeded, label-stratified part of the dataset instead of all of it (sample.ts). */
+  sample?: SampleSpec
   /** Called when the category was detected from the data (no --category, one possible task). */
   onDetected?: (category: string, why: string) => void
   onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void
@@ -62,6 +66,8 @@ export interface DatasetPlan {
   rows: number
   warnings: string[]
   details: Record<string, unknown>
+  /** Set when only a sample is pushed: `files`, `rows` and `totalBytes` are the sample's. */
+  sample?: SampleInfo
 }
 
 /**
@@ -244,6 +250,9 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
     })
   }
 
+  // the whole dataset was checked above; only the sample's rows and files go on
+  const csvName = path.basename(layout.csv.path)
+  const sample = opts.sample ? await sampleLayout(cat, layout, r.label, r.extension, opts.sample) : undefined
   const files: StagedFile[] = [{localPath: layout.csv.path, stagedPath: 'labels.csv', size: layout.csv.size, mtimeMs: layout.csv.mtimeMs, dev: layout.csv.dev, ino: layout.csv.ino}]
   if (layout.tokenizer) files.push({localPath: layout.tokenizer.path, stagedPath: 'tokenizer.json', size: layout.tokenizer.size, mtimeMs: layout.tokenizer.mtimeMs, dev: layout.tokenizer.dev, ino: layout.tokenizer.ino})
   for (const d of layout.dirs) for (const f of d.files) files.push({localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino})
@@ -259,8 +268,9 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
     configYaml: dumpIngestYaml(config),
     files,
     totalBytes,
-    rows: r.rows,
+    rows: sample?.rows ?? r.rows,
     warnings: ctx.warnings,
-    details: {...ctx.details, csv: path.basename(layout.csv.path), root: layout.root},
+    details: {...ctx.details, csv: csvName, root: layout.root},
+    ...(sample ? {sample} : {}),
   }
 }

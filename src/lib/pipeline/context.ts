@@ -12,6 +12,7 @@ import type {ClusterIdentity} from '../guard/identity.js'
 import type {CompressMode, StagingPaths, StreamResult} from '../staging/stream.js'
 import {newIdempotencyKey, type SubmitResult} from '../submit/submit.js'
 import type {WatchOutcome, WatchStatus} from '../watch/outcome.js'
+import type {DryRunPlan} from './plan.js'
 
 export interface PushOptions {
   plan: PlanOptions
@@ -33,6 +34,8 @@ export interface PushOptions {
   /** Parallel exec streams for staging (default: measured, StreamGovernor). */
   parallel?: number
   compress?: CompressMode
+  /** The `dataset push` command for the whole dataset, shown after a --sample push. */
+  fullPushCommand?: string
   /** The wrong-cluster guard: called once connected, before anything is written; throws to refuse. */
   guardTarget?: (t: ClusterTarget, namespace: string) => Promise<ClusterIdentity>
   /** Set when plan.path is an s3://, gs:// or https:// URL: the store's options. */
@@ -75,6 +78,10 @@ export interface PushContext {
   remote?: RemoteDataset
   remoteSkeletonPath?: string
   remoteObjects?: RemoteObject[]
+  /** A dry run without a reachable cluster: why (it goes on with the local half of the plan). */
+  clusterUnreachable?: {error: string; hint?: string}
+  /** The dry run's plan (plan.ts). */
+  dryRunPlan?: DryRunPlan
 }
 
 export function initialContext(o: PushOptions): PushContext {

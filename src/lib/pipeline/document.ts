@@ -3,6 +3,8 @@ import {followCommand} from '../runs/runs.js'
 import {summaryJson} from '../watch/outcome.js'
 import type {Outcome} from '../watch/outcome.js'
 import type {PushContext, PushOptions, PushStatus} from './context.js'
+import type {DryRunPlan} from './plan.js'
+import type {SampleInfo} from '../local/index.js'
 
 export interface PushJson {
   status: PushStatus
@@ -44,6 +46,10 @@ export interface PushJson {
     swapped: boolean
   }
   summary?: ReturnType<typeof summaryJson>
+  /** A --sample push: what part of the dataset was pushed, and the command for all of it. */
+  sample?: SampleInfo & {full_push_command?: string}
+  /** The dry run's plan: per file, bytes on the wire, checks, ETA (plan.ts). */
+  dry_run?: DryRunPlan
   staging_reclaimed?: boolean
   warnings: string[]
   timings: Record<string, number>
@@ -94,6 +100,8 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
         }
       : undefined,
     summary: summaryJson(ctx.watch?.summary),
+    ...(plan?.sample ? {sample: {...plan.sample, full_push_command: o.fullPushCommand}} : {}),
+    ...(ctx.dryRunPlan ? {dry_run: ctx.dryRunPlan} : {}),
     staging_reclaimed: ctx.reclaimed,
     warnings: ctx.warnings,
     timings: ctx.timings,

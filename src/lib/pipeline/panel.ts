@@ -4,6 +4,7 @@ import {style} from '../output/style.js'
 import {failureLines, outcomePanel} from '../watch/panel.js'
 import type {PushContext, PushOptions} from './context.js'
 import type {PushJson} from './document.js'
+import {dryRunLines, sampleLines} from './plan.js'
 
 export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): string[] {
   const plan = ctx.plan!
@@ -11,20 +12,22 @@ export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): stri
     return [
       '',
       style.bold('Plan (dry run — nothing was written)'),
-      `  target     context ${ctx.target?.context}, namespace ${ctx.release?.namespace}, release ${ctx.release?.release} (chart ${ctx.release?.chartVersion})`,
+      ctx.release ? `  target     context ${ctx.target?.context}, namespace ${ctx.release.namespace}, release ${ctx.release.release} (chart ${ctx.release.chartVersion})` : '  target     (no cluster reachable)',
       ...(ctx.identity ? [`  cluster    kube-system UID ${ctx.identity.uid} (${ctx.identity.server})`] : []),
       ...(ctx.remote ? remotePlanLines(ctx) : []),
       `  files      ${plan.files.length} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`,
       `  rows       ${plan.rows}`,
       '  ingest config:',
       ...plan.configYaml.trimEnd().split('\n').map((l) => `    ${l}`),
+      ...dryRunLines(ctx.dryRunPlan),
+      ...sampleLines(plan.sample, o.fullPushCommand),
     ]
   }
   const key = `  idempotency key ${ctx.idempotencyKey}`
   if (o.detach) {
-    return [`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`, `  job ${ctx.submit?.jobName} in ${ctx.submit?.namespace}`, key, `  Follow it: ${doc.follow_command}`]
+    return [`\n${style.green('✔')} Submitted — the ingestion runs in your cluster.`, `  job ${ctx.submit?.jobName} in ${ctx.submit?.namespace}`, key, `  Follow it: ${doc.follow_command}`, ...sampleLines(plan.sample, o.fullPushCommand)]
   }
-  const lines = ['', ...outcomePanel(doc.status, ctx.watch?.summary), `  table ${plan.table} · job ${ctx.submit?.jobName} · namespace ${ctx.submit?.namespace}`, key]
+  const lines = ['', ...outcomePanel(doc.status, ctx.watch?.summary), `  table ${plan.table} · job ${ctx.submit?.jobName} · namespace ${ctx.submit?.namespace}`, key, ...sampleLines(plan.sample, o.fullPushCommand)]
   if (doc.status !== 'succeeded') {
     // The error quotes the ingestor's reason: shown once, with its last log lines.
     lines.push(...failureLines(ctx.watch?.failureLines ?? [], doc.error))

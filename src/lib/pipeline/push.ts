@@ -4,6 +4,7 @@
 import {LISTR_LOGGER_STDERR_LEVELS, Listr, ListrLogger, ListrLogLevels} from 'listr2'
 
 import {PushContext, PushOptions, StepEnv} from './context.js'
+import {planStep} from './plan.js'
 import {connectStep} from './steps/connect.js'
 import {openRemote, remoteStageStep, remoteValidateStep} from './steps/remote.js'
 import {stageStep} from './steps/stage.js'
@@ -27,8 +28,9 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {warn: (s: 
     o.plan.category = await chooseCategory({...o.plan, path: ctx.remoteSkeletonPath ?? o.plan.path, onDetected: (_category, why) => (env.detected = why)})
   }
   const steps = o.remote
-    ? [remoteValidateStep(o, env), connectStep(o, env), remoteStageStep(o, env), submitStep(o), watchStep(o)]
-    : [validateStep(o, env), connectStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]
+    ? // the dry-run plan of a remote push is the validate step's (source, checks); nothing is hashed here
+      [remoteValidateStep(o, env), connectStep(o, env), remoteStageStep(o, env), submitStep(o), watchStep(o)]
+    : [validateStep(o, env), connectStep(o, env), planStep(o), stageStep(o, env), submitStep(o), watchStep(o)]
   const list = new Listr<PushContext>(steps, {
     ctx,
     concurrent: false,

@@ -5,7 +5,7 @@
 // no paths in clear: each path is stored as a salted hash (a random salt per cache file), which is
 // all a lookup by exact path needs. Caches copied into a bug report or a backup name no files.
 import {createHash, randomBytes} from 'node:crypto'
-import {chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -48,14 +48,19 @@ export class HashCache {
     }
     // first line: #salt <hex>; then <sha256>\t<size>\t<mtimeMs>\t<salted path hash>. A cache without a salt
     // (older versions kept paths in clear) is dropped: it costs one re-hash and is rewritten without them.
-    const lines = text.split('\n')
-    const salt = SALT_LINE.exec(lines[0] ?? '')
+    const first = text.indexOf('\n')
+    const salt = SALT_LINE.exec(first < 0 ? text : text.slice(0, first))
     if (!salt) {
       c.dirty = true
       return c
     }
     c.salt = salt[1]
-    for (const line of lines.slice(1)) {
+    // line by line, without a million-element array of them
+    for (let at = first + 1; first >= 0 && at < text.length; ) {
+      let end = text.indexOf('\n', at)
+      if (end < 0) end = text.length
+      const line = text.slice(at, end)
+      at = end + 1
       const [sha, size, mtime, key] = line.split('\t')
       if (!KEY.test(key ?? '') || !HEX64.test(sha) || !/^\d+$/.test(size) || !Number.isFinite(Number(mtime))) continue
       c.entries.set(key, {size: Number(size), mtimeMs: Number(mtime), sha256: sha})
@@ -89,10 +94,22 @@ export class HashCache {
       mkdirSync(dir, {recursive: true, mode: 0o700})
       // a folder made by an older version (or by mkdir's umask) is tightened too
       chmodSync(dir, 0o700)
-      const lines = [`#salt ${this.salt}`]
-      for (const [k, e] of this.entries) lines.push(`${e.sha256}\t${e.size}\t${e.mtimeMs}\t${k}`)
       const tmp = `${this.file}.${process.pid}.tmp`
-      writeFileSync(tmp, lines.join('\n') + '\n', {mode: 0o600})
+      // written in 64 KiB pieces: a million entries never become one string
+      const fd = openSync(tmp, 'w', 0o600)
+      try {
+        let part = `#salt ${this.salt}\n`
+        for (const [k, e] of this.entries) {
+          part += `${e.sha256}\t${e.size}\t${e.mtimeMs}\t${k}\n`
+          if (part.length >= 1 << 16) {
+            writeSync(fd, part)
+            part = ''
+          }
+        }
+        writeSync(fd, part)
+      } finally {
+        closeSync(fd)
+      }
       chmodSync(tmp, 0o600)
       renameSync(tmp, this.file)
       this.dirty = false

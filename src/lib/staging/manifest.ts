@@ -30,7 +30,12 @@ export function checksumFileSize(names: string[], hexDigits = 64): number {
 /** Parse `<sha256>  <path>` lines; later lines win (the verified list is append-only). */
 export function parseManifest(text: string): Map<string, string> {
   const out = new Map<string, string>()
-  for (const line of text.split('\n')) {
+  // line by line, without a million-element array of them
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf('\n', at)
+    if (end < 0) end = text.length
+    const line = text.slice(at, end)
+    at = end + 1
     const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line)
     if (m) out.set(m[2], m[1])
   }

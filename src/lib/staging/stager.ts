@@ -313,11 +313,34 @@ export function remoteFailure(what: string, ns: string, pod: string, r: ExecResu
   })
 }
 
-/** A small length-framed tar of generated files (for lists too long for a command line). */
-export function smallTar(files: Array<{name: string; text: string}>): {size: number; stream: () => AsyncIterable<Buffer>} {
+/**
+ * A length-framed tar of generated files (for lists too long for a command line): `text`, or `lines` for a
+ * list that may run to a million lines, measured and then streamed in 64 KiB pieces, never joined.
+ */
+export function smallTar(files: Array<{name: string; text: string} | {name: string; lines: () => Iterable<string>}>): {size: number; stream: () => AsyncIterable<Buffer>} {
   const entries: TarEntry[] = files.map((f) => {
-    const buf = Buffer.from(f.text, 'utf8')
-    return {localPath: '', name: f.name, size: buf.length, data: () => buf}
+    if ('text' in f) {
+      const buf = Buffer.from(f.text, 'utf8')
+      return {localPath: '', name: f.name, size: buf.length, data: () => buf}
+    }
+    let size = 0
+    for (const l of f.lines()) size += Buffer.byteLength(l)
+    return {localPath: '', name: f.name, size, chunks: () => packLines(f.lines())}
   })
   return {size: tarSize(entries), stream: () => tarStream(entries)}
+}
+
+function* packLines(lines: Iterable<string>): Generator<Buffer> {
+  let part: string[] = []
+  let len = 0
+  for (const l of lines) {
+    part.push(l)
+    len += l.length
+    if (len >= 1 << 16) {
+      yield Buffer.from(part.join(''), 'utf8')
+      part = []
+      len = 0
+    }
+  }
+  if (part.length > 0) yield Buffer.from(part.join(''), 'utf8')
 }

@@ -22,7 +22,7 @@ import {CliError, ExitCode} from '../output/errors.js'
 import {sendBatch} from './batch.js'
 import {sendLargeFile} from './large-file.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
-import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestText, planStaging} from './manifest.js'
+import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_NAME, manifestLine, planStaging} from './manifest.js'
 import {Batch, COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, RANGES_DIR, STREAM_HASH_MIN_BYTES, StagingPaths, StreamOptions, StreamResult, VERIFIED_DIR} from './options.js'
 import {remoteFailure, smallTar, Stager} from './stager.js'
 import {STAGE_CONTAINER} from './stage-pod.js'
@@ -116,11 +116,9 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
       if (r && [...r.values()].some((x) => x.size === e.size)) s.partial.set(e.name, r)
     }
     if (kept.length > 0 || state.workExists) {
-      const keepText = manifestText(kept)
-      const linkText = plan.fromDest.map((e) => `${e.name}\n`).join('')
       const tar = smallTar([
-        {name: '.tb-keep', text: keepText},
-        {name: '.tb-link', text: linkText},
+        {name: '.tb-keep', lines: () => manifestLines(kept)},
+        {name: '.tb-link', lines: () => nameLines(plan.fromDest)},
         {name: '.tb-partial', text: [...s.partial.keys()].map((n) => `${n}\n`).join('')},
       ])
       const W = shQuote(work)
@@ -169,7 +167,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     }
 
     // 6. Manifest next to the staged copy, then the atomic swap (dest→backup, work→dest, rm backup) and the sweep.
-    const man = smallTar([{name: MANIFEST_NAME, text: manifestText(entries)}])
+    const man = smallTar([{name: MANIFEST_NAME, lines: () => manifestLines(entries)}])
     const W = shQuote(work)
     const D = shQuote(dest)
     const B = shQuote(backup)
@@ -243,7 +241,7 @@ const PURGE_FOREIGN = ["nl=$(printf '\\nx')", 'nl=${nl%x}', 'find . -name "*$nl*
  * order, so no name can forge a line.
  */
 async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry[]> {
-  const want = smallTar([{name: '.tb-want', text: [...entries.map((e) => e.name), MANIFEST_NAME].map((n) => `${n}\n`).join('')}])
+  const want = smallTar([{name: '.tb-want', lines: () => nameLines([...entries, {name: MANIFEST_NAME}])}])
   const files = `find . -type f ! -path './${VERIFIED_DIR}/*' ! -path './${RANGES_DIR}/*' ! -name '.tb-*'`
   const out = await s.sh(
     [
@@ -254,7 +252,9 @@ async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry
       `${files} | sed 's|^\\./||' > .tb-have`,
       `awk 'FILENAME == ".tb-want" { k[$0] = 1; next } !($0 in k)' .tb-want .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
       `${files} -print0 > .tb-list`,
-      'xargs -0 -r stat -c %s < .tb-list',
+      // through sh: busybox 1.37's xargs runs an applet like `stat` in its own process and, with thousands of
+      // names, hands it corrupted ones; a child shell is exec'd normally
+      `xargs -0 -r sh -c 'stat -c %s "$@"' sh < .tb-list`,
       "echo '@@NAMES'",
       'cat .tb-list',
       'rm -f .tb-want .tb-have .tb-list',
@@ -389,14 +389,19 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
       if (!b.compress) plainInFlight++
       let plainSince = 0
       let counted = 0
+      // files wholly sent so far, advanced as bytes grow (a retried attempt starts again from 0)
+      let sentFiles = 0
+      let sentFileBytes = 0
       const send = b.files.length === 1 && b.files[0].size >= bigEnough ? sendLargeFile : sendBatch
       const failed = await send(s, o, b, result, (bytes) => {
         if (!b.compress && !plainSince) plainSince = Date.now()
         streams.add(bytes >= counted ? bytes - counted : bytes)
+        if (bytes < counted) sentFiles = sentFileBytes = 0
         counted = bytes
         while (workers.length < 2 * streams.limit && queue.length > 0) addWorker() // a stream was added
         inflight.set(b.id, bytes)
-        inflightFiles.set(b.id, filesWithin(b.files, bytes))
+        while (sentFiles < b.files.length && sentFileBytes + b.files[sentFiles].size <= bytes) sentFileBytes += b.files[sentFiles++].size
+        inflightFiles.set(b.id, sentFiles)
         report()
       }, release)
         .then((f) => {
@@ -437,6 +442,14 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   while (settled.length < workers.length)
   const bad = settled.find((r) => r.status === 'rejected')
   if (bad) throw (bad as PromiseRejectedResult).reason
+}
+
+function* manifestLines(entries: Iterable<{name: string; sha256?: string}>): Generator<string> {
+  for (const e of entries) yield manifestLine(e.sha256!, e.name)
+}
+
+function* nameLines(entries: Iterable<{name: string}>): Generator<string> {
+  for (const e of entries) yield `${e.name}\n`
 }
 
 /** Leave the resumable work dir (verified files) for the next run; drop the swap backup and our lock. */

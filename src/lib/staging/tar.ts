@@ -15,6 +15,8 @@ export interface TarEntry extends LocalIdentity {
   size: number
   /** Generated content (e.g. the batch checksum file), produced when the entry is reached; must be `size` bytes. */
   data?: () => Buffer
+  /** Generated content in pieces (lists of a million lines, never one string); must add up to `size` bytes. */
+  chunks?: () => Iterable<Buffer>
 }
 
 const BLOCK = 512
@@ -56,21 +58,33 @@ export function tarSize(entries: TarEntry[]): number {
   return total
 }
 
-function header(name: string, size: number, type: '0' | 'x'): Buffer {
+/** The fields every header shares (mode, uid, gid, mtime 0 for deterministic archives, ustar magic), written once. */
+const TEMPLATE = (() => {
   const h = Buffer.alloc(BLOCK)
-  const nameBuf = Buffer.from(name, 'utf8')
-  nameBuf.copy(h, 0, 0, Math.min(100, nameBuf.length))
   h.write('0000644\0', 100, 'ascii') // mode
   h.write('0000000\0', 108, 'ascii') // uid
   h.write('0000000\0', 116, 'ascii') // gid
-  h.write((size > 0o77777777777 ? 0 : size).toString(8).padStart(11, '0') + '\0', 124, 'ascii')
   h.write('00000000000\0', 136, 'ascii') // mtime 0: deterministic archives
   h.write('        ', 148, 'ascii') // checksum placeholder
-  h.write(type, 156, 'ascii')
   h.write('ustar\0', 257, 'ascii')
   h.write('00', 263, 'ascii')
-  let sum = 0
-  for (const b of h) sum += b
+  return h
+})()
+let templateSum = 0
+for (const b of TEMPLATE) templateSum += b
+
+/** One header block: a copy of the template with name, size, type and checksum filled in (per file: no re-encoding of the fixed fields). */
+function header(name: string, size: number, type: '0' | 'x'): Buffer {
+  const h = Buffer.allocUnsafe(BLOCK)
+  TEMPLATE.copy(h)
+  const nameLen = h.write(name, 0, 100, 'utf8')
+  h.write((size > 0o77777777777 ? 0 : size).toString(8).padStart(11, '0') + '\0', 124, 'ascii')
+  h[156] = type.charCodeAt(0)
+  // the checksum: the template's sum plus what differs from it (name, size and type fields were zero there)
+  let sum = templateSum
+  for (let i = 0; i < nameLen; i++) sum += h[i]
+  for (let i = 124; i < 136; i++) sum += h[i]
+  sum += h[156]
   h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'ascii')
   return h
 }
@@ -199,10 +213,14 @@ export async function* tarStream(
       if (padTo(d.length)) yield ZEROS.subarray(0, padTo(d.length))
     }
     yield header(needsPax(e) ? e.name.slice(-100) : e.name, e.size, '0')
-    if (e.data) {
-      const d = e.data()
-      if (d.length !== e.size) throw new Error(`generated tar entry ${e.name} is ${d.length} bytes, declared ${e.size}`)
-      yield d
+    if (e.data || e.chunks) {
+      let n = 0
+      for (const d of e.chunks ? e.chunks() : [e.data!()]) {
+        n += d.length
+        if (n > e.size) break
+        yield d
+      }
+      if (n !== e.size) throw new Error(`generated tar entry ${e.name} is ${n} bytes or more, declared ${e.size}`)
       const pad = padTo(e.size)
       if (pad) yield ZEROS.subarray(0, pad)
       continue

@@ -12,6 +12,7 @@ import {SCHEMA_SHA256} from '../../schema/index.js'
 import {fetchServerSchema} from '../../submit/submit.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 import {withJobsManager} from '../jobs-manager.js'
+import {noClusterForDryRun} from '../plan.js'
 
 type Output = {output: string}
 
@@ -23,7 +24,17 @@ export function connectStep(o: PushOptions, env: StepEnv): ListrTask<PushContext
         await signalPoint('connect')
         // API reads do not all take the signal: stop waiting for them at once (they change nothing);
         // the destination check started inside runs alongside them and is awaited with them
-        const destination = await raceAbort(o.signal, checkCluster(o, c, task, env.warn))
+        let destination
+        try {
+          destination = await raceAbort(o.signal, checkCluster(o, c, task, env.warn))
+        } catch (error) {
+          // a dry run without a cluster still shows the local half of the plan (plan.ts)
+          if (!o.dryRun || !noClusterForDryRun(error)) throw error
+          c.clusterUnreachable = {error: (error as Error).message, hint: (error as {hint?: string}).hint}
+          c.target = undefined
+          task.title = 'No cluster reachable: the dry run shows the local half of the plan'
+          return
+        }
         // before any byte is uploaded: an existing dataset stops the push (exit 6) or, with --overwrite, goes.
         // Not raced: a teardown under way finishes its current removal and honours the signal itself.
         task.output = 'checking whether the dataset already exists'
