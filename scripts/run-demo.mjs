@@ -1,8 +1,9 @@
 // The demo behind `npm run demo` (scripts/demo.mjs sets up first): start the sandbox cluster,
 // push the cats/dogs sample through the whole pipeline (validate → connect → stage → submit →
-// watch), print the summary, stop the sandbox.
+// watch), print the summary, stop the sandbox. `npm run demo -- --s3` puts the sample in the sandbox's
+// object store first and pushes s3://demo/cats-dogs/: the cluster pulls it, this machine reads the CSV.
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -24,7 +25,24 @@ if (process.platform !== 'linux' || missing.length > 0) {
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-demo-'))
 const kubeconfig = path.join(tmp, 'kubeconfig')
-const sandbox = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/sandbox/main.ts'), '--kubeconfig', kubeconfig], {cwd: root, stdio: ['ignore', 'pipe', 'inherit']})
+const fromS3 = process.argv.includes('--s3')
+// --s3: the store's plain-HTTP endpoint, which the sandbox's pods reach by the same address as this machine
+const sandbox = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'test/sandbox/main.ts'), '--kubeconfig', kubeconfig, ...(fromS3 ? ['--object-store-http'] : [])], {cwd: root, stdio: ['ignore', 'pipe', 'inherit']})
+
+/** object-store.env as variables, then the sample uploaded to s3://demo/cats-dogs/. */
+async function uploadSample() {
+  const env = {}
+  for (const line of readFileSync(path.join(tmp, 'object-store.env'), 'utf8').split('\n')) {
+    const m = /^(?:export )?([A-Z_]+)=['"]?([^'"]*)['"]?$/.exec(line.trim())
+    if (m) env[m[1]] = m[2]
+  }
+  const {S3Client, CreateBucketCommand, PutObjectCommand} = await import('@aws-sdk/client-s3')
+  const s3 = new S3Client({endpoint: env.AWS_ENDPOINT_URL, region: env.AWS_REGION, forcePathStyle: true, credentials: {accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY}})
+  await s3.send(new CreateBucketCommand({Bucket: 'demo'}))
+  const walk = (dir, rel = '') => readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name), `${rel}${e.name}/`) : [`${rel}${e.name}`]))
+  for (const f of walk(sample)) await s3.send(new PutObjectCommand({Bucket: 'demo', Key: `cats-dogs/${f}`, Body: readFileSync(path.join(sample, f))}))
+  return env
+}
 
 const ready = new Promise((resolve, reject) => {
   let buf = ''
@@ -38,12 +56,14 @@ const ready = new Promise((resolve, reject) => {
 let code = 1
 try {
   await ready
-  console.log(`sandbox ready; pushing ${sample}\n`)
-  const push = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'dataset', 'push', sample, '--table', 'cats_dogs_train', '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', kubeconfig], {
+  const env = fromS3 ? await uploadSample() : {}
+  const source = fromS3 ? 's3://demo/cats-dogs/' : sample
+  console.log(`sandbox ready; pushing ${source}\n`)
+  const push = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'dataset', 'push', source, '--table', 'cats_dogs_train', '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', kubeconfig], {
     cwd: root,
     stdio: 'inherit',
     // the demo's run goes into its own recent-run cache (removed with the sandbox), never the user's
-    env: {...process.env, TRACEBLOC_CACHE_DIR: path.join(tmp, 'cache')},
+    env: {...process.env, ...env, TRACEBLOC_CACHE_DIR: path.join(tmp, 'cache')},
   })
   code = await new Promise((resolve) => push.on('close', (c) => resolve(c ?? 1)))
 } catch (error) {

@@ -11,6 +11,7 @@ import type {PushOptions} from '../../lib/pipeline/context.js'
 import type {PushJson} from '../../lib/pipeline/document.js'
 import {fullPushCommand} from '../../lib/pipeline/plan.js'
 import {pushDataset} from '../../lib/pipeline/run.js'
+import {isRemoteSource, parseSourceUrl} from '../../lib/remote/url.js'
 import {MAX_STREAMS} from '../../lib/staging/parallelism.js'
 import {DEFAULT_STAGE_IMAGE} from '../../lib/pvc/stage-pod.js'
 import {CompressMode, DEFAULT_PARALLEL} from '../../lib/staging/stage-files.js'
@@ -26,10 +27,11 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     '<%= config.bin %> dataset push ./my-data --table cats_dogs_train --category image_classification --label-column label',
     '<%= config.bin %> ingest ./my-data --table cats_dogs_train --category image_classification --label-column label --dry-run',
     '<%= config.bin %> dataset push ./houses.csv --table houses --category tabular_regression --label-column price --json',
+    '<%= config.bin %> dataset push s3://acme-ml/cats-dogs/ --table cats_dogs_train --category image_classification',
     '<%= config.bin %> dataset push ./my-data --table cats_dogs_train_sample --category image_classification --sample 5% --seed 7',
     '<%= config.bin %> dataset push ./my-data --table cats_dogs_test --intent test --kubeconfig ~/.kube/prod -n tracebloc --detach',
   ]
-  static args = {path: Args.string({description: 'Dataset folder (or CSV file for tabular data)', required: true})}
+  static args = {path: Args.string({description: 'Dataset folder (or CSV file for tabular data), or s3://bucket/prefix, gs://bucket/prefix, https://host/file.csv', required: true})}
   static flags = {
     table: Flags.string({description: 'Destination table name: a letter, then letters, digits or _ (≤ 63 chars)', aliases: ['name'], required: true}),
     category: Flags.string({description: `Task category (default: detected from the data when it leaves one answer, else asked on a terminal). One of: ${CATEGORIES.join(', ')}`, aliases: ['task']}),
@@ -53,6 +55,10 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     overwrite: Flags.boolean({description: 'Replace an existing dataset of that name (its table and files are removed first, after the checks pass)'}),
     'clean-orphans': Flags.boolean({description: 'Delete stage pods left behind by crashed runs'}),
     parallel: Flags.integer({description: `Parallel copy streams (exec connections) into the stage pod [default: measured, from ${DEFAULT_PARALLEL} up to ${MAX_STREAMS}]`, min: 1, max: 16}),
+    'endpoint-url': Flags.string({description: 'S3-compatible endpoint for an s3:// source (MinIO, Ceph RGW, R2, Wasabi) [default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL]'}),
+    'cluster-endpoint-url': Flags.string({description: 'The same store as the cluster reaches it, when that differs from --endpoint-url (URLs are signed for it)'}),
+    'ca-bundle': Flags.string({description: 'PEM file of CAs to trust for the store, here and in the stage pod [default: AWS_CA_BUNDLE]'}),
+    'forward-proxy': Flags.boolean({description: 'Hand HTTPS_PROXY/HTTP_PROXY/NO_PROXY of this shell to the stage pod (on exec stdin, never its spec)'}),
     compress: Flags.string({description: 'Gzip copy streams (exec v5 servers): auto = text/CSV files, only on a link measured slow; on = everything; off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
   }
 
@@ -66,6 +72,11 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     }
     if (f.overwrite && f['idempotency-key'] !== undefined) {
       throw new CliError('--overwrite cannot be combined with --idempotency-key: a replayed run would load nothing into the replaced table', {exitCode: ExitCode.BAD_INPUT, hint: 'drop --idempotency-key to start a new run', reason: 'bad_flag'})
+    }
+    // a URL is checked before anything else: an unknown scheme is a one-line error, not a missing folder
+    if (isRemoteSource(this.args.path)) parseSourceUrl(this.args.path)
+    else if (f['endpoint-url'] || f['cluster-endpoint-url'] || f['forward-proxy']) {
+      throw new CliError('--endpoint-url, --cluster-endpoint-url and --forward-proxy apply to s3://, gs:// and https:// sources only', {exitCode: ExitCode.BAD_INPUT, reason: 'flag_not_applicable'})
     }
     const opts: PushOptions = {
       plan: {
@@ -100,6 +111,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       podStartTimeoutMs: envMs('TRACEBLOC_POD_START_TIMEOUT', 300),
       parallel: f.parallel,
       compress: f.compress as CompressMode,
+      remote: isRemoteSource(this.args.path) ? {endpointUrl: f['endpoint-url'], clusterEndpointUrl: f['cluster-endpoint-url'], caBundle: f['ca-bundle'], forwardProxy: f['forward-proxy']} : undefined,
       guardTarget: (t, ns) => this.guardTarget(t, ns, {dryRun: f['dry-run'], signal: this.interruption.signal}),
     }
     const {doc, panel} = await pushDataset(opts, this.interruption, {note: (s) => this.note(s), warn: (s) => this.warnLine(s), cacheDir: this.config.cacheDir})

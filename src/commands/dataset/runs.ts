@@ -85,6 +85,7 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
       for (const r of rows) this.out(line(r))
       const failed = runs.filter((r) => r.reason && (r.status === 'failed' || r.status === 'unknown'))
       for (const r of failed.slice(0, 5)) this.out(style.dim(`  ${printable(r.key)}: ${printable(r.reason ?? '')}`))
+      for (const r of runs.filter((x) => x.dataset_source).slice(0, 10)) this.out(style.dim(`  ${printable(r.key)}: from ${printable(r.dataset_source!)}`))
     }
     if (leftovers.length > 0) {
       this.out('')

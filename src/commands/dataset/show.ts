@@ -10,6 +10,7 @@ import {formatCell, iso, modality, state, table} from '../../lib/catalog/view.js
 import {style} from '../../lib/output/style.js'
 import {ago, count, humanBytes, plural} from '../../lib/output/format.js'
 import {SHARED_MOUNT, STAGING_ROOT} from '../../lib/pvc/paths.js'
+import {RecentRuns} from '../../lib/runs/cache.js'
 
 export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
   static summary = 'Show one dataset in depth'
@@ -40,8 +41,12 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
     const jobs = cat.jobs
       .filter((j) => (j.label !== undefined && j.label === d.name) || (j.physical !== undefined && tables.includes(j.physical)))
       .map((j) => ({job: j.job, idempotency_key: j.key ?? null, status: j.status, started: j.startTime ?? null, finished: j.completionTime ?? null, table: j.physical ?? null}))
+    // a push from a store records its URL (no query string) in this machine's recent-run cache
+    const recent = RecentRuns.load(this.config.cacheDir)
+    const sources = [...new Set(jobs.map((j) => (j.idempotency_key ? recent.find(conn.target.context, (r) => r.key === j.idempotency_key)?.dataset_source : undefined)).filter((x): x is string => Boolean(x)))]
     const doc = {
       name: d.name,
+      source: sources[0] ?? null,
       namespace: conn.namespace,
       release: conn.release.release,
       database: 'training_test_datasets',
@@ -76,6 +81,7 @@ export default class DatasetShow extends BaseCommand<typeof DatasetShow> {
     kv('files', d.files ? `${plural(d.files.files, 'file')}, ${humanBytes(d.files.kib * 1024)} in ${doc.files!.path.join(', ')}` : d.pvcKnown ? 'none' : 'unknown (client-pvc could not be inspected)')
     kv('staged', d.staged ? `${plural(d.staged.files, 'file')}, ${humanBytes(d.staged.kib * 1024)} in ${doc.staged!.path}` : d.pvcKnown ? 'none' : 'unknown')
     for (const p of doc.partial_staged) kv('partial', `${plural(p.count, 'file')}, ${humanBytes(p.bytes)} in ${p.path} (left by an interrupted push; dataset delete removes it)`)
+    if (sources.length) kv('source', sources.map(sanitize).join(', '))
     kv('ingested', d.ingestedEpoch ? `${doc.ingested} (${ago(d.ingestedEpoch)})` : '—')
     if (d.columns.length) {
       this.out('')

@@ -14,7 +14,7 @@ import {preflightTabular} from './families/tabular.js'
 import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {detectCategories, parseCsvHead} from './detect.js'
-import {discoverLayout, sniffFamilies} from './layout.js'
+import {discoverLayout, type Layout, sniffFamilies} from './layout.js'
 import {LABEL_MISSING_HINT, labelMissingMessage, resolveColumn} from './manifest.js'
 import {sampleLayout, type SampleInfo, type SampleSpec} from './sample.js'
 import {trimEndChar} from './cell-values.js'
@@ -42,6 +42,8 @@ export interface PlanOptions {
   /** Called when the category was detected from the data (no --category, one possible task). */
   onDetected?: (category: string, why: string) => void
   onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void
+  /** Called with the layout before the checks: a remote source gives its images' sizes and headers here. */
+  adjustLayout?: (layout: Layout) => Promise<void>
 }
 
 export interface StagedFile {
@@ -306,6 +308,7 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
   opts.onProgress?.({phase: 'Reading your files'})
   const layout = await discoverLayout(opts.path, cat, opts.onProgress)
   checkFileNames(layout)
+  await opts.adjustLayout?.(layout)
   const ctx: FamilyContext = {cat, layout, opts: ro, problems: new Problems(), warnings: [...layout.warnings], details: {}}
   let r: FamilyResult
   if (cat.family === 'image') r = await preflightImage(ctx)

@@ -7,6 +7,7 @@ import type {PermissionCheck} from '../cluster/rbac.js'
 import type {IngestorToken} from '../cluster/token.js'
 import type {DatasetPlan, PlanOptions} from '../local/index.js'
 import type {Destination, GuardResult} from '../catalog/guard.js'
+import type {RemoteDataset, RemoteObject, RemoteOptions} from '../remote/plan.js'
 import type {ClusterIdentity} from '../guard/identity.js'
 import type {CompressMode, StagingPaths, StreamResult} from '../staging/stage-files.js'
 import {newIdempotencyKey, type SubmitResult} from '../submit/submit.js'
@@ -37,6 +38,8 @@ export interface PushOptions {
   fullPushCommand?: string
   /** The wrong-cluster guard: called once connected, before anything is written; throws to refuse. */
   guardTarget?: (t: ClusterTarget, namespace: string) => Promise<ClusterIdentity>
+  /** Set when plan.path is an s3://, gs:// or https:// URL: the store's options. */
+  remote?: RemoteOptions
 }
 
 export type PushStatus = WatchStatus | 'dry-run' | 'detached' | 'interrupted' | 'error'
@@ -75,6 +78,10 @@ export interface PushContext {
   identity?: ClusterIdentity
   /** The step running (or last run): says where an interrupted run stands. */
   phase?: PushPhase
+  /** A remote source: its listing, and the object behind each planned file. */
+  remote?: RemoteDataset
+  remoteSkeletonPath?: string
+  remoteObjects?: RemoteObject[]
   /** A dry run without a reachable cluster: why (it goes on with the local half of the plan). */
   clusterUnreachable?: {error: string; hint?: string}
   /** The dry run's plan (plan.ts). */

@@ -21,6 +21,10 @@ export interface PushJson {
   follow_command?: string
   replay?: boolean
   ingest_config?: Record<string, unknown>
+  /** A remote source, without any query string. */
+  source?: string
+  /** Bytes of a remote dataset read by this machine (the CSV, text files, image header ranges). */
+  bytes_read_here?: number
   files?: number
   bytes?: number
   rows?: number
@@ -78,6 +82,7 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
     follow_command: ctx.submit ? followCommand(ctx.idempotencyKey, ctx.submit.namespace) : undefined,
     replay: ctx.submit?.replay,
     ingest_config: o.dryRun ? plan?.config : undefined,
+    ...(ctx.remote ? {source: ctx.remote.display, bytes_read_here: ctx.remote.bytesRead} : {}),
     files: plan?.files.length,
     rows: plan?.rows,
     distinct_rows: plan?.distinctRows,

@@ -15,6 +15,7 @@ export function pushPanel(ctx: PushContext, o: PushOptions, doc: PushJson): stri
       style.bold('Plan (dry run — nothing was written)'),
       ctx.release ? `  target     context ${ctx.target?.context}, namespace ${ctx.release.namespace}, release ${ctx.release.release} (chart ${ctx.release.chartVersion})` : '  target     (no cluster reachable)',
       ...(ctx.identity ? [`  cluster    kube-system UID ${ctx.identity.uid} (${ctx.identity.server})`] : []),
+      ...(ctx.remote ? remotePlanLines(ctx) : []),
       `  files      ${count(plan.files.length)} (${humanBytes(plan.totalBytes)}) → ${plan.stagingPrefix}/`,
       `  rows       ${count(plan.rows)}`,
       ...planLines(ctx, o).map((l) => `  ${style.yellow('!')} ${l}`),
@@ -78,4 +79,14 @@ export function planLines(ctx: PushContext, o: Pick<PushOptions, 'dryRun'>): str
   const removal = ctx.destination?.removal
   if (removal) lines.push(removalLine(removal, o.dryRun))
   return lines
+}
+
+/** Where a remote dataset comes from and which checks ran on every object, which on a sample. */
+function remotePlanLines(ctx: PushContext): string[] {
+  const r = ctx.remote!
+  return [
+    `  source     ${r.display} (read here: ${humanBytes(r.bytesRead)}; the stage pod pulls the rest from the store)`,
+    `  checked    every object: ${r.checks.everyObject.join(', ')}`,
+    ...(r.checks.sampled.length ? [`  sampled    ${r.checks.sampled.join(', ')}: ${r.checks.sampleSize} of ${r.checks.images} images; every object is verified against the store in the pod and read by the ingestor`] : []),
+  ]
 }

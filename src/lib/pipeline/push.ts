@@ -6,6 +6,7 @@ import {LISTR_LOGGER_STDERR_LEVELS, Listr, ListrLogger, ListrLogLevels} from 'li
 import {PushContext, PushOptions, StepEnv} from './context.js'
 import {planStep} from './plan.js'
 import {connectStep, pushPlanStep, replaceStep} from './steps/connect.js'
+import {openRemote, remoteStageStep, remoteValidateStep} from './steps/remote.js'
 import {stageStep} from './steps/stage.js'
 import {submitStep} from './steps/submit.js'
 import {validateStep} from './steps/validate.js'
@@ -22,9 +23,14 @@ export async function runPush(o: PushOptions, ctx: PushContext, log: {warn: (s: 
   // Ask for a missing --category before the task list renders (it buffers stderr, hiding the prompt).
   if (o.plan.category === undefined && o.plan.interactive) {
     const {chooseCategory} = await import('../local/index.js')
-    o.plan.category = await chooseCategory({...o.plan, onDetected: (_category, why) => (env.detected = why)})
+    // a remote source is listed first: the question is asked about its skeleton
+    if (o.remote) await openRemote(o, ctx)
+    o.plan.category = await chooseCategory({...o.plan, path: ctx.remoteSkeletonPath ?? o.plan.path, onDetected: (_category, why) => (env.detected = why)})
   }
-  const steps = [validateStep(o, env), connectStep(o, env), planStep(o), pushPlanStep(o), replaceStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]
+  const steps = o.remote
+    ? // the dry-run plan of a remote push is the validate step's (source, checks); nothing is hashed here
+      [remoteValidateStep(o, env), connectStep(o, env), pushPlanStep(o), replaceStep(o, env), remoteStageStep(o, env), submitStep(o), watchStep(o)]
+    : [validateStep(o, env), connectStep(o, env), planStep(o), pushPlanStep(o), replaceStep(o, env), stageStep(o, env), submitStep(o), watchStep(o)]
   const list = new Listr<PushContext>(steps, {
     ctx,
     concurrent: false,

@@ -103,5 +103,6 @@ function remember(cacheDir: string, ctx: PushContext): void {
     job_name: ctx.submit.jobName,
     category: ctx.plan?.category,
     intent: ctx.plan?.intent,
+    ...(ctx.remote ? {dataset_source: ctx.remote.display} : {}),
   })
 }

@@ -54,9 +54,11 @@ function checkDest(dest: string): void {
 }
 
 /** The job text the pod reads from stdin (see pull-script.ts). Exported for tests. */
-export function pullJob(objects: PullObject[], caPem?: string): string {
+export function pullJob(objects: PullObject[], caPem?: string, proxy?: Record<string, string>): string {
   const lines: string[] = []
   if (caPem) lines.push(`ca\t${Buffer.from(caPem).toString('base64')}`)
+  // proxy settings may hold a password: stdin too, never the pod's env
+  for (const [k, v] of Object.entries(proxy ?? {})) if (/^(https?|no)_proxy$/i.test(k) && !/[\s]/.test(v)) lines.push(`proxy\t${k.toLowerCase()}\t${v}`)
   objects.forEach((o, i) => {
     checkDest(o.dest)
     if (/[\s]/.test(o.url)) throw new CliError('a source URL contains white space', {exitCode: ExitCode.BAD_INPUT, reason: 'bad_source_url'})
@@ -83,8 +85,8 @@ export function parsePullLine(line: string): PullEvent | undefined {
  * Runs one pull in a Running stage pod: objects land in `destDir` (inside the pod, on the PVC), verified.
  * Resolves with what was done and what failed; throws only when the exec itself fails.
  */
-export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: string; destDir: string; objects: PullObject[]; caPem?: string; parallel?: number; onEvent?: (e: PullEvent) => void; signal?: AbortSignal}): Promise<PullResult> {
-  const job = Buffer.from(pullJob(o.objects, o.caPem))
+export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: string; destDir: string; objects: PullObject[]; caPem?: string; proxy?: Record<string, string>; parallel?: number; onEvent?: (e: PullEvent) => void; signal?: AbortSignal}): Promise<PullResult> {
+  const job = Buffer.from(pullJob(o.objects, o.caPem, o.proxy))
   const parallel = Math.max(1, Math.min(o.parallel ?? 4, 32))
   const result: PullResult = {done: [], failed: [], bytes: 0}
   let pending = ''

@@ -4,6 +4,7 @@
 // stdin (exactly N bytes, N in argv: an exec stream of an old API server cannot close stdin) holds the
 // job; nothing secret ever reaches the exec request's argv, the pod spec, env or logs:
 //   ca<TAB><base64 PEM>                               optional: trust these CAs (SSL_CERT_FILE)
+//   proxy<TAB>https_proxy|http_proxy|no_proxy<TAB>value optional: what busybox wget reads from its env
 //   obj<TAB>id<TAB>size<TAB>sha256|-<TAB>md5|-<TAB>parts|-<TAB>partsize|-<TAB>dest<TAB>url
 // stdout, one line per event (the CLI turns them into progress):
 //   start ID | retry ID REASON | done ID BYTES | fail ID REASON | inflight BYTES
@@ -26,7 +27,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 ca=$(printf '%s\n' "$job" | grep "^ca$T" | cut -f2)
 if [ -n "$ca" ]; then printf '%s' "$ca" | base64 -d > "$work/ca.pem" && export SSL_CERT_FILE="$work/ca.pem"; fi
-suffix=".tbpart.$$"
+pv() { printf '%s\n' "$job" | grep "^proxy$T$1$T" | cut -f3 | head -n 1; }
+p=$(pv https_proxy); [ -n "$p" ] && export https_proxy="$p"
+p=$(pv http_proxy); [ -n "$p" ] && export http_proxy="$p"
+p=$(pv no_proxy); [ -n "$p" ] && export no_proxy="$p"
+# one name per object: a later run (the same table's lock held) resumes a partial download with wget -c
+suffix=".tbpart"
 
 etag_multipart() { # FILE PARTSIZE -> md5(md5s)-N
   f=$1; ps=$2; sz=$(stat -c %s "$f"); cnt=$(( (sz + ps - 1) / ps )); d="$work/etag.$$.$RANDOM"; : > "$d"; i=0

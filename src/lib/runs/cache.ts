@@ -16,6 +16,8 @@ export interface RecentRun {
   job_name?: string
   category?: string
   intent?: string
+  /** A remote dataset's URL (no query string), when the push read from a store. */
+  dataset_source?: string
   submitted_at: string
   /** Set by `dataset cancel`: the run keeps showing as cancelled after its Job is gone. */
   cancelled_at?: string

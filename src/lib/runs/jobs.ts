@@ -42,6 +42,8 @@ export interface RunInfo {
   summary?: IngestSummary
   /** Where the row comes from: the live Job, a cancel record in the cluster, or only this machine's cache. */
   source: 'job' | 'cancel-record' | 'cache'
+  /** Where a remote dataset came from (s3://, gs://, https:// without a query), as this machine recorded it. */
+  dataset_source?: string
   /** Newest pod of the Job (for logs). */
   pod?: string
   /** A table name the cluster or the cache gave for this run that fails the table-name rule (escaped); `table` is then unset. */
@@ -175,6 +177,8 @@ export async function listRuns(t: ClusterTarget, o: ListRunsOptions): Promise<Ru
     let run = runFromJob(job, mine)
     if (o.summaries !== false && terminal(job)?.type === 'Complete' && run.pod) run = runFromJob(job, mine, await readSummary(t, run.namespace, run.pod))
     Object.assign(run, (await readRunConfig(t, job)) ?? fromCache(o, run))
+    const src = o.cache?.find(o.context, (r) => r.namespace === run.namespace && r.key === run.key)?.dataset_source
+    if (src) run.dataset_source = src
     runs.push(run)
   }
   // Runs whose Job is gone: cancel records in the cluster, then what this machine remembers.
