@@ -1,6 +1,6 @@
 // The runner behind `npm test` (scripts/test.mjs sets up first). Runs every test/**/*.test.ts
 // with node's test runner (TypeScript through tsx), prints the spec report, lists every skipped
-// test with its reason, and ends with the line `N passed, N failed, N skipped` that CI reads.
+// test with its reason, and ends with the lines `N skipped` and `N passed, N failed` (the one CI reads).
 // Extra args are passed through, e.g. a file filter:
 //   npm test -- test/unit/schema.test.ts
 // Each test file runs with its own HOME, XDG dirs and TMPDIR (test/helpers/isolate.mjs); the run
@@ -119,5 +119,7 @@ if (leaked.length > 0) {
   for (const p of leaked.slice(0, 20)) console.log(`  ${p}`)
 }
 
-console.log(`${passed} passed, ${failed} failed, ${skips.length} skipped`)
+// The skip count on its own line, then the closing line CI reads, exactly `N passed, N failed`.
+console.log(`${skips.length} skipped${skips.length > 0 ? ' (each listed above with its reason)' : ''}`)
+console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)

@@ -20,12 +20,12 @@ function runner(env: Record<string, string>) {
     cwd: root, encoding: 'utf8', timeout: 120_000, env: {...clean, HOME: realHome, USERPROFILE: realHome, ...env},
   })
   const lines = r.stdout.trimEnd().split('\n')
-  return {code: r.status, out: r.stdout + r.stderr, last: lines.at(-1) ?? ''}
+  return {code: r.status, out: r.stdout + r.stderr, last: `${lines.at(-1) ?? ''} / ${lines.at(-2) ?? ''}`}
 }
 
 test('the closing line counts skips, suites and todos included, and each is listed with its reason', () => {
   const r = runner({})
-  assert.equal(r.last, '1 passed, 0 failed, 3 skipped', r.out)
+  assert.equal(r.last, '1 passed, 0 failed / 3 skipped (each listed above with its reason)', r.out)
   assert.equal(r.code, 0, r.out)
   assert.match(r.out, /^ {2}- needs a tool: frobnicator is not installed$/m)
   assert.match(r.out, /^ {2}- a whole group: the sandbox runs on Linux only$/m)
@@ -34,7 +34,7 @@ test('the closing line counts skips, suites and todos included, and each is list
 
 test('TRACEBLOC_TEST_STRICT_SKIPS=1: a skip is a failure unless its reason is a listed platform skip', () => {
   const r = runner({TRACEBLOC_TEST_STRICT_SKIPS: '1'})
-  assert.equal(r.last, '1 passed, 2 failed, 3 skipped', r.out)
+  assert.equal(r.last, '1 passed, 2 failed / 3 skipped (each listed above with its reason)', r.out)
   assert.equal(r.code, 1)
   assert.match(r.out, /^ {2}✖ needs a tool: frobnicator is not installed \(a failure/m)
   assert.match(r.out, /^ {2}✖ later: todo: not written yet \(a failure/m)
@@ -48,7 +48,7 @@ test('each file has its own HOME and XDG dirs; a write into the real user\'s cac
   const leak = path.join(realHome, '.cache', 'tracebloc', 'recent-runs.json')
   const r = runner({LEAK_TO: leak})
   assert.equal(r.code, 1, r.out)
-  assert.equal(r.last, '1 passed, 1 failed, 3 skipped', r.out)
+  assert.equal(r.last, '1 passed, 1 failed / 3 skipped (each listed above with its reason)', r.out)
   assert.match(r.out, new RegExp(`wrote into the real user's cache or config[^\\n]*\\n {2}${realHome.replaceAll('/', '\\/')}\\/\\.cache`))
 })
 
