@@ -78,7 +78,8 @@ const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((n) => existsSync(
 
 test('on a Node older than required: one line naming found and required versions and how to upgrade, exit 1', {skip: oldNode ? false : 'no Node older than 22 on this machine'}, () => {
   for (const args of [['cluster', 'info'], ['version'], ['--help']]) {
-    const r = spawnSync(oldNode!, [bin, ...args], {encoding: 'utf8'})
+    // as an install without a checkout's .node/ (bin/run.js would re-run itself on that Node: checkout-node.test.ts)
+    const r = spawnSync(oldNode!, [bin, ...args], {encoding: 'utf8', env: {...process.env, TRACEBLOC_REEXEC: '1'}})
     assert.equal(r.status, 1, args.join(' '))
     assert.equal(r.stdout, '')
     assert.match(r.stderr, /^Error: tracebloc needs Node\.js >= 22\.19\.0, found v\d+\.\d+\.\d+ \(.*\); install Node\.js 22 or 24 LTS/)
