@@ -29,13 +29,13 @@ after(async () => {
 
 describe('profiles reach the cluster and push flags', () => {
   test('--profile supplies kubeconfig and context; a flag and the environment win over it', async () => {
-    // The reader context cannot mint the ingestor token: its own exit code, whichever way it was chosen.
+    // The reader context lacks push's permissions: its own exit code (7), whichever way it was chosen.
     const reader = await cli(['cluster', 'info', '--kubeconfig', sb.kubeconfigPath, '--context', 'sandbox-reader', '--json'])
-    assert.equal(reader.code, 5, reader.stderr)
+    assert.equal(reader.code, 7, reader.stderr)
     const viaProfile = await cli(['cluster', 'info', '--profile', 'team', '--json'])
-    assert.equal(viaProfile.code, 5, viaProfile.stderr)
+    assert.equal(viaProfile.code, 7, viaProfile.stderr)
     const viaEnvProfile = await cli(['cluster', 'info', '--json'], {TRACEBLOC_PROFILE: 'team'})
-    assert.equal(viaEnvProfile.code, 5, viaEnvProfile.stderr)
+    assert.equal(viaEnvProfile.code, 7, viaEnvProfile.stderr)
     const flagWins = await cli(['cluster', 'info', '--profile', 'team', '--context', 'sandbox', '--json'])
     assert.equal(flagWins.code, 0, flagWins.stderr)
     const envWins = await cli(['cluster', 'info', '--profile', 'team', '--json'], {TRACEBLOC_CONTEXT: 'sandbox'})
