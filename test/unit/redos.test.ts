@@ -129,6 +129,10 @@ const WORST: Record<string, Array<[string, boolean]>> = {
   '/_mask\\.png$/i': [[r(N, '_mask.png') + 'x', false]],
   '/\\\\/g': [[r(N, 'a'), false]],
   '/<%=\\s*config\\.bin\\s*%>/g': [['<%=' + r(N, ' ') + 'x', false], [r(N, '<%= config.bin ') + 'x', false]],
+  '/^\\d+$/': [[r(N, '1') + 'x', false]],
+  '/^(\\d+(?:\\.\\d+)?)%$/': [[r(N, '1') + '.' + r(N, '1') + 'x', false], [r(N, '1') + 'x', false]],
+  '/[",\\r\\n]/': [[r(N, 'a'), false]],
+  '/\\.xml$/i': [[r(N, '.xml') + 'x', false]],
   '/~0/g': [[r(N, '~'), false]],
   '/~1/g': [[r(N, '~'), false]],
 }
