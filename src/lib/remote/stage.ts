@@ -15,7 +15,7 @@ import {CliError, ExitCode} from '../output/errors.js'
 import {checkStageableName, MANIFEST_NAME, manifestText} from '../staging/manifest.js'
 import type {StagingPaths} from '../pvc/paths.js'
 import type {StreamOptions} from '../staging/types.js'
-import {VERIFIED_DIR} from '../staging/work-dir.js'
+import {SWAP_UNVERIFIED, swapScript, VERIFIED_DIR} from '../staging/work-dir.js'
 import {remoteFailure, smallTar, Stager} from '../staging/stager.js'
 import {classifyEtag} from './facts.js'
 import type {RemoteDataset, RemoteObject} from './plan.js'
@@ -202,24 +202,11 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
     ])
     const B = shQuote(backup)
     const swap = await s.exec(
-      [
-        'set -e',
-        `cd ${W}`,
-        `head -c ${man.size} | tar -x -f -`,
-        `cat ${shQuote(VERIFIED_DIR)}/* > .tb-verified 2>/dev/null || :`,
-        `awk 'FILENAME == ".tb-verified" { v[$0] = 1; next } !($0 in v) { print "@@UNVERIFIED " substr($0, 67); bad = 1 } END { exit bad }' .tb-verified ${shQuote(MANIFEST_NAME)} || exit 95`,
-        `rm -rf ${shQuote(VERIFIED_DIR)} ./.tb-*`,
-        'cd /',
-        `if [ -e ${D} ]; then mv ${D} ${B}; fi`,
-        `if ! mv ${W} ${D}; then if [ -e ${B} ]; then mv ${B} ${D}; fi; exit 1; fi`,
-        `rm -rf ${B}`,
-        `rm -f ${shQuote(lock)}`,
-        `find ${shQuote(root)} -maxdepth 1 \\( -name ${shQuote(`${o.table}.staging-*`)} -o -name ${shQuote(`${o.table}.old-*`)} \\) -mmin +60 -exec rm -rf {} + 2>/dev/null || true`,
-      ].join('\n'),
+      swapScript({work: W, dest: D, backup: B, lock, root, table: o.table, manifestBytes: man.size, manifestName: MANIFEST_NAME}),
       'swapping the staged copy into place',
       {stdin: man.stream, capture: 1 << 24},
     )
-    if (swap.exitCode === 95) throw new CliError('the pod did not verify every pulled file; nothing was swapped in', {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
+    if (swap.exitCode === SWAP_UNVERIFIED) throw new CliError('the pod did not verify every pulled file; nothing was swapped in', {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
     if (swap.exitCode !== 0) throw remoteFailure('swapping the staged copy into place', o.namespace, s.pod, swap)
     result.swapped = true
     return finish()

@@ -26,7 +26,7 @@ import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_N
 import {StagingPaths} from '../pvc/paths.js'
 import {COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, STREAM_HASH_MIN_BYTES} from './tuning.js'
 import type {Batch, StreamOptions, StreamResult} from './types.js'
-import {RANGES_DIR, VERIFIED_DIR} from './work-dir.js'
+import {RANGES_DIR, SWAP_UNVERIFIED, swapScript, VERIFIED_DIR} from './work-dir.js'
 import {remoteFailure, smallTar, Stager} from './stager.js'
 import {STAGE_CONTAINER} from '../pvc/stage-pod.js'
 import {checkReadWhole, LocalIdentity, openLocal} from './local-file.js'
@@ -178,23 +178,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     const D = shQuote(dest)
     const B = shQuote(backup)
     const swap = await s.exec(
-      [
-        'set -e',
-        `cd ${W}`,
-        `head -c ${man.size} | tar -x -f -`,
-        // only verified files are swapped in: every manifest line (sha256 and name) must be on the verified
-        // list the pod wrote as each file passed its check
-        `cat ${shQuote(VERIFIED_DIR)}/* > .tb-verified 2>/dev/null || :`,
-        `awk 'FILENAME == ".tb-verified" { v[$0] = 1; next } !($0 in v) { print "@@UNVERIFIED " substr($0, 67); bad = 1 } END { exit bad }' .tb-verified ${shQuote(MANIFEST_NAME)} || exit ${SWAP_UNVERIFIED}`,
-        `rm -rf ${shQuote(VERIFIED_DIR)} ./.tb-*`,
-        'cd /',
-        `if [ -e ${D} ]; then mv ${D} ${B}; fi`,
-        `if ! mv ${W} ${D}; then if [ -e ${B} ]; then mv ${B} ${D}; fi; exit 1; fi`,
-        `rm -rf ${B}`,
-        `rm -f ${shQuote(lock)}`,
-        // Sweep leftovers of crashed runs for this table (older than an hour), like the Go CLI.
-        `find ${shQuote(root)} -maxdepth 1 \\( -name ${shQuote(`${o.table}.staging-*`)} -o -name ${shQuote(`${o.table}.old-*`)} \\) -mmin +60 -exec rm -rf {} + 2>/dev/null || true`,
-      ].join('\n'),
+      swapScript({work: W, dest: D, backup: B, lock, root, table: o.table, manifestBytes: man.size, manifestName: MANIFEST_NAME}),
       'swapping the staged copy into place',
       {stdin: man.stream, capture: 1 << 24},
     )
@@ -215,7 +199,6 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
 }
 
 /** The swap script's exit code when a file about to be swapped in is not on the verified list. */
-const SWAP_UNVERIFIED = 95
 
 /** Forget verified entries (they failed a later check). */
 async function dropVerified(s: Stager, bad: HashedEntry[]): Promise<void> {
