@@ -25,6 +25,8 @@ export interface StagePodRequest {
   afterCreate?: () => Promise<void>
   /** What the pod waits on (image pull, scheduling) while it is not Ready. */
   onWaiting?: (s: string) => void
+  /** Labels added to the stage pod's own (e.g. the object-store egress label of a pulling pod). */
+  extraLabels?: Record<string, string>
 }
 
 export interface StagePod {
@@ -40,7 +42,9 @@ export interface StagePod {
 export async function startStagePod(t: ClusterTarget, r: StagePodRequest): Promise<StagePod> {
   const name = stagePodName(r.table)
   r.onName?.(name)
-  await createStagePod(t, buildStagePod({name, namespace: r.namespace, table: r.table, serviceAccount: r.serviceAccount, image: r.image, runId: r.runId}), r.signal)
+  const pod = buildStagePod({name, namespace: r.namespace, table: r.table, serviceAccount: r.serviceAccount, image: r.image, runId: r.runId})
+  if (r.extraLabels) pod.metadata!.labels = {...pod.metadata!.labels, ...r.extraLabels}
+  await createStagePod(t, pod, r.signal)
   await r.afterCreate?.()
   await waitPodReady(t, r.namespace, name, {timeoutMs: r.timeoutMs, signal: r.signal, onStatus: r.onWaiting})
   return stagePodHandle(t, r.namespace, name, r.signal)

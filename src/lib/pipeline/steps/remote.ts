@@ -8,11 +8,12 @@ import {raceAbort, signalPoint, throwIfInterrupted} from '../../process/signals.
 import {CliError, ExitCode} from '../../output/errors.js'
 import {humanBytes, humanDuration} from '../../output/format.js'
 import {dropSkeleton, openRemoteDataset, remoteLayoutHook, remoteObjects, showSource} from '../../remote/plan.js'
-import {buildPullPod} from '../../remote/pod-pull.js'
+import {EGRESS_LABEL, EGRESS_OBJECT_STORE} from '../../remote/pod-pull.js'
 import {stageRemote} from '../../remote/stage.js'
 import {parseSourceUrl} from '../../remote/url.js'
 import {stagingPaths} from '../../pvc/paths.js'
-import {createStagePod, deletePod, stagePodName, waitPodReady} from '../../pvc/stage-pod.js'
+import {startStagePod} from '../../pvc/pod.js'
+import {deletePod} from '../../pvc/stage-pod.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 
 /** Lists the source and writes the skeleton the local planner reads; the prompt for a category needs it first. */
@@ -64,16 +65,29 @@ export function remoteStageStep(o: PushOptions, env: StepEnv): ListrTask<PushCon
         const t = c.target!
         const ns = c.release!.namespace
         const plan = c.plan!
-        const startPod = async () => {
-          const name = stagePodName(plan.table)
-          c.stagePod = name
-          task.output = `creating stage pod ${name}`
-          await createStagePod(t, buildPullPod({name, namespace: ns, table: plan.table, serviceAccount: c.release!.ingestorSA, image: o.stageImage, runId: c.idempotencyKey.slice(0, 63)}), o.signal)
-          await signalPoint('stage-pod')
-          throwIfInterrupted(o.signal)
-          await waitPodReady(t, ns, name, {timeoutMs: o.podReadyTimeoutMs, signal: o.signal, onStatus: (s) => (task.output = `waiting for stage pod: ${s}`)})
-          return name
-        }
+        // the stage pod, labelled so the cluster lets it reach the store; the push's cleanup deletes c.stagePod
+        const startPod = async () =>
+          (
+            await startStagePod(t, {
+              namespace: ns,
+              table: plan.table,
+              serviceAccount: c.release!.ingestorSA,
+              image: o.stageImage,
+              runId: c.idempotencyKey.slice(0, 63),
+              timeoutMs: o.podReadyTimeoutMs,
+              signal: o.signal,
+              extraLabels: {[EGRESS_LABEL]: EGRESS_OBJECT_STORE},
+              onName: (name) => {
+                c.stagePod = name
+                task.output = `creating stage pod ${name}`
+              },
+              afterCreate: async () => {
+                await signalPoint('stage-pod')
+                throwIfInterrupted(o.signal)
+              },
+              onWaiting: (s) => (task.output = `waiting for stage pod: ${s}`),
+            })
+          ).name
         const first = await startPod()
         c.paths = stagingPaths(plan.table)
         const r = await stageRemote({
