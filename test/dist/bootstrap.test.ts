@@ -6,12 +6,14 @@
 // Heavy (two `npm ci`s, two builds, the demo: ~1-4 min on 2 busy cores), so it runs only with TRACEBLOC_TEST_DIST=1 (.ci/run).
 // Locally: TRACEBLOC_TEST_DIST=1 npm test -- test/dist/bootstrap.test.ts
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 import {fileURLToPath} from 'node:url'
+
+import {copyCheckout, run} from './checkout.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const enabled = process.env.TRACEBLOC_TEST_DIST === '1'
@@ -36,18 +38,6 @@ function findOldNode(): string | undefined {
   return undefined
 }
 
-interface Run {code: number | null; out: string}
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code, out}))
-  })
-}
-
 const oldNode = enabled ? findOldNode() : undefined
 
 describe('README commands from nothing on an old Node (TRACEBLOC_TEST_DIST=1)', {skip: !enabled ? 'set TRACEBLOC_TEST_DIST=1 (as .ci/run does)' : !oldNode ? `no Node older than ${required} with npm on this machine` : false}, () => {
@@ -66,13 +56,7 @@ describe('README commands from nothing on an old Node (TRACEBLOC_TEST_DIST=1)', 
   const setupLine = new RegExp(`^setup: Node v[\\d.]+ is older than this project needs \\(>= ${required.replaceAll('.', '\\.')}\\); fetched Node v[\\d.]+ from the npm registry in \\.node/ and running with it$`, 'm')
 
   test('a copy of the checkout', () => {
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {cwd: root, encoding: 'utf8'}).split('\0').filter(Boolean)
-    for (const f of files) {
-      const from = path.join(root, f)
-      if (!existsSync(from) || !statSync(from).isFile()) continue // deleted in the work tree
-      mkdirSync(path.dirname(path.join(checkout, f)), {recursive: true})
-      copyFileSync(from, path.join(checkout, f), 0)
-    }
+    copyCheckout(root, checkout)
     fresh()
     assert.ok(existsSync(path.join(checkout, 'scripts/bootstrap.cjs')))
   })

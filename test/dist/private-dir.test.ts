@@ -6,12 +6,13 @@
 // Heavy (`npm ci`, a build, the bad-input corpus), so it runs only with TRACEBLOC_TEST_DIST=1 (.ci/run).
 // Locally: TRACEBLOC_TEST_DIST=1 npm test -- test/dist/private-dir.test.ts
 import assert from 'node:assert/strict'
-import {execFileSync, spawn} from 'node:child_process'
-import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {after, describe, test} from 'node:test'
 import {fileURLToPath} from 'node:url'
+
+import {copyCheckout, run} from './checkout.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const enabled = process.env.TRACEBLOC_TEST_DIST === '1'
@@ -23,17 +24,6 @@ function systemNodeDir(): string {
     if (dir && !dir.includes(`${path.sep}.node${path.sep}`) && !dir.includes('node_modules') && existsSync(path.join(dir, 'node')) && existsSync(path.join(dir, 'npm'))) return dir
   }
   return path.dirname(process.execPath)
-}
-
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{code: number | null; out: string}> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (out += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code, out}))
-  })
 }
 
 describe('npm test from a checkout under a 0700 directory (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set TRACEBLOC_TEST_DIST=1 (as .ci/run does)'}, () => {
@@ -52,13 +42,7 @@ describe('npm test from a checkout under a 0700 directory (TRACEBLOC_TEST_DIST=1
 
   test('a copy of the checkout in a private directory', () => {
     chmodSync(work, 0o700)
-    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {cwd: root, encoding: 'utf8'}).split('\0').filter(Boolean)
-    for (const f of files) {
-      const from = path.join(root, f)
-      if (!existsSync(from) || !statSync(from).isFile()) continue // deleted in the work tree
-      mkdirSync(path.dirname(path.join(checkout, f)), {recursive: true})
-      copyFileSync(from, path.join(checkout, f), 0)
-    }
+    copyCheckout(root, checkout)
     for (const d of ['node_modules', 'dist', '.node', 'oclif.manifest.json']) rmSync(path.join(checkout, d), {recursive: true, force: true})
     mkdirSync(home)
     writeFileSync(path.join(home, '.npmrc'), `cache=${process.env.TRACEBLOC_TEST_NPM_CACHE ?? process.env.npm_config_cache ?? path.join(os.homedir(), '.npm')}\n`)
