@@ -1,0 +1,54 @@
+// The rate and ETA a push shows, from bytes the stage pod acknowledged (a batch counts once the pod has
+// extracted and checked it), never from bytes handed to a socket: the buffers between here and the pod
+// hold many MiB, so socket bytes run far ahead of a slow link. Acknowledgements come in steps (one per
+// batch), so the rate is averaged over a window of several seconds, and no ETA is given until that window
+// has something in it.
+
+/** Seconds of acknowledgements the rate is averaged over. */
+export const RATE_WINDOW_SECONDS = 8
+/** No ETA before this many seconds of sending and at least two acknowledgements. */
+export const ETA_AFTER_SECONDS = 3
+
+export class AckedRate {
+  private readonly samples: Array<{t: number; bytes: number}> = []
+  private readonly start: number
+  private acks = 0
+  private last = 0
+
+  /** `now` returns milliseconds; tests inject their own clock. */
+  constructor(private readonly now: () => number = Date.now) {
+    this.start = now()
+    this.samples.push({t: this.start, bytes: 0})
+  }
+
+  /** The total acknowledged so far (never decreases). */
+  ack(totalBytes: number): void {
+    if (totalBytes <= this.last) return
+    this.last = totalBytes
+    this.acks++
+    this.samples.push({t: this.now(), bytes: totalBytes})
+  }
+
+  get bytes(): number {
+    return this.last
+  }
+
+  /** Bytes per second since the last acknowledgement at least RATE_WINDOW_SECONDS old (since the start while younger). */
+  bytesPerSecond(): number {
+    const t = this.now()
+    const from = t - RATE_WINDOW_SECONDS * 1000
+    // the newest sample at or before the window's start anchors it (a long gap between steps counts whole)
+    while (this.samples.length > 1 && this.samples[1].t <= from) this.samples.shift()
+    const a = this.samples[0]
+    const secs = (t - a.t) / 1000
+    return secs > 0 ? (this.last - a.bytes) / secs : 0
+  }
+
+  /** Seconds left for `remaining` bytes, or undefined while the rate means nothing yet. */
+  etaSeconds(remaining: number): number | undefined {
+    if (remaining <= 0) return 0
+    if (this.acks < 2 || this.now() - this.start < ETA_AFTER_SECONDS * 1000) return undefined
+    const r = this.bytesPerSecond()
+    return r > 0 ? remaining / r : undefined
+  }
+}
