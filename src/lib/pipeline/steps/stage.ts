@@ -47,6 +47,7 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
           return pod.name
         }
         const first = await startPod()
+        let shownPhase: StageProgress['phase'] | undefined
         c.paths = stagingPaths(plan.table)
         c.staged = await stageFiles({
           t,
@@ -74,7 +75,10 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
           onProgress: (p) => {
             if (p.phase !== 'hashing') c.staging = p
             if (p.phase === 'copying' && p.sentBytes > 0) void signalPoint('transfer')
-            env.throttle(() => (task.output = progressLine(p)))
+            // a new phase shows at once (the throttle would hide a short one)
+            if (p.phase === shownPhase) env.throttle(() => (task.output = progressLine(p)))
+            else task.output = progressLine(p)
+            shownPhase = p.phase
           },
         })
         c.swapped = true
