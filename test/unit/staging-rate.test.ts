@@ -38,7 +38,7 @@ test('steps of one batch each average out over the window; the rate is that of a
     if (i % 4 === 0) r.ack((i / 4) * 8 * MiB)
     if (i * 0.5 > RATE_WINDOW_SECONDS) rates.push(r.bytesPerSecond() / MiB)
   }
-  for (const x of rates) assert.ok(x > 3 && x < 5, `rate ${x.toFixed(2)} MiB/s swings off 4 MiB/s`)
+  for (const x of rates) assert.ok(x > 3.4 && x < 4.6, `rate ${x.toFixed(2)} MiB/s swings off 4 MiB/s`)
 })
 
 test('a stall shows: nothing acknowledged for a window brings the rate down and the ETA up', () => {
@@ -49,7 +49,7 @@ test('a stall shows: nothing acknowledged for a window brings the rate down and 
     r.ack(i * 4 * MiB)
   }
   const before = r.etaSeconds(40 * MiB)!
-  c.advance(RATE_WINDOW_SECONDS / 2)
+  c.advance(RATE_WINDOW_SECONDS * 0.75)
   assert.ok(r.bytesPerSecond() <= (4 * MiB) / 2 + 1, 'the rate falls while nothing arrives')
   assert.ok(r.etaSeconds(40 * MiB)! > before, 'the ETA grows')
   c.advance(RATE_WINDOW_SECONDS)

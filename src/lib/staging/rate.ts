@@ -33,14 +33,19 @@ export class AckedRate {
     return this.last
   }
 
-  /** Bytes per second since the last acknowledgement at least RATE_WINDOW_SECONDS old (since the start while younger). */
+  /**
+   * Bytes per second from the newest acknowledgement at least RATE_WINDOW_SECONDS old (the start while
+   * younger) to the latest one: whole steps over the time they took, so the rate does not sag between
+   * steps. Once the wait since the latest step is longer than that span, the wait counts instead: a stall
+   * brings the rate down.
+   */
   bytesPerSecond(): number {
     const t = this.now()
     const from = t - RATE_WINDOW_SECONDS * 1000
-    // the newest sample at or before the window's start anchors it (a long gap between steps counts whole)
     while (this.samples.length > 1 && this.samples[1].t <= from) this.samples.shift()
     const a = this.samples[0]
-    const secs = (t - a.t) / 1000
+    const latest = this.samples.at(-1)!.t
+    const secs = Math.max(latest - a.t, t - latest) / 1000
     return secs > 0 ? (this.last - a.bytes) / secs : 0
   }
 

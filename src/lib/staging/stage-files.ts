@@ -369,6 +369,14 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     return linkIsSlow()
   }
 
+  // Bytes handed over but not yet acknowledged by the pod are capped at an eighth of the push (at least two
+  // batches): the end of a batch's stdin only means its bytes reached a socket buffer, and on a slow link
+  // many batches would otherwise queue in those buffers, leaving the verified count (and a cut's loss) far
+  // behind what was sent. The stream measurement then also sees no gain from streams the link cannot carry.
+  const unackedCap = Math.max(2 * limits.bytes, Math.ceil(toSend / 8))
+  let unacked = 0
+  const ackWaiters: Array<() => void> = []
+
   // A batch holds a transfer slot only while its stdin streams; its in-pod checksum run then overlaps the
   // next batch's transfer. So `parallel` streams upload at once and as many more may be verifying.
   let busy = 0
@@ -397,6 +405,8 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     )
   const worker = async () => {
     for (;;) {
+      // wait while the batches out (handed over, not yet acknowledged) already reach the cap
+      while (queue.length > 0 && unacked > 0 && unacked + queue[0].bytes > unackedCap) await new Promise<void>((r) => ackWaiters.push(r))
       await acquire()
       const release = releaser()
       const b = queue.shift()
@@ -404,6 +414,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
         release()
         return
       }
+      unacked += b.bytes
       // auto: the first batches go plain and measure the link; text is gzipped once the link proves slow
       if (b.compress && mode === 'auto') b.compress = await judgeLink()
       if (!b.compress) plainInFlight++
@@ -445,6 +456,8 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
           inflight.delete(b.id)
           inflightFiles.delete(b.id)
           streaming.delete(b.id)
+          unacked -= b.bytes
+          for (const w of ackWaiters.splice(0)) w()
           release()
         })
       const ok = b.files.filter((e) => !failed.includes(e))
