@@ -25,6 +25,8 @@ test('no ETA before two acknowledgements and ETA_AFTER_SECONDS of sending: "meas
   c.advance(1)
   r.ack(12 * MiB)
   assert.equal(r.etaSeconds(88 * MiB), 22, '4 MiB/s: 88 MiB in 22 s')
+  c.advance(1)
+  assert.equal(r.etaSeconds(88 * MiB), 21, 'counts down between acknowledgements')
   assert.equal(r.etaSeconds(0), 0)
 })
 

@@ -5,7 +5,7 @@
 // has something in it.
 
 /** Seconds of acknowledgements the rate is averaged over. */
-export const RATE_WINDOW_SECONDS = 8
+export const RATE_WINDOW_SECONDS = 10
 /** No ETA before this many seconds of sending and at least two acknowledgements. */
 export const ETA_AFTER_SECONDS = 3
 
@@ -54,6 +54,9 @@ export class AckedRate {
     if (remaining <= 0) return 0
     if (this.acks < 2 || this.now() - this.start < ETA_AFTER_SECONDS * 1000) return undefined
     const r = this.bytesPerSecond()
-    return r > 0 ? remaining / r : undefined
+    if (r <= 0) return undefined
+    // counts down between steps: the time since the latest one was spent on the next
+    const eta = remaining / r - (this.now() - this.samples.at(-1)!.t) / 1000
+    return eta > 0 ? eta : undefined
   }
 }
