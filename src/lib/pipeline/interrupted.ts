@@ -35,7 +35,8 @@ export function interruptedReport(ctx: PushContext, signal: string): {message: s
  */
 function stagedSoFar(ctx: PushContext): string {
   const p = ctx.staging
-  if (!p) return 'no file had reached client-pvc yet'
+  // a remote push's pod pulls the files itself; its figures are not followed here
+  if (!p) return ctx.remote ? 'the files the stage pod already pulled and verified on client-pvc are kept' : 'this run had sent no file yet'
   const verified = p.skippedFiles + p.files
   const verifiedBytes = p.skippedBytes + p.bytes
   const unchecked = Math.max(0, p.sentFiles - p.files)
