@@ -92,17 +92,22 @@ export function fastHelpApplies(pjson: PackageJson): boolean {
   return true
 }
 
+/** The plugins' package folders, as oclif finds them from the root (not require.resolve: a plugin's package.json is not always in its exports map). */
+export function pluginDirs(rootDir: string, pjson: PackageJson): Map<string, string | undefined> {
+  const requireHere = createRequire(path.join(rootDir, 'package.json'))
+  const dirs = new Map<string, string | undefined>()
+  for (const name of pjson.oclif.plugins ?? []) dirs.set(name, (requireHere.resolve.paths(name) ?? []).map((d) => path.join(d, name)).find((d) => existsSync(path.join(d, 'package.json'))))
+  return dirs
+}
+
 /** Commands and topics as oclif's Config.load assembles them from the manifests. */
 export function loadHelpConfig(rootDir: string, pjson: PackageJson): HelpConfig | undefined {
-  const requireHere = createRequire(path.join(rootDir, 'package.json'))
   const plugins: {pjson: PackageJson; manifest: Manifest}[] = []
   const own = readJson<Manifest & {version: string}>(path.join(rootDir, 'oclif.manifest.json'))
   // A stale manifest makes oclif read the command files instead: leave that to it.
   if (!own || own.version !== pjson.version) return undefined
   plugins.push({pjson, manifest: own})
-  for (const name of pjson.oclif.plugins ?? []) {
-    // Not require.resolve: a plugin's package.json is not always in its exports map.
-    const dir = (requireHere.resolve.paths(name) ?? []).map((d) => path.join(d, name)).find((d) => existsSync(path.join(d, 'package.json')))
+  for (const dir of pluginDirs(rootDir, pjson).values()) {
     if (!dir) return undefined
     const manifest = readJson<Manifest & {version: string}>(path.join(dir, 'oclif.manifest.json'))
     const ppjson = readJson<PackageJson>(path.join(dir, 'package.json'))
@@ -169,7 +174,7 @@ function readJson<T>(file: string): T | undefined {
 }
 
 /** oclif's user agent (root help's VERSION): its platform is `wsl` under Windows Subsystem for Linux. */
-async function userAgent(pjson: PackageJson, lib: string): Promise<string> {
+export async function userAgent(pjson: PackageJson, lib: string): Promise<string> {
   let os: string = platform()
   if (os === 'linux') {
     const isWsl = (await import(pathToFileURL(createRequire(path.join(lib, 'index.js')).resolve('is-wsl')).href)) as {default: boolean}
@@ -193,10 +198,15 @@ interface Formatters {
  * it matches the installed @oclif/core, else from their files. Never from the package's index,
  * which loads oclif's whole runtime.
  */
+/** @oclif/core's lib folder, as this module resolves it. */
+export function oclifLib(): string {
+  return path.join(path.dirname(createRequire(import.meta.url).resolve('@oclif/core/package.json')), 'lib')
+}
+
 function loadFormatters(): Formatters {
   const require = createRequire(import.meta.url)
-  const oclifRoot = path.dirname(require.resolve('@oclif/core/package.json'))
-  const lib = path.join(oclifRoot, 'lib')
+  const lib = oclifLib()
+  const oclifRoot = path.dirname(lib)
   const {version} = JSON.parse(readFileSync(path.join(oclifRoot, 'package.json'), 'utf8')) as {version: string}
   const bundle = fileURLToPath(new URL('oclif-help.cjs', import.meta.url))
   const m = existsSync(bundle) ? require(bundle) : undefined
