@@ -118,8 +118,12 @@ export function loadHelpConfig(rootDir: string, pjson: PackageJson): HelpConfig 
   const commands = new Map<string, any>()
   const topics = new Map<string, Topic>()
   for (const {manifest, pjson: p} of plugins) {
-    // Within a plugin oclif orders commands by id.
-    const list = Object.values(manifest.commands).sort((a, b) => String(a.id).localeCompare(String(b.id)))
+    // Within a plugin oclif orders commands by id (localeCompare). Ids of lower-case letters and `:` sort
+    // the same by code point, without the ICU collator's first-use cost (~6 ms of a ~50 ms start).
+    const all = Object.values(manifest.commands)
+    const list = all.every((c) => /^[a-z:]+$/.test(String(c.id)))
+      ? all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      : all.sort((a, b) => String(a.id).localeCompare(String(b.id)))
     for (const command of list) {
       if (commands.has(command.id)) return undefined // priority rules between plugins: leave to oclif
       commands.set(command.id, command)
