@@ -8,6 +8,7 @@ import {readFileSync} from 'node:fs'
 import https from 'node:https'
 
 import {CliError, ExitCode} from '../output/errors.js'
+import {trimChar} from '../output/format.js'
 import {registerSecret} from '../output/redact.js'
 import {checksumHex, classifyEtag, type ObjectFacts} from './facts.js'
 import type {RemoteSource} from './url.js'
@@ -76,7 +77,7 @@ function checkEndpoint(url: string, what: string): string {
     throw new CliError(`${what} is not a URL: ${url}`, {exitCode: ExitCode.BAD_INPUT, hint: 'write it as https://host[:port]', reason: 'bad_endpoint'})
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CliError(`${what} must be http:// or https://: ${url}`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_endpoint'})
-  return url.replace(/\/+$/, '')
+  return trimChar(url, '/', 'end')
 }
 
 function gcsCredentials(env: NodeJS.ProcessEnv): {accessKeyId: string; secretAccessKey: string} {

@@ -23,12 +23,27 @@ export async function readProgress(t: ClusterTarget, namespace: string, pod: str
   if (!pod) return {}
   try {
     const text = String(await t.core.readNamespacedPodLog({name: pod, namespace, tailLines: 200}))
-    const all = [...text.matchAll(/Ingesting records:[^\n\r]*?\|\s*([\d,]+)\/([\d,]+)/g)]
-    const m = all.at(-1)
-    return m ? {processed: Number(m[1].replace(/,/g, '')), total: Number(m[2].replace(/,/g, ''))} : {}
+    return progressFromLog(text)
   } catch {
     return {}
   }
+}
+
+/**
+ * The figures of the last `Ingesting records: … | n/N` in a log. The pattern is tried from the last marker
+ * of each line only (from every marker, a line repeating it would be read quadratically).
+ */
+export function progressFromLog(text: string): CancelProgress {
+  const re = /Ingesting records:[^\n\r]*?\|\s*([\d,]+)\/([\d,]+)/y
+  const lines = text.split(/\r?\n|\r/)
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!
+    re.lastIndex = line.lastIndexOf('Ingesting records:')
+    if (re.lastIndex < 0) continue
+    const m = re.exec(line)
+    if (m) return {processed: Number(m[1]!.replaceAll(',', '')), total: Number(m[2]!.replaceAll(',', ''))}
+  }
+  return {}
 }
 
 /** Delete the Job (Foreground) and wait until it and its pods are gone. Returns the pods that remained at the timeout. */
