@@ -6,7 +6,7 @@ import {test} from 'node:test'
 
 import {checkValue, settingKey} from '../../src/lib/config/keys.js'
 import {parseRate, RATE_FORMS} from '../../src/lib/output/rate.js'
-import {type BucketClock, throttled, TokenBucket} from '../../src/lib/staging/bandwidth.js'
+import {type BucketClock, BURST_SECONDS, throttled, TokenBucket} from '../../src/lib/staging/bandwidth.js'
 import {type RateCap, StreamGovernor} from '../../src/lib/staging/parallelism.js'
 
 const KiB = 1024
@@ -98,7 +98,7 @@ async function share(rate: number, streams: number, seconds: number, pause: (i: 
 test('the bucket lets through at most burst + cap × t over any t, and the whole cap over time', async () => {
   for (const rate of [500 * KiB, 4 * MiB, 16 * MiB]) {
     const {bucket, log, total, end} = await share(rate, 4, 10)
-    const burst = Math.max(bucket.quantum, rate / 20)
+    const burst = Math.max(bucket.quantum, rate * BURST_SECONDS)
     for (const {t, total: sent} of log) assert.ok(sent <= burst + (rate * t) / 1000 + 1, `${rate}: ${sent} bytes by ${t} ms`)
     // and it does not hold back more than a piece per stream
     assert.ok(total >= (rate * end) / 1000 - 4 * bucket.quantum, `${rate}: ${total} in ${end} ms`)

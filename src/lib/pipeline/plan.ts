@@ -104,7 +104,7 @@ export async function dryRunPlan(o: PushOptions, c: PushContext, status: (s: str
       needs.push(`reading the staged copy and measuring the link in jobs-manager pod ${pod} failed (${(error as Error).message.split('\n')[0]}): every file is counted as sent, no ETA`)
     }
   } else {
-    needs.push('which files the staged copy already holds (every file is counted as sent)', 'the link rate and the ETA', 'whether the dataset already exists', 'the release, client-pvc, permissions and jobs-manager checks')
+    needs.push('which files the staged copy already holds (every file is counted as sent)', o.bwlimit ? 'the link rate (the ETA is at the --bwlimit cap)' : 'the link rate and the ETA', 'whether the dataset already exists', 'the release, client-pvc, permissions and jobs-manager checks')
   }
 
   // 3. Local hashes of the files the staged copy lists (as a push does before deciding).

@@ -22,7 +22,7 @@ export const SETTLE_MS = 300
 /** Streams the measured default may grow to (--parallel allows up to 16). */
 export const MAX_STREAMS = 8
 /** Under a cap, a step whose aggregate reached this share of it is at the cap: the count settles. */
-export const AT_CAP = 0.9
+export const AT_CAP = 0.95
 
 /** The push's bandwidth cap as the governor sees it: the cap and the bytes let through so far (all streams). */
 export interface RateCap {
