@@ -14,6 +14,7 @@ import type {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {checkStageableName, MANIFEST_NAME, manifestText} from '../staging/manifest.js'
 import type {StagingPaths} from '../pvc/paths.js'
+import type {TokenBucket} from '../staging/bandwidth.js'
 import type {StreamOptions} from '../staging/types.js'
 import {SWAP_UNVERIFIED, swapScript, VERIFIED_DIR} from '../staging/work-dir.js'
 import {remoteFailure, smallTar, Stager} from '../staging/stager.js'
@@ -52,6 +53,8 @@ export interface RemoteStageOptions {
   /** Proxy settings forwarded to the pod (name → value). */
   proxy?: Record<string, string>
   parallel?: number
+  /** `--bwlimit`: the control uploads (lists, manifest) go through it. */
+  bandwidth?: TokenBucket
   signal?: AbortSignal
   recreatePod?: () => Promise<string>
   onNote?: (s: string) => void
@@ -97,7 +100,7 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
       throw new CliError((error as Error).message, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_file_name'})
     }
   }
-  const s = new Stager({t: o.t, namespace: o.namespace, pod: o.pod, table: o.table, entries: [], paths: o.paths, recreatePod: o.recreatePod, signal: o.signal, onNote: o.onNote} as StreamOptions)
+  const s = new Stager({t: o.t, namespace: o.namespace, pod: o.pod, table: o.table, entries: [], paths: o.paths, recreatePod: o.recreatePod, signal: o.signal, onNote: o.onNote, bandwidth: o.bandwidth} as StreamOptions)
   const {dest, work, backup, lock, root} = o.paths
   const W = shQuote(work)
   const D = shQuote(dest)

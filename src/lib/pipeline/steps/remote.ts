@@ -10,6 +10,7 @@ import {humanBytes, humanDuration} from '../../output/format.js'
 import {dropSkeleton, openRemoteDataset, remoteLayoutHook, remoteObjects, showSource} from '../../remote/plan.js'
 import {EGRESS_LABEL, EGRESS_OBJECT_STORE} from '../../remote/pod-pull.js'
 import {stageRemote} from '../../remote/stage.js'
+import {TokenBucket} from '../../staging/bandwidth.js'
 import {parseSourceUrl} from '../../remote/url.js'
 import {stagingPaths} from '../../pvc/paths.js'
 import {startStagePod} from '../../pvc/pod.js'
@@ -102,6 +103,7 @@ export function remoteStageStep(o: PushOptions, env: StepEnv): ListrTask<PushCon
           clusterEndpointUrl: o.remote?.clusterEndpointUrl,
           proxy: o.remote?.forwardProxy ? proxyEnv() : undefined,
           parallel: o.parallel,
+          bandwidth: o.bwlimit ? new TokenBucket(o.bwlimit) : undefined,
           signal: o.signal,
           expiresSeconds: Number(process.env.TRACEBLOC_TEST_PRESIGN_SECONDS) || undefined,
           recreatePod: async () => {

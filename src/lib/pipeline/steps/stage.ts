@@ -5,6 +5,8 @@ import type {ListrTask} from 'listr2'
 import type {ClusterTarget} from '../../cluster/kube.js'
 import {signalPoint, throwIfInterrupted} from '../../process/signals.js'
 import {count, humanBytes, humanDuration, plural} from '../../output/format.js'
+import {humanRate} from '../../output/rate.js'
+import {TokenBucket} from '../../staging/bandwidth.js'
 import {HashCache} from '../../staging/hash-cache.js'
 import {startStagePod} from '../../pvc/pod.js'
 import {deletePod, findOrphanStagePods} from '../../pvc/stage-pod.js'
@@ -61,6 +63,7 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
           },
           parallel: o.parallel,
           compress: o.compress,
+          bandwidth: o.bwlimit ? new TokenBucket(o.bwlimit) : undefined,
           cache: HashCache.load(o.plan.path),
           // tuning/test knobs: batch limits (files per tar stream, file bytes per tar stream), the size from
           // which a file alone in its batch is sent without tar, the range size such files travel in, and
@@ -78,23 +81,23 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
                 (task.output =
                   p.phase === 'hashing'
                     ? `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
-                    : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.sentFiles}/${p.totalFiles} files sent, ${p.files} verified · ${humanBytes(p.bytesPerSecond)}/s · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
+                    : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.sentFiles}/${p.totalFiles} files sent, ${p.files} verified · ${humanBytes(p.bytesPerSecond)}/s${o.bwlimit ? ` (cap ${humanRate(o.bwlimit)})` : ''} · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
             )
           },
         })
         c.swapped = true
         await deletePod(t, ns, c.stagePod!)
         c.stagePod = undefined
-        task.title = stagedTitle(c.staged)
+        task.title = stagedTitle(c.staged, o.bwlimit)
       }),
   }
 }
 
-function stagedTitle(st: StreamResult): string {
+function stagedTitle(st: StreamResult, bwlimit?: number): string {
   const rate = st.seconds > 0 ? st.sentBytes / st.seconds : 0
   return !st.swapped
     ? `Staged copy already up to date: ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) unchanged, nothing sent`
-    : `Staged ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${count(st.files - st.skippedFiles)} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s)${st.skippedFiles ? `, ${count(st.skippedFiles)} unchanged` : ''}${st.retries ? `, ${plural(st.retries, 'retry', 'retries')}` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
+    : `Staged ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${count(st.files - st.skippedFiles)} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s${bwlimit ? `, capped at ${humanRate(bwlimit)}` : ''})${st.skippedFiles ? `, ${count(st.skippedFiles)} unchanged` : ''}${st.retries ? `, ${plural(st.retries, 'retry', 'retries')}` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
 }
 
 async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, warn: (s: string) => void) {
