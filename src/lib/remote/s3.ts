@@ -51,6 +51,11 @@ export interface RemoteBucket {
   getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer>
   /** The whole object, refusing one larger than maxBytes. */
   getSmall(key: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>
+  /**
+   * Part size of a multipart object (the size of part 1): HEAD with partNumber=1, or, for a store that
+   * ignores partNumber on HEAD, the Content-Length of a GET of part 1 whose body is dropped unread.
+   */
+  partSize(key: string, size: number, signal?: AbortSignal): Promise<number | undefined>
   /** A presigned GET, valid for expiresSeconds; registered as a secret before it is returned. */
   presignGet(key: string, expiresSeconds: number): Promise<string>
 }
@@ -262,6 +267,19 @@ export async function openBucket(src: Extract<RemoteSource, {kind: 's3' | 'gs'}>
         return Buffer.from(await r.Body!.transformToByteArray())
       } catch (error) {
         if (error instanceof CliError) throw error
+        throw storeFailure(error, 's3:GetObject', keyWhat(key), endpoint)
+      }
+    },
+    async partSize(key, size, signal) {
+      try {
+        const h = await client.send(new HeadObjectCommand({Bucket: src.bucket, Key: key, PartNumber: 1}), {abortSignal: signal})
+        const n = Number(h.ContentLength ?? 0)
+        if (n > 0 && (n < size || h.PartsCount === 1)) return n
+        const r = await client.send(new GetObjectCommand({Bucket: src.bucket, Key: key, PartNumber: 1}), {abortSignal: signal})
+        ;(r.Body as {destroy?: () => void} | undefined)?.destroy?.()
+        const m = Number(r.ContentLength ?? 0)
+        return m > 0 ? m : undefined
+      } catch (error) {
         throw storeFailure(error, 's3:GetObject', keyWhat(key), endpoint)
       }
     },
