@@ -43,6 +43,13 @@ export interface ArchiveIndex {
   sha256?: string
 }
 
+export interface ScanHooks {
+  /** How many bytes of a member to hold (Infinity: all of it, 0: none). */
+  keep(name: string, size: number): number
+  /** Called once a held member has passed; it may drop the body from `bodies` once it has used it. */
+  onMember?(name: string, body: Buffer): Promise<void>
+}
+
 export function archiveKind(fileName: string): ArchiveKind | undefined {
   if (/\.(tar\.gz|tgz)$/i.test(fileName)) return 'tgz'
   if (/\.tar$/i.test(fileName)) return 'tar'
@@ -168,10 +175,12 @@ function paxPath(b: Buffer): string | undefined {
 }
 
 /**
- * Streams a tar (gzip when `gzip`) from `url` once: every entry is listed and checked; `keep(name)` says
- * how many bytes of a member to hold (Infinity: all of it, 0: none).
+ * Streams a tar (gzip when `gzip`) from `url` once: every entry is listed and checked; the hooks say
+ * what of each member to hold and see it once it has passed.
  */
-export async function scanTar(url: string, gzip: boolean, display: string, keep: (name: string, size: number) => number, o: HttpsOptions): Promise<ArchiveIndex> {
+export async function scanTar(url: string, gzip: boolean, display: string, hooks: ScanHooks, o: HttpsOptions): Promise<ArchiveIndex> {
+  const keep = hooks.keep
+  const passed: string[] = []
   const idx: ArchiveIndex = {kind: gzip ? 'tgz' : 'tar', entries: [], bodies: new Map(), bytesRead: 0}
   const sha = createHash('sha256')
   const ca = o.caBundle ? readFileSync(o.caBundle, 'utf8') : undefined
@@ -238,7 +247,10 @@ export async function scanTar(url: string, gzip: boolean, display: string, keep:
     const b = Buffer.concat(cur.chunks)
     if (cur.meta === 'pax') nextName = paxPath(b) ?? nextName
     else if (cur.meta === 'long') nextName = cstr(b)
-    else idx.bodies.set(cur.name, b)
+    else {
+      idx.bodies.set(cur.name, b)
+      passed.push(cur.name)
+    }
     cur = undefined
   }
   try {
@@ -270,6 +282,7 @@ export async function scanTar(url: string, gzip: boolean, display: string, keep:
         if (left === 0 && cur) onEnd()
       }
       buf = buf.subarray(p)
+      for (const name of passed.splice(0)) await hooks.onMember?.(name, idx.bodies.get(name)!)
     }
   } catch (error) {
     res.destroy()

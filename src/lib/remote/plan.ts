@@ -48,6 +48,8 @@ export interface RemoteArchive {
   /** The folder inside the archive the dataset starts at ('' for the archive's top). */
   root: string
   index: ArchiveIndex
+  /** tar: every image's header, probed as the stream passed it (the bytes are gone by now). */
+  probes?: Map<string, ImageProbe>
 }
 
 /** One object of the dataset: where it lands in the staged copy and how to fetch it. */
@@ -186,17 +188,18 @@ const IMAGE_FILE = (rel: string) => rel.includes('/') && IMAGE_DIRS.has(rel.slic
 /** Indexes an archive (zip: its central directory; tar: one streamed read) and writes the skeleton from it. */
 async function openArchive(ds: RemoteDataset, kind: ArchiveKind, url: string, facts: HttpsFacts, o: RemoteOptions, signal?: AbortSignal, onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void): Promise<void> {
   const ho = {caBundle: o.caBundle, signal}
+  const probes = new Map<string, ImageProbe>()
   onProgress?.({phase: kind === 'zip' ? 'Reading the archive\'s index' : 'Reading the archive (tar has no index: one streamed pass)'})
   // while a tar streams by its root is not known yet: a member counts as needed under either reading
   const rels = (name: string) => [name, name.slice(name.indexOf('/') + 1)]
   const index =
     kind === 'zip'
       ? await readZipIndex(url, facts.size, ds.display, ho)
-      : await scanTar(url, kind === 'tgz', ds.display, (name) => (rels(name).some(SMALL_FILE) ? MAX_SMALL_BYTES : rels(name).some(IMAGE_FILE) ? HEAD_READS[0]! : 0), ho)
+      : await scanTar(url, kind === 'tgz', ds.display, {keep: (name) => (rels(name).some(SMALL_FILE) ? MAX_SMALL_BYTES : rels(name).some(IMAGE_FILE) ? HEAD_READS.at(-1)! : 0), onMember: (name, body) => probeTarImage(ds, name, body, probes)}, ho)
   ds.bytesRead += index.bytesRead
   if (kind !== 'zip' && ds.sha256 && index.sha256 !== ds.sha256) throw sha256Mismatch(ds)
   const root = archiveRoot(index.entries)
-  ds.archive = {kind, url, size: facts.size, root, index}
+  ds.archive = {kind, url, size: facts.size, root, index, probes: kind === 'zip' ? undefined : probes}
   // one version for every member: the archive's own (a changed archive is pulled again whole)
   const tag = `a:${facts.etag ?? index.sha256 ?? ds.sha256 ?? `${facts.size}-${facts.lastModified ?? ''}`}`.replace(/\s/g, '_')
   for (const e of index.entries) {
@@ -219,6 +222,16 @@ async function openArchive(ds: RemoteDataset, kind: ArchiveKind, url: string, fa
       if (++n % 100 === 0) onProgress?.({phase: 'Reading the CSV and text files', files: n, bytes: ds.bytesRead})
     } else if (IMAGE_FILE(rel)) place(ds.skeleton, rel, '')
   })
+}
+
+/** tar: an image is probed as it streams by (its first bytes only), so every image is checked, not a sample. */
+async function probeTarImage(ds: RemoteDataset, name: string, body: Buffer, probes: Map<string, ImageProbe>): Promise<void> {
+  if (!IMAGE_FILE(name) && !IMAGE_FILE(name.slice(name.indexOf('/') + 1))) return
+  const file = path.join(ds.skeleton, `.probe${path.extname(name)}`)
+  writeFileSync(file, body)
+  probes.set(name, await probeImage(file))
+  rmSync(file, {force: true})
+  ds.archive?.index.bodies.delete(name)
 }
 
 export function sha256Mismatch(ds: RemoteDataset): CliError {
@@ -251,6 +264,14 @@ export function remoteLayoutHook(ds: RemoteDataset, signal?: AbortSignal): NonNu
     }
     if (images.length > 0) everyObject.push('a non-zero size')
     const nonEmpty = images.filter(({f}) => f.size > 0)
+    const probes = ds.archive?.probes
+    if (probes) {
+      // a tar: every image was probed as the archive streamed through this machine
+      for (const {d, f} of nonEmpty) f.header = probes.get(ds.listed.get(`${d}/${f.name}`)?.key ?? '') ?? {ok: false, reason: 'unreadable', detail: 'not read'}
+      if (images.length > 0) everyObject.push('image header (type, resolution)')
+      ds.checks = {everyObject, sampled: [], sampleSize: 0, images: images.length}
+      return
+    }
     const sample = stratifiedSample(nonEmpty, HEADER_SAMPLE)
     await mapLimit(sample, 16, async ({d, f}) => {
       const rel = `${d}/${f.name}`

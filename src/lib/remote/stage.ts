@@ -223,7 +223,9 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
 
 /** The PVC must hold what is about to be pulled (partial downloads counted as not yet there). */
 async function checkFreeSpace(s: Stager, work: string, bytes: number): Promise<void> {
-  const out = await s.sh(`df -Pk ${shQuote(work)} | awk 'NR == 2 { print $4 }'`, 'checking the free space on client-pvc')
+  // statfs through `stat -f` (free blocks × block size) needs no /proc/mounts; df is the fallback
+  const W = shQuote(work)
+  const out = await s.sh(`f=$(stat -f -c '%a %S' ${W} 2>/dev/null | awk '{ printf "%.0f", $1 * $2 / 1024 }'); [ -n "$f" ] || f=$(df -Pk ${W} | awk 'NR == 2 { print $4 }'); echo "$f"`, 'checking the free space on client-pvc')
   const free = Number(out.trim()) * 1024
   if (!Number.isFinite(free) || out.trim() === '' || free >= bytes) return
   const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`
