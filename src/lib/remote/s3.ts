@@ -125,7 +125,10 @@ export function storeFailure(error: unknown, action: string, what: string, endpo
   if (name === 'AccessDenied' || status === 403) {
     return new CliError(`access denied: ${action} on ${what}`, {exitCode: ExitCode.AUTH, hint: `grant ${action} on it to the identity in use (aws sts get-caller-identity)`, reason: 'access_denied', cause: error})
   }
-  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
+  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException' || status === 301) {
+    // S3 and most compatible stores name both regions in the message: "the region 'a' is wrong; expecting 'b'"
+    const m = /region '([a-z0-9-]+)' is wrong; expecting '([a-z0-9-]+)'/i.exec(e?.message ?? '')
+    if (m) return new CliError(`${what} is in region ${m[2]}, not ${m[1]}`, {exitCode: ExitCode.BAD_INPUT, hint: `set AWS_REGION=${m[2]} (or region = ${m[2]} in the profile)`, reason: 'wrong_region', cause: error})
     return new CliError(`${what} is in another region than the one in use`, {exitCode: ExitCode.BAD_INPUT, hint: 'set AWS_REGION to the bucket\'s region', reason: 'wrong_region', cause: error})
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(net) || /certificate/i.test(e?.message ?? '')) {
@@ -197,9 +200,10 @@ export async function openBucket(src: Extract<RemoteSource, {kind: 's3' | 'gs'}>
         client = make(region)
       } else {
         let f: CliError | undefined = storeFailure(error, 's3:ListBucket', what, endpoint)
-        // a HEAD's 403 has no body: a one-key listing says whether the key is unknown, the signature
-        // wrong, or the access really denied
-        if (f.reason === 'access_denied') {
+        // a HEAD's 403 or 400 has no body: a one-key listing says whether the key is unknown, the
+        // signature wrong, the region wrong (and which is right), or the access really denied
+        const st = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
+        if (f.reason === 'access_denied' || st === 400) {
           try {
             await client.send(new ListObjectsV2Command({Bucket: src.bucket, MaxKeys: 1}))
             f = undefined

@@ -225,7 +225,8 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
 async function checkFreeSpace(s: Stager, work: string, bytes: number): Promise<void> {
   // statfs through `stat -f` (free blocks × block size) needs no /proc/mounts; df is the fallback
   const W = shQuote(work)
-  const out = await s.sh(`f=$(stat -f -c '%a %S' ${W} 2>/dev/null | awk '{ printf "%.0f", $1 * $2 / 1024 }'); [ -n "$f" ] || f=$(df -Pk ${W} | awk 'NR == 2 { print $4 }'); echo "$f"`, 'checking the free space on client-pvc')
+  // of the deepest folder that exists (the work dir may not yet)
+  const out = await s.sh(`d=${W}; while [ ! -d "$d" ] && [ -n "$d" ]; do d=\${d%/*}; done; [ -n "$d" ] || d=/; f=$(stat -f -c '%a %S' "$d" 2>/dev/null | awk '{ printf "%.0f", $1 * $2 / 1024 }'); [ -n "$f" ] || f=$(df -Pk "$d" | awk 'NR == 2 { print $4 }'); echo "$f"`, 'checking the free space on client-pvc')
   const free = Number(out.trim()) * 1024
   if (!Number.isFinite(free) || out.trim() === '' || free >= bytes) return
   const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`
