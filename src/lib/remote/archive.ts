@@ -82,7 +82,7 @@ export async function readZipIndex(url: string, size: number, display: string, o
   const tail = await httpsGetRange(url, size - tailLen, size - 1, o)
   idx.bytesRead += tail.length
   let at = -1
-  for (let i = tail.length - 22; i >= 0; i--) if (tail.readUInt32LE(i) === EOCD) (at = i), (i = -1)
+  for (let i = tail.length - 22; i >= 0 && at < 0; i--) if (tail.readUInt32LE(i) === EOCD) at = i
   if (at < 0) throw new CliError(`${display} is not a zip archive (no end-of-central-directory record)`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_archive'})
   const count = tail.readUInt16LE(at + 10)
   const cdSize = tail.readUInt32LE(at + 12)
