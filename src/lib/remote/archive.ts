@@ -78,11 +78,17 @@ const LFH = 0x04034b50
 export async function readZipIndex(url: string, size: number, display: string, o: HttpsOptions): Promise<ArchiveIndex> {
   const idx: ArchiveIndex = {kind: 'zip', entries: [], bodies: new Map(), bytesRead: 0}
   if (size < 22) throw new CliError(`${display} is not a zip archive (too short)`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_archive'})
-  const tailLen = Math.min(size, 22 + 65535)
-  const tail = await httpsGetRange(url, size - tailLen, size - 1, o)
-  idx.bytesRead += tail.length
+  // the record is the last 22 bytes unless the archive has a comment (up to 64 KiB): try 4 KiB first
+  let tailLen = 0
+  let tail: Buffer = Buffer.alloc(0)
   let at = -1
-  for (let i = tail.length - 22; i >= 0 && at < 0; i--) if (tail.readUInt32LE(i) === EOCD) at = i
+  for (const want of [4096, 22 + 65535]) {
+    if (at >= 0 || tailLen >= size) break
+    tailLen = Math.min(size, want)
+    tail = await httpsGetRange(url, size - tailLen, size - 1, o)
+    idx.bytesRead += tail.length
+    for (let i = tail.length - 22; i >= 0 && at < 0; i--) if (tail.readUInt32LE(i) === EOCD) at = i
+  }
   if (at < 0) throw new CliError(`${display} is not a zip archive (no end-of-central-directory record)`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_archive'})
   const count = tail.readUInt16LE(at + 10)
   const cdSize = tail.readUInt32LE(at + 12)

@@ -90,6 +90,7 @@ export async function openRemoteDataset(src: RemoteSource, o: RemoteOptions, sig
   const skeleton = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-remote-'))
   const ds: RemoteDataset = {source: src, display: src.display, skeleton, listed: new Map(), bytesRead: 0, checks: {everyObject: [], sampled: [], sampleSize: 0, images: 0}}
   try {
+    if (o.sha256 !== undefined && src.kind !== 'https') throw badInput('--sha256 is for an https:// source', 'drop it: s3:// and gs:// objects are checked against the store\'s own ETag and checksums', 'bad_flag')
     if (src.kind === 'https') {
       const file = decodeURIComponent(new URL(src.url).pathname.split('/').pop() ?? '')
       const kind = archiveKind(file)
