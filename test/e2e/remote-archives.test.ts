@@ -24,9 +24,12 @@ const pods = {group: '', version: 'v1', resource: 'pods'}
 const HOUSES = path.join(SAMPLES, 'tabular_regression/tabular_regression_sample_in_csv_format.csv')
 
 /** A ustar archive written by hand, so entries no tar tool would write (../, links, devices) can be made. */
-function tarOf(entries: Array<{name: string; body?: Buffer | string; type?: string; link?: string}>): Buffer {
+function tarOf(entries: Array<{name: string; body?: Buffer | string; type?: string; link?: string; pax?: string}>): Buffer {
   const blocks: Buffer[] = []
-  for (const e of entries) {
+  for (const e0 of entries) {
+    // a pax extended header carries the real path; the ustar name field then holds a stand-in
+    const pre: typeof entries = e0.pax === undefined ? [] : [{name: 'PaxHeaders/x', type: 'x', body: paxRecord('path', e0.pax)}]
+    for (const e of [...pre, e0]) {
     const body = Buffer.from(e.body ?? '')
     const h = Buffer.alloc(512)
     h.write(e.name, 0, 100, 'utf8')
@@ -43,9 +46,18 @@ function tarOf(entries: Array<{name: string; body?: Buffer | string; type?: stri
     for (const b of h) sum += b
     h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148)
     blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512))
+    }
   }
   blocks.push(Buffer.alloc(1024))
   return Buffer.concat(blocks)
+}
+
+/** One pax record, "<len> key=value\n", where len counts the whole record, itself included. */
+function paxRecord(key: string, value: string): string {
+  const rest = ` ${key}=${value}\n`
+  let n = rest.length
+  while (String(n).length + rest.length !== n) n = String(n).length + rest.length
+  return `${n}${rest}`
 }
 
 /** A zip (stored members) written by hand; `mode` is the unix mode in the external attributes. */
@@ -110,7 +122,8 @@ before(async () => {
   fs.cpSync(CATS_DOGS, src, {recursive: true})
   execFileSync('tar', ['-czf', path.join(dir, 'cats-dogs.tar.gz'), '-C', path.dirname(src), 'cats-dogs'])
   execFileSync('zip', ['-qr', path.join(dir, 'cats-dogs.zip'), '.'], {cwd: src})
-  put('cats-dogs.tar', tarOf(catsDogs('')))
+  // one member named only by a pax header (as tar writes names over 100 bytes)
+  put('cats-dogs.tar', tarOf(catsDogs('').map((e) => (e.name === 'images/cat2.jpeg' ? {...e, name: 'images/cat2.jpeg.trunc', pax: e.name} : e))))
   put('padded.zip', zipOf([...catsDogs(''), {name: 'notes/padding.bin', body: Buffer.alloc(3 * 1024 * 1024, 7)}]))
   // bad archives
   const csv = fs.readFileSync(path.join(CATS_DOGS, 'labels_file_sample.csv'))
