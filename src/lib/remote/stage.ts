@@ -243,10 +243,13 @@ async function pullAll(o: RemoteStageOptions, s: Stager, toPull: RemoteObject[],
     const etag = b ? classifyEtag(e.etag) : {etag: e.etag, etagKind: 'opaque' as const}
     // a multipart ETag is checkable only with the part size, which only the store can tell
     const partSize = b && etag.etagKind === 'multipart' ? await b.partSize(e.key, e.size).catch(() => undefined) : undefined
+    if (etag.etagKind === 'multipart' && !partSize) sizeOnly.add(e.stagedPath)
     return {dest: e.stagedPath, url, facts: {size: e.size, ...etag, checksums: {}}, partSize, sha256: b ? undefined : o.ds.sha256}
   }
+  const sizeOnly = new Set<string>()
   let pending = toPull
   let objects = await Promise.all(pending.map(sign))
+  if (sizeOnly.size > 0) o.onNote?.(`${sizeOnly.size} multipart object(s) are checked by size only: the store does not tell their part size, so their ETag cannot be recomputed (e.g. ${[...sizeOnly][0]})`)
   await checkReach(o, s, objects[0]!.url)
   const t0 = Date.now()
   let doneBytes = 0
