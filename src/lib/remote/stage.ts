@@ -158,8 +158,10 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
     // 3. Pull what is missing, straight from the store, verified in the pod: first, does it fit?
     if (toPull.length > 0) {
       const need = toPull.reduce((a, e) => a + e.size, 0)
-      // an archive lands whole, then unpacks beside itself: both must fit before a byte is pulled
-      await checkFreeSpace(s, work, need + (o.ds.archive?.size ?? 0))
+      // an archive lands whole, then unpacks whole beside itself (members the plan does not use too,
+      // until they are dropped): both must fit before a byte is pulled
+      const a = o.ds.archive
+      await checkFreeSpace(s, work, a ? a.size + a.index.entries.reduce((n, e) => n + e.size, 0) : need)
       await (o.ds.archive ? pullArchive(o, s, toPull, result) : pullAll(o, s, toPull, result))
     }
 
