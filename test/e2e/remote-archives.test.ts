@@ -124,6 +124,8 @@ before(async () => {
   execFileSync('zip', ['-qr', path.join(dir, 'cats-dogs.zip'), '.'], {cwd: src})
   // one member named only by a pax header (as tar writes names over 100 bytes)
   put('cats-dogs.tar', tarOf(catsDogs('').map((e) => (e.name === 'images/cat2.jpeg' ? {...e, name: 'images/cat2.jpeg.trunc', pax: e.name} : e))))
+  put('same.zip', zipOf(catsDogs('')))
+  put('same-evil.zip', zipOf(catsDogs('').map((e) => (e.name === 'images/dog3.jpeg' ? {...e, name: '../images/dog3.j'} : e))))
   put('padded.zip', zipOf([...catsDogs(''), {name: 'notes/padding.bin', body: Buffer.alloc(3 * 1024 * 1024, 7)}]))
   // bad archives
   const csv = fs.readFileSync(path.join(CATS_DOGS, 'labels_file_sample.csv'))
@@ -308,4 +310,37 @@ test('a multipart S3 object: its ETag is recomputed in the pod, so a corrupt bod
   assert.equal(ok.code, 0, ok.stderr + ok.stdout)
   assert.equal(ok.json.staged.sent_files, 1)
   assert.equal(ok.json.staged.retries, 0, 'the recomputed multipart ETag matched the first download')
+})
+
+test('an archive swapped on the server after the check: the pod refuses it (tar: sha256, zip: its own listing), nothing swapped in', async (c) => {
+  if (skip) return c.skip(skip)
+  const dir = sb.objectStore!.staticDir
+  const cases: Array<[string, string, number, string, RegExp]> = [
+    ['swap.tar', 'dotdot.tar', 7, 'verify_failed', /swap\.tar changed since it was checked on this machine/],
+    // the same size, one member renamed: only the pod's own listing can tell
+    ['swap.zip', 'same-evil.zip', 2, 'unsafe_archive', /swap\.zip: the archive the stage pod pulled holds member paths that start with \.\.\//],
+  ]
+  for (const [name, evil, code, reason, msg] of cases) {
+    fs.copyFileSync(path.join(dir, name.endsWith('.zip') ? 'same.zip' : 'cats-dogs.tar'), path.join(dir, name))
+    // once the stage pod exists (this machine's checks are done), the server holds another archive
+    const swap = setInterval(() => {
+      if (stagePods().length > 0) {
+        fs.copyFileSync(path.join(dir, evil), path.join(dir, name))
+        clearInterval(swap)
+      }
+    }, 10)
+    try {
+      const table = `swapped_${name.endsWith('.zip') ? 'zip' : 'tar'}`
+      const r = await push(url(name), table, ['--category', 'image_classification'])
+      assert.equal(r.code, code, `${name}: ${r.stderr}${r.stdout}`)
+      assert.equal(r.json.reason, reason, r.json.error)
+      assert.match(r.json.error, msg)
+      assert.ok(!fs.existsSync(path.join(sb.pvcDir, table)), 'nothing ingested')
+      assert.ok(!fs.existsSync(path.join(sb.pvcDir, '.tracebloc-staging', table)), 'nothing swapped in')
+      assert.ok(!fs.existsSync(path.join(sb.pvcDir, 'evil.csv')) && !fs.existsSync(path.join(sb.pvcDir, '.tracebloc-staging', 'images')), 'nothing written outside')
+    } finally {
+      clearInterval(swap)
+    }
+  }
+  assert.equal(stagePods().length, 0)
 })

@@ -315,12 +315,13 @@ async function pullArchive(o: RemoteStageOptions, s: Stager, toPull: RemoteObjec
   if (r.failed.length > 0) {
     const why = r.failed[0]!.reason
     if (why === 'mismatch' && o.ds.sha256) throw sha256Mismatch(o.ds)
-    if (why === 'mismatch') throw new CliError(`${o.ds.display} changed since it was checked on this machine (its sha256 differs in the stage pod)`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'push again once the archive stops changing; nothing was swapped in'})
+    if (why === 'mismatch') throw new CliError(`${o.ds.display} changed since it was checked on this machine (its size or sha256 differs in the stage pod)`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'push again once the archive stops changing; nothing was swapped in'})
     throw pullFailure([{name: o.ds.display, reason: why}], o.ds.display)
   }
   const map = smallTar([{name: '.tb-map', text: toPull.map((e) => `${e.key}\t${e.stagedPath}\n`).join('')}])
   const F = shQuote(file)
-  const list = a.kind === 'zip' ? `unzip -l ${F} | sed -n '4,$p' | sed '$d' | sed '$d' | sed -E 's/^ *[0-9]+ +[0-9-]+ +[0-9:]+ +//'` : `tar -t${a.kind === 'tgz' ? 'z' : ''}f ${F}`
+  // busybox unzip strips a leading ../ (saying so on stderr) from both its listing and what it writes
+  const list = a.kind === 'zip' ? `unzip -l ${F} 2>.tb-lerr | sed -n '4,$p' | sed '$d' | sed '$d' | sed -E 's/^ *[0-9]+ +[0-9-]+ +[0-9:]+ +//'` : `tar -t${a.kind === 'tgz' ? 'z' : ''}f ${F}`
   const extract = a.kind === 'zip' ? `unzip -q -o ../${F}` : `tar -x${a.kind === 'tgz' ? 'z' : ''}f ../${F}`
   const un = await s.exec(
     [
@@ -328,21 +329,22 @@ async function pullArchive(o: RemoteStageOptions, s: Stager, toPull: RemoteObjec
       `cd ${shQuote(o.paths.work)} || exit 1`,
       "T=$(printf '\t')",
       `head -c ${map.size} | tar -x -f - || exit 1`,
-      `fail() { rm -rf .tb-unpack .tb-names .tb-map ${F}; echo "@@$1"; exit 9; }`,
+      `fail() { rm -rf .tb-unpack .tb-names .tb-map .tb-err .tb-lerr ${F}; echo "@@$1"; exit 9; }`,
       'rm -rf .tb-unpack && mkdir .tb-unpack || fail EXTRACT',
       // names first (the CLI checked the same bytes; this guards the pod on its own)
       `${list} > .tb-names || fail EXTRACT`,
-      String.raw`bad=$(awk '/^\// || /(^|\/)\.\.(\/|$)/ { print; exit }' .tb-names); [ -z "$bad" ] || fail "UNSAFE $bad"`,
+      `if [ -f .tb-lerr ] && grep -q 'removing leading' .tb-lerr; then fail 'UNSAFE member paths that start with ../'; fi`,
+      String.raw`bad=$(awk '/^\// || /(^|\/)\.\.(\/|$)/ { print; exit }' .tb-names); [ -z "$bad" ] || fail "UNSAFE \"$bad\" (outside the archive's root)"`,
       `(cd .tb-unpack && ${extract}) >/dev/null 2>.tb-err || fail "EXTRACT $(head -c 200 .tb-err | tr '\n' ' ')"`,
-      'bad=$(find .tb-unpack ! -type f ! -type d | head -n 1); [ -z "$bad" ] || fail "UNSAFE ${bad#.tb-unpack/}"',
+      'bad=$(find .tb-unpack ! -type f ! -type d | head -n 1); [ -z "$bad" ] || fail "UNSAFE \\"${bad#.tb-unpack/}\\" (a link, device or FIFO)"',
       'while IFS="$T" read -r m d; do [ -f ".tb-unpack/$m" ] || fail "MISSING $m"; case $d in */*) mkdir -p "./${d%/*}";; esac; mv -f ".tb-unpack/$m" "./$d" || fail EXTRACT; done < .tb-map',
-      `rm -rf .tb-unpack .tb-names .tb-map .tb-err ${F}`,
+      `rm -rf .tb-unpack .tb-names .tb-map .tb-err .tb-lerr ${F}`,
     ].join('\n'),
     'unpacking the archive in the stage pod',
     {stdin: map.stream, capture: 1 << 20},
   )
   const said = /@@(\w+) ?(.*)/.exec(un.stdout)
-  if (said?.[1] === 'UNSAFE') throw new CliError(`${o.ds.display}: "${said[2]}" is a link, a device or outside the archive's root`, {exitCode: ExitCode.BAD_INPUT, reason: 'unsafe_archive', hint: 'repack it with regular files and folders only; nothing was swapped in'})
+  if (said?.[1] === 'UNSAFE') throw new CliError(`${o.ds.display}: the archive the stage pod pulled holds ${said[2]}`, {exitCode: ExitCode.BAD_INPUT, reason: 'unsafe_archive', hint: 'repack it with regular files and folders only; nothing was swapped in'})
   if (said?.[1] === 'MISSING') throw new CliError(`${o.ds.display}: "${said[2]}" is not in the archive the stage pod pulled`, {exitCode: ExitCode.BAD_INPUT, reason: 'archive_member_missing', hint: 'the archive changed during the push: push again; nothing was swapped in'})
   if (said?.[1] === 'EXTRACT' || un.exitCode !== 0) throw new CliError(`the stage pod could not unpack ${o.ds.display}${said?.[2] ? `: ${said[2].trim()}` : ''}`, {exitCode: ExitCode.STAGING, reason: 'unpack_failed', hint: 'check the archive opens with tar/unzip; nothing was swapped in'})
   result.pulledFiles += toPull.length
