@@ -59,6 +59,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     'endpoint-url': Flags.string({description: 'S3-compatible endpoint for an s3:// source (MinIO, Ceph RGW, R2, Wasabi) [default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL]'}),
     'cluster-endpoint-url': Flags.string({description: 'The same store as the cluster reaches it, when that differs from --endpoint-url (URLs are signed for it)'}),
     'ca-bundle': Flags.string({description: 'PEM file of CAs to trust for the store, here and in the stage pod [default: AWS_CA_BUNDLE]'}),
+    sha256: Flags.string({description: 'sha256 (64 hex digits) of an https:// CSV or archive; the stage pod checks the download against it [default: its line in a SHA256SUMS beside the URL, when there is one]'}),
     'forward-proxy': Flags.boolean({description: 'Hand HTTPS_PROXY/HTTP_PROXY/NO_PROXY of this shell to the stage pod (on exec stdin, never its spec)'}),
     bwlimit: Flags.string({description: 'Cap the bandwidth of everything the push sends from this machine, all streams together: 8MiB, 500KiB, 50Mbit (per second); off for no cap [default: none]'}),
     compress: Flags.string({description: 'Gzip copy streams (exec v5 servers): auto = text/CSV files, only on a link measured slow; on = everything; off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
@@ -114,7 +115,7 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       parallel: f.parallel,
       compress: f.compress as CompressMode,
       bwlimit: f.bwlimit === undefined ? undefined : bwlimitFlag(f.bwlimit),
-      remote: isRemoteSource(this.args.path) ? {endpointUrl: f['endpoint-url'], clusterEndpointUrl: f['cluster-endpoint-url'], caBundle: f['ca-bundle'], forwardProxy: f['forward-proxy']} : undefined,
+      remote: isRemoteSource(this.args.path) ? {endpointUrl: f['endpoint-url'], clusterEndpointUrl: f['cluster-endpoint-url'], caBundle: f['ca-bundle'], forwardProxy: f['forward-proxy'], sha256: f.sha256} : undefined,
       guardTarget: (t, ns) => this.guardTarget(t, ns, {dryRun: f['dry-run'], signal: this.interruption.signal}),
     }
     const {doc, panel} = await pushDataset(opts, this.interruption, {note: (s) => this.note(s), warn: (s) => this.warnLine(s), cacheDir: this.config.cacheDir})

@@ -22,7 +22,7 @@ export async function openRemote(o: PushOptions, ctx: PushContext, onProgress?: 
   if (ctx.remote || !o.remote) return
   const src = parseSourceUrl(o.plan.path)
   ctx.remote = await openRemoteDataset(src, o.remote, o.signal, onProgress)
-  ctx.remoteSkeletonPath = ctx.remote.source.kind === 'https' ? `${ctx.remote.skeleton}/${[...ctx.remote.listed.keys()][0]}` : ctx.remote.skeleton
+  ctx.remoteSkeletonPath = ctx.remote.source.kind === 'https' && !ctx.remote.archive ? `${ctx.remote.skeleton}/${[...ctx.remote.listed.keys()][0]}` : ctx.remote.skeleton
 }
 
 export function remoteValidateStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
