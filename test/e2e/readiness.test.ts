@@ -36,21 +36,24 @@ async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs
 const jmPods = () => sandbox().store.list(PODS, {namespace: NS, labelSelector: 'app=manager'}).items.filter((p) => !p.metadata.deletionTimestamp)
 const isReady = (p: any) => (p?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')
 
-/** Points the jobs-manager's readiness probe at `path` and replaces its pod, as a rollout would; returns the new pod's name. */
-async function rollProbe(probePath: string): Promise<string> {
+const podsOf = (app: string) => sandbox().store.list(PODS, {namespace: NS, labelSelector: `app=${app}`}).items.filter((p) => !p.metadata.deletionTimestamp)
+
+/** Sets a Deployment's readiness probe and replaces its pod, as a rollout would; returns the new Running pod's name. */
+async function rollProbe(deployment: string, app: string, probe: object): Promise<string> {
   const sb = sandbox()
-  const old = jmPods().map((p) => p.metadata.name)
-  sb.store.update(DEPLOYMENTS, NS, JM, (d) => {
-    d.spec.template.spec.containers[0].readinessProbe = {httpGet: {port: 'http', path: probePath}, periodSeconds: 1, failureThreshold: 1}
+  const old = podsOf(app).map((p) => p.metadata.name)
+  sb.store.update(DEPLOYMENTS, NS, deployment, (d) => {
+    d.spec.template.spec.containers[0].readinessProbe = probe
   })
   for (const name of old) sb.store.delete(PODS, NS, name)
-  const pod = await until('a new Running jobs-manager pod', () => jmPods().find((p) => !old.includes(p.metadata.name) && p.status?.phase === 'Running'))
+  const pod = await until(`a new Running ${app} pod`, () => podsOf(app).find((p) => !old.includes(p.metadata.name) && p.status?.phase === 'Running'))
   return pod.metadata.name
 }
+const jmProbe = (probePath: string) => rollProbe(JM, 'manager', {httpGet: {port: 'http', path: probePath}, periodSeconds: 1, failureThreshold: 1})
 
 test('jobs-manager Running but its readiness probe failing: push, cluster info and doctor exit 8 with a next step; Ready again once the probe passes', async () => {
   const sb = sandbox()
-  const pod = await rollProbe('/no-such-health-path')
+  const pod = await jmProbe('/no-such-health-path')
   // the probe, not the port, decides: the kubelet reports why and keeps the pod out of Ready
   const ev = await until('an Unhealthy event', () => sb.store.list(EVENTS, {namespace: NS}).items.find((e) => e.involvedObject.name === pod && e.reason === 'Unhealthy'))
   assert.match(ev.message, /statuscode: 404/)
@@ -81,9 +84,27 @@ test('jobs-manager Running but its readiness probe failing: push, cluster info a
   assert.match(check.detail, /none Ready/)
 
   // a probe on the real health endpoint: Ready, and the CLI takes it again
-  await rollProbe('/healthz')
+  await jmProbe('/healthz')
   await until('jobs-manager Ready', () => isReady(jmPods()[0]))
   const ok = await cli(['cluster', 'info', '--json'])
   assert.equal(ok.code, 0, ok.stdout + ok.stderr)
   assert.equal(ok.json.jobs_manager.ready, true)
+})
+
+test('a mysql-client pod Running but not Ready (its probe failing): dataset list still reads it, as the CLI takes a Running one when none is Ready', async () => {
+  const sb = sandbox()
+  const chart = sb.store.get(DEPLOYMENTS, NS, 'mysql-client')!.spec.template.spec.containers[0].readinessProbe
+  const pod = await rollProbe('mysql-client', 'mysql-client', {exec: {command: ['false']}, periodSeconds: 1, failureThreshold: 1})
+  try {
+    await sb.mysql.ready()
+    await until('an Unhealthy event', () => sb.store.list(EVENTS, {namespace: NS}).items.some((e) => e.involvedObject.name === pod && e.reason === 'Unhealthy'))
+    assert.ok(!isReady(podsOf('mysql-client')[0]))
+    const list = await cli(['dataset', 'list', '--json'])
+    assert.equal(list.code, 0, list.stdout + list.stderr)
+    assert.ok(Array.isArray(list.json.datasets))
+  } finally {
+    await rollProbe('mysql-client', 'mysql-client', chart)
+    await sb.mysql.ready()
+  }
+  await until('mysql-client Ready again', () => isReady(podsOf('mysql-client')[0]))
 })

@@ -236,6 +236,7 @@ test('--verbose: the stack and its causes only with --verbose; no token, passwor
     noSecret(v.stdout + v.stderr)
   } finally {
     sb.faults.clear()
+    await sb.mysql.ready() // whatever test runs next finds the database back
   }
   assert.deepEqual(leftovers(sb), {pods: [], scratch: []})
 })

@@ -114,6 +114,8 @@ export function hostQuery(socketDir: string, password: string, sql: string): Pro
     p.stderr.on('data', (d) => (err += d))
     p.on('error', reject)
     p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(err.trim() || `mysql exited ${code}`))))
+    // a client that exits at once (no server on the socket yet) closes stdin first: its exit reports that, not EPIPE
+    p.stdin.on('error', () => {})
     p.stdin.end(sql)
   })
 }
