@@ -42,6 +42,8 @@ export class ReadinessWorker {
   private timer?: NodeJS.Timeout
   private inFlight = false
   private stopped = false
+  /** The initial delay is over (no probe runs before it, not even on a fault change). */
+  private started = false
 
   constructor(
     private readonly spec: ProbeSpec,
@@ -67,8 +69,6 @@ export class ReadinessWorker {
   probeNow(): void {
     if (!this.stopped && this.started) void this.probeOnce()
   }
-
-  private started = false
 
   private tick(): void {
     if (this.stopped) return
