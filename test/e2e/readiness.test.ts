@@ -9,6 +9,7 @@ import path from 'node:path'
 import {after, test} from 'node:test'
 
 import {leftovers, runCli, SAMPLES, sandboxPerFile} from './push-cli.js'
+import {until} from '../helpers/until.js'
 
 const sandbox = sandboxPerFile()
 const NS = 'tracebloc'
@@ -22,16 +23,6 @@ const cache = mkdtempSync(path.join(os.tmpdir(), 'tb-readiness-'))
 after(() => rmSync(cache, {recursive: true, force: true}))
 const env = {XDG_CACHE_HOME: cache, TRACEBLOC_STAGE_POD_TIMEOUT: '20', TRACEBLOC_POD_START_TIMEOUT: '20'}
 const cli = (args: string[]) => runCli([...args, '--kubeconfig', sandbox().kubeconfigPath], {env})
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 const jmPods = () => sandbox().store.list(PODS, {namespace: NS, labelSelector: 'app=manager'}).items.filter((p) => !p.metadata.deletionTimestamp)
 const isReady = (p: any) => (p?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')

@@ -11,6 +11,7 @@ import {Writable} from 'node:stream'
 import {after, test} from 'node:test'
 
 import {leftovers, runCli, SAMPLES, sandboxPerFile} from './push-cli.js'
+import {until} from '../helpers/until.js'
 
 const sandbox = sandboxPerFile()
 const NS = 'tracebloc'
@@ -27,16 +28,6 @@ const env = {XDG_CACHE_HOME: path.join(tmp, 'cache'), TRACEBLOC_STAGE_POD_TIMEOU
 const cli = (args: string[], extraEnv: Record<string, string> = {}) => runCli([...args, '--kubeconfig', sandbox().kubeconfigPath], {env: {...env, ...extraEnv}})
 const push = (table: string, args: string[] = [], src = CSV, category = 'tabular_classification', extraEnv: Record<string, string> = {}) =>
   cli(['dataset', 'push', src, '--table', table, '--category', category, '--json', ...args], extraEnv)
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
 
 /** The sandbox kubeconfig with its server moved to a port nothing listens on (and `userinfo` planted in the URL). */
 async function unreachableKubeconfig(userinfo = ''): Promise<string> {
