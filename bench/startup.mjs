@@ -45,14 +45,29 @@ const FAMILIES = [
   '--version',
   `ingest validate ${file}`,
   'autocomplete fish',
+  // help as a terminal gets it: rendered at its width (the lines above, off a terminal, print the text
+  // stored at build time); OCLIF_COLUMNS takes the rendering path a terminal takes
+  'OCLIF_COLUMNS=80 --help',
+  'OCLIF_COLUMNS=80 dataset',
+  'OCLIF_COLUMNS=80 dataset push --help',
+  'OCLIF_COLUMNS=80 cluster info --help',
 ]
-const commands = (arg('--cmd') ? [arg('--cmd')] : FAMILIES).map((c) => c.split(' '))
+/** `VAR=value … args`: the leading assignments become the run's environment. */
+const commands = (arg('--cmd') ? [arg('--cmd')] : FAMILIES).map((c) => {
+  const words = c.split(' ')
+  const env = {}
+  while (/^[A-Z_]+=/.test(words[0] ?? '')) {
+    const [k, v] = words.shift().split('=')
+    env[k] = v
+  }
+  return Object.assign(words, {env})
+})
 
 const cpuPreload = ['--import', pathToFileURL(path.join(root, 'bench/cpu-usage.mjs')).href]
 /** Wall time of one run and, from the preload, its CPU time (user + system), in ms. */
-const time = (args) => {
+const time = (args, env = {}) => {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, [...cpuPreload, ...args], {cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true'}})
+  const r = spawnSync(process.execPath, [...cpuPreload, ...args], {cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true', ...env}})
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
   if (r.status !== 0 && args[0] === bin) throw new Error(`tracebloc ${args.slice(1).join(' ')} exited ${r.status}: ${r.stderr}`)
   const cpu = /__cpu_us (\d+)\s*$/.exec(String(r.stderr))
@@ -65,16 +80,16 @@ const median = (xs) => {
 
 // Warm-up: fill the compile cache and the OS file cache, not counted.
 time(['-e', '0'])
-for (const c of commands) time([bin, ...c])
+for (const c of commands) time([bin, ...c], c.env)
 const bare = []
 const cli = commands.map(() => [])
 for (let i = 0; i < runs; i++) {
   bare.push(time(['-e', '0']))
-  commands.forEach((c, j) => cli[j].push(time([bin, ...c])))
+  commands.forEach((c, j) => cli[j].push(time([bin, ...c], c.env)))
 }
 const wall = (xs) => median(xs.map((x) => x.ms))
 const cpu = (xs) => median(xs.map((x) => x.cpu))
-const label = (c) => `tracebloc ${c.join(' ').replace(file, path.basename(file))}`
+const label = (c) => `${Object.entries(c.env).map(([k, v]) => `${k}=${v} `).join('')}tracebloc ${c.join(' ').replace(file, path.basename(file))}`
 const width = Math.max(...commands.map((c) => label(c).length), 'node -e 0'.length)
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${availableParallelism()} cores; medians over ${runs} runs`)
 // On a machine busier than its cores wall time also measures the scheduler: compare runs at a

@@ -21,3 +21,5 @@ for (const f of readdirSync(path.join(root, 'scripts')).filter((f) => /^gen-.*\.
   run(process.execPath, [path.join(root, 'scripts', f)])
 }
 run(process.execPath, [path.join(root, 'node_modules/oclif/bin/run.js'), 'manifest'])
+// help text for runs off a terminal, rendered from the manifest just written
+run(process.execPath, [path.join(root, 'scripts/cache-help-text.mjs')])

@@ -60,7 +60,17 @@ const before = snapshot()
 
 const runDir = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-tests-'))
 const args = process.argv.slice(2)
-const files = args.length > 0 ? args : globSync('test/**/*.test.ts', {cwd: root}).sort()
+// node's own options (e.g. --test-name-pattern=…) go before the files wherever they were written:
+// after a file node takes them as more file patterns and runs every case
+const options = []
+const named = []
+for (let i = 0; i < args.length; i++) {
+  if (!args[i].startsWith('-')) named.push(args[i])
+  // `--option value`: a value is whatever follows that is not a test file
+  else if (!args[i].includes('=') && i + 1 < args.length && !args[i + 1].startsWith('-') && !args[i + 1].endsWith('.ts')) options.push(args[i], args[++i])
+  else options.push(args[i])
+}
+const files = named.length > 0 ? named : globSync('test/**/*.test.ts', {cwd: root}).sort()
 // kubectl only when a test file that drives it runs (they find it by PATH; .tools/bin goes first)
 if (files.some((f) => /kubectl|link\.test|sandbox-e2e/.test(f))) ensureKubectl()
 const res = spawnSync(process.execPath, [
@@ -71,6 +81,7 @@ const res = spawnSync(process.execPath, [
   '--test-timeout=300000',
   '--test-reporter=spec', '--test-reporter-destination=stdout',
   '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+  ...options,
   ...files,
 ], {cwd: root, stdio: 'inherit', env: {
   ...process.env,

@@ -9,7 +9,8 @@ import {createPrivateKey, generateKeyPairSync, sign} from 'node:crypto'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parseArgs} from 'node:util'
+
+import {parseOptions} from './cli-args.mjs'
 
 export function signSums(sumsFile, privatePem) {
   const sig = sign(null, readFileSync(sumsFile), createPrivateKey(privatePem)).toString('base64')
@@ -26,13 +27,17 @@ export function generateKey(dir) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const {values} = parseArgs({options: {sums: {type: 'string'}, key: {type: 'string'}, 'generate-key': {type: 'string'}}})
+  const values = parseOptions('sign-sums', {sums: {type: 'string'}, key: {type: 'string'}, 'generate-key': {type: 'string'}}, 'sign-sums.mjs --sums <SHA256SUMS> [--key <private.pem>] | --generate-key <dir>')
   try {
     if (values['generate-key']) {
       const {privateFile, publicFile} = generateKey(values['generate-key'])
       console.log(`wrote ${privateFile} (store it as the TRACEBLOC_RELEASE_SIGNING_KEY secret, then delete it) and ${publicFile} (add it to RELEASE_KEYS in src/lib/upgrade/verify.ts)`)
     } else {
-      if (!values.sums) throw new Error('--sums <SHA256SUMS file> is required')
+      if (!values.sums) {
+        console.error('sign-sums: --sums <SHA256SUMS file> is required')
+        console.error('usage: sign-sums.mjs --sums <SHA256SUMS> [--key <private.pem>] | --generate-key <dir>')
+        process.exit(2)
+      }
       const pem = values.key ? readFileSync(values.key, 'utf8') : process.env.TRACEBLOC_RELEASE_SIGNING_KEY
       if (!pem) console.log('::warning::no release signing key (TRACEBLOC_RELEASE_SIGNING_KEY): SHA256SUMS.sig not written')
       else console.log(`wrote ${signSums(values.sums, pem)}`)

@@ -1,6 +1,8 @@
 // The wrong-cluster guard with two sandboxes side by side: one kubeconfig context first points at A,
 // then is repointed at B. Writes through it refuse (naming both clusters) until --i-know-the-target;
 // --expect-cluster and TRACEBLOC_EXPECT_CLUSTER pin the target; reading commands never refuse.
+// Each case has its own record of where the context last wrote (its own XDG_STATE_HOME), made by a
+// real push where it needs one, so every case runs alone and in any order.
 import assert from 'node:assert/strict'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -29,11 +31,22 @@ after(async () => {
 const uid = (sb: Sandbox) => sb.store.get({group: '', version: 'v1', resource: 'namespaces'}, undefined, 'kube-system')!.metadata.uid as string
 /** The one kubeconfig the tests use: its context `sandbox` points at `sb` (as if someone repointed it). */
 const pointAt = (sb: Sandbox) => writeFileSync(kc, readFileSync(sb.kubeconfigPath), {mode: 0o600})
-const env = (extra: Record<string, string> = {}) => ({XDG_STATE_HOME: path.join(home, 'state'), XDG_CACHE_HOME: path.join(home, 'cache'), TRACEBLOC_STAGE_POD_TIMEOUT: '30', ...extra})
+let state = ''
+/** A new, empty record of targets for the case that calls it. */
+const freshState = () => (state = mkdtempSync(path.join(home, 'state-')))
+const env = (extra: Record<string, string> = {}) => ({XDG_STATE_HOME: state, XDG_CACHE_HOME: path.join(home, 'cache'), TRACEBLOC_STAGE_POD_TIMEOUT: '30', ...extra})
 const push = (table: string, extra: string[] = [], e: Record<string, string> = {}) =>
   runCli(['dataset', 'push', TABULAR, '--table', table, '--category', 'tabular_classification', '--kubeconfig', kc, '--detach', ...extra], {env: env(e)})
 const stagePods = (sb: Sandbox) => sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: 'tracebloc', labelSelector: 'tracebloc.io/component=stage-pod'}).items.length
 const jobs = (sb: Sandbox) => sb.store.list({group: 'batch', version: 'v1', resource: 'jobs'}, {namespace: 'tracebloc'}).items.length
+/** A fresh record in which the context last wrote to `sb`, by a real push through it. */
+let seeds = 0
+const lastWroteTo = async (sb: Sandbox) => {
+  freshState()
+  pointAt(sb)
+  const r = await push(`guard_seed${++seeds}`, ['--json'])
+  assert.equal(r.code, 0, r.stdout + r.stderr)
+}
 
 test('two sandboxes have different kube-system UIDs', () => {
   assert.match(uid(a), /^[0-9a-f-]{36}$/)
@@ -41,6 +54,7 @@ test('two sandboxes have different kube-system UIDs', () => {
 })
 
 test('first write to a cluster is allowed with one line; the identity is in cluster info, the dry-run plan and --json', async () => {
+  freshState()
   pointAt(a)
   const info = await runCli(['cluster', 'info', '--kubeconfig', kc, '--json'], {env: env()})
   assert.equal(info.json.cluster_uid, uid(a))
@@ -61,6 +75,7 @@ test('first write to a cluster is allowed with one line; the identity is in clus
 })
 
 test('the context repointed at another cluster: push, delete and cancel refuse before writing, naming both clusters', async () => {
+  await lastWroteTo(a)
   pointAt(b)
   const before = {pods: stagePods(b), jobs: jobs(b)}
   const r = await push('guard_t', ['--json'])
@@ -85,6 +100,7 @@ test('the context repointed at another cluster: push, delete and cancel refuse b
 })
 
 test('reading commands never refuse', async () => {
+  await lastWroteTo(a)
   pointAt(b)
   for (const args of [['cluster', 'info'], ['dataset', 'list'], ['dataset', 'runs'], ['doctor']]) {
     const r = await runCli([...args, '--kubeconfig', kc, '--json'], {env: env()})
@@ -93,21 +109,24 @@ test('reading commands never refuse', async () => {
 })
 
 test('--expect-cluster and TRACEBLOC_EXPECT_CLUSTER pin the target', async () => {
+  await lastWroteTo(a)
   pointAt(b)
+  const jobsBefore = jobs(b)
   const wrong = await push('guard_pin', ['--expect-cluster', uid(a).slice(0, 8), '--json'])
   assert.equal(wrong.code, 3, wrong.stdout)
   assert.equal(wrong.json.reason, 'unexpected_cluster')
   const wrongEnv = await push('guard_pin', ['--json'], {TRACEBLOC_EXPECT_CLUSTER: uid(a).slice(0, 8)})
   assert.equal(wrongEnv.json.reason, 'unexpected_cluster')
-  assert.equal(jobs(b), 0)
+  assert.equal(jobs(b), jobsBefore)
   // pinned to B, the write goes ahead even though the context last wrote to A
   const right = await push('guard_pin', ['--json'], {TRACEBLOC_EXPECT_CLUSTER: uid(b).slice(0, 8)})
   assert.equal(right.code, 0, right.stdout + right.stderr)
 })
 
 test('--i-know-the-target writes, and the context is remembered at its new cluster', async () => {
+  await lastWroteTo(b)
+  // back at A is a change
   pointAt(a)
-  // the pinned run above moved the record to B: back at A is a change again
   const refused = await push('guard_ok', ['--json'])
   assert.equal(refused.json.reason, 'cluster_changed')
   const ok = await push('guard_ok', ['--i-know-the-target'])

@@ -137,7 +137,7 @@ test('bad input: one line, the documented exit code, nothing left behind', async
     ['s3://acme-ml/broken/', [], {}, 3, /reference images that are not in images\/: "dog3\.jpeg"/],
     ['s3://acme-ml/cats-dogs/', [], {AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'tb-none', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent'}, 5, /credentials/i],
     ['s3://acme-ml/cats-dogs/', [], {AWS_SECRET_ACCESS_KEY: 'not-the-secret'}, 5, /credentials|signature|denied/i],
-    ['https://example.invalid/data.tar.gz', [], {}, 2, /archives over https:\/\/ are not supported yet/],
+    ['https://example.invalid/data.rar', [], {}, 2, /an https:\/\/ source must be a \.csv file or an archive/],
   ]
   for (const [src, extra, more, code, msg] of cases) {
     const r = await push(src, 'bad_input', ['--category', 'image_classification', ...extra], more)
@@ -147,6 +147,29 @@ test('bad input: one line, the documented exit code, nothing left behind', async
   }
   assert.equal(stagePods().length, 0)
   assert.deepEqual(staging().filter((e) => e.startsWith('bad_input')), [])
+})
+
+test('access denied names the IAM action; a wrong region names the right one; exit codes 5 and 2, nothing left', async (c) => {
+  if (skip) return c.skip(skip)
+  const cases: Array<[Record<string, unknown>, number, string, RegExp, RegExp]> = [
+    [{denyActions: ['s3:ListBucket']}, 5, 'access_denied', /^access denied: s3:ListBucket on s3:\/\/acme-ml/, /grant s3:ListBucket/],
+    [{denyActions: ['s3:GetObject']}, 5, 'access_denied', /^access denied: s3:GetObject on s3:\/\/acme-ml\/cats-dogs\/labels_file_sample\.csv$/, /grant s3:GetObject/],
+    [{bucketRegion: 'eu-west-1'}, 2, 'wrong_region', /^s3:\/\/acme-ml is in region eu-west-1, not us-east-1$/, /AWS_REGION=eu-west-1/],
+  ]
+  try {
+    for (const [fault, code, reason, msg, hint] of cases) {
+      sb.faults.set({objectStore: fault})
+      const r = await push('s3://acme-ml/cats-dogs/', 'denied', ['--category', 'image_classification'])
+      assert.equal(r.code, code, `${JSON.stringify(fault)}: ${r.stderr}${r.stdout}`)
+      assert.equal(r.json.reason, reason, r.json.error)
+      assert.match(r.json.error, msg)
+      assert.match(r.json.hint, hint)
+    }
+  } finally {
+    sb.faults.clear()
+  }
+  assert.equal(stagePods().length, 0)
+  assert.deepEqual(staging().filter((e) => e.startsWith('denied')), [])
 })
 
 test('Ctrl-C during the pull: exit 130, no stage pod or lock left, verified objects kept; the next push completes', async (c) => {

@@ -9,6 +9,7 @@ import {after, test} from 'node:test'
 
 import {runCli, SAMPLES, sandboxPerFile} from './push-cli.js'
 import {cliOnPty, hasPty} from './pty.js'
+import {until} from '../helpers/until.js'
 
 const sandbox = sandboxPerFile()
 const CSV = path.join(SAMPLES, 'tabular_classification/tabular_classification_sample_in_csv_format.csv')
@@ -34,16 +35,6 @@ function machine() {
 
 /** The CLI on a pseudo-terminal, answering its first `[y/N]` prompt. */
 const onPty = (args: string[], env: Record<string, string>, answer: string) => cliOnPty(args, {env, prompt: '[y/N]', answers: [answer], idleSeconds: 90})
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
 
 const jobPods = (job: string) => sandbox().store.list(PODS, {namespace: 'tracebloc', labelSelector: `job-name=${job}`}).items
 
@@ -89,7 +80,6 @@ test('push --detach → runs shows it running → Ctrl-C on logs leaves it runni
     // the human table row of this run
     const human = await m.cli(['dataset', 'runs'])
     assert.match(human.stdout, /^.*runs_live\s+tabular_classification\s+train\s+succeeded\s+.*\s+ingest-job-\S+\s+8\/8$/m)
-
 
   } finally {
     sb.faults.clear()

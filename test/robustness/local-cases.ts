@@ -146,6 +146,7 @@ export const FLAG_CASES: LocalCase[] = [
   f('--parallel 17', img(['--parallel', '17']), 2, /Expected an integer less than or equal to 16/),
   f('--parallel abc', img(['--parallel', 'abc']), 2, /Expected an integer/),
   f('bad --compress', img(['--compress', 'max']), 2, /Expected --compress=max to be one of/),
+  f('bad --bwlimit', img(['--bwlimit', '8Mb']), 2, /--bwlimit: "8Mb": unknown unit "Mb"; use a number and a unit per second/),
   f('bad --idempotency-key', img(['--idempotency-key', 'not a key!']), 2, /--idempotency-key must be a valid label value/),
   f('--idempotency-key of 64 characters', img(['--idempotency-key', 'k'.repeat(64)]), 2, /--idempotency-key must be a valid label value/),
   f('bad --image-digest', img(['--image-digest', 'sha256:abc']), 2, /--image-digest must be sha256:<64 lowercase hex>/),

@@ -16,15 +16,7 @@ import {startApiServer, MemoryStore, type ApiServer} from '../sandbox/apiserver/
 import {Faults} from '../sandbox/faults.js'
 import {kubeconfigYaml} from '../sandbox/kubeconfig.js'
 import {deleteTerminatingPods, LocalRuntime, runningPod} from './local-runtime.js'
-
-/** Poll `fn` until it holds; fails after the deadline instead of hanging. */
-async function until(what: string, fn: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+import {until} from '../helpers/until.js'
 
 const NS = 'tracebloc'
 const PODS = {group: '', version: 'v1', resource: 'pods'}

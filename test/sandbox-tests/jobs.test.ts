@@ -9,6 +9,7 @@ import {after, before, test} from 'node:test'
 
 import {startSandbox, type Sandbox} from '../sandbox/index.js'
 import type {KObject} from '../sandbox/types.js'
+import {until} from '../helpers/until.js'
 
 const JOBS = {group: 'batch', version: 'v1', resource: 'jobs'}
 const PODS = {group: '', version: 'v1', resource: 'pods'}
@@ -21,16 +22,6 @@ before(async () => {
   ca = Buffer.from(cfg.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8')
 })
 after(() => sb?.stop())
-
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 function job(name: string, script: string): void {
   sb.store.create(JOBS, {

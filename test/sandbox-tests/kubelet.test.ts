@@ -9,6 +9,7 @@ import {after, afterEach, before, test} from 'node:test'
 import {startSandbox, type Sandbox} from '../sandbox/index.js'
 import {ALPINE_BUSYBOX, BUSYBOX, isAlpine320OrLater} from '../sandbox/kubelet/rootfs.js'
 import type {KObject} from '../sandbox/types.js'
+import {until} from '../helpers/until.js'
 
 const PODS = {group: '', version: 'v1', resource: 'pods'}
 const EVENTS = {group: '', version: 'v1', resource: 'events'}
@@ -38,14 +39,6 @@ function pod(spec: Partial<KObject['spec']> & {command?: string[]; image?: strin
 }
 
 const get = (name: string) => sb.store.get(PODS, 'tracebloc', name)
-async function until<T>(what: string, fn: () => T | undefined | false): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = fn()
-    if (v) return v
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 const events = (name: string) => sb.store.list(EVENTS, {namespace: 'tracebloc'}).items.filter((e) => e.involvedObject.name === name).map((e) => `${e.reason}: ${e.message}`)
 const ready = (p: KObject | undefined) => p?.status?.conditions?.some((c: KObject) => c.type === 'Ready' && c.status === 'True')
 

@@ -12,6 +12,7 @@ import WebSocket from 'ws'
 import {startSandbox, type Sandbox} from '../sandbox/index.js'
 import {REPO_ROOT} from '../sandbox/kubelet/rootfs.js'
 import type {KObject} from '../sandbox/types.js'
+import {until} from '../helpers/until.js'
 
 const NS = 'tracebloc'
 const PODS = {group: '', version: 'v1', resource: 'pods'}
@@ -34,15 +35,6 @@ afterEach(() => sb.faults.clear())
 async function saToken(sa: string, namespace = NS): Promise<string> {
   const tr = await core.createNamespacedServiceAccountToken({name: sa, namespace, body: {spec: {audiences: [], expirationSeconds: 3600}}})
   return tr.status!.token!
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const v = await fn()
-    if (v) return v
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 const isReady = (p: k8s.V1Pod) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false

@@ -7,6 +7,7 @@ import {PassThrough} from 'node:stream'
 import {test} from 'node:test'
 import {startSandbox} from '../sandbox/index.js'
 import type {KObject} from '../sandbox/types.js'
+import {until} from '../helpers/until.js'
 
 const PODS = {group: '', version: 'v1', resource: 'pods'}
 
@@ -27,14 +28,6 @@ function leftovers(marker: string, bwrapChildren = true): string[] {
     }
   }
   return out
-}
-
-async function until(what: string, fn: () => unknown): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (fn()) return
-    await new Promise((r) => setTimeout(r, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 test('stop() kills every process it started: containers, restarting containers, execs, escaped sessions; a deadline kill leaves nothing', async () => {

@@ -69,6 +69,14 @@ export interface ObjectStoreFaults {
   clockSkewSeconds?: number
   /** Pods created from now on get no path to the store (a NetworkPolicy denying egress). */
   noPodEgress?: boolean
+  /** The identity lacks these IAM actions: `s3:ListBucket` (listing, HeadBucket), `s3:GetObject` (object GET/HEAD) → 403 AccessDenied. */
+  denyActions?: string[]
+  /**
+   * The buckets live in this region: a request signed for another is refused with 400
+   * AuthorizationHeaderMalformed "… the region 'X' is wrong; expecting 'Y'" and, as MinIO and Ceph do,
+   * no x-amz-bucket-region header.
+   */
+  bucketRegion?: string
 }
 
 export class Faults {

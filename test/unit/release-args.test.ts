@@ -13,6 +13,7 @@ const SCRIPTS: Array<[string, string]> = [
   ['fetch-node', '--print-pins'],
   ['homebrew-formula', '--sums'],
   ['scoop-manifest', '--out'],
+  ['sign-sums', '--sums'],
 ]
 
 const node = (script: string, args: string[]) =>

@@ -8,6 +8,7 @@ import {after, test} from 'node:test'
 
 import {parseSince} from '../../src/commands/dataset/logs.js'
 import {MAX_RECENT_RUNS, RecentRuns} from '../../src/lib/runs/cache.js'
+import {progressFromLog} from '../../src/lib/runs/cancel.js'
 import {runFromJob} from '../../src/lib/runs/jobs.js'
 
 const dirs: string[] = []
@@ -84,4 +85,13 @@ test('--since: h/m/s durations; anything else is bad input (exit 2)', () => {
   assert.equal(parseSince('5m'), 300)
   assert.equal(parseSince('1h30m'), 5400)
   for (const bad of ['', '10', 'm', '1d', '-5m']) assert.throws(() => parseSince(bad), (e: {exitCode?: number}) => e.exitCode === 2, bad)
+})
+
+test('progress of a cancelled run: the last complete `Ingesting records: … | n/N` of the log, counts with commas', () => {
+  const bar = (n: string, total: string) => `Ingesting records:  40%|####      | ${n}/${total} [00:02<00:03, 99.1it/s]`
+  assert.deepEqual(progressFromLog(`start\n${bar('1,000', '2,500')}\r${bar('2,000', '2,500')}\nINFO done\n`), {processed: 2000, total: 2500})
+  // a later line without figures does not hide the last one that has them
+  assert.deepEqual(progressFromLog(`${bar('7', '9')}\nIngesting records: (starting)\n`), {processed: 7, total: 9})
+  assert.deepEqual(progressFromLog('no progress here\n'), {})
+  assert.deepEqual(progressFromLog(''), {})
 })

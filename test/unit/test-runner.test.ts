@@ -14,9 +14,9 @@ const FIXTURE = 'test/fixtures/runner/mixed.fixture.ts'
 const realHome = mkdtempSync(path.join(os.tmpdir(), 'tb-runner-home-'))
 after(() => rmSync(realHome, {recursive: true, force: true}))
 
-function runner(env: Record<string, string>) {
+function runner(env: Record<string, string>, args: string[] = [FIXTURE]) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^TRACEBLOC_TEST_|^NODE_TEST_CONTEXT$|^XDG_/.test(k)))
-  const r = spawnSync(process.execPath, [path.join(root, 'scripts/run-tests.mjs'), FIXTURE], {
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts/run-tests.mjs'), ...args], {
     cwd: root, encoding: 'utf8', timeout: 120_000, env: {...clean, HOME: realHome, USERPROFILE: realHome, ...env},
   })
   const lines = r.stdout.trimEnd().split('\n')
@@ -30,6 +30,14 @@ test('the closing line counts skips, suites and todos included, and each is list
   assert.match(r.out, /^ {2}- needs a tool: frobnicator is not installed$/m)
   assert.match(r.out, /^ {2}- a whole group: the sandbox runs on Linux only$/m)
   assert.match(r.out, /^ {2}- later: todo: not written yet$/m)
+})
+
+test('--test-name-pattern picks one case wherever it is written, with = or as two words', () => {
+  for (const args of [[FIXTURE, '--test-name-pattern=^passes$'], [FIXTURE, '--test-name-pattern', '^passes$'], ['--test-name-pattern=^passes$', FIXTURE]]) {
+    const r = runner({}, args)
+    // the skipped cases are filtered out, not run: only the one named is counted
+    assert.equal(r.last, '1 passed, 0 failed / 0 skipped', `${args.join(' ')}: ${r.out}`)
+  }
 })
 
 test('TRACEBLOC_TEST_STRICT_SKIPS=1: a skip is a failure unless its reason is a listed platform skip', () => {

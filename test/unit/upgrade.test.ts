@@ -7,6 +7,7 @@ import {after, describe, test} from 'node:test'
 import {detectInstall, upgradeCommand} from '../../src/lib/upgrade/channel.js'
 import {DAY_MS, decide, quietReason} from '../../src/lib/upgrade/notice.js'
 import {parseSums, sumsVersion, tarballEntry} from '../../src/lib/upgrade/releases.js'
+import {pemBlocks} from '../../src/lib/upgrade/verify.js'
 import {compareVersions} from '../../src/lib/upgrade/version.js'
 
 const work = mkdtempSync(path.join(tmpdir(), 'tracebloc-upgrade-unit-'))
@@ -75,4 +76,12 @@ describe('update notice', () => {
     assert.deepEqual(decide({checked_at: now - DAY_MS, latest: '0.2.0', notified_at: now - DAY_MS}, '0.1.0', now), {notice: '0.2.0', check: true})
     assert.deepEqual(decide({checked_at: now, latest: '0.1.0'}, '0.1.0', now), {notice: undefined, check: false})
   })
+})
+
+test('trusted keys file: every PEM public-key block, a broken block before a good one dropped', () => {
+  const block = (b: string) => `-----BEGIN PUBLIC KEY-----\n${b}\n-----END PUBLIC KEY-----`
+  assert.deepEqual(pemBlocks(`# ours\n${block('AAA')}\ntext\n${block('BBB')}\n`, 'PUBLIC KEY'), [block('AAA'), block('BBB')])
+  assert.deepEqual(pemBlocks(`-----BEGIN PUBLIC KEY-----\nbroken\n${block('CCC')}`, 'PUBLIC KEY'), [block('CCC')])
+  assert.deepEqual(pemBlocks(`${block('DDD')}\n-----BEGIN PUBLIC KEY-----\nno end`, 'PUBLIC KEY'), [block('DDD')])
+  assert.deepEqual(pemBlocks('-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----', 'PUBLIC KEY'), [])
 })

@@ -5,10 +5,11 @@ import {clusterFlags, envMs, writeFlags} from '../../lib/command/cluster-flags.j
 import {canPrompt} from '../../lib/process/input.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
 import {printable} from '../../lib/output/printable.js'
-import {cancelReport, cancelRun, type CancelJson} from '../../lib/runs/cancel.js'
+import {cancelReport, cancelRun, clearTableLock, type CancelJson} from '../../lib/runs/cancel.js'
 import {CANCEL_PERMISSIONS, requireRunPermissions} from '../../lib/runs/permissions.js'
 import {resolveRun, type RunInfo} from '../../lib/runs/jobs.js'
 import {runTarget} from '../../lib/runs/target.js'
+import {isTableName} from '../../lib/schema/table-name.js'
 import {DEFAULT_STAGE_IMAGE} from '../../lib/pvc/stage-pod.js'
 
 export type {CancelJson} from '../../lib/runs/cancel.js'
@@ -42,21 +43,26 @@ export default class DatasetCancel extends BaseCommand<typeof DatasetCancel> {
       const {t, namespace, cache, release} = await runTarget(f, this.config.cacheDir, {arg: this.args.run, needRelease: true, signal: sig.signal})
       await requireRunPermissions(t, namespace, CANCEL_PERMISSIONS, sig.signal)
       await this.guardTarget(t, namespace, {signal: sig.signal})
-      const resolved = await resolveRun(t, namespace, this.args.run, cache, sig.signal)
-      const doc = await cancelRun(t, resolved, {
+      // --clear-lock for a table no run names: the lock alone (what doctor suggests for a stale lock)
+      const resolved = await resolveRun(t, namespace, this.args.run, cache, sig.signal).catch((error: unknown) => {
+        if (f['clear-lock'] && error instanceof CliError && error.reason === 'run_not_found' && isTableName(this.args.run)) return undefined
+        throw error
+      })
+      const options = {
         namespace,
         cache,
         serviceAccount: release!.ingestorSA,
         stageImage: f['stage-image'],
         clearLock: f['clear-lock'],
-        confirm: async (run) => f.yes || this.confirm(run, sig.signal),
+        confirm: async (run: RunInfo) => f.yes || this.confirm(run, sig.signal),
         cancelTimeoutMs: envMs('TRACEBLOC_CANCEL_TIMEOUT', 90),
         podReadyTimeoutMs: envMs('TRACEBLOC_STAGE_POD_TIMEOUT', 120),
         signal: sig.signal,
-        note: (s) => this.note(s),
-        trace: (s) => this.trace(s),
-      })
-      if (!this.jsonEnabled() && (doc.status === 'cancelled' || doc.status === 'already_cancelled')) for (const l of cancelReport(doc)) this.out(l)
+        note: (s: string) => this.note(s),
+        trace: (s: string) => this.trace(s),
+      }
+      const doc = resolved ? await cancelRun(t, resolved, options) : await clearTableLock(t, this.args.run!, options)
+      if (!this.jsonEnabled() && doc.status !== 'declined' && doc.status !== 'already_finished') for (const l of cancelReport(doc)) this.out(l)
       return doc
     } finally {
       sig.release()

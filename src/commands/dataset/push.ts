@@ -7,6 +7,7 @@ import {CATEGORIES} from '../../lib/local/categories.js'
 import {parseSchemaFlag, parseSize} from '../../lib/local/flags.js'
 import {parseSampleFlag} from '../../lib/local/sample.js'
 import {CliError, ExitCode} from '../../lib/output/errors.js'
+import {parseRate} from '../../lib/output/rate.js'
 import type {PushOptions} from '../../lib/pipeline/context.js'
 import type {PushJson} from '../../lib/pipeline/document.js'
 import {fullPushCommand} from '../../lib/pipeline/plan.js'
@@ -58,7 +59,9 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
     'endpoint-url': Flags.string({description: 'S3-compatible endpoint for an s3:// source (MinIO, Ceph RGW, R2, Wasabi) [default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL]'}),
     'cluster-endpoint-url': Flags.string({description: 'The same store as the cluster reaches it, when that differs from --endpoint-url (URLs are signed for it)'}),
     'ca-bundle': Flags.string({description: 'PEM file of CAs to trust for the store, here and in the stage pod [default: AWS_CA_BUNDLE]'}),
+    sha256: Flags.string({description: 'sha256 (64 hex digits) of an https:// CSV or archive; the stage pod checks the download against it [default: its line in a SHA256SUMS beside the URL, when there is one]'}),
     'forward-proxy': Flags.boolean({description: 'Hand HTTPS_PROXY/HTTP_PROXY/NO_PROXY of this shell to the stage pod (on exec stdin, never its spec)'}),
+    bwlimit: Flags.string({description: 'Cap the bandwidth of everything the push sends from this machine, all streams together: 8MiB, 500KiB, 50Mbit (per second); off for no cap [default: none]'}),
     compress: Flags.string({description: 'Gzip copy streams (exec v5 servers): auto = text/CSV files, only on a link measured slow; on = everything; off = never', options: ['auto', 'on', 'off'], default: 'auto'}),
   }
 
@@ -111,11 +114,19 @@ export default class DatasetPush extends BaseCommand<typeof DatasetPush> {
       podStartTimeoutMs: envMs('TRACEBLOC_POD_START_TIMEOUT', 300),
       parallel: f.parallel,
       compress: f.compress as CompressMode,
-      remote: isRemoteSource(this.args.path) ? {endpointUrl: f['endpoint-url'], clusterEndpointUrl: f['cluster-endpoint-url'], caBundle: f['ca-bundle'], forwardProxy: f['forward-proxy']} : undefined,
+      bwlimit: f.bwlimit === undefined ? undefined : bwlimitFlag(f.bwlimit),
+      remote: isRemoteSource(this.args.path) ? {endpointUrl: f['endpoint-url'], clusterEndpointUrl: f['cluster-endpoint-url'], caBundle: f['ca-bundle'], forwardProxy: f['forward-proxy'], sha256: f.sha256} : undefined,
       guardTarget: (t, ns) => this.guardTarget(t, ns, {dryRun: f['dry-run'], signal: this.interruption.signal}),
     }
     const {doc, panel} = await pushDataset(opts, this.interruption, {note: (s) => this.note(s), warn: (s) => this.warnLine(s), cacheDir: this.config.cacheDir})
     for (const l of panel) this.out(l)
     return doc
   }
+}
+
+/** Bytes per second, or undefined for no cap (`off`); a value that is not a rate is exit 2. */
+function bwlimitFlag(text: string): number | undefined {
+  const {bytesPerSecond, problem} = parseRate(text)
+  if (problem !== undefined) throw new CliError(`--bwlimit: ${problem}`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_flag'})
+  return bytesPerSecond
 }

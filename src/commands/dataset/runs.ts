@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {validateDatasetName} from '../../lib/catalog/names.js'
 import {BaseCommand} from '../../lib/command/base.js'
 import {clusterFlags} from '../../lib/command/cluster-flags.js'
 import {printable} from '../../lib/output/printable.js'
@@ -8,7 +9,7 @@ import {style} from '../../lib/output/style.js'
 import {RecentRuns} from '../../lib/runs/cache.js'
 import {requireRunPermissions, RUNS_PERMISSIONS} from '../../lib/runs/permissions.js'
 import {findLeftovers, type Leftover, listRuns, type RunInfo} from '../../lib/runs/jobs.js'
-import {clusterCache, runTarget} from '../../lib/runs/target.js'
+import {clusterCache, requireClientWhenEmpty, runTarget} from '../../lib/runs/target.js'
 import {summaryJson} from '../../lib/watch/outcome.js'
 
 export interface RunsJson {
@@ -35,6 +36,7 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
 
   async run(): Promise<RunsJson> {
     const f = this.flags
+    if (f.table !== undefined) validateDatasetName(f.table, '--table')
     let namespace: string | undefined
     let t: import('../../lib/cluster/kube.js').ClusterTarget
     let cache: RecentRuns
@@ -48,6 +50,7 @@ export default class DatasetRuns extends BaseCommand<typeof DatasetRuns> {
     const context = t.context
     await requireRunPermissions(t, namespace ?? '', RUNS_PERMISSIONS)
     const runs = await listRuns(t, {namespace, table: f.table, cache, context})
+    if (runs.length === 0 && namespace && f.namespace) await requireClientWhenEmpty(t)
     const leftovers = namespace ? await findLeftovers(t, namespace) : []
     this.render(runs, leftovers, namespace)
     return {

@@ -110,6 +110,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       : [style.red('Error: ') + redact(firstLine(err.message))]
     if (isCliError(err) && err.hint) lines.push('  ' + style.dim('→ ') + redact(err.hint))
     if (verbose && err.stack) lines.push(style.dim(redact(err.stack)))
+    // --verbose: what led to it too (a wrapped API, MySQL or guard failure), each redacted like the message
+    for (let c = (err as {cause?: unknown}).cause, depth = 0; verbose && c !== undefined && depth < 5; c = (c as {cause?: unknown}).cause, depth++) {
+      lines.push(style.dim(redact(`Caused by: ${c instanceof Error ? (c.stack ?? c.message) : String(c)}`)))
+    }
     process.stderr.write(lines.join('\n') + '\n')
     // Swallow: exit code is set; oclif must not print the error a second time.
     return undefined

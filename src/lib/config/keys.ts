@@ -2,6 +2,7 @@
 // profile value reaches every command that has that flag (cluster flags on every cluster command,
 // the push flags on `dataset push`).
 import {CliError, ExitCode} from '../output/errors.js'
+import {parseRate} from '../output/rate.js'
 
 export interface SettingKey {
   name: string
@@ -11,6 +12,8 @@ export interface SettingKey {
   /** Allowed values (else any non-empty string). */
   options?: string[]
   integer?: {min: number; max: number}
+  /** A further check of a string value: the problem, or undefined when it fits. */
+  check?: (raw: string) => string | undefined
 }
 
 export const SETTING_KEYS: readonly SettingKey[] = [
@@ -20,6 +23,7 @@ export const SETTING_KEYS: readonly SettingKey[] = [
   {name: 'stage-image', env: ['TRACEBLOC_STAGE_IMAGE'], description: 'image of the stage pod (dataset push)'},
   {name: 'parallel', env: ['TRACEBLOC_PARALLEL'], description: 'parallel copy streams (dataset push)', integer: {min: 1, max: 16}},
   {name: 'compress', env: ['TRACEBLOC_COMPRESS'], description: 'gzip copy streams (dataset push)', options: ['auto', 'on', 'off']},
+  {name: 'bwlimit', env: ['TRACEBLOC_BWLIMIT'], description: 'bandwidth cap of a push, e.g. 8MiB or 50Mbit (dataset push)', check: (raw) => parseRate(raw).problem},
   {name: 'intent', env: ['TRACEBLOC_INTENT'], description: 'dataset intent (dataset push)', options: ['train', 'test']},
   {name: 'expect-cluster', env: ['TRACEBLOC_EXPECT_CLUSTER'], description: 'the cluster a push must land on, when a command checks it'},
 ]
@@ -47,5 +51,7 @@ export function checkValue(key: SettingKey, raw: unknown): {value?: SettingValue
   }
   if (typeof raw !== 'string' || raw.trim() === '') return {problem: `${key.name} must be a non-empty string, got ${JSON.stringify(raw)}`}
   if (key.options && !key.options.includes(raw)) return {problem: `${key.name} must be one of ${key.options.join(', ')}, got ${JSON.stringify(raw)}`}
+  const problem = key.check?.(raw)
+  if (problem !== undefined) return {problem: `${key.name}: ${problem}`}
   return {value: raw}
 }

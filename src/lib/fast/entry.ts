@@ -10,16 +10,17 @@ import {readFileSync} from 'node:fs'
 
 import {unexpectedErrorLine} from '../output/errors.js'
 import {redact} from '../output/redact.js'
+import type {PackageJson} from './help.js'
 import {hooksAllowFastPath} from './hooks.js'
 
 const GLOBAL_FLAGS = new Set(['--json', '--verbose'])
 
 export async function runFast(argv: string[], root: URL): Promise<boolean> {
   if (process.env.TRACEBLOC_FAST_PATH === '0') return false
-  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {version: string; oclif: Record<string, unknown>}
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as PackageJson
   // A lifecycle hook the fast paths would skip (./hooks.ts): let oclif run the command and its hooks.
   if (!hooksAllowFastPath(pkg)) return false
-  if (await answersHelp(argv, root)) return true
+  if (await answersHelp(argv, root, pkg)) return true
   if (argv.length === 2 && argv[0] === 'autocomplete' && argv[1] === 'fish') {
     const {runFastFish} = await import('./fish.js')
     return runFastFish(root)
@@ -73,11 +74,16 @@ export async function runFast(argv: string[], root: URL): Promise<boolean> {
 }
 
 /** Help (`--help`, `-h`, a bare topic, no arguments) from the manifests: src/lib/fast/help.ts. */
-async function answersHelp(argv: string[], root: URL): Promise<boolean> {
+async function answersHelp(argv: string[], root: URL, pkg: PackageJson): Promise<boolean> {
   if (argv.includes('--')) return false
   const flagged = argv.some((a) => a === '--help' || a === '-h')
   const bare = argv.length === 0 || argv.every((a) => !a.startsWith('-'))
   if (!flagged && !(bare && argv.length <= 2)) return false
+  // off a terminal, the text rendered at build time (./help-cache.ts); else rendered now
+  const {cachedHelp} = await import('./help-cache.js')
+  const cached = await cachedHelp(argv, root, pkg)
+  if (cached === 'printed') return true
+  if (cached === 'not-help') return false
   const {runFastHelp} = await import('./help.js')
   return runFastHelp(argv, root)
 }

@@ -47,3 +47,15 @@ export function ago(epoch?: number, now = Date.now()): string {
 export function isoSeconds(d: Date | string | number = new Date()): string {
   return new Date(d).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
+
+/**
+ * `s` without leading and trailing runs of `ch` (a scan: `/-+$/` and the like retry the run from every
+ * position, quadratic on a long run that does not reach the end).
+ */
+export function trimChar(s: string, ch: string, ends: 'both' | 'end' = 'both'): string {
+  let a = 0
+  let b = s.length
+  if (ends === 'both') while (a < b && s[a] === ch) a++
+  while (b > a && s[b - 1] === ch) b--
+  return s.slice(a, b)
+}

@@ -34,6 +34,8 @@ export interface PushOptions {
   /** Parallel exec streams for staging (default: measured, StreamGovernor). */
   parallel?: number
   compress?: CompressMode
+  /** `--bwlimit`: bytes per second for everything the push sends from this machine, all streams together. */
+  bwlimit?: number
   /** The `dataset push` command for the whole dataset, shown after a --sample push. */
   fullPushCommand?: string
   /** The wrong-cluster guard: called once connected, before anything is written; throws to refuse. */

@@ -30,6 +30,8 @@ export interface PushJson {
   rows?: number
   /** Distinct rows (each one record in the table), when counted. */
   distinct_rows?: number
+  /** `--bwlimit` (or the profile's `bwlimit`): the cap on everything the push sent from this machine. */
+  bwlimit?: {bytes_per_second: number}
   staged?: {
     files: number
     bytes: number
@@ -89,6 +91,7 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
     rows: plan?.rows,
     distinct_rows: plan?.distinctRows,
     bytes: plan?.totalBytes,
+    ...(o.bwlimit ? {bwlimit: {bytes_per_second: o.bwlimit}} : {}),
     staged: st
       ? {
           files: st.files,

@@ -51,6 +51,7 @@ export function retryCommand(o: PushOptions, category?: string): string {
   add('--category', p.category ?? category)
   if (p.intent && p.intent !== 'train') add('--intent', p.intent)
   add('--label-column', p.labelColumn)
+  add('--bwlimit', o.bwlimit === undefined ? undefined : `${o.bwlimit}B`)
   add('--target-size', p.targetSize?.join('x'))
   add('--min-size', p.minSize?.join('x'))
   add('--schema', p.schema ? Object.entries(p.schema).map(([c, t]) => `${c}:${t}`).join(',') : undefined)

@@ -15,6 +15,8 @@ import {execInPod, shQuote} from '../cluster/exec.js'
 import type {SampleInfo} from '../local/index.js'
 import {humanBytes, humanDuration} from '../output/format.js'
 import {style} from '../output/style.js'
+import {humanRate} from '../output/rate.js'
+import {throttled, TokenBucket} from '../staging/bandwidth.js'
 import {HashCache} from '../staging/hash-cache.js'
 import {isCompressible, MANIFEST_NAME, parseManifest, planStaging, type HashedEntry} from '../staging/manifest.js'
 import {stagingPaths} from '../pvc/paths.js'
@@ -46,7 +48,9 @@ export interface DryRunPlan {
   checks: {local: string[]; cluster: string[]}
   ingest_config: Record<string, unknown>
   link?: {bytes_per_second: number; probe_bytes: number; seconds: number; method: string}
-  /** Wire bytes at the measured rate of one stream (parallel streams may go faster). */
+  /** `--bwlimit` (bytes per second): the ETA is at this rate when the link is faster. */
+  bwlimit?: {bytes_per_second: number}
+  /** Wire bytes at the measured rate of one stream (parallel streams may go faster), or at the cap when lower. */
   eta_seconds?: number
   sample?: SampleInfo
 }
@@ -67,7 +71,7 @@ export function planStep(o: PushOptions): ListrTask<PushContext> {
       timed(c, 'stage', async () => {
         c.dryRunPlan = await dryRunPlan(o, c, (s) => (task.output = s))
         const p = c.dryRunPlan
-        task.title = `Planned: send ${p.totals.send_files} of ${p.totals.files} files, ${humanBytes(p.totals.wire_bytes)} on the wire${p.eta_seconds === undefined ? '' : `, about ${humanDuration(p.eta_seconds)}`}`
+        task.title = `Planned: send ${p.totals.send_files} of ${p.totals.files} files, ${humanBytes(p.totals.wire_bytes)} on the wire${p.eta_seconds === undefined ? '' : `, about ${humanDuration(p.eta_seconds)}`}${p.bwlimit ? ` (capped at ${humanRate(p.bwlimit.bytes_per_second)})` : ''}`
       }),
   }
 }
@@ -100,7 +104,7 @@ export async function dryRunPlan(o: PushOptions, c: PushContext, status: (s: str
       needs.push(`reading the staged copy and measuring the link in jobs-manager pod ${pod} failed (${(error as Error).message.split('\n')[0]}): every file is counted as sent, no ETA`)
     }
   } else {
-    needs.push('which files the staged copy already holds (every file is counted as sent)', 'the link rate and the ETA', 'whether the dataset already exists', 'the release, client-pvc, permissions and jobs-manager checks')
+    needs.push('which files the staged copy already holds (every file is counted as sent)', o.bwlimit ? 'the link rate (the ETA is at the --bwlimit cap)' : 'the link rate and the ETA', 'whether the dataset already exists', 'the release, client-pvc, permissions and jobs-manager checks')
   }
 
   // 3. Local hashes of the files the staged copy lists (as a push does before deciding).
@@ -157,9 +161,17 @@ export async function dryRunPlan(o: PushOptions, c: PushContext, status: (s: str
     totals,
     checks: checksFor(plan.category, plan.family),
     ingest_config: plan.config,
-    ...(link ? {link, eta_seconds: Math.round(totals.wire_bytes / Math.max(1, link.bytes_per_second))} : {}),
+    ...(link ? {link} : {}),
+    ...(o.bwlimit ? {bwlimit: {bytes_per_second: o.bwlimit}} : {}),
+    ...(etaRate(link, o.bwlimit) ? {eta_seconds: Math.round(totals.wire_bytes / etaRate(link, o.bwlimit)!)} : {}),
     ...(plan.sample ? {sample: plan.sample} : {}),
   }
+}
+
+/** The rate the ETA is at: the measured link, the cap when that is lower, or the cap alone without a link. */
+function etaRate(link: DryRunPlan['link'], cap: number | undefined): number | undefined {
+  if (!link) return cap
+  return Math.max(1, cap ? Math.min(cap, link.bytes_per_second) : link.bytes_per_second)
 }
 
 /** One exec uploading PROBE_BYTES into `head -c N > /dev/null`, timed from the first byte sent to the command's end. */
@@ -171,7 +183,8 @@ async function probeLink(o: PushOptions, c: PushContext): Promise<DryRunPlan['li
     namespace: c.release!.namespace,
     pod: c.jobsManagerPod!,
     command: ['/bin/sh', '-c', `head -c ${PROBE_BYTES} > /dev/null && echo done`],
-    stdin,
+    // the probe is bytes sent from this machine too: under --bwlimit it stays within the cap
+    stdin: o.bwlimit ? throttled(stdin, new TokenBucket(o.bwlimit)) : stdin,
     onStdinProgress: () => (t0 ||= performance.now()),
     signal: o.signal,
   })
@@ -242,7 +255,9 @@ export function dryRunLines(p: DryRunPlan | undefined): string[] {
   }
   const t = p.totals
   out.push(`  transfer   send ${t.send_files} files (${humanBytes(t.send_bytes)})${t.unchanged_files ? `, ${t.unchanged_files} unchanged (${humanBytes(t.unchanged_bytes)})` : ''}${t.compressed_files ? `, ${t.compressed_files} gzipped` : ''}; about ${humanBytes(t.wire_bytes)} on the wire`)
-  if (p.link) out.push(`  link       ${humanBytes(p.link.bytes_per_second)}/s measured (${humanBytes(p.link.probe_bytes)} probe, ${p.link.method}) → ETA about ${humanDuration(p.eta_seconds ?? 0)} for one stream`)
+  const capped = p.bwlimit !== undefined && (!p.link || p.bwlimit.bytes_per_second < p.link.bytes_per_second)
+  if (p.link) out.push(`  link       ${humanBytes(p.link.bytes_per_second)}/s measured (${humanBytes(p.link.probe_bytes)} probe, ${p.link.method})${capped ? '' : ` → ETA about ${humanDuration(p.eta_seconds ?? 0)} for one stream`}`)
+  if (p.bwlimit) out.push(`  cap        ${humanRate(p.bwlimit.bytes_per_second)} (--bwlimit, all streams together)${capped ? ` → ETA about ${humanDuration(p.eta_seconds ?? 0)}` : ': the link is slower'}`)
   out.push('  checks     ' + p.checks.local.join('; ') + style.dim(' (done)'))
   out.push('  then       ' + p.checks.cluster.join('; '))
   if (!p.cluster.reachable) {

@@ -152,7 +152,14 @@ function readOr(file: string): string {
   }
 }
 
-/** redact() plus the secret-named keys of `KEY=value` lines (env dumps in logs). */
+/** A variable name that says it holds a secret. */
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL/
+
+/**
+ * redact() plus the secret-named keys of `KEY=value` lines (env dumps in logs). The name is matched first and
+ * tested on its own: one pattern with the keywords between two `[A-Z0-9_]*` backtracks quadratically on a
+ * long run of capitals from the cluster.
+ */
 function redactText(s: string): string {
-  return redact(s).replace(/\b([A-Z][A-Z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?)[A-Z0-9_]*=)\S+/g, `$1${MASK}`)
+  return redact(s).replace(/\b([A-Z][A-Z0-9_]*=)(\S+)/g, (all, name: string) => (SECRET_NAME.test(name) ? `${name}${MASK}` : all))
 }

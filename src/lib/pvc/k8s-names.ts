@@ -20,6 +20,8 @@ export function tableLabelValue(table: string): string {
     .replace(/[^-A-Za-z0-9_.]/g, '')
     .replace(/^[^A-Za-z0-9]+/, '')
     .slice(0, 63 - hash.length - 1)
-    .replace(/[^A-Za-z0-9]+$/, '')
-  return `${core || 't'}-${hash}`
+  // a label value ends alphanumeric: drop the tail that is not (a scan, not `/[^A-Za-z0-9]+$/`)
+  let end = core.length
+  while (end > 0 && !/[A-Za-z0-9]/.test(core[end - 1]!)) end--
+  return `${core.slice(0, end) || 't'}-${hash}`
 }

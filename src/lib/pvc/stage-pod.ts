@@ -6,7 +6,7 @@ import {apiFailure, ClusterTarget, sleep, withApiRetry} from '../cluster/kube.js
 import {SHARED_PVC} from '../cluster/discovery.js'
 import {SHARED_MOUNT} from './paths.js'
 import {CliError, ExitCode} from '../output/errors.js'
-import {isoSeconds} from '../output/format.js'
+import {isoSeconds, trimChar} from '../output/format.js'
 import {tableLabelValue} from './k8s-names.js'
 
 export const DEFAULT_STAGE_IMAGE = 'alpine:3.20@sha256:d9e853e87e55526f6b2917df91a2115c36dd7c696a35be12163d44e6e2a4b6bc'
@@ -18,7 +18,7 @@ export const STAGE_CONTAINER = 'stage'
 type V1Pod = import('@kubernetes/client-node').V1Pod
 
 export function stagePodName(table: string): string {
-  const seg = table.toLowerCase().replace(/_/g, '-').replace(/[^a-z0-9-]/g, '').replace(/^-+|-+$/g, '').slice(0, 30).replace(/-+$/, '') || 'tbl'
+  const seg = trimChar(trimChar(table.toLowerCase().replace(/_/g, '-').replace(/[^a-z0-9-]/g, ''), '-').slice(0, 30), '-', 'end') || 'tbl'
   return `tracebloc-stage-${seg}-${randomBytes(4).toString('hex')}`
 }
 

@@ -66,3 +66,12 @@ export async function httpsGetRange(url: string, start: number, end: number, o: 
   if (r.status === 200) throw new CliError(`${redact(url.split('?')[0])}: the server ignores Range requests`, {exitCode: ExitCode.BAD_INPUT, reason: 'no_ranges'})
   throw statusError(r.status, url)
 }
+
+/** A small optional file (SHA256SUMS): its bytes, or undefined when the server has none for us (404, 403). */
+export async function httpsGetSmall(url: string, maxBytes: number, o: HttpsOptions = {}): Promise<Buffer | undefined> {
+  const r = await request(url, 'GET', {}, o)
+  if ([401, 403, 404, 410].includes(r.status)) return undefined
+  if (r.status !== 200) throw statusError(r.status, url)
+  if (r.body.length > maxBytes) throw new CliError(`${redact(url.split('?')[0])} is larger than ${maxBytes} bytes`, {exitCode: ExitCode.BAD_INPUT, reason: 'object_too_large'})
+  return r.body
+}

@@ -14,8 +14,9 @@ import type {DatasetPlan, PlanOptions} from '../local/index.js'
 import type {Layout} from '../local/layout.js'
 import {mapLimit} from '../local/map-limit.js'
 import {CliError, ExitCode, isCliError} from '../output/errors.js'
+import {type ArchiveIndex, archiveKind, type ArchiveKind, archiveRoot, readZipIndex, readZipMember, scanTar} from './archive.js'
 import type {ObjectFacts} from './facts.js'
-import {httpsFacts, httpsGetRange} from './https.js'
+import {httpsFacts, type HttpsFacts, httpsGetRange, httpsGetSmall} from './https.js'
 import type {RemoteBucket, StoreOptions} from './s3.js'
 import type {RemoteSource} from './url.js'
 
@@ -34,6 +35,21 @@ export interface RemoteOptions extends StoreOptions {
   caBundle?: string
   /** Forward HTTPS_PROXY / NO_PROXY of this machine to the stage pod. */
   forwardProxy?: boolean
+  /** sha256 the user vouches for, of a single https:// object (`--sha256`). */
+  sha256?: string
+}
+
+/** An https:// archive read like the folder inside it. */
+export interface RemoteArchive {
+  kind: ArchiveKind
+  url: string
+  /** The archive's size (Content-Length): pulled, then unpacked beside itself on the PVC. */
+  size: number
+  /** The folder inside the archive the dataset starts at ('' for the archive's top). */
+  root: string
+  index: ArchiveIndex
+  /** tar: every image's header, probed as the stream passed it (the bytes are gone by now). */
+  probes?: Map<string, ImageProbe>
 }
 
 /** One object of the dataset: where it lands in the staged copy and how to fetch it. */
@@ -58,6 +74,13 @@ export interface RemoteDataset {
   bytesRead: number
   /** Which checks ran on every object and which on a sample. */
   checks: {everyObject: string[]; sampled: string[]; sampleSize: number; images: number}
+  archive?: RemoteArchive
+  /** sha256 the downloaded https:// object must have (`--sha256` or a SHA256SUMS file beside it). */
+  sha256?: string
+  /** Where that sha256 came from, for messages. */
+  sha256From?: string
+  /** TLS options for https:// reads. */
+  https?: {caBundle?: string}
 }
 
 const badInput = (message: string, hint: string, reason: string) => new CliError(message, {exitCode: ExitCode.BAD_INPUT, hint, reason})
@@ -67,14 +90,19 @@ export async function openRemoteDataset(src: RemoteSource, o: RemoteOptions, sig
   const skeleton = mkdtempSync(path.join(os.tmpdir(), 'tracebloc-remote-'))
   const ds: RemoteDataset = {source: src, display: src.display, skeleton, listed: new Map(), bytesRead: 0, checks: {everyObject: [], sampled: [], sampleSize: 0, images: 0}}
   try {
+    if (o.sha256 !== undefined && src.kind !== 'https') throw badInput('--sha256 is for an https:// source', 'drop it: s3:// and gs:// objects are checked against the store\'s own ETag and checksums', 'bad_flag')
     if (src.kind === 'https') {
       const file = decodeURIComponent(new URL(src.url).pathname.split('/').pop() ?? '')
-      if (/\.(tar|tgz|tar\.gz|zip)$/i.test(file)) {
-        throw badInput(`${src.display}: archives over https:// are not supported yet`, 'unpack it into a bucket (s3:// or gs://), or serve the CSV itself', 'unsupported_source')
-      }
-      if (!/\.csv$/i.test(file)) throw badInput(`${src.display}: an https:// source must be a .csv file`, 'pass the URL of the CSV (tabular data), or a bucket prefix for a folder dataset', 'unsupported_source')
+      const kind = archiveKind(file)
+      if (!kind && !/\.csv$/i.test(file)) throw badInput(`${src.display}: an https:// source must be a .csv file or an archive (.tar, .tar.gz, .tgz, .zip)`, 'pass the URL of the CSV (tabular data) or of an archive of the dataset folder, or a bucket prefix', 'unsupported_source')
+      ds.https = {caBundle: o.caBundle}
       const facts = await httpsFacts(src.url, {caBundle: o.caBundle, signal})
       if (facts.size === 0) throw badInput(`${src.display} is empty (0 bytes)`, 'check the URL', 'empty_source')
+      await expectedSha256(ds, src.url, file, o, signal)
+      if (kind) {
+        await openArchive(ds, kind, src.url, facts, o, signal, onProgress)
+        return ds
+      }
       if (facts.size > MAX_SMALL_BYTES) throw badInput(`${src.display} is larger than ${MAX_SMALL_BYTES} bytes`, 'split the table', 'object_too_large')
       const body = await httpsGetRange(src.url, 0, facts.size - 1, {caBundle: o.caBundle, signal})
       ds.bytesRead += body.length
@@ -127,6 +155,90 @@ export async function openRemoteDataset(src: RemoteSource, o: RemoteOptions, sig
   }
 }
 
+/** `--sha256`, else the file's line in a SHA256SUMS beside the URL (when the server has one). */
+async function expectedSha256(ds: RemoteDataset, url: string, file: string, o: RemoteOptions, signal?: AbortSignal): Promise<void> {
+  if (o.sha256 !== undefined) {
+    if (!/^[0-9a-fA-F]{64}$/.test(o.sha256)) throw badInput('--sha256 must be 64 hex digits', 'pass the output of sha256sum for the file', 'bad_flag')
+    ds.sha256 = o.sha256.toLowerCase()
+    ds.sha256From = '--sha256'
+    return
+  }
+  const u = new URL(url)
+  u.search = ''
+  u.pathname = u.pathname.replace(/[^/]*$/, 'SHA256SUMS')
+  const sums = await httpsGetSmall(u.href, 16 * 1024 * 1024, {caBundle: o.caBundle, signal})
+  if (!sums) return
+  ds.bytesRead += sums.length
+  for (const line of sums.toString('utf8').split('\n')) {
+    // `sha256sum` writes "<hex>  <name>" (text) or "<hex> *<name>" (binary)
+    const m = /^([0-9a-fA-F]{64}) [ *](.+?)\r?$/.exec(line)
+    if (m && (m[2] === file || m[2] === `./${file}`)) {
+      ds.sha256 = m[1]!.toLowerCase()
+      ds.sha256From = 'SHA256SUMS'
+      return
+    }
+  }
+}
+
+const SMALL_FILE = (rel: string) => {
+  const parts = rel.split('/')
+  return parts.length === 1 ? /\.csv$/i.test(rel) || rel === 'tokenizer.json' : TEXT_DIRS.has(parts[0]!)
+}
+const IMAGE_FILE = (rel: string) => rel.includes('/') && IMAGE_DIRS.has(rel.slice(0, rel.indexOf('/')))
+
+/** Indexes an archive (zip: its central directory; tar: one streamed read) and writes the skeleton from it. */
+async function openArchive(ds: RemoteDataset, kind: ArchiveKind, url: string, facts: HttpsFacts, o: RemoteOptions, signal?: AbortSignal, onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void): Promise<void> {
+  const ho = {caBundle: o.caBundle, signal}
+  const probes = new Map<string, ImageProbe>()
+  onProgress?.({phase: kind === 'zip' ? 'Reading the archive\'s index' : 'Reading the archive (tar has no index: one streamed pass)'})
+  // while a tar streams by its root is not known yet: a member counts as needed under either reading
+  const rels = (name: string) => [name, name.slice(name.indexOf('/') + 1)]
+  const index =
+    kind === 'zip'
+      ? await readZipIndex(url, facts.size, ds.display, ho)
+      : await scanTar(url, kind === 'tgz', ds.display, {keep: (name) => (rels(name).some(SMALL_FILE) ? MAX_SMALL_BYTES : rels(name).some(IMAGE_FILE) ? HEAD_READS.at(-1)! : 0), onMember: (name, body) => probeTarImage(ds, name, body, probes)}, ho)
+  ds.bytesRead += index.bytesRead
+  if (kind !== 'zip' && ds.sha256 && index.sha256 !== ds.sha256) throw sha256Mismatch(ds)
+  const root = archiveRoot(index.entries)
+  ds.archive = {kind, url, size: facts.size, root, index, probes: kind === 'zip' ? undefined : probes}
+  // one version for every member: the archive's own (a changed archive is pulled again whole)
+  const tag = `a:${facts.etag ?? index.sha256 ?? ds.sha256 ?? `${facts.size}-${facts.lastModified ?? ''}`}`.replace(/\s/g, '_')
+  for (const e of index.entries) {
+    if (root && !e.name.startsWith(`${root}/`)) continue
+    ds.listed.set(root ? e.name.slice(root.length + 1) : e.name, {key: e.name, size: e.size, etag: tag})
+  }
+  if (ds.listed.size === 0) throw badInput(`${ds.display} holds no files`, 'check the archive', 'empty_source')
+  let n = 0
+  await mapLimit([...ds.listed.keys()], 8, async (rel) => {
+    const l = ds.listed.get(rel)!
+    if (SMALL_FILE(rel)) {
+      if (l.size > MAX_SMALL_BYTES) throw badInput(`${ds.display}: ${rel} is larger than ${MAX_SMALL_BYTES} bytes`, 'split the table', 'object_too_large')
+      let body = index.bodies.get(l.key)
+      if (!body) {
+        const r = await readZipMember(url, index.entries.find((e) => e.name === l.key)!, ho)
+        ds.bytesRead += r.read
+        body = r.body
+      }
+      place(ds.skeleton, rel, body)
+      if (++n % 100 === 0) onProgress?.({phase: 'Reading the CSV and text files', files: n, bytes: ds.bytesRead})
+    } else if (IMAGE_FILE(rel)) place(ds.skeleton, rel, '')
+  })
+}
+
+/** tar: an image is probed as it streams by (its first bytes only), so every image is checked, not a sample. */
+async function probeTarImage(ds: RemoteDataset, name: string, body: Buffer, probes: Map<string, ImageProbe>): Promise<void> {
+  if (!IMAGE_FILE(name) && !IMAGE_FILE(name.slice(name.indexOf('/') + 1))) return
+  const file = path.join(ds.skeleton, `.probe${path.extname(name)}`)
+  writeFileSync(file, body)
+  probes.set(name, await probeImage(file))
+  rmSync(file, {force: true})
+  ds.archive?.index.bodies.delete(name)
+}
+
+export function sha256Mismatch(ds: RemoteDataset): CliError {
+  return new CliError(`${ds.display} does not match its sha256 from ${ds.sha256From ?? 'the source'}`, {exitCode: ExitCode.STAGING, reason: 'sha256_mismatch', hint: 'the file changed or the checksum is wrong: fix one of them and push again; nothing was swapped in'})
+}
+
 function place(root: string, rel: string, body: string | Buffer): void {
   const p = path.join(root, ...rel.split('/'))
   mkdirSync(path.dirname(p), {recursive: true})
@@ -153,6 +265,14 @@ export function remoteLayoutHook(ds: RemoteDataset, signal?: AbortSignal): NonNu
     }
     if (images.length > 0) everyObject.push('a non-zero size')
     const nonEmpty = images.filter(({f}) => f.size > 0)
+    const probes = ds.archive?.probes
+    if (probes) {
+      // a tar: every image was probed as the archive streamed through this machine
+      for (const {d, f} of nonEmpty) f.header = probes.get(ds.listed.get(`${d}/${f.name}`)?.key ?? '') ?? {ok: false, reason: 'unreadable', detail: 'not read'}
+      if (images.length > 0) everyObject.push('image header (type, resolution)')
+      ds.checks = {everyObject, sampled: [], sampleSize: 0, images: images.length}
+      return
+    }
     const sample = stratifiedSample(nonEmpty, HEADER_SAMPLE)
     await mapLimit(sample, 16, async ({d, f}) => {
       const rel = `${d}/${f.name}`
@@ -197,14 +317,23 @@ export function stratifiedSample<T extends {f: {name: string; size: number}}>(it
 }
 
 async function readHeader(ds: RemoteDataset, key: string, size: number, file: string, signal?: AbortSignal): Promise<ImageProbe> {
-  const get = (n: number) => (ds.bucket ? ds.bucket.getRange(key, 0, Math.min(size, n) - 1, signal) : httpsGetRange(key, 0, Math.min(size, n) - 1, {signal}))
+  const a = ds.archive
+  const get = async (n: number): Promise<Buffer> => {
+    if (ds.bucket) return ds.bucket.getRange(key, 0, Math.min(size, n) - 1, signal)
+    if (!a) return httpsGetRange(key, 0, Math.min(size, n) - 1, {...ds.https, signal})
+    // tar: the prefix kept while the archive streamed by; zip: the member's first bytes by range
+    if (a.kind !== 'zip') return (a.index.bodies.get(key) ?? Buffer.alloc(0)).subarray(0, n)
+    const r = await readZipMember(a.url, a.index.entries.find((e) => e.name === key)!, {...ds.https, signal}, Math.min(size, n))
+    ds.bytesRead += r.read
+    return r.body
+  }
   let p: ImageProbe = {ok: false, reason: 'unreadable', detail: 'not read'}
   for (const n of HEAD_READS) {
     const body = await get(n)
-    ds.bytesRead += body.length
+    if (!a) ds.bytesRead += body.length
     writeFileSync(file, body)
     p = await probeImage(file)
-    if (p.ok || body.length >= size || !/ends|truncated/.test(p.detail)) break
+    if (p.ok || body.length >= size || a?.kind === 'tar' || a?.kind === 'tgz' || !/ends|truncated/.test(p.detail)) break
   }
   return p
 }
@@ -222,8 +351,9 @@ export function remoteObjects(ds: RemoteDataset, plan: DatasetPlan): RemoteObjec
 /** Local messages name skeleton paths: show the source URL instead. */
 export function showSource(error: unknown, ds: RemoteDataset): unknown {
   if (!isCliError(error)) return error
-  const base = ds.display.endsWith('/') || ds.source.kind === 'https' ? ds.display : `${ds.display}/`
-  const swap = (s: string) => s.split(`${ds.skeleton}${path.sep}`).join(ds.source.kind === 'https' ? base.slice(0, base.lastIndexOf('/') + 1) : base).split(ds.skeleton).join(ds.display)
+  const single = ds.source.kind === 'https' && !ds.archive
+  const base = ds.display.endsWith('/') || single ? ds.display : `${ds.display}/`
+  const swap = (s: string) => s.split(`${ds.skeleton}${path.sep}`).join(single ? base.slice(0, base.lastIndexOf('/') + 1) : base).split(ds.skeleton).join(ds.display)
   error.message = swap(error.message)
   if (error.hint) (error as {hint?: string}).hint = swap(error.hint)
   return error

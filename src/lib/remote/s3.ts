@@ -8,6 +8,7 @@ import {readFileSync} from 'node:fs'
 import https from 'node:https'
 
 import {CliError, ExitCode} from '../output/errors.js'
+import {trimChar} from '../output/format.js'
 import {registerSecret} from '../output/redact.js'
 import {checksumHex, classifyEtag, type ObjectFacts} from './facts.js'
 import type {RemoteSource} from './url.js'
@@ -51,6 +52,11 @@ export interface RemoteBucket {
   getRange(key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer>
   /** The whole object, refusing one larger than maxBytes. */
   getSmall(key: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer>
+  /**
+   * Part size of a multipart object (the size of part 1): HEAD with partNumber=1, or, for a store that
+   * ignores partNumber on HEAD, the Content-Length of a GET of part 1 whose body is dropped unread.
+   */
+  partSize(key: string, size: number, signal?: AbortSignal): Promise<number | undefined>
   /** A presigned GET, valid for expiresSeconds; registered as a secret before it is returned. */
   presignGet(key: string, expiresSeconds: number): Promise<string>
 }
@@ -76,7 +82,7 @@ function checkEndpoint(url: string, what: string): string {
     throw new CliError(`${what} is not a URL: ${url}`, {exitCode: ExitCode.BAD_INPUT, hint: 'write it as https://host[:port]', reason: 'bad_endpoint'})
   }
   if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CliError(`${what} must be http:// or https://: ${url}`, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_endpoint'})
-  return url.replace(/\/+$/, '')
+  return trimChar(url, '/', 'end')
 }
 
 function gcsCredentials(env: NodeJS.ProcessEnv): {accessKeyId: string; secretAccessKey: string} {
@@ -120,7 +126,10 @@ export function storeFailure(error: unknown, action: string, what: string, endpo
   if (name === 'AccessDenied' || status === 403) {
     return new CliError(`access denied: ${action} on ${what}`, {exitCode: ExitCode.AUTH, hint: `grant ${action} on it to the identity in use (aws sts get-caller-identity)`, reason: 'access_denied', cause: error})
   }
-  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
+  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || name === 'IllegalLocationConstraintException' || status === 301) {
+    // S3 and most compatible stores name both regions in the message: "the region 'a' is wrong; expecting 'b'"
+    const m = /region '([a-z0-9-]+)' is wrong; expecting '([a-z0-9-]+)'/i.exec(e?.message ?? '')
+    if (m) return new CliError(`${what} is in region ${m[2]}, not ${m[1]}`, {exitCode: ExitCode.BAD_INPUT, hint: `set AWS_REGION=${m[2]} (or region = ${m[2]} in the profile)`, reason: 'wrong_region', cause: error})
     return new CliError(`${what} is in another region than the one in use`, {exitCode: ExitCode.BAD_INPUT, hint: 'set AWS_REGION to the bucket\'s region', reason: 'wrong_region', cause: error})
   }
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/i.test(net) || /certificate/i.test(e?.message ?? '')) {
@@ -192,9 +201,10 @@ export async function openBucket(src: Extract<RemoteSource, {kind: 's3' | 'gs'}>
         client = make(region)
       } else {
         let f: CliError | undefined = storeFailure(error, 's3:ListBucket', what, endpoint)
-        // a HEAD's 403 has no body: a one-key listing says whether the key is unknown, the signature
-        // wrong, or the access really denied
-        if (f.reason === 'access_denied') {
+        // a HEAD's 403 or 400 has no body: a one-key listing says whether the key is unknown, the
+        // signature wrong, the region wrong (and which is right), or the access really denied
+        const st = (error as {$metadata?: {httpStatusCode?: number}}).$metadata?.httpStatusCode
+        if (f.reason === 'access_denied' || st === 400) {
           try {
             await client.send(new ListObjectsV2Command({Bucket: src.bucket, MaxKeys: 1}))
             f = undefined
@@ -262,6 +272,19 @@ export async function openBucket(src: Extract<RemoteSource, {kind: 's3' | 'gs'}>
         return Buffer.from(await r.Body!.transformToByteArray())
       } catch (error) {
         if (error instanceof CliError) throw error
+        throw storeFailure(error, 's3:GetObject', keyWhat(key), endpoint)
+      }
+    },
+    async partSize(key, size, signal) {
+      try {
+        const h = await client.send(new HeadObjectCommand({Bucket: src.bucket, Key: key, PartNumber: 1}), {abortSignal: signal})
+        const n = Number(h.ContentLength ?? 0)
+        if (n > 0 && (n < size || h.PartsCount === 1)) return n
+        const r = await client.send(new GetObjectCommand({Bucket: src.bucket, Key: key, PartNumber: 1}), {abortSignal: signal})
+        ;(r.Body as {destroy?: () => void} | undefined)?.destroy?.()
+        const m = Number(r.ContentLength ?? 0)
+        return m > 0 ? m : undefined
+      } catch (error) {
         throw storeFailure(error, 's3:GetObject', keyWhat(key), endpoint)
       }
     },

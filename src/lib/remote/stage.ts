@@ -14,11 +14,12 @@ import type {ClusterTarget} from '../cluster/kube.js'
 import {CliError, ExitCode} from '../output/errors.js'
 import {checkStageableName, MANIFEST_NAME, manifestText} from '../staging/manifest.js'
 import type {StagingPaths} from '../pvc/paths.js'
+import type {TokenBucket} from '../staging/bandwidth.js'
 import type {StreamOptions} from '../staging/types.js'
 import {SWAP_UNVERIFIED, swapScript, VERIFIED_DIR} from '../staging/work-dir.js'
 import {remoteFailure, smallTar, Stager} from '../staging/stager.js'
 import {classifyEtag} from './facts.js'
-import type {RemoteDataset, RemoteObject} from './plan.js'
+import {type RemoteDataset, type RemoteObject, sha256Mismatch} from './plan.js'
 import {type PullEvent, pullIntoPod, type PullObject} from './pod-pull.js'
 import {MAX_PRESIGN_SECONDS} from './s3.js'
 
@@ -52,6 +53,8 @@ export interface RemoteStageOptions {
   /** Proxy settings forwarded to the pod (name → value). */
   proxy?: Record<string, string>
   parallel?: number
+  /** `--bwlimit`: the control uploads (lists, manifest) go through it. */
+  bandwidth?: TokenBucket
   signal?: AbortSignal
   recreatePod?: () => Promise<string>
   onNote?: (s: string) => void
@@ -97,7 +100,7 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
       throw new CliError((error as Error).message, {exitCode: ExitCode.BAD_INPUT, reason: 'bad_file_name'})
     }
   }
-  const s = new Stager({t: o.t, namespace: o.namespace, pod: o.pod, table: o.table, entries: [], paths: o.paths, recreatePod: o.recreatePod, signal: o.signal, onNote: o.onNote} as StreamOptions)
+  const s = new Stager({t: o.t, namespace: o.namespace, pod: o.pod, table: o.table, entries: [], paths: o.paths, recreatePod: o.recreatePod, signal: o.signal, onNote: o.onNote, bandwidth: o.bandwidth} as StreamOptions)
   const {dest, work, backup, lock, root} = o.paths
   const W = shQuote(work)
   const D = shQuote(dest)
@@ -157,8 +160,12 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
 
     // 3. Pull what is missing, straight from the store, verified in the pod: first, does it fit?
     if (toPull.length > 0) {
-      await checkFreeSpace(s, work, toPull.reduce((a, e) => a + e.size, 0))
-      await pullAll(o, s, toPull, result)
+      const need = toPull.reduce((a, e) => a + e.size, 0)
+      // an archive lands whole, then unpacks whole beside itself (members the plan does not use too,
+      // until they are dropped): both must fit before a byte is pulled
+      const a = o.ds.archive
+      await checkFreeSpace(s, work, a ? a.size + a.index.entries.reduce((n, e) => n + e.size, 0) : need)
+      await (o.ds.archive ? pullArchive(o, s, toPull, result) : pullAll(o, s, toPull, result))
     }
 
     // 4. The sha256 of every verified file not linked from the staged copy, and its size.
@@ -221,7 +228,10 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
 
 /** The PVC must hold what is about to be pulled (partial downloads counted as not yet there). */
 async function checkFreeSpace(s: Stager, work: string, bytes: number): Promise<void> {
-  const out = await s.sh(`df -Pk ${shQuote(work)} | awk 'NR == 2 { print $4 }'`, 'checking the free space on client-pvc')
+  // statfs through `stat -f` (free blocks × block size) needs no /proc/mounts; df is the fallback
+  const W = shQuote(work)
+  // of the deepest folder that exists (the work dir may not yet)
+  const out = await s.sh(`d=${W}; while [ ! -d "$d" ] && [ -n "$d" ]; do d=\${d%/*}; done; [ -n "$d" ] || d=/; f=$(stat -f -c '%a %S' "$d" 2>/dev/null | awk '{ printf "%.0f", $1 * $2 / 1024 }'); [ -n "$f" ] || f=$(df -Pk "$d" | awk 'NR == 2 { print $4 }'); echo "$f"`, 'checking the free space on client-pvc')
   const free = Number(out.trim()) * 1024
   if (!Number.isFinite(free) || out.trim() === '' || free >= bytes) return
   const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`
@@ -236,10 +246,15 @@ async function pullAll(o: RemoteStageOptions, s: Stager, toPull: RemoteObject[],
     const b = o.ds.bucket
     const url = b ? await b.presignGet(e.key, expires) : inCluster(e.key, o.clusterEndpointUrl)
     const etag = b ? classifyEtag(e.etag) : {etag: e.etag, etagKind: 'opaque' as const}
-    return {dest: e.stagedPath, url, facts: {size: e.size, ...etag, checksums: {}}}
+    // a multipart ETag is checkable only with the part size, which only the store can tell
+    const partSize = b && etag.etagKind === 'multipart' ? await b.partSize(e.key, e.size).catch(() => undefined) : undefined
+    if (etag.etagKind === 'multipart' && !partSize) sizeOnly.add(e.stagedPath)
+    return {dest: e.stagedPath, url, facts: {size: e.size, ...etag, checksums: {}}, partSize, sha256: b ? undefined : o.ds.sha256}
   }
+  const sizeOnly = new Set<string>()
   let pending = toPull
   let objects = await Promise.all(pending.map(sign))
+  if (sizeOnly.size > 0) o.onNote?.(`${sizeOnly.size} multipart object(s) are checked by size only: the store does not tell their part size, so their ETag cannot be recomputed (e.g. ${[...sizeOnly][0]})`)
   await checkReach(o, s, objects[0]!.url)
   const t0 = Date.now()
   let doneBytes = 0
@@ -270,8 +285,73 @@ async function pullAll(o: RemoteStageOptions, s: Stager, toPull: RemoteObject[],
       objects = await Promise.all(pending.map(sign))
       continue
     }
+    if (o.ds.sha256 && r.failed.some((f) => f.reason === 'mismatch')) throw sha256Mismatch(o.ds)
     throw pullFailure(r.failed.map((f) => ({name: pending[f.index]!.stagedPath, reason: f.reason})), o.ds.display)
   }
+}
+
+/** Work-dir name of a pulled archive: `.tb-*` names are the protocol's own and never swapped in. */
+const ARCHIVE_EXT = {tar: 'tar', tgz: 'tar.gz', zip: 'zip'} as const
+
+/**
+ * An archive: the pod pulls it whole (checked against the sha256 this machine streamed, or the one the
+ * user vouched for), lists and unpacks it with busybox, refuses anything but plain files and folders
+ * under the root, and moves each member the plan names to its staged path. The archive and the unpacked
+ * rest are removed, whatever happens.
+ */
+async function pullArchive(o: RemoteStageOptions, s: Stager, toPull: RemoteObject[], result: RemoteStageResult): Promise<void> {
+  const a = o.ds.archive!
+  const file = `.tb-archive.${ARCHIVE_EXT[a.kind]}`
+  const url = inCluster(a.url, o.clusterEndpointUrl)
+  const obj: PullObject = {dest: file, url, facts: {size: a.size, etag: '', etagKind: 'opaque', checksums: {}}, sha256: o.ds.sha256 ?? a.index.sha256}
+  await checkReach(o, s, url)
+  const t0 = Date.now()
+  const onEvent = (ev: PullEvent) => {
+    if (ev.type === 'retry') result.retries++
+    const sent = ev.type === 'done' ? ev.bytes : ev.type === 'inflight' ? Math.min(a.size, ev.bytes) : undefined
+    if (sent === undefined) return
+    const secs = (Date.now() - t0) / 1000
+    const rate = secs > 0 ? sent / secs : 0
+    o.onProgress?.({files: 0, totalFiles: toPull.length, bytes: sent, totalBytes: a.size, skippedFiles: result.skippedFiles + result.resumedFiles, bytesPerSecond: rate, etaSeconds: rate > 0 ? (a.size - sent) / rate : undefined, retries: result.retries})
+  }
+  const r = await pullIntoPod(o.t, {namespace: o.namespace, pod: s.pod, destDir: o.paths.work, objects: [obj], caPem: o.caPem, proxy: o.proxy, parallel: 1, onEvent, signal: o.signal})
+  if (r.failed.length > 0) {
+    const why = r.failed[0]!.reason
+    if (why === 'mismatch' && o.ds.sha256) throw sha256Mismatch(o.ds)
+    if (why === 'mismatch') throw new CliError(`${o.ds.display} changed since it was checked on this machine (its size or sha256 differs in the stage pod)`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'push again once the archive stops changing; nothing was swapped in'})
+    throw pullFailure([{name: o.ds.display, reason: why}], o.ds.display)
+  }
+  const map = smallTar([{name: '.tb-map', text: toPull.map((e) => `${e.key}\t${e.stagedPath}\n`).join('')}])
+  const F = shQuote(file)
+  // busybox unzip strips a leading ../ (saying so on stderr) from both its listing and what it writes
+  const list = a.kind === 'zip' ? `unzip -l ${F} 2>.tb-lerr | sed -n '4,$p' | sed '$d' | sed '$d' | sed -E 's/^ *[0-9]+ +[0-9-]+ +[0-9:]+ +//'` : `tar -t${a.kind === 'tgz' ? 'z' : ''}f ${F}`
+  const extract = a.kind === 'zip' ? `unzip -q -o ../${F}` : `tar -x${a.kind === 'tgz' ? 'z' : ''}f ../${F}`
+  const un = await s.exec(
+    [
+      'set -u',
+      `cd ${shQuote(o.paths.work)} || exit 1`,
+      "T=$(printf '\t')",
+      `head -c ${map.size} | tar -x -f - || exit 1`,
+      `fail() { rm -rf .tb-unpack .tb-names .tb-map .tb-err .tb-lerr ${F}; echo "@@$1"; exit 9; }`,
+      'rm -rf .tb-unpack && mkdir .tb-unpack || fail EXTRACT',
+      // names first (the CLI checked the same bytes; this guards the pod on its own)
+      `${list} > .tb-names || fail EXTRACT`,
+      `if [ -f .tb-lerr ] && grep -q 'removing leading' .tb-lerr; then fail 'UNSAFE member paths that start with ../'; fi`,
+      String.raw`bad=$(awk '/^\// || /(^|\/)\.\.(\/|$)/ { print; exit }' .tb-names); [ -z "$bad" ] || fail "UNSAFE \"$bad\" (outside the archive's root)"`,
+      `(cd .tb-unpack && ${extract}) >/dev/null 2>.tb-err || fail "EXTRACT $(head -c 200 .tb-err | tr '\n' ' ')"`,
+      'bad=$(find .tb-unpack ! -type f ! -type d | head -n 1); [ -z "$bad" ] || fail "UNSAFE \\"${bad#.tb-unpack/}\\" (a link, device or FIFO)"',
+      'while IFS="$T" read -r m d; do [ -f ".tb-unpack/$m" ] || fail "MISSING $m"; case $d in */*) mkdir -p "./${d%/*}";; esac; mv -f ".tb-unpack/$m" "./$d" || fail EXTRACT; done < .tb-map',
+      `rm -rf .tb-unpack .tb-names .tb-map .tb-err .tb-lerr ${F}`,
+    ].join('\n'),
+    'unpacking the archive in the stage pod',
+    {stdin: map.stream, capture: 1 << 20},
+  )
+  const said = /@@(\w+) ?(.*)/.exec(un.stdout)
+  if (said?.[1] === 'UNSAFE') throw new CliError(`${o.ds.display}: the archive the stage pod pulled holds ${said[2]}`, {exitCode: ExitCode.BAD_INPUT, reason: 'unsafe_archive', hint: 'repack it with regular files and folders only; nothing was swapped in'})
+  if (said?.[1] === 'MISSING') throw new CliError(`${o.ds.display}: "${said[2]}" is not in the archive the stage pod pulled`, {exitCode: ExitCode.BAD_INPUT, reason: 'archive_member_missing', hint: 'the archive changed during the push: push again; nothing was swapped in'})
+  if (said?.[1] === 'EXTRACT' || un.exitCode !== 0) throw new CliError(`the stage pod could not unpack ${o.ds.display}${said?.[2] ? `: ${said[2].trim()}` : ''}`, {exitCode: ExitCode.STAGING, reason: 'unpack_failed', hint: 'check the archive opens with tar/unzip; nothing was swapped in'})
+  result.pulledFiles += toPull.length
+  result.pulledBytes += a.size
 }
 
 function inCluster(url: string, origin?: string): string {

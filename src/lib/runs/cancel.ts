@@ -23,12 +23,27 @@ export async function readProgress(t: ClusterTarget, namespace: string, pod: str
   if (!pod) return {}
   try {
     const text = String(await t.core.readNamespacedPodLog({name: pod, namespace, tailLines: 200}))
-    const all = [...text.matchAll(/Ingesting records:[^\n\r]*?\|\s*([\d,]+)\/([\d,]+)/g)]
-    const m = all.at(-1)
-    return m ? {processed: Number(m[1].replace(/,/g, '')), total: Number(m[2].replace(/,/g, ''))} : {}
+    return progressFromLog(text)
   } catch {
     return {}
   }
+}
+
+/**
+ * The figures of the last `Ingesting records: … | n/N` in a log. The pattern is tried from the last marker
+ * of each line only (from every marker, a line repeating it would be read quadratically).
+ */
+export function progressFromLog(text: string): CancelProgress {
+  const re = /Ingesting records:[^\n\r]*?\|\s*([\d,]+)\/([\d,]+)/y
+  const lines = text.split(/\r?\n|\r/)
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!
+    re.lastIndex = line.lastIndexOf('Ingesting records:')
+    if (re.lastIndex < 0) continue
+    const m = re.exec(line)
+    if (m) return {processed: Number(m[1]!.replaceAll(',', '')), total: Number(m[2]!.replaceAll(',', ''))}
+  }
+  return {}
 }
 
 /** Delete the Job (Foreground) and wait until it and its pods are gone. Returns the pods that remained at the timeout. */
@@ -169,7 +184,8 @@ async function podExists(t: ClusterTarget, namespace: string, name: string): Pro
 }
 
 export interface CancelJson {
-  status: 'cancelled' | 'already_cancelled' | 'already_finished' | 'declined'
+  /** no_run: `--clear-lock` for a table no run names; only client-pvc was looked at. */
+  status: 'cancelled' | 'already_cancelled' | 'already_finished' | 'declined' | 'no_run'
   key: string
   namespace: string
   table?: string
@@ -261,6 +277,19 @@ export async function cancelRun(t: ClusterTarget, {run, job}: ResolvedRun, o: Ca
       doc.leftovers_error = `${(error as Error).message.split('\n')[0]} (inspecting client-pvc needs create on pods and pods/exec)`
     }
   }
+  doc.follow_up = followUps(doc)
+  return doc
+}
+
+/**
+ * `cancel <table> --clear-lock` where no Job, cancel Event or cached run names the table (a lock left by a
+ * run this cluster no longer knows of, as doctor reports it): nothing to stop, so only client-pvc is looked
+ * at, and the lock is removed when the pod it names is gone.
+ */
+export async function clearTableLock(t: ClusterTarget, table: string, o: Pick<CancelRunOptions, 'namespace' | 'serviceAccount' | 'stageImage' | 'podReadyTimeoutMs' | 'note'>): Promise<CancelJson> {
+  o.note(`No ingestion run names table ${printable(table)}; looking for the lock it left on client-pvc.`)
+  const doc: CancelJson = {status: 'no_run', key: table, namespace: o.namespace, table, run_status: 'unknown', deleted_pods: [], follow_up: [], exit_code: ExitCode.OK}
+  doc.leftovers = await inspectPvc(t, {namespace: o.namespace, table, serviceAccount: o.serviceAccount, image: o.stageImage, runId: `lock-${table}`.slice(0, 63), clearLock: true, timeoutMs: o.podReadyTimeoutMs})
   doc.follow_up = followUps(doc)
   return doc
 }

@@ -2,6 +2,7 @@
 // cache (no argument = "my last run"), else the client release found by discovery.
 import {ClientRelease, discoverRelease} from '../cluster/discovery.js'
 import {ClusterFlags, ClusterTarget, loadClusterTarget} from '../cluster/kube.js'
+import {CliError} from '../output/errors.js'
 import {RecentRuns} from './cache.js'
 
 export interface RunTarget {
@@ -38,4 +39,17 @@ export async function clusterCache(t: ClusterTarget, cacheDir: string, signal?: 
     () => '',
   )
   return RecentRuns.load(cacheDir, uid)
+}
+
+/**
+ * A namespace the user named that holds no runs: when no client release is there either, say that (exit 4)
+ * instead of "no runs", which reads as an empty but right namespace. Any other discovery problem (e.g. no
+ * permission to list deployments) leaves the empty answer as it was.
+ */
+export async function requireClientWhenEmpty(t: ClusterTarget, signal?: AbortSignal): Promise<void> {
+  try {
+    await discoverRelease(t, signal)
+  } catch (error) {
+    if (error instanceof CliError && error.reason === 'no_client') throw error
+  }
 }

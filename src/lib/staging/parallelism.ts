@@ -3,6 +3,8 @@
 // still grows by at least GROWTH, and go back to the best count measured and stay when it does not.
 // Locally the client's CPU is the limit and more streams rarely pay; across a WAN streams add up, and
 // doubling reaches the right count within a few seconds of a transfer. `--parallel N` pins the count.
+// Under `--bwlimit` the cap, not the link, may be what holds the rate: a step whose aggregate (the bytes the
+// shared bucket let through) is at the cap settles there, since more streams would only split the same cap.
 
 /** A change of stream count must raise the aggregate rate by this factor to stay. */
 export const GROWTH = 1.1
@@ -19,6 +21,14 @@ export const WINDOW_BYTES = 8 << 20
 export const SETTLE_MS = 300
 /** Streams the measured default may grow to (--parallel allows up to 16). */
 export const MAX_STREAMS = 8
+/** Under a cap, a step whose aggregate reached this share of it is at the cap: the count settles. */
+export const AT_CAP = 0.95
+
+/** The push's bandwidth cap as the governor sees it: the cap and the bytes let through so far (all streams). */
+export interface RateCap {
+  readonly bytesPerSecond: number
+  readonly granted: number
+}
 
 export class StreamGovernor {
   limit: number
@@ -29,18 +39,29 @@ export class StreamGovernor {
   private bestLimit = 0
   private windowStart: number
   private windowBytes = 0
+  /** The bucket's count, and when it was read, at the window's start. */
+  private windowGranted = 0
+  private windowGrantedAt = 0
 
   constructor(
-    o: {start: number; max: number; pinned?: number},
+    o: {start: number; max: number; pinned?: number; cap?: RateCap},
     private readonly now: () => number = () => performance.now(),
   ) {
     this.settled = o.pinned !== undefined
     this.limit = o.pinned ?? Math.max(1, Math.min(o.start, o.max))
     this.max = Math.max(this.limit, o.max)
+    this.cap = o.cap
     this.windowStart = now() + SETTLE_MS
+    this.markGranted()
+  }
+
+  private markGranted(): void {
+    this.windowGranted = this.cap?.granted ?? 0
+    this.windowGrantedAt = this.now()
   }
 
   private readonly max: number
+  private readonly cap?: RateCap
 
   /** The count is settled: measured (or pinned) and no longer changing. */
   get decided(): boolean {
@@ -54,12 +75,25 @@ export class StreamGovernor {
 
   /** File bytes that just went out on any stream; may change `limit`. */
   add(bytes: number): void {
-    if (this.settled || this.now() < this.windowStart) return
+    if (this.settled) return
+    if (this.now() < this.windowStart) {
+      this.markGranted()
+      return
+    }
     this.windowBytes += bytes
     const ms = this.now() - this.windowStart
     if (ms < WINDOW_MS || this.windowBytes < WINDOW_BYTES) return
     const rate = (this.windowBytes / ms) * 1000
     this.steps.push({streams: this.limit, bytesPerSecond: rate})
+    // the wire bytes of all streams (tar framing, gzip) against the cap: at it, more streams cannot help
+    if (this.cap && ((this.cap.granted - this.windowGranted) / Math.max(1, this.now() - this.windowGrantedAt)) * 1000 >= AT_CAP * this.cap.bytesPerSecond) {
+      if (rate >= this.best) {
+        this.best = rate
+        this.bestLimit = this.limit
+      }
+      this.settled = true
+      return
+    }
     if (this.best === 0 || rate >= this.best * GROWTH) {
       // the first step doubles; later ones double only while the last change paid off nearly linearly
       const linear = this.best === 0 || rate - this.best >= LINEAR_SHARE * this.best * (this.limit / this.bestLimit - 1)
@@ -73,5 +107,6 @@ export class StreamGovernor {
     }
     this.windowStart = this.now() + SETTLE_MS
     this.windowBytes = 0
+    this.markGranted()
   }
 }

@@ -317,7 +317,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   }
   result.batches += queue.length
   // streams: measured (parallelism.ts) unless --parallel pins them
-  const streams = new StreamGovernor({start: DEFAULT_PARALLEL, max: MAX_STREAMS, pinned: o.parallel})
+  const streams = new StreamGovernor({start: DEFAULT_PARALLEL, max: MAX_STREAMS, pinned: o.parallel, cap: o.bandwidth})
 
   const toSend = files.reduce((a, e) => a + e.size, 0)
   const totalFiles = files.length

@@ -10,6 +10,7 @@ import {MANIFEST_NAME, parseManifest} from './manifest.js'
 import {availableHashes, chooseHash, HashAlgo, hashProbeScript, hashToolsScript} from './pod-hash.js'
 import {STAGING_ROOT} from '../pvc/paths.js'
 import type {StreamOptions} from './types.js'
+import {stdinUnderCap} from './bandwidth.js'
 import {RANGES_DIR, VERIFIED_DIR} from './work-dir.js'
 import {STAGE_CONTAINER, STAGE_LABELS} from '../pvc/stage-pod.js'
 import {forgetSession, isPodName, lockField, newSessionId, recalledSession, rememberSession} from './stage-session.js'
@@ -60,7 +61,7 @@ export class Stager {
           pod: this.pod,
           container: STAGE_CONTAINER,
           command: ['/bin/sh', '-c', script],
-          stdin: opts.stdin?.(),
+          stdin: stdinUnderCap(opts.stdin?.(), this.o.bandwidth),
           onStdinProgress: opts.onStdinProgress,
           onStdinDone: opts.onStdinDone,
           signal: this.o.signal,

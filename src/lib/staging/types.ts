@@ -2,6 +2,7 @@
 // holds the exec session; batch.ts and large-file.ts send files).
 import type {ClusterTarget} from '../cluster/kube.js'
 import type {StagingPaths} from '../pvc/paths.js'
+import type {TokenBucket} from './bandwidth.js'
 import type {HashCache} from './hash-cache.js'
 import type {BatchLimits, HashedEntry} from './manifest.js'
 import type {HashAlgo} from './pod-hash.js'
@@ -55,6 +56,8 @@ export interface StreamOptions {
   signal?: AbortSignal
   onProgress?: (p: StageProgress) => void
   onNote?: (line: string) => void
+  /** `--bwlimit`: every exec's stdin goes through this one bucket. */
+  bandwidth?: TokenBucket
   /** Attempts per batch / per step for transient failures (cut stream, 429, 5xx, pod gone). */
   attempts?: number
 }

@@ -5,6 +5,7 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 
 import {CliError, ExitCode} from '../output/errors.js'
+import {trimChar} from '../output/format.js'
 import {compareVersions, isVersion} from './version.js'
 
 export const PACKAGE_NAME = '@tracebloc/cli'
@@ -12,7 +13,7 @@ const DEFAULT_RELEASES = 'https://github.com/tracebloc/cli/releases'
 
 /** The releases page: `<url>/latest/download/<file>`, `<url>/download/v<version>/<file>` (a mirror keeps that layout). */
 export function releasesUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return (env.TRACEBLOC_RELEASES_URL || DEFAULT_RELEASES).replace(/\/+$/, '')
+  return trimChar(env.TRACEBLOC_RELEASES_URL || DEFAULT_RELEASES, '/', 'end')
 }
 
 export function releaseDir(url: string, version?: string): string {
@@ -29,7 +30,7 @@ export function npmRegistry(env: NodeJS.ProcessEnv = process.env): string {
       // no ~/.npmrc: the default registry
     }
   }
-  return (reg || 'https://registry.npmjs.org').replace(/\/+$/, '')
+  return trimChar(reg || 'https://registry.npmjs.org', '/', 'end')
 }
 
 function transport(what: string, cause: unknown): CliError {

@@ -30,9 +30,25 @@ export function trustedKeys(env: NodeJS.ProcessEnv = process.env): string[] {
     } catch (error) {
       throw new CliError(`cannot read TRACEBLOC_UPGRADE_TRUSTED_KEY (${file}): ${(error as NodeJS.ErrnoException).code}`, {exitCode: ExitCode.LOCAL_ENV, reason: 'bad_trusted_key'})
     }
-    keys.push(...(text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? []))
+    keys.push(...pemBlocks(text, 'PUBLIC KEY'))
   }
   return keys
+}
+
+/** The `-----BEGIN <label>----- … -----END <label>-----` blocks of a text, found by scanning (no backtracking). */
+export function pemBlocks(text: string, label: string): string[] {
+  const begin = `-----BEGIN ${label}-----`
+  const end = `-----END ${label}-----`
+  const out: string[] = []
+  for (let at = text.indexOf(begin); at >= 0; ) {
+    const stop = text.indexOf(end, at + begin.length + 1)
+    if (stop < 0) break
+    // a BEGIN again before this END starts the block anew (the broken one before it is dropped)
+    const restart = text.lastIndexOf(begin, stop)
+    out.push(text.slice(restart, stop + end.length))
+    at = text.indexOf(begin, stop + end.length)
+  }
+  return out
 }
 
 export function ed25519Valid(data: Buffer, signatureB64: string, keys: string[]): boolean {

@@ -63,6 +63,11 @@ export class Controllers {
       for (const ref of o.metadata.ownerReferences ?? []) {
         if (ref.kind === 'Job') this.syncJob(ns, ref.name)
         if (ref.kind === 'Deployment') this.syncDeployment(ns, ref.name)
+        // a Deployment's pods are owned by its ReplicaSet (which carries the Deployment's uid here): its status follows them
+        if (ref.kind === 'ReplicaSet') {
+          const d = this.store.list(DEPLOYMENTS, {namespace: ns}).items.find((x) => x.metadata.uid === ref.uid)
+          if (d) this.syncDeployment(ns, d.metadata.name)
+        }
       }
       for (const s of this.store.list(SERVICES, {namespace: ns}).items) {
         if (selectorMatches(s.spec?.selector, o.metadata.labels)) this.syncEndpoints(ns, s.metadata.name)

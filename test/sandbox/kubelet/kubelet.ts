@@ -11,6 +11,7 @@ import {duplexPair, type Duplex, type Writable} from 'node:stream'
 import type {Faults} from '../faults.js'
 import {StatusError, type ExecIO, type ExecResult, type KObject, type LogOptions, type PodRuntime, type ResourceKey, type Store, type StoreEvent} from '../types.js'
 import {ContainerLog} from './logs.js'
+import {ReadinessWorker, type ProbeResult, type ProbeTarget} from './probes.js'
 import {checkHostTools, ingestorImageArgs, isHostRuntimeImage, isIngestorImage, isMysqlImage, makeBusyboxRoot, mysqlImageArgs} from './rootfs.js'
 
 export const PODS: ResourceKey = {group: '', version: 'v1', resource: 'pods'}
@@ -25,7 +26,7 @@ export interface InProcessImage {
   matches(image: string): boolean
   /** Hand an accepted connection to the container's server on `port`; false = nothing listens there. */
   accept(pod: KObject, port: number, socket: Duplex): boolean
-  /** Readiness as the probe would see it (default ready). */
+  /** Readiness of a container that declares no readinessProbe (default ready); a declared probe decides otherwise. */
   ready?(pod: KObject): boolean
 }
 
@@ -37,6 +38,8 @@ interface RunningContainer {
   inProcess?: InProcessImage
   startedAt: string
   restartCount: number
+  /** The container's readinessProbe, running while the container runs. */
+  readiness?: ReadinessWorker
   exited?: {code: number; signal?: string; finishedAt: string; reason?: string; message?: string}
 }
 
@@ -147,7 +150,10 @@ export class Kubelet implements PodRuntime {
     for (const p of this.opts.store.list(PODS).items) {
       if (!this.pods.has(p.metadata.uid) && (p.status?.phase ?? 'Pending') === 'Pending' && !p.metadata.deletionTimestamp) this.schedule(p)
     }
-    for (const s of this.pods.values()) this.reportStatus(s)
+    for (const s of this.pods.values()) {
+      for (const c of s.containers.values()) c.readiness?.probeNow()
+      this.reportStatus(s)
+    }
   }
 
   private onEvent(ev: StoreEvent): void {
@@ -388,6 +394,7 @@ export class Kubelet implements PodRuntime {
       rc.inProcess = inProc
       this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', ref)
       state.phase = 'Running'
+      this.startReadiness(state, c, rc)
       this.reportStatus(state)
       return
     }
@@ -431,13 +438,81 @@ export class Kubelet implements PodRuntime {
     proc.stderr!.on('data', (b: Buffer) => log.write('stderr', b))
     proc.on('close', (code, signal) => {
       log.close()
+      rc.readiness?.stop()
       rc.exited = {code: code ?? (signal === 'SIGKILL' ? 137 : signal === 'SIGTERM' ? 143 : 1), signal: signal ?? undefined, finishedAt: now()}
       this.onContainerExit(state, c, rc)
     })
     proc.on('error', (e) => log.write('stderr', Buffer.from(`sandbox kubelet: ${e.message}\n`)))
     this.event(pod, 'Normal', 'Started', `Started container ${c.name}`, 'kubelet', ref)
     state.phase = 'Running'
+    this.startReadiness(state, c, rc)
     this.reportStatus(state)
+  }
+
+  /** Runs the container's readinessProbe while it runs; each failure is an `Unhealthy` event, each flip a status report. */
+  private startReadiness(state: PodState, c: KObject, rc: RunningContainer): void {
+    if (!c.readinessProbe) return
+    const ref = `spec.containers{${c.name}}`
+    rc.readiness = new ReadinessWorker(c.readinessProbe, c, this.probeTarget(state, c, rc), (r: ProbeResult, changed: boolean) => {
+      if (!this.pods.has(state.uid) || state.terminating || this.stopped || rc.exited) return
+      if (!r.ok) this.event(state.pod, 'Warning', 'Unhealthy', `Readiness probe failed: ${(r.output ?? '').trim()}`.trim(), 'kubelet', ref)
+      if (changed) this.reportStatus(state)
+    })
+    rc.readiness.start()
+  }
+
+  private probeTarget(state: PodState, c: KObject, rc: RunningContainer): ProbeTarget {
+    const run = async (argv: string[], timeoutMs: number): Promise<ProbeResult> => {
+      const env = this.resolveEnv(state.pod, c)
+      const args = ['--unshare-all', '--die-with-parent', '--clearenv', ...state.fsArgs, '--chdir', c.workingDir ?? '/']
+      for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v)
+      let proc: ChildProcess
+      try {
+        proc = this.spawnTracked([...args, '--', ...argv], ['ignore', 'pipe', 'pipe'], state.netns)
+      } catch (e) {
+        return {ok: false, output: `OCI runtime exec failed: ${(e as Error).message.split('\n')[0]}`}
+      }
+      state.execs.add(proc)
+      let out = ''
+      proc.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-1024)))
+      proc.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-1024)))
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        void killGroup(proc, 0)
+      }, timeoutMs)
+      const code = await new Promise<number>((resolve) => {
+        proc.on('close', (code) => resolve(code ?? 137))
+        proc.on('error', () => resolve(126))
+      })
+      clearTimeout(timer)
+      state.execs.delete(proc)
+      if (timedOut) return {ok: false, output: `command ${JSON.stringify(argv.join(' '))} timed out`}
+      return code === 0 ? {ok: true} : {ok: false, output: out}
+    }
+    return {
+      exec: run,
+      connect: async (port) => {
+        if (!rc.inProcess || rc.exited) return undefined
+        const [mine, theirs] = duplexPair()
+        if (rc.inProcess.accept(state.pod, port, theirs)) return mine
+        mine.destroy()
+        return undefined
+      },
+      // a process container listens in its pod's own network namespace: the check runs there (busybox nc/wget)
+      inPod: rc.inProcess
+        ? undefined
+        : {
+            tcp: async (port, ms) => {
+              const r = await run(['nc', '-z', '-w', String(Math.ceil(ms / 1000)), '127.0.0.1', String(port)], ms + 1000)
+              return r.ok ? r : {ok: false, output: `dial tcp 127.0.0.1:${port}: connect: connection refused`}
+            },
+            http: async (url, ms) => {
+              const r = await run(['wget', '-q', '-T', String(Math.ceil(ms / 1000)), '-O', '/dev/null', url], ms + 1000)
+              return r.ok ? r : {ok: false, output: `Get "${url}": ${r.output?.trim() || 'failed'}`}
+            },
+          },
+    }
   }
 
   private onContainerExit(state: PodState, c: KObject, rc: RunningContainer): void {
@@ -478,6 +553,7 @@ export class Kubelet implements PodRuntime {
   private async kill(state: PodState, grace: number, keepLogs = false): Promise<void> {
     const procs = [...state.containers.values()].map((c) => c.proc).filter((p): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null)
     procs.push(...state.execs)
+    for (const c of state.containers.values()) c.readiness?.stop()
     if (state.deadlineTimer) clearTimeout(state.deadlineTimer)
     await Promise.all(procs.map((p) => killGroup(p, grace)))
     if (!keepLogs) for (const c of state.containers.values()) c.log.close()
@@ -584,7 +660,7 @@ export class Kubelet implements PodRuntime {
       if (restarting) return {...base, imageID, containerID, state: {waiting: {reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${state.name}_${state.ns}(${state.uid})`}}, lastState: {terminated: term}}
       return {...base, imageID, containerID, state: {terminated: term}, lastState: {}}
     }
-    const ready = rc.inProcess?.ready ? rc.inProcess.ready(state.pod) : true
+    const ready = rc.readiness ? rc.readiness.ready : rc.inProcess?.ready ? rc.inProcess.ready(state.pod) : true
     return {...base, imageID, containerID, started: true, ready, state: {running: {startedAt: rc.startedAt}}, lastState: {}}
   }
 

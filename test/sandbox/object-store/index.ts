@@ -162,6 +162,12 @@ export async function startObjectStore(opts: {faults: Faults; dir: string; /** d
     const clock = Date.now() + (f().clockSkewSeconds ?? 0) * 1000
     const denied = checkSigV4(req, keys, clock)
     if (denied) return xmlError(res, denied.status, denied.code, denied.message)
+    const want = f().bucketRegion
+    const signedFor = /\/\d{8}\/([a-z0-9-]+)\/s3\/aws4_request/.exec(decodeURIComponent(`${req.headers.authorization ?? ''} ${req.url ?? ''}`))?.[1]
+    if (want && signedFor && signedFor !== want) return xmlError(res, 400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${signedFor}' is wrong; expecting '${want}'`)
+    const isBucketOp = /^\/[^/]+\/?$/.test(urlPath)
+    const action = isBucketOp && (req.method === 'HEAD' || req.method === 'GET') ? 's3:ListBucket' : !isBucketOp && (req.method === 'HEAD' || req.method === 'GET') ? 's3:GetObject' : undefined
+    if (action && f().denyActions?.includes(action)) return xmlError(res, 403, 'AccessDenied', 'Access Denied')
     const isObjectGet = req.method === 'GET' && /^\/[^/]+\/.+/.test(urlPath) && !(req.url ?? '').includes('?list-type')
     if (isObjectGet) {
       const p = decodeURIComponent(urlPath)

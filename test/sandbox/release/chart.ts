@@ -108,7 +108,6 @@ export function installRelease(opts: ReleaseOptions): Release {
   const jobsManager = new JobsManager({store, faults, namespace: ns, release, reviewToken: opts.reviewToken})
   kubelet.registerInProcessImage({
     matches: (image) => /(^|\/)tracebloc\/jobs-manager([:@]|$)/.test(image),
-    ready: () => faults.get().jobsManager !== 'notready',
     accept(_pod: KObject, port: number, socket: Duplex): boolean {
       if (port !== 8080 || faults.get().jobsManager === 'notready') return false
       jobsManager.server.emit('connection', socket)
@@ -167,7 +166,9 @@ function jobsManagerDeployment(ns: string, release: string, replicas: number): K
               image: JOBS_MANAGER_IMAGE,
               imagePullPolicy: 'Always',
               ports: [{name: 'http', containerPort: 8080, protocol: 'TCP'}],
-              readinessProbe: {tcpSocket: {port: 8080}, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3},
+              // The chart's probe is {initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3}; the
+              // sandbox scales its times down so a fresh sandbox is usable at once and a fault flips Ready within a second.
+              readinessProbe: {tcpSocket: {port: 8080}, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 3, failureThreshold: 1},
               env: [
                 {name: 'CLIENT_ID', valueFrom: {secretKeyRef: {name: `${release}-secrets`, key: 'CLIENT_ID'}}},
                 {name: 'CLIENT_PASSWORD', valueFrom: {secretKeyRef: {name: `${release}-secrets`, key: 'CLIENT_PASSWORD'}}},

@@ -4,6 +4,7 @@
 // skipped or removed) and, when the plan says so, the removal of the existing dataset.
 import type {ListrTask} from 'listr2'
 
+import {humanRate} from '../../output/rate.js'
 import {PUSH_PERMISSIONS, requirePermissions, TOKEN_PERMISSIONS} from '../../cluster/rbac.js'
 import {humanBytes, plural} from '../../output/format.js'
 import {raceAbort, signalPoint, throwIfInterrupted} from '../../process/signals.js'
@@ -90,7 +91,7 @@ export function pushPlanStep(o: PushOptions): ListrTask<PushContext> {
     enabled: !o.dryRun, // a dry run prints the plan at its end
     rendererOptions: {outputBar: Infinity, persistentOutput: true},
     task: async (c, task) => {
-      task.title = `Plan: ${planSummary(c)}`
+      task.title = `Plan: ${planSummary(c, o.bwlimit)}`
       const lines = planLines(c, o)
       if (lines.length > 0) task.output = lines.join('\n')
     },
@@ -98,9 +99,9 @@ export function pushPlanStep(o: PushOptions): ListrTask<PushContext> {
 }
 
 /** One line: what goes where. */
-export function planSummary(c: PushContext): string {
+export function planSummary(c: PushContext, bwlimit?: number): string {
   const p = c.plan!
-  return `${plural(p.files.length, 'file')} (${humanBytes(p.totalBytes)}), ${plural(p.rows, 'row')} → table ${p.table} in namespace ${c.release?.namespace ?? '?'}`
+  return `${plural(p.files.length, 'file')} (${humanBytes(p.totalBytes)}), ${plural(p.rows, 'row')} → table ${p.table} in namespace ${c.release?.namespace ?? '?'}${bwlimit ? `, sent at most ${humanRate(bwlimit)} (--bwlimit)` : ''}`
 }
 
 /** --overwrite (or the empty table a failed run left): the removal, a step of its own after the plan. */

@@ -10,6 +10,7 @@ import {humanBytes, humanDuration} from '../../output/format.js'
 import {dropSkeleton, openRemoteDataset, remoteLayoutHook, remoteObjects, showSource} from '../../remote/plan.js'
 import {EGRESS_LABEL, EGRESS_OBJECT_STORE} from '../../remote/pod-pull.js'
 import {stageRemote} from '../../remote/stage.js'
+import {TokenBucket} from '../../staging/bandwidth.js'
 import {parseSourceUrl} from '../../remote/url.js'
 import {stagingPaths} from '../../pvc/paths.js'
 import {startStagePod} from '../../pvc/pod.js'
@@ -21,7 +22,7 @@ export async function openRemote(o: PushOptions, ctx: PushContext, onProgress?: 
   if (ctx.remote || !o.remote) return
   const src = parseSourceUrl(o.plan.path)
   ctx.remote = await openRemoteDataset(src, o.remote, o.signal, onProgress)
-  ctx.remoteSkeletonPath = ctx.remote.source.kind === 'https' ? `${ctx.remote.skeleton}/${[...ctx.remote.listed.keys()][0]}` : ctx.remote.skeleton
+  ctx.remoteSkeletonPath = ctx.remote.source.kind === 'https' && !ctx.remote.archive ? `${ctx.remote.skeleton}/${[...ctx.remote.listed.keys()][0]}` : ctx.remote.skeleton
 }
 
 export function remoteValidateStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
@@ -102,6 +103,7 @@ export function remoteStageStep(o: PushOptions, env: StepEnv): ListrTask<PushCon
           clusterEndpointUrl: o.remote?.clusterEndpointUrl,
           proxy: o.remote?.forwardProxy ? proxyEnv() : undefined,
           parallel: o.parallel,
+          bandwidth: o.bwlimit ? new TokenBucket(o.bwlimit) : undefined,
           signal: o.signal,
           expiresSeconds: Number(process.env.TRACEBLOC_TEST_PRESIGN_SECONDS) || undefined,
           recreatePod: async () => {
