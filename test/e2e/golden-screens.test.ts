@@ -39,7 +39,7 @@ function normalise(s: string): string {
     (t) => t.replace(/\b\d+ streams\b/g, '<N> streams'),
     (t) => t.replace(/\[\d\d:\d\d\]/g, '[<T>]'),
     // staging progress lines are throttled by the clock: whether one shows is not part of the screen
-    (t) => t.split('\n').filter((l) => !/files sent, .* verified|hashing changed files|waiting for stage pod/.test(l)).join('\n'),
+    (t) => t.split('\n').filter((l) => !/files sent, .* verified|verifying in the pod|hashing changed files|waiting for stage pod/.test(l)).join('\n'),
   ]
   return steps.reduce((t, f) => f(t), s).trimEnd() + '\n'
 }

@@ -68,6 +68,19 @@ describe('manifest', () => {
     assert.deepEqual(p2.needHash.map((x) => x.name), ['images/a.jpg'])
   })
 
+  test('plan: files an interrupted run left whole but unchecked are hashed here, then checked in the pod; a short one is sent', () => {
+    const e = (name: string, size: number, content?: string) => ({localPath: `/l/${name}`, name, size, sha256: content === undefined ? undefined : sha(content)})
+    const present = new Map([
+      ['images/a.jpg', 5],
+      ['images/b.jpg', 2],
+    ])
+    const unhashed = planStaging([e('images/a.jpg', 5), e('images/b.jpg', 5), e('images/c.jpg', 5)], undefined, undefined, present)
+    assert.deepEqual(unhashed.needHash.map((x) => x.name), ['images/a.jpg'], 'only the whole one is worth hashing')
+    const hashed = planStaging([e('images/a.jpg', 5, 'a'), e('images/b.jpg', 5, 'b'), e('images/c.jpg', 5, 'c')], undefined, undefined, present)
+    assert.deepEqual(hashed.landed.map((x) => x.name), ['images/a.jpg'])
+    assert.deepEqual(hashed.send.map((x) => x.name), ['images/a.jpg', 'images/b.jpg', 'images/c.jpg'], 'sent unless the pod says it matches')
+  })
+
   test('plan: unchanged only when the staged manifest is exactly the dataset', () => {
     const files = [
       {localPath: '/l/a', name: 'a', size: 1, sha256: sha('a')},

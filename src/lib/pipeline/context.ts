@@ -9,7 +9,7 @@ import type {DatasetPlan, PlanOptions} from '../local/index.js'
 import type {Destination, GuardResult} from '../catalog/guard.js'
 import type {RemoteDataset, RemoteObject, RemoteOptions} from '../remote/plan.js'
 import type {ClusterIdentity} from '../guard/identity.js'
-import type {CompressMode, StagingPaths, StreamResult} from '../staging/stage-files.js'
+import type {CompressMode, StageProgress, StagingPaths, StreamResult} from '../staging/stage-files.js'
 import {newIdempotencyKey, type SubmitResult} from '../submit/submit.js'
 import type {WatchOutcome, WatchStatus} from '../watch/outcome.js'
 import type {DryRunPlan} from './plan.js'
@@ -60,6 +60,8 @@ export interface PushContext {
   stagePod?: string
   paths?: StagingPaths
   staged?: StreamResult
+  /** The staging step's latest figures while it runs (the interruption report states them). */
+  staging?: StageProgress
   swapped?: boolean
   /** Open only while jobs-manager is being talked to (the schema check, the submit). */
   portForward?: PortForward

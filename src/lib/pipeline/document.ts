@@ -44,6 +44,8 @@ export interface PushJson {
     wire_bytes: number
     resent_files: number
     resumed_bytes: number
+    kept_files?: number
+    kept_bytes?: number
     parallel: number
     compressed: boolean
     /** The hash the stage pod checked every received byte with (sha256 or md5, chosen per pod). */
@@ -103,6 +105,8 @@ export function pushDocument(ctx: PushContext, o: PushOptions, out: Outcome<Push
           wire_bytes: st.wireBytes,
           resent_files: st.resentFiles,
           resumed_bytes: st.resumedBytes,
+          kept_files: st.keptFiles,
+          kept_bytes: st.keptBytes,
           parallel: st.parallel,
           compressed: st.compressed,
           verified_with: st.check,

@@ -80,6 +80,12 @@ export interface StagePlan {
   verified: HashedEntry[]
   /** Unchanged since the staged copy: hard-linked from it. */
   fromDest: HashedEntry[]
+  /**
+   * Among `send`: in the work dir with the planned size but not on its verified list (an interrupted run's
+   * files that landed before their batch was checked). The pod checks them against the local sha256 and the
+   * ones that match are kept instead of sent.
+   */
+  landed: HashedEntry[]
   /** Paths whose local hash is unknown but that the cluster holds: hash locally first, then re-plan. */
   needHash: HashedEntry[]
   /** The staged copy already equals the dataset: no copy, no swap. */
@@ -88,19 +94,23 @@ export interface StagePlan {
 
 /**
  * Decide per file. `dest` is the staged copy's manifest (written only after a verified swap), `verified`
- * the interrupted work dir's list. A file is skipped only on an exact sha256 match.
+ * the interrupted work dir's list, `present` the sizes of the files in that work dir. A file is skipped only on an exact sha256 match.
  */
-export function planStaging(entries: HashedEntry[], dest: Map<string, string> | undefined, verified: Map<string, string> | undefined): StagePlan {
-  const plan: StagePlan = {send: [], verified: [], fromDest: [], needHash: [], unchanged: false}
+export function planStaging(entries: HashedEntry[], dest: Map<string, string> | undefined, verified: Map<string, string> | undefined, present?: Map<string, number>): StagePlan {
+  const plan: StagePlan = {send: [], landed: [], verified: [], fromDest: [], needHash: [], unchanged: false}
   for (const e of entries) {
     const d = dest?.get(e.name)
     const v = verified?.get(e.name)
+    const landed = present?.get(e.name) === e.size
     if (!e.sha256) {
-      if (d || v) plan.needHash.push(e)
+      if (d || v || landed) plan.needHash.push(e)
       else plan.send.push(e)
     } else if (v === e.sha256) plan.verified.push(e)
     else if (d === e.sha256) plan.fromDest.push(e)
-    else plan.send.push(e)
+    else {
+      plan.send.push(e)
+      if (landed) plan.landed.push(e)
+    }
   }
   // Judged against the staged copy alone: a leftover work dir holding the same content changes nothing.
   plan.unchanged = dest !== undefined && dest.size === entries.length && entries.every((e) => e.sha256 !== undefined && dest.get(e.name) === e.sha256)

@@ -19,6 +19,7 @@ import {readFile} from 'node:fs/promises'
 import {ClusterTarget} from '../cluster/kube.js'
 import {execInPod, shQuote} from '../cluster/exec.js'
 import {CliError, ExitCode} from '../output/errors.js'
+import {humanBytes} from '../output/format.js'
 import {sendBatch} from './batch.js'
 import {sendLargeFile} from './large-file.js'
 import {MAX_STREAMS, StreamGovernor} from './parallelism.js'
@@ -31,6 +32,7 @@ import {remoteFailure, smallTar, Stager} from './stager.js'
 import {STAGE_CONTAINER} from '../pvc/stage-pod.js'
 import {checkReadWhole, LocalIdentity, openLocal} from './local-file.js'
 import {fileRange} from './tar.js'
+import {AckedRate} from './rate.js'
 
 export {RESUME_SUFFIX, STAGING_ROOT, stagingPaths, type StagingPaths} from '../pvc/paths.js'
 export * from './tuning.js'
@@ -74,7 +76,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
     }
   }
   const totalBytes = entries.reduce((a, e) => a + e.size, 0)
-  const result: StreamResult = {files: entries.length, bytes: totalBytes, skippedFiles: 0, skippedBytes: 0, sentBytes: 0, wireBytes: 0, sentFiles: 0, resentFiles: 0, resumedBytes: 0, batches: 0, retries: 0, parallel: 0, compressed: false, swapped: false, seconds: 0}
+  const result: StreamResult = {files: entries.length, bytes: totalBytes, skippedFiles: 0, skippedBytes: 0, sentBytes: 0, wireBytes: 0, sentFiles: 0, resentFiles: 0, resumedBytes: 0, keptFiles: 0, keptBytes: 0, batches: 0, retries: 0, parallel: 0, compressed: false, swapped: false, seconds: 0}
   const finish = () => {
     o.cache?.save()
     result.retries = s.retries
@@ -90,7 +92,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
   try {
     // 2. Local hashes: cache hits are free; files the cluster may already hold are hashed now, the rest while sent.
     for (const e of entries) if (o.cache && e.mtimeMs !== undefined) e.sha256 = o.cache.get(e.localPath, e.size, e.mtimeMs)
-    let plan = planStaging(entries, state.dest, state.verified)
+    let plan = planStaging(entries, state.dest, state.verified, state.present)
     if (plan.needHash.length > 0) {
       const need = plan.needHash.reduce((a, e) => a + e.size, 0)
       let done = 0
@@ -100,18 +102,20 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
         if (o.cache && e.mtimeMs !== undefined) o.cache.set(e.localPath, e.size, e.mtimeMs, e.sha256)
         done += e.size
         const rate = done / Math.max(0.001, (Date.now() - t0) / 1000)
-        o.onProgress?.({phase: 'hashing', bytes: done, totalBytes: need, files: 0, sentFiles: 0, totalFiles: plan.needHash.length, skippedFiles: 0, skippedBytes: 0, bytesPerSecond: rate, etaSeconds: (need - done) / rate, retries: s.retries})
+        o.onProgress?.({phase: 'hashing', bytes: done, totalBytes: need, sentBytes: done, files: 0, sentFiles: 0, totalFiles: plan.needHash.length, skippedFiles: 0, skippedBytes: 0, bytesPerSecond: rate, etaSeconds: (need - done) / rate, retries: s.retries})
       }
-      plan = planStaging(entries, state.dest, state.verified)
+      plan = planStaging(entries, state.dest, state.verified, state.present)
     }
     const kept = [...plan.verified, ...plan.fromDest]
+    // files an interrupted run left whole but unchecked: checked by sha256 in the pod while the work dir is prepared
+    const landed = s.tools.has('sha256') ? plan.landed : []
+
     result.skippedFiles = kept.length
     result.skippedBytes = kept.reduce((a, e) => a + e.size, 0)
-
     if (plan.unchanged) {
       // Nothing changed: the staged copy stays as it is; drop a leftover work dir.
       await s.sh(`rm -rf ${shQuote(work)}; rm -f ${shQuote(lock)}`, 'keeping the unchanged staged copy')
-      o.onProgress?.({phase: 'copying', bytes: 0, totalBytes: 0, files: 0, sentFiles: 0, totalFiles: 0, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: 0, etaSeconds: 0, retries: s.retries})
+      o.onProgress?.({phase: 'copying', bytes: 0, totalBytes: 0, sentBytes: 0, files: 0, sentFiles: 0, totalFiles: 0, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: 0, etaSeconds: 0, retries: s.retries})
       return finish()
     }
 
@@ -126,10 +130,11 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
         {name: '.tb-keep', lines: () => manifestLines(kept)},
         {name: '.tb-link', lines: () => nameLines(plan.fromDest)},
         {name: '.tb-partial', text: [...s.partial.keys()].map((n) => `${n}\n`).join('')},
+        {name: '.tb-check', lines: () => manifestLines(landed)},
       ])
       const W = shQuote(work)
       const D = shQuote(dest)
-      await s.sh(
+      const out = await s.sh(
         [
           'set -e',
           'FRESH=0',
@@ -139,6 +144,8 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
           // control files of an earlier run go, the range records stay (checked against the data before use)
           `rm -rf ${shQuote(MANIFEST_NAME)}; for f in ./.tb-*; do [ "$f" = ./${RANGES_DIR} ] || rm -rf "$f"; done`,
           `head -c ${tar.size} | tar -x -f -`,
+          // landed but unchecked files that hash to the local sha256 join the keep list (named back to the client)
+          "if [ -s .tb-check ]; then sha256sum -c .tb-check 2>/dev/null | sed -n 's/: OK$//p' > .tb-ok; awk 'NR==FNR { ok[$0] = 1; next } (substr($0, 67) in ok)' .tb-ok .tb-check >> .tb-keep; echo '@@KEPT'; cat .tb-ok; fi",
           `find . -type f ! -path './${VERIFIED_DIR}/*' | sed 's|^\\./||' > .tb-have`,
           // remove everything that is neither kept nor one of our control files
           `awk 'FILENAME == ".tb-keep" { k[substr($0, 67)] = 1; next } FILENAME == ".tb-partial" { k[$0] = 1; next } !($0 in k) && $0 !~ /^\\.tb-/' .tb-keep .tb-partial .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
@@ -146,19 +153,35 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
           `if [ $FRESH = 0 ]; then while IFS= read -r p; do rm -f "./$p"; case "$p" in */*) mkdir -p "./\${p%/*}";; esac; ln ${D}/"$p" "./$p" 2>/dev/null || cp ${D}/"$p" "./$p"; done < .tb-link; fi`,
           `rm -rf ${shQuote(VERIFIED_DIR)}; mkdir -p ${shQuote(VERIFIED_DIR)}`,
           `mv .tb-keep ${shQuote(`${VERIFIED_DIR}/base`)}`,
-          'rm -f .tb-have .tb-link .tb-partial',
+          'rm -f .tb-have .tb-link .tb-partial .tb-check .tb-ok',
           'find . -depth -type d -empty ! -name . -exec rmdir {} + 2>/dev/null || true',
           'touch .',
         ].join('\n'),
         'preparing the work directory',
-        {stdin: tar.stream},
+        {stdin: tar.stream, capture: 1 << 30},
       )
+      const at = out.indexOf('@@KEPT\n')
+      const ok = new Set(at < 0 ? [] : out.slice(at + '@@KEPT\n'.length).split('\n'))
+      const checked = landed.filter((e) => ok.has(e.name))
+      if (checked.length > 0) {
+        const keep = new Set(checked)
+        plan.send = plan.send.filter((e) => !keep.has(e))
+        kept.push(...checked)
+        plan.verified.push(...checked)
+      }
     }
+    result.skippedFiles = kept.length
+    result.skippedBytes = kept.reduce((a, e) => a + e.size, 0)
+    result.keptFiles = plan.verified.length
+    result.keptBytes = plan.verified.reduce((a, e) => a + e.size, 0)
+    if (result.keptFiles > 0) o.onNote?.(`kept ${result.keptFiles} ${result.keptFiles === 1 ? 'file' : 'files'} (${humanBytes(result.keptBytes ?? 0)}) already on client-pvc from the interrupted run; sending the other ${plan.send.length}`)
 
     // 4. Send what differs, in batches over parallel streams, each verified in the pod.
     await sendAll(s, o, plan.send, result)
 
     // 5. Every file present with its size, nothing extra; re-send what is not (at most twice).
+    const sendBytes = plan.send.reduce((a, e) => a + e.size, 0)
+    o.onProgress?.({phase: 'verifying', bytes: sendBytes, totalBytes: sendBytes, sentBytes: sendBytes, files: plan.send.length, sentFiles: plan.send.length, totalFiles: plan.send.length, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: 0, etaSeconds: 0, retries: s.retries})
     for (let round = 0; ; round++) {
       const bad = await checkTree(s, entries)
       if (bad.length === 0) break
@@ -303,7 +326,13 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   const inflight = new Map<string, number>()
   // Files of in-flight batches whose bytes have all been sent (a batch's files travel in order).
   const inflightFiles = new Map<string, number>()
-  const t0 = Date.now()
+  // Progress counts what the pod acknowledged (a batch's files once it extracted and checked them); bytes
+  // merely handed to the exec streams are shown apart (sentBytes). The rate is that of acknowledged bytes,
+  // failed files included (they crossed the link), averaged over a window (rate.ts).
+  const acked = new AckedRate()
+  let deliveredBytes = 0
+  // batches whose stdin is still streaming; none left with batches still out means the pod is verifying
+  const streaming = new Set<string>()
   let lastReport = 0
   const report = (force = false) => {
     const now = Date.now()
@@ -313,11 +342,13 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     for (const v of inflight.values()) fly += v
     let flyFiles = 0
     for (const v of inflightFiles.values()) flyFiles += v
-    const bytes = Math.min(toSend, doneBytes + fly)
-    const secs = (now - t0) / 1000
-    const rate = secs > 0 ? bytes / secs : 0
-    o.onProgress?.({phase: 'copying', bytes, totalBytes: toSend, files: doneFiles, sentFiles: Math.min(totalFiles, doneFiles + flyFiles), totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: rate, etaSeconds: rate > 0 ? (toSend - bytes) / rate : undefined, retries: s.retries})
+    acked.ack(deliveredBytes)
+    const verifying = queue.length === 0 && streaming.size === 0 && inflight.size > 0
+    o.onProgress?.({phase: verifying ? 'verifying' : 'copying', bytes: Math.min(toSend, doneBytes), totalBytes: toSend, sentBytes: Math.min(toSend, doneBytes + fly), files: doneFiles, sentFiles: Math.min(totalFiles, doneFiles + flyFiles), totalFiles, skippedFiles: result.skippedFiles, skippedBytes: result.skippedBytes, bytesPerSecond: acked.bytesPerSecond(), etaSeconds: acked.etaSeconds(toSend - doneBytes), retries: s.retries})
   }
+  // the rate falls while nothing is acknowledged, and the line says so
+  const ticker = setInterval(() => report(true), 1000)
+  ticker.unref()
 
   // The link as one stream sees it: plain bytes delivered (extracted and checked in the pod, not merely
   // handed to a socket buffer) over the time each plain batch was under way (first byte to done, exec
@@ -337,6 +368,14 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     while (plainDoneBytes < COMPRESS_JUDGE_BYTES && plainInFlight > 0) await new Promise<void>((r) => plainDone.push(r))
     return linkIsSlow()
   }
+
+  // Bytes handed over but not yet acknowledged by the pod are capped at an eighth of the push (at least two
+  // batches): the end of a batch's stdin only means its bytes reached a socket buffer, and on a slow link
+  // many batches would otherwise queue in those buffers, leaving the verified count (and a cut's loss) far
+  // behind what was sent. The stream measurement then also sees no gain from streams the link cannot carry.
+  const unackedCap = Math.max(2 * limits.bytes, Math.ceil(toSend / 8))
+  let unacked = 0
+  const ackWaiters: Array<() => void> = []
 
   // A batch holds a transfer slot only while its stdin streams; its in-pod checksum run then overlaps the
   // next batch's transfer. So `parallel` streams upload at once and as many more may be verifying.
@@ -366,6 +405,8 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
     )
   const worker = async () => {
     for (;;) {
+      // wait while the batches out (handed over, not yet acknowledged) already reach the cap
+      while (queue.length > 0 && unacked > 0 && unacked + queue[0].bytes > unackedCap) await new Promise<void>((r) => ackWaiters.push(r))
       await acquire()
       const release = releaser()
       const b = queue.shift()
@@ -373,6 +414,7 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
         release()
         return
       }
+      unacked += b.bytes
       // auto: the first batches go plain and measure the link; text is gzipped once the link proves slow
       if (b.compress && mode === 'auto') b.compress = await judgeLink()
       if (!b.compress) plainInFlight++
@@ -381,6 +423,12 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
       // files wholly sent so far, advanced as bytes grow (a retried attempt starts again from 0)
       let sentFiles = 0
       let sentFileBytes = 0
+      streaming.add(b.id)
+      const sent = () => {
+        streaming.delete(b.id)
+        release()
+        report(true)
+      }
       const send = b.files.length === 1 && b.files[0].size >= bigEnough ? sendLargeFile : sendBatch
       const failed = await send(s, o, b, result, (bytes) => {
         if (!b.compress && !plainSince) plainSince = Date.now()
@@ -392,9 +440,10 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
         while (sentFiles < b.files.length && sentFileBytes + b.files[sentFiles].size <= bytes) sentFileBytes += b.files[sentFiles++].size
         inflightFiles.set(b.id, sentFiles)
         report()
-      }, release)
+      }, sent)
         .then((f) => {
           if (!b.compress) plainDoneBytes += b.bytes
+          deliveredBytes += b.bytes
           return f
         })
         .finally(() => {
@@ -406,6 +455,9 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
           }
           inflight.delete(b.id)
           inflightFiles.delete(b.id)
+          streaming.delete(b.id)
+          unacked -= b.bytes
+          for (const w of ackWaiters.splice(0)) w()
           release()
         })
       const ok = b.files.filter((e) => !failed.includes(e))
@@ -427,8 +479,12 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   // next batch (shared queue emptied).
   for (let i = 0; i < 2 * streams.limit; i++) addWorker()
   let settled: Array<PromiseSettledResult<void>>
-  do settled = await Promise.allSettled(workers)
-  while (settled.length < workers.length)
+  try {
+    do settled = await Promise.allSettled(workers)
+    while (settled.length < workers.length)
+  } finally {
+    clearInterval(ticker)
+  }
   const bad = settled.find((r) => r.status === 'rejected')
   if (bad) throw (bad as PromiseRejectedResult).reason
 }

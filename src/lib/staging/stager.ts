@@ -34,6 +34,8 @@ export class Stager {
   protocol?: string
   /** What the pod checks received bytes with, asked of the pod by lockAndReadState (pod-hash.ts). */
   hash: HashAlgo = 'md5'
+  /** The hash commands the stage image runs (a resumed work dir is checked with sha256sum when it is there). */
+  tools: ReadonlySet<HashAlgo> = new Set()
   /** Random per run: the lock names it, and only this machine's record of it can prove the lock is ours. */
   readonly session = newSessionId()
   constructor(readonly o: StreamOptions) {
@@ -145,7 +147,7 @@ export class Stager {
   }
 
   /** Take the per-table lock and read what the PVC already holds (staged manifest, verified work files). */
-  async lockAndReadState(): Promise<{dest?: Map<string, string>; destExists: boolean; verified?: Map<string, string>; workExists: boolean; ranges: RangeRecords}> {
+  async lockAndReadState(): Promise<{dest?: Map<string, string>; destExists: boolean; verified?: Map<string, string>; workExists: boolean; ranges: RangeRecords; present: Map<string, number>}> {
     const {root, dest, work, lock} = this.o.paths
     // recorded before the lock exists, so a lock of ours always has its record here
     this.remember()
@@ -160,7 +162,7 @@ export class Stager {
           : `if ! ( set -C; printf '%s\\n' ${shQuote(this.ownerLine())} > ${shQuote(lock)} ) 2>/dev/null; then echo '@@HELD'; head -n 1 ${shQuote(lock)} | cut -c 1-512 | ${NO_MARKERS}; exit 0; fi`,
         `if [ -d ${shQuote(dest)} ]; then echo '@@DESTDIR'; fi`,
         `if [ -f ${shQuote(`${dest}/${MANIFEST_NAME}`)} ]; then echo '@@DEST'; ${NO_MARKERS} ${shQuote(`${dest}/${MANIFEST_NAME}`)}; fi`,
-        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null | ${NO_MARKERS}; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null | ${NO_MARKERS}; fi`,
+        `if [ -d ${shQuote(work)} ]; then echo '@@WORKDIR'; echo '@@VERIFIED'; cat ${shQuote(`${work}/${VERIFIED_DIR}`)}/* 2>/dev/null | ${NO_MARKERS}; echo '@@RANGES'; cat ${shQuote(`${work}/${RANGES_DIR}`)}/* 2>/dev/null | ${NO_MARKERS}; echo '@@PRESENT'; ${PRESENT_FILES(work)}; fi`,
         hashProbeScript(),
       ].join('\n')
       const out = await this.sh(script, 'reading the staged copy', {capture: 1 << 30})
@@ -189,12 +191,14 @@ export class Stager {
         })
       }
       this.hash = hash
+      this.tools = tools
       return {
         destExists: sections.has('DESTDIR'),
         dest: sections.has('DEST') ? parseManifest(sections.get('DEST')!) : undefined,
         workExists: sections.has('WORKDIR'),
         verified: sections.has('VERIFIED') ? parseManifest(sections.get('VERIFIED')!) : undefined,
         ranges: parseRangeRecords(sections.get('RANGES') ?? ''),
+        present: parsePresent(sections.get('PRESENT') ?? ''),
       }
     }
   }
@@ -274,6 +278,22 @@ function parseRangeRecords(text: string): RangeRecords {
     let file = out.get(m[5])
     if (!file) out.set(m[5], (file = new Map()))
     file.set(Number(m[2]), {hash: m[1], length: Number(m[3]), size: Number(m[4])})
+  }
+  return out
+}
+
+/**
+ * Data files in a work dir (`<size> <name>` lines): what an interrupted run left that may have landed whole.
+ * A listed name only makes a file a candidate; the pod's hash check decides whether it is kept.
+ */
+const PRESENT_FILES = (work: string) =>
+  `(cd ${shQuote(work)} && find . -type f ! -name '.tb-*' ! -path './.tb-*' ! -path './${VERIFIED_DIR}/*' ! -name ${shQuote(MANIFEST_NAME)} -exec sh -c 'stat -c "%s %n" "$@"' sh {} + 2>/dev/null | ${NO_MARKERS}) || :`
+
+function parsePresent(text: string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    const m = /^(\d+) \.\/(.+)$/.exec(line)
+    if (m) out.set(m[2], Number(m[1]))
   }
   return out
 }

@@ -4,12 +4,14 @@ import type {BatchLimits} from './manifest.js'
 export const DEFAULT_PARALLEL = 2
 export const DEFAULT_BATCH: BatchLimits = {bytes: 32 << 20, files: 2000}
 /**
- * Tar batch size for this many bytes of small files: an eighth of them within 8 MiB–DEFAULT_BATCH.bytes, so
- * that a small dataset still spreads over several streams (a batch holds one stream for all its bytes) while
- * each batch's exec start-up and in-pod check stay small against its bytes.
+ * Tar batch size for this many bytes of small files: a thirty-second of them within 2 MiB–DEFAULT_BATCH.bytes.
+ * A batch is acknowledged (and verified) by the pod only when it is whole, so one batch must stay a small
+ * share of the push: the verified count then keeps pace with sending, and a cut leaves at most the batches
+ * in flight unverified. Above 1 GiB the batches stop growing, so exec start-up and the in-pod check stay
+ * small against each batch's bytes.
  */
 export function defaultBatchBytes(smallBytes: number): number {
-  return Math.min(DEFAULT_BATCH.bytes, Math.max(8 << 20, Math.ceil(smallBytes / 8)))
+  return Math.min(DEFAULT_BATCH.bytes, Math.max(2 << 20, Math.ceil(smallBytes / 32)))
 }
 
 /** A file at least this large travels alone, without tar, in ranges (large-file.ts). */

@@ -9,10 +9,13 @@ import type {HashAlgo} from './pod-hash.js'
 import type {TarEntry} from './tar.js'
 
 export interface StageProgress {
+  /** 'verifying': everything is sent and the pod is still checking what it received. */
   phase: 'hashing' | 'copying' | 'verifying'
-  /** File bytes (not tar bytes) transferred or in flight, against `totalBytes` to send. */
+  /** File bytes (not tar bytes) the pod acknowledged (extracted and checked), against `totalBytes` to send. */
   bytes: number
   totalBytes: number
+  /** File bytes handed to the exec streams (ahead of `bytes` by what sits in buffers and in the pod's check). */
+  sentBytes: number
   /** Files verified in the pod (they count as staged). */
   files: number
   /** Files whose bytes have all left this machine (verified or still being checked), ≥ `files`. */
@@ -20,7 +23,9 @@ export interface StageProgress {
   totalFiles: number
   skippedFiles: number
   skippedBytes: number
+  /** Of acknowledged bytes, averaged over a few seconds (rate.ts). */
   bytesPerSecond: number
+  /** Undefined until the rate means something. */
   etaSeconds?: number
   retries: number
 }
@@ -70,6 +75,9 @@ export interface StreamResult {
   resentFiles: number
   /** Bytes of partly sent large files that an earlier run left verified on the volume (not sent again). */
   resumedBytes: number
+  /** Files an interrupted run left in the work dir that were kept (verified then, or checked by hash now): among skippedFiles. */
+  keptFiles?: number
+  keptBytes?: number
   batches: number
   retries: number
   parallel: number

@@ -10,7 +10,7 @@ import {TokenBucket} from '../../staging/bandwidth.js'
 import {HashCache} from '../../staging/hash-cache.js'
 import {startStagePod} from '../../pvc/pod.js'
 import {deletePod, findOrphanStagePods} from '../../pvc/stage-pod.js'
-import {stageFiles, stagingPaths, type StreamResult} from '../../staging/stage-files.js'
+import {stageFiles, stagingPaths, type StageProgress, type StreamResult} from '../../staging/stage-files.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
 
 export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
@@ -49,6 +49,7 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
           return pod.name
         }
         const first = await startPod()
+        let shownPhase: StageProgress['phase'] | undefined
         c.paths = stagingPaths(plan.table)
         c.staged = await stageFiles({
           t,
@@ -75,14 +76,12 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
           signal: o.signal,
           onNote: (l) => env.warn(l),
           onProgress: (p) => {
-            if (p.phase === 'copying' && p.bytes > 0) void signalPoint('transfer')
-            env.throttle(
-              () =>
-                (task.output =
-                  p.phase === 'hashing'
-                    ? `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
-                    : `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} · ${p.sentFiles}/${p.totalFiles} files sent, ${p.files} verified · ${humanBytes(p.bytesPerSecond)}/s${o.bwlimit ? ` (cap ${humanRate(o.bwlimit)})` : ''} · ETA ${p.etaSeconds === undefined ? '?' : humanDuration(p.etaSeconds)}${p.skippedFiles ? ` · ${p.skippedFiles} unchanged` : ''}${p.retries ? ` · ${p.retries} retries` : ''}`),
-            )
+            if (p.phase !== 'hashing') c.staging = p
+            if (p.phase === 'copying' && p.sentBytes > 0) void signalPoint('transfer')
+            // a new phase shows at once (the throttle would hide a short one)
+            if (p.phase === shownPhase) env.throttle(() => (task.output = progressLine(p, o.bwlimit)))
+            else task.output = progressLine(p, o.bwlimit)
+            shownPhase = p.phase
           },
         })
         c.swapped = true
@@ -93,11 +92,23 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
   }
 }
 
+/**
+ * One line for the terminal and the plain-line output alike. Bytes and rate are what the pod acknowledged
+ * (extracted and checked); "sent" counts what left this machine; no ETA until the rate means something.
+ */
+export function progressLine(p: StageProgress, bwlimit?: number): string {
+  const tail = `${p.skippedFiles ? ` · ${count(p.skippedFiles)} kept or unchanged` : ''}${p.retries ? ` · ${plural(p.retries, 'retry', 'retries')}` : ''}`
+  if (p.phase === 'hashing') return `hashing changed files: ${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}`
+  if (p.phase === 'verifying') return `verifying in the pod: ${count(p.files)} of ${plural(p.totalFiles, 'file')} verified (${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)}), all sent${tail}`
+  const eta = p.etaSeconds === undefined ? 'measuring' : `ETA ${humanDuration(p.etaSeconds)}`
+  return `${humanBytes(p.bytes)} / ${humanBytes(p.totalBytes)} acknowledged · ${count(p.sentFiles)}/${count(p.totalFiles)} files sent, ${count(p.files)} verified · ${humanBytes(p.bytesPerSecond)}/s${bwlimit ? ` (cap ${humanRate(bwlimit)})` : ''} · ${eta}${tail}`
+}
+
 function stagedTitle(st: StreamResult, bwlimit?: number): string {
   const rate = st.seconds > 0 ? st.sentBytes / st.seconds : 0
   return !st.swapped
     ? `Staged copy already up to date: ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) unchanged, nothing sent`
-    : `Staged ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${count(st.files - st.skippedFiles)} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s${bwlimit ? `, capped at ${humanRate(bwlimit)}` : ''})${st.skippedFiles ? `, ${count(st.skippedFiles)} unchanged` : ''}${st.retries ? `, ${plural(st.retries, 'retry', 'retries')}` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
+    : `Staged ${plural(st.files, 'file')} (${humanBytes(st.bytes)}) in ${humanDuration(st.seconds)}: sent ${count(st.files - st.skippedFiles)} (${humanBytes(st.sentBytes)}, ${humanBytes(rate)}/s${bwlimit ? `, capped at ${humanRate(bwlimit)}` : ''})${st.skippedFiles ? `, ${count(st.skippedFiles)} ${st.keptFiles ? `kept (${count(st.keptFiles)} already on client-pvc from an interrupted run, ${humanBytes(st.keptBytes ?? 0)})` : 'unchanged'}` : ''}${st.retries ? `, ${plural(st.retries, 'retry', 'retries')}` : ''}; ${st.parallel > 1 ? `${st.parallel} streams, ` : ''}every file verified in the pod (${st.check ?? 'md5'})`
 }
 
 async function reportOrphans(t: ClusterTarget, ns: string, clean: boolean, warn: (s: string) => void) {
