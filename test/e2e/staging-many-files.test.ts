@@ -3,12 +3,12 @@
 // the copy keeps the verified batches, the next run sends only the rest, the ingested table counts every
 // file, and an unchanged re-push sends nothing.
 import assert from 'node:assert/strict'
-import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync} from 'node:fs'
-import os from 'node:os'
+import {closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync} from 'node:fs'
 import path from 'node:path'
-import {after, before, test} from 'node:test'
+import {test} from 'node:test'
 
-import {startSandbox} from '../sandbox/index.js'
+import type {Sandbox} from '../sandbox/index.js'
+import {stagingSetup} from './staging-fixture.js'
 import {runCli} from './push-cli.js'
 
 /**
@@ -18,18 +18,9 @@ import {runCli} from './push-cli.js'
  */
 const FILES = Number(process.env.TRACEBLOC_TEST_MANY_FILES) || 10_000
 
-type Sandbox = Awaited<ReturnType<typeof startSandbox>>
 let sb: Sandbox
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'tb-many-files-e2e-'))
-const cacheHome = path.join(tmp, 'cache')
-
-before(async () => {
-  sb = await startSandbox()
-})
-after(async () => {
-  await sb?.stop()
-  rmSync(tmp, {recursive: true, force: true})
-})
+const fx = stagingSetup('tb-many-files-e2e-', (s) => (sb = s))
+const {tmp, cacheHome} = fx
 
 /** `count` distinct 24-byte text files in texts/ and their labels.csv: one write per file, no per-file buffers. */
 function tinyTexts(count: number): string {

@@ -5,27 +5,17 @@
 // before it has a rate, and names the verifying phase.
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
+import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, afterEach, before, test} from 'node:test'
+import {test} from 'node:test'
 
-import {startSandbox} from '../sandbox/index.js'
+import type {Sandbox} from '../sandbox/index.js'
+import {stagingSetup} from './staging-fixture.js'
 import {runCli} from './push-cli.js'
 
-type Sandbox = Awaited<ReturnType<typeof startSandbox>>
 let sb: Sandbox
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'tb-staging-resume-e2e-'))
-const cacheHome = path.join(tmp, 'cache')
-
-before(async () => {
-  sb = await startSandbox()
-})
-after(async () => {
-  await sb?.stop()
-  rmSync(tmp, {recursive: true, force: true})
-})
-afterEach(() => sb.faults.clear())
+const fx = stagingSetup('tb-staging-resume-e2e-', (s) => (sb = s))
+const {tmp, cacheHome} = fx
 
 const FILES = 400
 const FILE_BYTES = 16 << 10

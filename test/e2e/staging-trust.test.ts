@@ -4,40 +4,21 @@
 // a forged staging lock cannot make a push delete a pod it does not own.
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {appendFileSync, constants as fsc, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {appendFileSync, constants as fsc, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import {after, afterEach, before, test} from 'node:test'
+import {test} from 'node:test'
 
 import {NO_HASH_TOOLS_IMAGE, SILENT_HASH_IMAGE} from '../sandbox/kubelet/rootfs.js'
-import {startSandbox} from '../sandbox/index.js'
-import {CATS_DOGS, CliRun, runCli} from './push-cli.js'
+import type {Sandbox} from '../sandbox/index.js'
+import {stagingSetup} from './staging-fixture.js'
+import {CliRun, runCli} from './push-cli.js'
 
-type Sandbox = Awaited<ReturnType<typeof startSandbox>>
 let sb: Sandbox
 let n = 0
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'tb-staging-trust-'))
-const cacheHome = path.join(tmp, 'cache')
-
-before(async () => {
-  sb = await startSandbox()
-})
-after(async () => {
-  await sb?.stop()
-  rmSync(tmp, {recursive: true, force: true})
-})
-afterEach(() => {
-  sb.faults.clear()
-  const left = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
-  assert.deepEqual(left.map((p) => p.metadata.name), [], 'stage pods left behind')
-})
-
-function dataset(): string {
-  const dir = path.join(tmp, `ds-${++n}`)
-  cpSync(CATS_DOGS, dir, {recursive: true})
-  return dir
-}
+const fx = stagingSetup('tb-staging-trust-', (s) => (sb = s), {stagePodsGone: true})
+const {tmp, cacheHome, catsDogs: dataset} = fx
 
 function push(dir: string, table: string, extra: string[] = [], env: Record<string, string> = {}) {
   return runCli(['dataset', 'push', dir, '--table', table, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, '--detach', '--json', ...extra], {

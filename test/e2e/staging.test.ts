@@ -4,40 +4,19 @@
 // --detach so the staged copy stays on the PVC for the next push to compare against.
 import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
-import {cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
+import {existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {after, afterEach, before, test} from 'node:test'
+import {test} from 'node:test'
 
 import {BUSYBOX, busyboxFor} from '../sandbox/kubelet/rootfs.js'
-import {startSandbox} from '../sandbox/index.js'
-import {CATS_DOGS, runCli} from './push-cli.js'
+import type {Sandbox} from '../sandbox/index.js'
+import {stagingSetup} from './staging-fixture.js'
+import {runCli} from './push-cli.js'
 
-type Sandbox = Awaited<ReturnType<typeof startSandbox>>
 let sb: Sandbox
 let n = 0
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'tb-staging-e2e-'))
-const cacheHome = path.join(tmp, 'cache')
-
-before(async () => {
-  sb = await startSandbox()
-})
-after(async () => {
-  await sb?.stop()
-  rmSync(tmp, {recursive: true, force: true})
-})
-afterEach(() => {
-  sb.faults.clear()
-  const left = sb.store.list({group: '', version: 'v1', resource: 'pods'}, {namespace: sb.namespace, labelSelector: 'tracebloc.io/component=stage-pod'}).items
-  assert.deepEqual(left.map((p) => p.metadata.name), [], 'stage pods left behind')
-})
-
-/** A private, writable copy of the cats/dogs sample. */
-function dataset(): string {
-  const dir = path.join(tmp, `ds-${++n}`)
-  cpSync(CATS_DOGS, dir, {recursive: true})
-  return dir
-}
+const fx = stagingSetup('tb-staging-e2e-', (s) => (sb = s), {stagePodsGone: true})
+const {tmp, cacheHome, catsDogs: dataset} = fx
 
 function push(dir: string, table: string, extra: string[] = [], env: Record<string, string> = {}, opts: Parameters<typeof runCli>[1] = {}) {
   return runCli(['dataset', 'push', dir, '--table', table, '--category', 'image_classification', '--label-column', 'label', '--kubeconfig', sb.kubeconfigPath, '--detach', ...extra], {
