@@ -117,7 +117,7 @@ describe('distribution (TRACEBLOC_TEST_DIST=1)', {skip: enabled ? false : 'set T
       const res = await run('tar', ['tzf', npmTgz])
       assert.equal(res.code, 0, show(res))
       const entries = res.stdout.trim().split('\n').map((e) => e.replace(/^package\//, ''))
-      const allowed = /^(bin\/run\.(js|cmd)|dist\/(commands|lib|hooks)\/.+\.js|dist\/lib\/fast\/oclif-help\.cjs|schema\/[^/]+\.json|oclif\.manifest\.json|package\.json|README\.md|LICENSE)$/
+      const allowed = /^(bin\/run\.(js|cmd)|dist\/(commands|lib|hooks)\/.+\.js|dist\/lib\/fast\/(oclif-help\.cjs|help-text\.json)|schema\/[^/]+\.json|oclif\.manifest\.json|package\.json|README\.md|LICENSE)$/
       const stray = entries.filter((e) => !allowed.test(e))
       assert.deepEqual(stray, [], `files outside the runtime set: ${stray.join(', ')}`)
       for (const must of ['bin/run.js', 'oclif.manifest.json', 'package.json', 'LICENSE']) assert.ok(entries.includes(must), `missing ${must}`)
