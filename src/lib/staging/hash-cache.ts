@@ -14,18 +14,20 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'tracebloc')
 }
 
-interface CacheEntry {
-  size: number
-  mtimeMs: number
-  sha256: string
-}
-
 const HEX64 = /^[0-9a-f]{64}$/
 const KEY = /^[0-9a-f]{32}$/
 const SALT_LINE = /^#salt ([0-9a-f]{32})$/
 
+/**
+ * Held compactly, as a million-file dataset has a million entries: the salted path key maps to a slot, and
+ * each slot's size, mtime and raw sha256 sit in typed arrays and one buffer (no object and no 64-digit
+ * string per entry).
+ */
 export class HashCache {
-  private readonly entries = new Map<string, CacheEntry>()
+  private readonly slots = new Map<string, number>()
+  private sizes = new Float64Array(1024)
+  private mtimes = new Float64Array(1024)
+  private digests = Buffer.alloc(1024 * 32)
   private dirty = false
   private salt = randomBytes(16).toString('hex')
 
@@ -34,6 +36,36 @@ export class HashCache {
   /** The stored form of a path: salted, so the file holds no path in clear. */
   private key(absPath: string): string {
     return createHash('sha256').update(this.salt).update('\0').update(absPath).digest('hex').slice(0, 32)
+  }
+
+  /** Store one entry under `key` (a new slot, or the one it had). */
+  private put(key: string, size: number, mtimeMs: number, sha256: string): void {
+    let slot = this.slots.get(key)
+    if (slot === undefined) {
+      slot = this.slots.size
+      if (slot === this.sizes.length) this.grow()
+      this.slots.set(key, slot)
+    }
+    this.sizes[slot] = size
+    this.mtimes[slot] = mtimeMs
+    this.digests.write(sha256, slot * 32, 32, 'hex')
+  }
+
+  private grow(): void {
+    const n = this.sizes.length * 2
+    const sizes = new Float64Array(n)
+    sizes.set(this.sizes)
+    const mtimes = new Float64Array(n)
+    mtimes.set(this.mtimes)
+    const digests = Buffer.alloc(n * 32)
+    this.digests.copy(digests)
+    this.sizes = sizes
+    this.mtimes = mtimes
+    this.digests = digests
+  }
+
+  private digest(slot: number): string {
+    return this.digests.toString('hex', slot * 32, slot * 32 + 32)
   }
 
   /** Load the cache for one dataset root (`key`, usually its absolute path). Never throws. */
@@ -63,27 +95,27 @@ export class HashCache {
       at = end + 1
       const [sha, size, mtime, key] = line.split('\t')
       if (!KEY.test(key ?? '') || !HEX64.test(sha) || !/^\d+$/.test(size) || !Number.isFinite(Number(mtime))) continue
-      c.entries.set(key, {size: Number(size), mtimeMs: Number(mtime), sha256: sha})
+      c.put(key, Number(size), Number(mtime), sha)
     }
     return c
   }
 
   /** The cached hash when size and mtime still match. */
   get(absPath: string, size: number, mtimeMs: number): string | undefined {
-    const e = this.entries.get(this.key(absPath))
-    return e && e.size === size && e.mtimeMs === mtimeMs ? e.sha256 : undefined
+    const slot = this.slots.get(this.key(absPath))
+    return slot !== undefined && this.sizes[slot] === size && this.mtimes[slot] === mtimeMs ? this.digest(slot) : undefined
   }
 
   set(absPath: string, size: number, mtimeMs: number, sha256: string): void {
     const key = this.key(absPath)
-    const e = this.entries.get(key)
-    if (e && e.size === size && e.mtimeMs === mtimeMs && e.sha256 === sha256) return
-    this.entries.set(key, {size, mtimeMs, sha256})
+    const slot = this.slots.get(key)
+    if (slot !== undefined && this.sizes[slot] === size && this.mtimes[slot] === mtimeMs && this.digest(slot) === sha256) return
+    this.put(key, size, mtimeMs, sha256)
     this.dirty = true
   }
 
   get size(): number {
-    return this.entries.size
+    return this.slots.size
   }
 
   /** Write atomically (temp file + rename); best effort — a read-only home only costs re-hashing. */
@@ -99,8 +131,8 @@ export class HashCache {
       const fd = openSync(tmp, 'w', 0o600)
       try {
         let part = `#salt ${this.salt}\n`
-        for (const [k, e] of this.entries) {
-          part += `${e.sha256}\t${e.size}\t${e.mtimeMs}\t${k}\n`
+        for (const [k, slot] of this.slots) {
+          part += `${this.digest(slot)}\t${this.sizes[slot]}\t${this.mtimes[slot]}\t${k}\n`
           if (part.length >= 1 << 16) {
             writeSync(fd, part)
             part = ''
