@@ -106,6 +106,8 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
     },
     onStdinProgress: (n) => meter.wire(n),
     onStdinDone: onSent,
+    // room for every result line (`<name>: OK` or `<name>: FAILED …`): a cut-off listing would fail files that passed
+    capture: checksumFileSize(names, 0) + 64 * names.length + (1 << 16),
   })
   meter.restart()
   if (b.compress) result.compressed = true
