@@ -47,7 +47,6 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
   // gunzip in its own process: busybox tar's -z is a build option (Debian's busybox-static lacks it)
   // -m: no mtime to restore (the archive's are 0), one syscall less per file (kubectl cp extracts with -m too)
   const extract = b.compress ? 'gzip -d -c | tar -x -m -f -' : v5 ? 'tar -x -m -f -' : `head -c ${archiveSize} | tar -x -m -f -`
-  const recordPassed = `awk 'NR==FNR { if (sub(/: OK$/, "")) ok[$0] = 1; next } (substr($0, 67) in ok)' ${res} ${S} > ${okf}.tmp; mv ${okf}.tmp ${okf}`
   const script = [
     'set -e',
     `mkdir -p ${W}/${shQuote(VERIFIED_DIR)}`,
@@ -58,9 +57,10 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
     `rc=0; ${hashCommand(check)} -c ${M} > ${res} 2>/dev/null || rc=$?`,
     `if [ $rc -gt 1 ]; then echo "${hashCommand(check)} -c exited $rc" >&2; exit ${CHECK_DID_NOT_RUN}; fi`,
     // record the sha256 lines of the files that passed, atomically (tmp + rename): parallel batches never
-    // interleave. Where the pod checked those very lines and all passed (exit 0), they are the record as they
-    // are: one process per batch less than picking the passed lines out.
-    (check === 'sha256' ? `if [ $rc = 0 ]; then mv ${S} ${okf}; else ${recordPassed}; fi` : recordPassed),
+    // interleave. Picked by their own OK lines even when the check exited 0: an exit status alone (a hash
+    // command that checked nothing) never makes a file verified on the volume.
+    `awk 'NR==FNR { if (sub(/: OK$/, "")) ok[$0] = 1; next } (substr($0, 67) in ok)' ${res} ${S} > ${okf}.tmp`,
+    `mv ${okf}.tmp ${okf}`,
     // every result line: the client counts a file as verified only on its own OK line
     `cat ${res}`,
     `rm -f ${M} ${S} ${res}`,
