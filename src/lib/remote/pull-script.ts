@@ -140,8 +140,10 @@ b_ok() { # id size sha256 dest
   if mv -f "$root/$4$suffix" "$root/$4"; then verified "$1" "$2" "$3" "$4"; else echo "fail $1 mv"; rc=1; fi
 }
 b_redo() { # why id size sha md5 dest url: on its own, after a retry event when the batch got somewhere
+  # only a cut leaves a true prefix of the object to resume from; other bytes in its file may be another's
+  [ "$1" = cut ] || rm -f "$root/$6$suffix"
   case $1 in
-    mismatch) echo "retry $2 mismatch"; rm -f "$root/$6$suffix"; pull_one "$2" "$3" "$4" "$5" - - "$6" "$7" 1 || rc=1; return ;;
+    mismatch) echo "retry $2 mismatch"; pull_one "$2" "$3" "$4" "$5" - - "$6" "$7" 1 || rc=1; return ;;
     slowdown) echo "retry $2 slowdown"; sleep 1 ;;
     cut|size) echo "retry $2 $1" ;;
   esac
@@ -150,11 +152,12 @@ b_redo() { # why id size sha md5 dest url: on its own, after a retry event when 
 batch() {
   b_prep "$@" || { echo "fail $1 mkdir"; rc=1; return; }
   set -f
-  { wget -q -O - $burls 2>"$work/berr.$k"; echo $? > "$work/brc.$k"; } | b_split "$@"
+  # -S: each response's headers on stderr, so each body's Content-Length is checked against the listing
+  { wget -S -q -O - $burls 2>"$work/berr.$k"; echo $? > "$work/brc.$k"; } | b_split "$@"
   set +f
   why=
   if [ "$(cat "$work/brc.$k")" != 0 ]; then
-    err=$(cat "$work/berr.$k")
+    err=$(grep '^wget:' "$work/berr.$k")
     case $err in
       *" 403 "*|*" 404 "*|*"unreachable"*|*"bad address"*|*"can't connect"*) why=again ;;
       *" 416 "*) why=size ;;
@@ -169,22 +172,25 @@ batch() {
     b_list "$@" | xargs -0 sha256sum > "$work/bsha.$k" 2>/dev/null
     exit 0 )
   # the verdict per object, as shell commands (values quoted for sh)
-  awk -F "$T" -v why="$why" -v sz="$work/bsize.$k" -v m5="$work/bmd5.$k" -v s2="$work/bsha.$k" -v sfx="$suffix" '
+  awk -F "$T" -v why="$why" -v hd="$work/berr.$k" -v sz="$work/bsize.$k" -v m5="$work/bmd5.$k" -v s2="$work/bsha.$k" -v sfx="$suffix" '
     function q(s,  r, i) { r = ""; while ((i = index(s, "\047")) > 0) { r = r substr(s, 1, i - 1) "\047\"\047\"\047"; s = substr(s, i + 1) } return "\047" r s "\047" }
+    # the Content-Length of each 2xx response, in order: the n-th body is the n-th object of the batch
+    FILENAME == hd { if ($0 ~ /^  HTTP\//) { split($0, st, " "); ok2 = st[2] ~ /^2/; if (ok2) { nr++; cl[nr] = "" } } else if (ok2 && tolower($0) ~ /^  content-length:/) { v = $0; sub(/^[^:]*: */, "", v); sub(/[^0-9].*$/, "", v); cl[nr] = v }; next }
     FILENAME == sz { n = $0; sub(/ .*/, "", n); nm = $0; sub(/^[0-9]+ /, "", nm); got[nm] = n; next }
     FILENAME == m5 { md[substr($0, 35)] = substr($0, 1, 32); next }
     FILENAME == s2 { sh[substr($0, 67)] = substr($0, 1, 64); next }
     {
-      p = $5 sfx; h = sh[p]
-      full = (p in got) && got[p] == $2
+      p = $5 sfx; h = sh[p]; no++
+      full = (p in got) && got[p] == $2 && (cl[no] == "" || cl[no] == $2)
       good = full && length(h) == 64 && h !~ /[^0-9a-f]/ && ($3 == "-" || h == $3) && ($4 == "-" || md[p] == $4)
       if (good) { print "b_ok " q($1) " " q($2) " " q(h) " " q($5); next }
       # the first object that did not arrive whole is where a failed wget stopped; those after it were never tried
       r = "-"
+      # (a body longer or shorter than listed shifts every later cut: those go again, quietly)
       if (!stopped) { if (!full && why != "") { r = why; if (r == "cut" && got[p] + 0 == 0) r = "-"; stopped = 1 } else if (full) r = "mismatch"; else { r = "size"; stopped = 1 } }
       if (r == "again") r = "-"
       print "b_redo " q(r) " " q($1) " " q($2) " " q($3) " " q($4) " " q($5) " " q($6)
-    }' "$work/bsize.$k" "$work/bmd5.$k" "$work/bsha.$k" "$work/bmeta.$k" > "$work/bdo.$k" || { rc=1; return; }
+    }' "$work/berr.$k" "$work/bsize.$k" "$work/bmd5.$k" "$work/bsha.$k" "$work/bmeta.$k" > "$work/bdo.$k" || { rc=1; return; }
   . "$work/bdo.$k"
 }
 
