@@ -94,6 +94,7 @@ export function parsePullLine(line: string): PullEvent | undefined {
  */
 export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: string; destDir: string; objects: PullObject[]; caPem?: string; proxy?: Record<string, string>; parallel?: number; verifiedDir?: string; onEvent?: (e: PullEvent) => void; signal?: AbortSignal}): Promise<PullResult> {
   const job = Buffer.from(pullJob(o.objects, o.caPem, o.proxy))
+  const script = Buffer.from(PULL_SCRIPT)
   const parallel = Math.max(1, Math.min(o.parallel ?? 4, 32))
   const result: PullResult = {done: [], sha256: new Map(), failed: [], bytes: 0}
   let pending = ''
@@ -111,8 +112,11 @@ export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: 
     namespace: o.namespace,
     pod: o.pod,
     container: STAGE_CONTAINER,
-    command: ['/bin/sh', '-c', PULL_SCRIPT, 'tb-pull', String(job.length), String(parallel), o.destDir, ...(o.verifiedDir ? [o.verifiedDir] : [])],
+    // the script itself travels on stdin ahead of the job: the exec request's URL stays short (API servers
+    // and proxies cap it), and dd reads exactly its bytes (head -c may read past them into the job)
+    command: ['/bin/sh', '-c', 's=$(dd bs=1 count="$1" 2>/dev/null) || exit 3; shift; eval "$s"', 'tb-pull', String(script.length), String(job.length), String(parallel), o.destDir, ...(o.verifiedDir ? [o.verifiedDir] : [])],
     stdin: (async function* () {
+      yield script
       yield job
     })(),
     onStdout: (chunk) => {

@@ -1,8 +1,8 @@
 // The shell program a stage pod runs to pull objects from presigned URLs. busybox only (sh, wget,
 // awk, stat, md5sum, sha256sum, dd, base64), as in the stage image.
 //
-// stdin (exactly N bytes, N in argv: an exec stream of an old API server cannot close stdin) holds the
-// job; nothing secret ever reaches the exec request's argv, the pod spec, env or logs:
+// The caller sends this script on stdin (see pod-pull.ts); then stdin (exactly N bytes, N in argv: an exec
+// stream of an old API server cannot close stdin) holds the job; nothing secret ever reaches the exec request's argv, the pod spec, env or logs:
 //   ca<TAB><base64 PEM>                               optional: trust these CAs (SSL_CERT_FILE)
 //   proxy<TAB>https_proxy|http_proxy|no_proxy<TAB>value optional: what busybox wget reads from its env
 //   obj<TAB>id<TAB>size<TAB>sha256|-<TAB>md5|-<TAB>parts|-<TAB>partsize|-<TAB>dest<TAB>url
@@ -209,6 +209,8 @@ printf '%s\n' "$job" | grep "^obj$T" | sort -t "$T" -k3,3nr | awk -F "$T" -v par
     } else print "pull_one " q($2) " " q($3) " " q($4) " " q($5) " " q($6) " " q($7) " " q($8) " " q($9) " || rc=1" > (w "/q." best)
   }
   END { for (k = 0; k < par; k++) { flush(k); printf "" >> (w "/q." k) } }' || exit 3
+# every fork copies the shell's memory map: the job text (megabytes for many objects) goes first
+unset job
 
 ( while :; do sleep 1; s=$(find "$root" -name "*$suffix" -type f -exec stat -c %s {} + 2>/dev/null | awk '{t+=$1} END {print t+0}'); echo "inflight $s"; done ) &
 ticker=$!
