@@ -6,7 +6,6 @@
 //     over the same link (the sandbox's shared exec uplink cap).
 // Prints the bytes each way moved through the user's machine and the wall-time ratio (one run).
 // Both pushes use --detach: the ingestion is the same for both and not what is compared.
-import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import * as fs from 'node:fs'
 import os from 'node:os'
@@ -16,6 +15,7 @@ import {parseArgs} from 'node:util'
 import {CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand} from '@aws-sdk/client-s3'
 
 import {startSandbox} from '../test/sandbox/index.js'
+import {runCli} from './cli.js'
 import {pngHeader} from '../test/helpers/png.js'
 
 const MiB = 1024 * 1024
@@ -23,28 +23,10 @@ const LINK = 8 * MiB
 // --remote-only: the remote push alone (for iterating on the pull; no ratio)
 const {values} = parseArgs({options: {scale: {type: 'string', default: '0.125'}, 'remote-only': {type: 'boolean', default: false}}})
 const scale = Number(values.scale)
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const sb = await startSandbox({objectStore: true})
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-remote-push-'))
 
-function cli(args: string[], env: Record<string, string>): Promise<{code: number | null; json: any; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), ...args], {env: {...process.env, ...env, NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true'}, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', (code) => {
-      let json
-      try {
-        json = JSON.parse(out)
-      } catch {
-        json = undefined
-      }
-      resolve({code, json, stderr: err})
-    })
-  })
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, tmp, env)
 
 /** Reads a body at most `rate` bytes/s: the user's downlink. */
 async function throttledDownload(body: AsyncIterable<Uint8Array>, file: string, rate: number): Promise<number> {
