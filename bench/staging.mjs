@@ -152,7 +152,7 @@ function genTiny(dir, count) {
 /** Local validation of a folder (planDataset, as `dataset push` runs it) in a child: its seconds and peak RSS. */
 function validate(dir) {
   const code = `
-    const {planDataset} = await import(${JSON.stringify(path.join(dist, 'lib/dataset/index.js'))})
+    const {planDataset} = await import(${JSON.stringify(path.join(dist, 'lib/local/index.js'))})
     const t = performance.now()
     const plan = await planDataset({path: ${JSON.stringify(dir)}, table: 'bench_t', category: 'text_classification', labelColumn: 'label'})
     process.stdout.write(JSON.stringify({seconds: (performance.now() - t) / 1000, maxRssKiB: process.resourceUsage().maxRSS, files: plan.files.length}))

@@ -14,7 +14,7 @@ import {preflightTabular} from './families/tabular.js'
 import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {detectCategories, parseCsvHead} from './detect.js'
-import {discoverLayout, type Layout, sniffFamilies} from './layout.js'
+import {discoverLayout, type Layout, ListedFile, sniffFamilies} from './layout.js'
 import {LABEL_MISSING_HINT, labelMissingMessage, resolveColumn} from './manifest.js'
 import {sampleLayout, type SampleInfo, type SampleSpec} from './sample.js'
 import {trimEndChar} from './cell-values.js'
@@ -331,7 +331,12 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
   const sample = opts.sample ? await sampleLayout(cat, layout, r.label, r.extension, opts.sample) : undefined
   const files: StagedFile[] = [{localPath: layout.csv.path, stagedPath: 'labels.csv', size: layout.csv.size, mtimeMs: layout.csv.mtimeMs, dev: layout.csv.dev, ino: layout.csv.ino}]
   if (layout.tokenizer) files.push({localPath: layout.tokenizer.path, stagedPath: 'tokenizer.json', size: layout.tokenizer.size, mtimeMs: layout.tokenizer.mtimeMs, dev: layout.tokenizer.dev, ino: layout.tokenizer.ino})
-  for (const d of layout.dirs) for (const f of d.files) files.push({localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino})
+  for (const d of layout.dirs) {
+    for (const f of d.files) {
+      // a listed file already is a StagedFile (paths built on demand): no copy per file
+      files.push(f instanceof ListedFile ? f : {localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino})
+    }
+  }
   const totalBytes = files.reduce((s, f) => s + f.size, 0)
 
   return {

@@ -1,7 +1,8 @@
 // Layout discovery: where the CSV is and which sidecar files get staged (layout.v1.json). Reads
 // directory entries and lstat; image files are opened once instead (size and mtime from the open
 // descriptor, plus the few header bytes preflight checks), so 100 000 images cost one open each.
-import {lstat, readdir} from 'node:fs/promises'
+import {lstatSync} from 'node:fs'
+import {lstat, opendir, readdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {CategoryInfo, Family} from './categories.js'
@@ -20,6 +21,59 @@ export interface FileEntry {
   ino?: number
   /** Image dimensions, read while the file was open for its size (images/ and masks/ only). */
   header?: ImageProbe
+}
+
+/**
+ * One listed sidecar file. A million-file folder keeps a million of these for the whole push, so each
+ * holds only its name, numbers and its folder (shared): the full path and the staged path are built
+ * when asked for, not stored. It is also the plan's entry (`StagedFile`): no second object per file.
+ */
+export class ListedFile implements FileEntry {
+  constructor(
+    readonly folder: ListedFolder,
+    readonly name: string,
+    public size: number,
+    public mtimeMs: number,
+    public dev?: number,
+    public ino?: number,
+    public header?: ImageProbe,
+  ) {}
+
+  get path(): string {
+    return this.folder.prefix + this.name
+  }
+
+  /** StagedFile's fields. */
+  get localPath(): string {
+    return this.folder.prefix + this.name
+  }
+
+  get stagedPath(): string {
+    return this.folder.staged + this.name
+  }
+}
+
+/** What the files of one folder share: its path on disk (with the separator) and on the PVC. */
+export interface ListedFolder {
+  prefix: string
+  staged: string
+}
+
+/**
+ * Index of `name` in `files`, which discovery lists sorted by name (JS string order), or -1. A binary
+ * search instead of a name → entry map: the map would cost more per file than the entry itself.
+ */
+export function findListed(files: readonly FileEntry[], name: string): number {
+  let lo = 0
+  let hi = files.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const n = files[mid]!.name
+    if (n === name) return mid
+    if (n < name) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
 }
 
 export interface SidecarDir {
@@ -51,46 +105,74 @@ export type Progress = (p: {phase: string; files?: number}) => void
 const HEADER_DIRS = new Set(['images', 'masks'])
 
 /**
- * Open every image once. Batches of blocking opens while the files come from the page cache (the
- * common re-run case, and several times faster than the thread pool), yielding between batches so
- * progress keeps rendering; once a batch averages more than 0.3 ms a file the disk is really being
+ * Open every image once (size, mtime, identity and header from one descriptor). Symbolic links that
+ * slipped past the listing are refused.
+ */
+export async function openImages(prefix: string, names: readonly string[], onProgress?: Progress, slowMsPerFile = 0.3, staged = ''): Promise<FileEntry[]> {
+  const folder: ListedFolder = {prefix, staged}
+  const entry = (n: string, o: OpenedImage): FileEntry => new ListedFile(folder, n, o.size, o.mtimeMs, o.dev, o.ino, o.probe)
+  const symlink = (n: string): CliError =>
+    badData(`${quote(prefix + n)} is a symbolic link — replace it with the real file (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
+  return eachFile(
+    names,
+    (n) => {
+      try {
+        return entry(n, openImageSync(prefix + n))
+      } catch {
+        throw symlink(n)
+      }
+    },
+    async (n) => {
+      try {
+        return entry(n, await openImage(prefix + n))
+      } catch {
+        throw symlink(n)
+      }
+    },
+    (files) => onProgress?.({phase: 'Checking images', files}),
+    slowMsPerFile,
+  )
+}
+
+/** lstat every listed file once: size, mtime and identity, which staging checks again when it opens the file. */
+async function statFiles(folder: ListedFolder, names: readonly string[], onProgress?: Progress): Promise<ListedFile[]> {
+  const entry = (n: string, st: {size: number; mtimeMs: number; dev: number; ino: number}): ListedFile => new ListedFile(folder, n, st.size, st.mtimeMs, st.dev, st.ino)
+  return eachFile(
+    names,
+    (n) => entry(n, lstatSync(folder.prefix + n)),
+    async (n) => entry(n, await lstat(folder.prefix + n)),
+    (files) => onProgress?.({phase: 'Listing files', files}),
+  )
+}
+
+/**
+ * One call per file, in order. Batches of blocking calls while the files come from the page cache (the
+ * common re-run case, and several times faster than the thread pool, with no promise per file: a
+ * million files otherwise leave a million promises and requests for the GC), yielding between batches
+ * so progress keeps rendering; once a batch averages more than 0.3 ms a file the disk is really being
  * read, and the rest go through the thread pool with 16 in flight so slow storage sees parallel
  * requests.
  */
-export async function openImages(prefix: string, names: readonly string[], onProgress?: Progress, slowMsPerFile = 0.3): Promise<FileEntry[]> {
-  const entry = (n: string, o: OpenedImage): FileEntry => ({name: n, path: prefix + n, size: o.size, mtimeMs: o.mtimeMs, dev: o.dev, ino: o.ino, header: o.probe})
-  const symlink = (n: string): CliError =>
-    badData(`${quote(prefix + n)} is a symbolic link — replace it with the real file (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
-  const out: FileEntry[] = []
+async function eachFile<T>(names: readonly string[], sync: (n: string) => T, background: (n: string) => Promise<T>, progress: (files: number) => void, slowMsPerFile = 0.3): Promise<T[]> {
+  const out: T[] = []
   let i = 0
   while (i < names.length) {
     const t0 = performance.now()
     const end = Math.min(names.length, i + (i === 0 ? 32 : 256)) // a small first batch finds a slow disk early
     const batch = end - i
-    for (; i < end; i++) {
-      const n = names[i]!
-      try {
-        out.push(entry(n, openImageSync(prefix + n)))
-      } catch {
-        throw symlink(n)
-      }
-    }
+    for (; i < end; i++) out.push(sync(names[i]!))
     const slow = (performance.now() - t0) / batch > slowMsPerFile
-    onProgress?.({phase: 'Checking images', files: i})
+    if (i === names.length || i % 4096 < 256) progress(i)
     if (i < names.length) await new Promise((r) => setImmediate(r))
     if (slow) break
   }
   let done = i
   const rest = await mapLimit(names.slice(i), 16, async (n) => {
-    try {
-      const e = entry(n, await openImage(prefix + n))
-      if (++done % 256 === 0) onProgress?.({phase: 'Checking images', files: done})
-      return e
-    } catch {
-      throw symlink(n)
-    }
+    const e = await background(n)
+    if (++done % 256 === 0) progress(done)
+    return e
   })
-  return out.concat(rest)
+  return rest.length === 0 ? out : out.concat(rest)
 }
 
 async function statEntry(p: string): Promise<FileEntry> {
@@ -146,11 +228,11 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
   }
   if (st.isSymbolicLink()) throw badData(`${quote(dir)} is a symbolic link — use a real folder`, undefined, 'symlink')
   if (!st.isDirectory()) throw badData(`${quote(dir)} is not a folder`, undefined, 'layout')
-  const entries = await readdir(dir, {withFileTypes: true})
+  // streamed: a million-entry folder never sits in memory as a million directory entries at once
   const keep: string[] = []
   const skipped: string[] = []
   const links: string[] = []
-  for (const e of entries) {
+  for await (const e of await opendir(dir, {bufferSize: 256})) {
     if (e.name.startsWith('.')) continue // hidden files: the ingestor ignores them too
     if (e.isSymbolicLink()) { links.push(e.name); continue }
     if (!e.isFile()) { skipped.push(e.name + '/'); continue }
@@ -170,10 +252,10 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
     )
   }
   keep.sort()
-  const prefix = dir + path.sep
-  if (!HEADER_DIRS.has(subdir)) return {subdir, files: await mapLimit(keep, 64, (n) => statEntry(prefix + n)), skipped: skipped.sort()}
+  const folder: ListedFolder = {prefix: dir + path.sep, staged: subdir + '/'}
+  if (!HEADER_DIRS.has(subdir)) return {subdir, files: await statFiles(folder, keep, onProgress), skipped: skipped.sort()}
   // images and masks: one open per file gives size, mtime and the header (no separate lstat)
-  const files = await openImages(prefix, keep, onProgress)
+  const files = await openImages(folder.prefix, keep, onProgress, undefined, folder.staged)
   return {subdir, files, skipped: skipped.sort()}
 }
 
