@@ -7,7 +7,6 @@ import path from 'node:path'
 import {scanCsv} from '../csv.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, LABEL_MISSING_HINT, referencedName, resolveColumn, type Column} from '../manifest.js'
 import {DistinctRows} from '../distinct-rows.js'
-import {findListed} from '../layout.js'
 import {mapLimit} from '../map-limit.js'
 import {Examples, quote, someOf} from '../problems.js'
 import type {FamilyContext, FamilyResult} from './types.js'
@@ -29,7 +28,7 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
   // Each row's file is looked up while the CSV streams (the listing came first), so no row is kept:
   // only the rows whose file must be read later (record formats, BIO tags) are noted, as numbers.
   const files = dir.files
-  const ext = path.extname(files[0]!.name).toLowerCase()
+  const ext = path.extname(files.name(0)).toLowerCase()
   const readsFiles = cat.recordFields !== undefined || cat.name === 'token_classification'
   const missing = new Examples()
   const used = new Uint8Array(files.length)
@@ -49,7 +48,7 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
       if (fnIdx < 0) return
       referencing++
       const name = referencedName(f.cell(fnIdx), ext)
-      const i = findListed(files, name)
+      const i = files.indexOf(name)
       if (i < 0) { missing.add(`${quote(name)} (line ${line})`); return }
       if (used[i] === 0) { used[i] = 1; usedCount++ }
       if (!readsFiles) return
@@ -77,7 +76,7 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
   const badBio = new Examples()
   const rowsToRead = Array.from({length: toRead.length / 2}, (_, k) => k)
   await mapLimit(rowsToRead, 16, async (k) => {
-    const f = files[toRead[2 * k]!]!
+    const f = files.at(toRead[2 * k]!)!
     const r = {line: toRead[2 * k + 1]!, label: cat.name === 'token_classification' ? tags[k] : undefined}
     const name = f.name
     const text = await readFile(f.path, 'utf8')
