@@ -88,4 +88,5 @@ test('a listed folder: names looked up by binary search in byte order, views rea
   assert.equal(plan.at(plan.length), undefined)
   assert.equal(plan.totalBytes(), plan.reduce((s, x) => s + x.size, 0))
   assert.deepEqual([...plan].map((x) => x.stagedPath), plan.map((x) => x.stagedPath))
+  assert.deepEqual(JSON.parse(JSON.stringify(plan))[1], {localPath: `/data${path.sep}images${path.sep}${names[0]}`, stagedPath: `images/${names[0]}`, size: 0, mtimeMs: 1.5, dev: 7})
 })

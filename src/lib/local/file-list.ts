@@ -311,6 +311,11 @@ export class StagedFiles implements Iterable<StagedFile> {
     return out
   }
 
+  /** As JSON, the array it stands for (not its columns). */
+  toJSON(): StagedFile[] {
+    return this.map((f) => ({localPath: f.localPath, stagedPath: f.stagedPath, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino}))
+  }
+
   /** Bytes of all the files, without a view per file. */
   totalBytes(): number {
     return this.lists.reduce((n, l) => n + l.totalBytes(), this.single.reduce((n, f) => n + f.size, 0))
