@@ -9,7 +9,6 @@
 //   own rate, without the staging step's fixed costs;
 // - push: the wire bytes over the whole staging step's time as the push reports it (lock, in-pod checks
 //   and swap included, so below the transfer's rate).
-import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import * as fs from 'node:fs'
 import os from 'node:os'
@@ -17,34 +16,17 @@ import path from 'node:path'
 import {parseArgs} from 'node:util'
 
 import {startSandbox} from '../test/sandbox/index.js'
+import {runCli} from './cli.js'
 import {pngHeader} from '../test/helpers/png.js'
 
 const MiB = 1024 * 1024
 const {values} = parseArgs({options: {caps: {type: 'string', default: '4,8,16'}, seconds: {type: 'string', default: '10'}}})
 const caps = values.caps.split(',').map(Number)
 const seconds = Number(values.seconds)
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-bwlimit-'))
 const sb = await startSandbox()
 
-function cli(args: string[]): Promise<{code: number | null; json: any; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), ...args], {env: {...process.env, NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true', TRACEBLOC_STAGE_POD_TIMEOUT: '60', XDG_CACHE_HOME: path.join(tmp, 'cache')}, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', (code) => {
-      let json
-      try {
-        json = JSON.parse(out)
-      } catch {
-        json = undefined
-      }
-      resolve({code, json, stderr: err})
-    })
-  })
-}
+const cli = (args: string[]) => runCli(args, tmp, {TRACEBLOC_STAGE_POD_TIMEOUT: '60'})
 
 /** `count` images of 1 MiB (a PNG header, then random bytes), one per row. */
 function dataset(name: string, count: number): string {

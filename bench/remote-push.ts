@@ -6,7 +6,6 @@
 //     over the same link (the sandbox's shared exec uplink cap).
 // Prints the bytes each way moved through the user's machine and the wall-time ratio (one run).
 // Both pushes use --detach: the ingestion is the same for both and not what is compared.
-import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import * as fs from 'node:fs'
 import os from 'node:os'
@@ -16,34 +15,18 @@ import {parseArgs} from 'node:util'
 import {CompleteMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand} from '@aws-sdk/client-s3'
 
 import {startSandbox} from '../test/sandbox/index.js'
+import {runCli} from './cli.js'
 import {pngHeader} from '../test/helpers/png.js'
 
 const MiB = 1024 * 1024
 const LINK = 8 * MiB
-const {values} = parseArgs({options: {scale: {type: 'string', default: '0.125'}}})
+// --remote-only: the remote push alone (for iterating on the pull; no ratio)
+const {values} = parseArgs({options: {scale: {type: 'string', default: '0.125'}, 'remote-only': {type: 'boolean', default: false}}})
 const scale = Number(values.scale)
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const sb = await startSandbox({objectStore: true})
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-remote-push-'))
 
-function cli(args: string[], env: Record<string, string>): Promise<{code: number | null; json: any; stderr: string}> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), ...args], {env: {...process.env, ...env, NO_COLOR: '1', TRACEBLOC_SKIP_NEW_VERSION_CHECK: 'true'}, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    child.on('close', (code) => {
-      let json
-      try {
-        json = JSON.parse(out)
-      } catch {
-        json = undefined
-      }
-      resolve({code, json, stderr: err})
-    })
-  })
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, tmp, env)
 
 /** Reads a body at most `rate` bytes/s: the user's downlink. */
 async function throttledDownload(body: AsyncIterable<Uint8Array>, file: string, rate: number): Promise<number> {
@@ -94,29 +77,31 @@ try {
   console.log(`dataset: ${count} small images + one ${bigParts * 8} MiB object = ${(total / MiB).toFixed(0)} MiB; user's link ${LINK / MiB} MiB/s`)
   console.log(`remote push (s3://):         ${remoteSec.toFixed(1)} s (validate ${(a.json.timings.validate_ms / 1000).toFixed(1)} s, connect ${(a.json.timings.connect_ms / 1000).toFixed(1)} s, pull ${(a.json.timings.stage_ms / 1000).toFixed(1)} s); through this machine ${(a.json.bytes_read_here / 1024).toFixed(0)} KiB = ${((100 * a.json.bytes_read_here) / total).toFixed(3)} % of the dataset (CSV ${(rows.join('\n').length / 1024).toFixed(0)} KiB)`)
 
-  t0 = performance.now()
-  const dir = path.join(tmp, 'ds')
-  let downloaded = 0
-  const keys: string[] = []
-  let token: string | undefined
-  do {
-    const page = await s3.send(new ListObjectsV2Command({Bucket: 'bench', Prefix: 'ds/', ContinuationToken: token}))
-    for (const o of page.Contents ?? []) keys.push(o.Key!)
-    token = page.IsTruncated ? page.NextContinuationToken : undefined
-  } while (token)
-  for (const key of keys) {
-    const file = path.join(dir, key.slice(3))
-    fs.mkdirSync(path.dirname(file), {recursive: true})
-    const r = await s3.send(new GetObjectCommand({Bucket: 'bench', Key: key}))
-    downloaded += await throttledDownload(r.Body as AsyncIterable<Uint8Array>, file, LINK)
+  if (!values['remote-only']) {
+    t0 = performance.now()
+    const dir = path.join(tmp, 'ds')
+    let downloaded = 0
+    const keys: string[] = []
+    let token: string | undefined
+    do {
+      const page = await s3.send(new ListObjectsV2Command({Bucket: 'bench', Prefix: 'ds/', ContinuationToken: token}))
+      for (const o of page.Contents ?? []) keys.push(o.Key!)
+      token = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (token)
+    for (const key of keys) {
+      const file = path.join(dir, key.slice(3))
+      fs.mkdirSync(path.dirname(file), {recursive: true})
+      const r = await s3.send(new GetObjectCommand({Bucket: 'bench', Key: key}))
+      downloaded += await throttledDownload(r.Body as AsyncIterable<Uint8Array>, file, LINK)
+    }
+    const downSec = (performance.now() - t0) / 1000
+    console.log(`download over the modelled link: ${downSec.toFixed(1)} s`)
+    const b = await cli(['dataset', 'push', dir, '--table', 'bench_local', ...common], env)
+    const localSec = (performance.now() - t0) / 1000
+    if (b.code !== 0) throw new Error(`local push failed: ${b.json?.error ?? b.stderr}`)
+    console.log(`download then local push:    ${localSec.toFixed(1)} s (download ${downSec.toFixed(1)} s, push ${(localSec - downSec).toFixed(1)} s); through this machine ${((downloaded + b.json.staged.sent_bytes) / MiB).toFixed(0)} MiB`)
+    console.log(`ratio (download+push) / remote: ${(localSec / remoteSec).toFixed(1)}×`)
   }
-  const downSec = (performance.now() - t0) / 1000
-  console.log(`download over the modelled link: ${downSec.toFixed(1)} s`)
-  const b = await cli(['dataset', 'push', dir, '--table', 'bench_local', ...common], env)
-  const localSec = (performance.now() - t0) / 1000
-  if (b.code !== 0) throw new Error(`local push failed: ${b.json?.error ?? b.stderr}`)
-  console.log(`download then local push:    ${localSec.toFixed(1)} s (download ${downSec.toFixed(1)} s, push ${(localSec - downSec).toFixed(1)} s); through this machine ${((downloaded + b.json.staged.sent_bytes) / MiB).toFixed(0)} MiB`)
-  console.log(`ratio (download+push) / remote: ${(localSec / remoteSec).toFixed(1)}×`)
 } finally {
   await sb.stop()
   fs.rmSync(tmp, {recursive: true, force: true})

@@ -15,7 +15,8 @@
 //          A=2 GiB set incl. re-push + parallel sweep, B=CSV, C=5 GiB, R=RSS, F=fault run,
 //          T=tiny files: 4 KiB text files at each count of --tiny-counts (default 10000,100000; add 1000000
 //          where there is time and disk), staging and kubectl cp alternating which goes first, with the peak
-//          RSS of each client and of local validation (planDataset) of the same folder).
+//          RSS of each client and of local validation (planDataset) of the same folder; with
+//          --only T --validation-only just validation, without the sandbox).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash, randomFillSync} from 'node:crypto'
 import {closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, writeSync} from 'node:fs'
@@ -41,6 +42,8 @@ const linkMiBps = opt('link-mibps', '25,8').split(',').filter((x) => x && x !== 
 const shapes = new Set(opt('shapes', 'small,big').split(','))
 const localLink = !argv.includes('--no-local')
 const skipKubectl = argv.includes('--skip-kubectl')
+// T only: local validation's time and peak RSS at each count, no sandbox, staging or kubectl
+const validationOnly = argv.includes('--validation-only')
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.32'
 // GNU time for kubectl's peak RSS (an empty prefix where it is missing: the figure is then left out)
 const TIME = existsSync('/usr/bin/time') ? "/usr/bin/time -f 'maxrss %M' " : ''
@@ -183,7 +186,7 @@ const dist = path.join(root, 'tmp', `bench-staging-dist-${process.pid}`)
 mkdirSync(path.dirname(dist), {recursive: true})
 execFileSync('cp', ['-r', path.join(root, 'dist'), dist])
 process.on('exit', () => rmSync(dist, {recursive: true, force: true}))
-const sb = await startSandbox()
+const sb = validationOnly ? undefined : await startSandbox()
 const staged = (table) => path.join(sb.pvcDir, '.tracebloc-staging', table)
 function clearStaged(table) {
   const dir = path.join(sb.pvcDir, '.tracebloc-staging')
@@ -343,6 +346,11 @@ try {
       const dir = genTiny(path.join(base, `T-${count}`), count)
       const table = `bench_t_${count}`
       const v = validate(dir)
+      if (validationOnly) {
+        rmSync(dir, {recursive: true, force: true})
+        report(`  ${count} files: validation ${v.error ? `failed: ${v.error}` : `peak RSS ${(v.maxRssKiB / 1024).toFixed(0)} MiB (${v.seconds.toFixed(2)} s)`}`)
+        continue
+      }
       // alternate which side goes first, so a change in the machine's load does not favour one side
       const runStage = () => stage(dir, table, {noCache: true, ...JSON.parse(process.env.BENCH_STAGE_OPTS || '{}')})
       const runKubectl = () => (skipKubectl ? {error: 'skipped'} : kubectlCp(dir, table))
@@ -481,7 +489,7 @@ try {
     rmSync(dirF, {recursive: true, force: true})
   }
 } finally {
-  await sb.stop()
+  await sb?.stop()
   rmSync(base, {recursive: true, force: true})
 }
 console.log('\n--- summary ---\n' + lines.join('\n'))

@@ -78,6 +78,10 @@ test('pull job: tab-separated, CA as base64, unsafe destinations refused', () =>
   assert.deepEqual(obj.split('\t'), ['obj', '0', '5', '-', facts.md5, '-', '-', 'images/a b.png', 'https://h/k?X-Amz-Signature=1'])
   for (const dest of ['../x', '/etc/passwd', 'a//b', 'a/./b', 'a\tb', '']) assert.throws(() => pullJob([{dest, url: 'https://h/k', facts}]), cliError('unsafe_path', ExitCode.BAD_INPUT), dest)
   assert.deepEqual(parsePullLine('done 3 1024'), {type: 'done', index: 3, bytes: 1024})
+  // the sha256 the pod computed while verifying; '-' (or anything but 64 hex digits) means none
+  assert.deepEqual(parsePullLine(`done 3 1024 ${'ab'.repeat(32)}`), {type: 'done', index: 3, bytes: 1024, sha256: 'ab'.repeat(32)})
+  assert.deepEqual(parsePullLine('done 3 1024 -'), {type: 'done', index: 3, bytes: 1024})
+  assert.deepEqual(parsePullLine(`done 3 1024 ${'AB'.repeat(32)}`), {type: 'done', index: 3, bytes: 1024})
   assert.deepEqual(parsePullLine('fail 1 http-403'), {type: 'fail', index: 1, reason: 'http-403'})
   assert.equal(parsePullLine('wget: noise'), undefined)
 })

@@ -202,9 +202,14 @@ interface Formatters {
  * it matches the installed @oclif/core, else from their files. Never from the package's index,
  * which loads oclif's whole runtime.
  */
-/** @oclif/core's lib folder, as this module resolves it. */
+/**
+ * @oclif/core's lib folder, found as Node's resolution would (the node_modules folders up from here) without
+ * resolving a module of it: `version` asks the stored help (./help-cache.ts) and must not touch oclif.
+ */
 export function oclifLib(): string {
-  return path.join(path.dirname(createRequire(import.meta.url).resolve('@oclif/core/package.json')), 'lib')
+  const require = createRequire(import.meta.url)
+  const dir = (require.resolve.paths('@oclif/core') ?? []).map((d) => path.join(d, '@oclif', 'core')).find((d) => existsSync(path.join(d, 'package.json')))
+  return path.join(dir ?? path.dirname(require.resolve('@oclif/core/package.json')), 'lib')
 }
 
 function loadFormatters(): Formatters {

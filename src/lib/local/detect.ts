@@ -2,7 +2,7 @@
 // signals that decide on their own count (a sidecar folder, the keypoint columns, BIO tags, a
 // tokenizer); where the files cannot tell tasks apart (tabular regression vs classification, text
 // classification vs sentence pairs with tabs) every candidate stays and the user must choose.
-import {open, readdir} from 'node:fs/promises'
+import {open, opendir, readdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {categoriesOf, type Family} from './categories.js'
@@ -69,9 +69,23 @@ async function csvIn(dir: string): Promise<string | undefined> {
   return csvs.length === 1 ? path.join(dir, csvs[0].name) : undefined
 }
 
+/** The first `n` names of a folder in sorted order, streamed: a million-file folder is never held as a list. */
+async function firstNames(dir: string, n: number): Promise<string[]> {
+  const first: string[] = []
+  for await (const e of await opendir(dir, {bufferSize: 256})) {
+    const name = e.name
+    if (name.startsWith('.') || (first.length === n && name >= first[n - 1]!)) continue
+    let i = first.length
+    while (i > 0 && first[i - 1]! > name) i--
+    first.splice(i, 0, name)
+    if (first.length > n) first.pop()
+  }
+  return first
+}
+
 async function firstTextHasTab(dir: string): Promise<boolean | undefined> {
   try {
-    const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort().slice(0, 5)
+    const names = await firstNames(dir, 5)
     if (names.length === 0) return undefined
     for (const n of names) if ((await head(path.join(dir, n))).includes('\t')) return true
     return false

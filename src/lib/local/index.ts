@@ -15,6 +15,7 @@ import {preflightText} from './families/text.js'
 import type {FamilyContext, FamilyResult, ResolvedOptions} from './families/types.js'
 import {detectCategories, parseCsvHead} from './detect.js'
 import {discoverLayout, type Layout, sniffFamilies} from './layout.js'
+import {type StagedFile, StagedFiles} from './file-list.js'
 import {LABEL_MISSING_HINT, labelMissingMessage, resolveColumn} from './manifest.js'
 import {sampleLayout, type SampleInfo, type SampleSpec} from './sample.js'
 import {trimEndChar} from './cell-values.js'
@@ -46,15 +47,7 @@ export interface PlanOptions {
   adjustLayout?: (layout: Layout) => Promise<void>
 }
 
-export interface StagedFile {
-  localPath: string
-  stagedPath: string
-  size: number
-  mtimeMs: number
-  /** Device and inode preflight saw (staging checks the file it opens is still this one). */
-  dev?: number
-  ino?: number
-}
+export type {StagedFile, StagedFiles} from './file-list.js'
 
 export interface DatasetPlan {
   category: string
@@ -64,7 +57,8 @@ export interface DatasetPlan {
   stagingPrefix: string
   config: Record<string, unknown>
   configYaml: string
-  files: StagedFile[]
+  /** Read like a read-only array (length, at, iteration, map, reduce, slice); held by column, not per file. */
+  files: StagedFiles
   totalBytes: number
   rows: number
   /** Distinct rows (each a record in the table), when counted: below `rows` when rows repeat. */
@@ -278,11 +272,12 @@ function checkFileNames(layout: Awaited<ReturnType<typeof discoverLayout>>): voi
   const bad = new Examples()
   const reasons = new Set<string>()
   for (const d of layout.dirs) {
-    for (const f of d.files) {
-      const why = unstageableName(f.name)
+    for (let i = 0; i < d.files.length; i++) {
+      const name = d.files.name(i)
+      const why = unstageableName(name)
       if (!why) continue
       reasons.add(why)
-      bad.add(`${d.subdir}/${quote(f.name)}`)
+      bad.add(`${d.subdir}/${quote(name)}`)
     }
   }
   if (bad.count > 0) {
@@ -331,8 +326,9 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
   const sample = opts.sample ? await sampleLayout(cat, layout, r.label, r.extension, opts.sample) : undefined
   const files: StagedFile[] = [{localPath: layout.csv.path, stagedPath: 'labels.csv', size: layout.csv.size, mtimeMs: layout.csv.mtimeMs, dev: layout.csv.dev, ino: layout.csv.ino}]
   if (layout.tokenizer) files.push({localPath: layout.tokenizer.path, stagedPath: 'tokenizer.json', size: layout.tokenizer.size, mtimeMs: layout.tokenizer.mtimeMs, dev: layout.tokenizer.dev, ino: layout.tokenizer.ino})
-  for (const d of layout.dirs) for (const f of d.files) files.push({localPath: f.path, stagedPath: `${d.subdir}/${f.name}`, size: f.size, mtimeMs: f.mtimeMs, dev: f.dev, ino: f.ino})
-  const totalBytes = files.reduce((s, f) => s + f.size, 0)
+  // the listed folders' files as they are: no entry per file is copied
+  const staged = new StagedFiles(files, layout.dirs.map((d) => d.files))
+  const totalBytes = staged.totalBytes()
 
   return {
     category: cat.name,
@@ -342,7 +338,7 @@ async function planDatasetUnchecked(opts: PlanOptions): Promise<DatasetPlan> {
     stagingPrefix: stagingPrefix(opts.table),
     config,
     configYaml: dumpIngestYaml(config),
-    files,
+    files: staged,
     totalBytes,
     rows: sample?.rows ?? r.rows,
     distinctRows: sample ? undefined : r.distinctRows,

@@ -1,30 +1,20 @@
 // Layout discovery: where the CSV is and which sidecar files get staged (layout.v1.json). Reads
 // directory entries and lstat; image files are opened once instead (size and mtime from the open
 // descriptor, plus the few header bytes preflight checks), so 100 000 images cost one open each.
-import {lstat, readdir} from 'node:fs/promises'
+import {lstatSync} from 'node:fs'
+import {lstat, opendir, readdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {CategoryInfo, Family} from './categories.js'
-import {openImage, openImageSync, type ImageProbe, type OpenedImage} from './image-header.js'
+import {openImage, openImageSync, type OpenedImage} from './image-header.js'
 import type {CliError} from '../output/errors.js'
+import {type FileEntry, FileList, PackedNames} from './file-list.js'
 import {mapLimit} from './map-limit.js'
 import {badData, quote, someOf} from './problems.js'
 
-export interface FileEntry {
-  name: string
-  path: string
-  size: number
-  mtimeMs: number
-  /** Device and inode preflight saw: staging reopens the file and checks it is still this one. */
-  dev?: number
-  ino?: number
-  /** Image dimensions, read while the file was open for its size (images/ and masks/ only). */
-  header?: ImageProbe
-}
-
 export interface SidecarDir {
   subdir: string
-  files: FileEntry[]
+  files: FileList
   /** Names skipped: wrong extension, sub-folders. */
   skipped: string[]
 }
@@ -50,47 +40,98 @@ export type Progress = (p: {phase: string; files?: number}) => void
 /** Sidecar folders whose files are images: their headers are read during discovery. */
 const HEADER_DIRS = new Set(['images', 'masks'])
 
+export type {FileEntry} from './file-list.js'
+export {FileList, ListedFile} from './file-list.js'
+
 /**
- * Open every image once. Batches of blocking opens while the files come from the page cache (the
- * common re-run case, and several times faster than the thread pool), yielding between batches so
- * progress keeps rendering; once a batch averages more than 0.3 ms a file the disk is really being
- * read, and the rest go through the thread pool with 16 in flight so slow storage sees parallel
- * requests.
+ * Open every image once (size, mtime, identity and header from one descriptor). Symbolic links that
+ * slipped past the listing are refused. `staged` is the folder's path in the staged copy.
  */
-export async function openImages(prefix: string, names: readonly string[], onProgress?: Progress, slowMsPerFile = 0.3): Promise<FileEntry[]> {
-  const entry = (n: string, o: OpenedImage): FileEntry => ({name: n, path: prefix + n, size: o.size, mtimeMs: o.mtimeMs, dev: o.dev, ino: o.ino, header: o.probe})
+export async function openImages(prefix: string, names: readonly string[] | SortedNames, onProgress?: Progress, slowMsPerFile = 0.3, staged = ''): Promise<FileList> {
+  const source = nameSource(names)
+  const list = new FileList(prefix, staged, source.length)
+  const add = (n: string, o: OpenedImage): void => list.push(n, o.size, o.mtimeMs, o.dev, o.ino, o.probe)
   const symlink = (n: string): CliError =>
     badData(`${quote(prefix + n)} is a symbolic link — replace it with the real file (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
-  const out: FileEntry[] = []
+  await eachFile(
+    source,
+    (n) => {
+      try {
+        return openImageSync(prefix + n)
+      } catch {
+        throw symlink(n)
+      }
+    },
+    async (n) => {
+      try {
+        return await openImage(prefix + n)
+      } catch {
+        throw symlink(n)
+      }
+    },
+    add,
+    (files) => onProgress?.({phase: 'Checking images', files}),
+    slowMsPerFile,
+  )
+  return list
+}
+
+/** lstat every listed file once: size, mtime and identity, which staging checks again when it opens the file. */
+async function statFiles(prefix: string, staged: string, names: SortedNames, onProgress?: Progress): Promise<FileList> {
+  const list = new FileList(prefix, staged, names.order.length)
+  type Facts = {size: number; mtimeMs: number; dev: number; ino: number}
+  await eachFile<Facts>(
+    nameSource(names),
+    (n) => lstatSync(prefix + n),
+    (n) => lstat(prefix + n),
+    (n, st) => list.push(n, st.size, st.mtimeMs, st.dev, st.ino),
+    (files) => onProgress?.({phase: 'Listing files', files}),
+  )
+  return list
+}
+
+/** A folder's names in byte order, without a string per name. */
+interface SortedNames {
+  packed: PackedNames
+  order: Uint32Array
+}
+
+function nameSource(names: readonly string[] | SortedNames): {length: number; at: (k: number) => string} {
+  if (Array.isArray(names)) return {length: names.length, at: (k) => names[k]!}
+  const {packed, order} = names as SortedNames
+  return {length: order.length, at: (k) => packed.get(order[k]!)}
+}
+
+/**
+ * One call per file, handed to `add` in order. Batches of blocking calls while the files come from the
+ * page cache (the common re-run case, and several times faster than the thread pool, with no promise
+ * per file), yielding between batches so progress keeps rendering; once a batch averages more than
+ * 0.3 ms a file the disk is really being read, and the rest go through the thread pool with 16 in
+ * flight so slow storage sees parallel requests.
+ */
+async function eachFile<T>(names: {length: number; at: (k: number) => string}, sync: (n: string) => T, background: (n: string) => Promise<T>, add: (n: string, v: T) => void, progress: (files: number) => void, slowMsPerFile = 0.3): Promise<void> {
   let i = 0
   while (i < names.length) {
     const t0 = performance.now()
     const end = Math.min(names.length, i + (i === 0 ? 32 : 256)) // a small first batch finds a slow disk early
     const batch = end - i
     for (; i < end; i++) {
-      const n = names[i]!
-      try {
-        out.push(entry(n, openImageSync(prefix + n)))
-      } catch {
-        throw symlink(n)
-      }
+      const n = names.at(i)
+      add(n, sync(n))
     }
     const slow = (performance.now() - t0) / batch > slowMsPerFile
-    onProgress?.({phase: 'Checking images', files: i})
+    if (i === names.length || i % 4096 < 256) progress(i)
     if (i < names.length) await new Promise((r) => setImmediate(r))
     if (slow) break
   }
-  let done = i
-  const rest = await mapLimit(names.slice(i), 16, async (n) => {
-    try {
-      const e = entry(n, await openImage(prefix + n))
-      if (++done % 256 === 0) onProgress?.({phase: 'Checking images', files: done})
-      return e
-    } catch {
-      throw symlink(n)
-    }
-  })
-  return out.concat(rest)
+  // in windows of 1024, each added before the next starts: only a window's results are ever held
+  while (i < names.length) {
+    const window = Array.from({length: Math.min(1024, names.length - i)}, (_, k) => names.at(i + k))
+    const got = await mapLimit(window, 16, background)
+    got.forEach((v, k) => add(window[k]!, v))
+    i += window.length
+    progress(i)
+  }
 }
 
 async function statEntry(p: string): Promise<FileEntry> {
@@ -146,16 +187,16 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
   }
   if (st.isSymbolicLink()) throw badData(`${quote(dir)} is a symbolic link — use a real folder`, undefined, 'symlink')
   if (!st.isDirectory()) throw badData(`${quote(dir)} is not a folder`, undefined, 'layout')
-  const entries = await readdir(dir, {withFileTypes: true})
-  const keep: string[] = []
+  // streamed: a million-entry folder never sits in memory as a million directory entries or names at once
+  const keep = new PackedNames()
   const skipped: string[] = []
   const links: string[] = []
-  for (const e of entries) {
+  for await (const e of await opendir(dir, {bufferSize: 256})) {
     if (e.name.startsWith('.')) continue // hidden files: the ingestor ignores them too
     if (e.isSymbolicLink()) { links.push(e.name); continue }
     if (!e.isFile()) { skipped.push(e.name + '/'); continue }
     const ext = path.extname(e.name).toLowerCase()
-    if (exts.includes(ext)) keep.push(e.name)
+    if (exts.includes(ext)) keep.add(e.name)
     else skipped.push(e.name)
   }
   if (links.length > 0) throw badData(`${links.length} symbolic link(s) in ${subdir}/: ${someOf(links.sort())} — replace them with real files (symlinks are refused so nothing outside the dataset gets uploaded)`, undefined, 'symlink')
@@ -169,11 +210,11 @@ async function readSidecar(root: string, subdir: string, exts: readonly string[]
       'layout',
     )
   }
-  keep.sort()
+  const sorted: SortedNames = {packed: keep, order: keep.sortedOrder()}
   const prefix = dir + path.sep
-  if (!HEADER_DIRS.has(subdir)) return {subdir, files: await mapLimit(keep, 64, (n) => statEntry(prefix + n)), skipped: skipped.sort()}
+  if (!HEADER_DIRS.has(subdir)) return {subdir, files: await statFiles(prefix, subdir + '/', sorted, onProgress), skipped: skipped.sort()}
   // images and masks: one open per file gives size, mtime and the header (no separate lstat)
-  const files = await openImages(prefix, keep, onProgress)
+  const files = await openImages(prefix, sorted, onProgress, undefined, subdir + '/')
   return {subdir, files, skipped: skipped.sort()}
 }
 

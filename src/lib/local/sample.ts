@@ -194,7 +194,7 @@ export async function sampleLayout(cat: CategoryInfo, layout: Layout, label: str
   if (primary) {
     if (fnIdx < 0) throw badData(`--sample needs a "filename" column in ${quoteUser(path.basename(file))} to know which ${primary}/ files belong to the rows kept`, 'add the filename column, or push without --sample', 'sample_no_filename')
     const dir = layout.dirs.find((d) => d.subdir === primary)!
-    const ext = extension ?? path.extname(dir.files[0]?.name ?? '').toLowerCase()
+    const ext = extension ?? path.extname(dir.files.length > 0 ? dir.files.name(0) : '').toLowerCase()
     const names = new Set([...refs].map((c) => referencedName(c, ext)))
     dir.files = dir.files.filter((f) => names.has(f.name))
     const stems = new Set(dir.files.map((f) => f.name.slice(0, f.name.length - path.extname(f.name).length)))

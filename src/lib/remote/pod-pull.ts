@@ -37,12 +37,14 @@ export interface PullObject {
 export type PullEvent =
   | {type: 'start'; index: number}
   | {type: 'retry'; index: number; reason: string}
-  | {type: 'done'; index: number; bytes: number}
+  | {type: 'done'; index: number; bytes: number; sha256?: string}
   | {type: 'fail'; index: number; reason: string}
   | {type: 'inflight'; bytes: number}
 
 export interface PullResult {
   done: number[]
+  /** The sha256 the pod computed of each verified object (by index), when it reported one. */
+  sha256: Map<number, string>
   failed: {index: number; reason: string}[]
   bytes: number
 }
@@ -75,7 +77,10 @@ export function parsePullLine(line: string): PullEvent | undefined {
   const i = Number(a)
   if (kind === 'start' && Number.isInteger(i)) return {type: 'start', index: i}
   if (kind === 'retry' && Number.isInteger(i)) return {type: 'retry', index: i, reason: b ?? ''}
-  if (kind === 'done' && Number.isInteger(i)) return {type: 'done', index: i, bytes: Number(b)}
+  if (kind === 'done' && Number.isInteger(i)) {
+    const sha = line.trim().split(' ')[3]
+    return {type: 'done', index: i, bytes: Number(b), ...(sha && /^[0-9a-f]{64}$/.test(sha) ? {sha256: sha} : {})}
+  }
   if (kind === 'fail' && Number.isInteger(i)) return {type: 'fail', index: i, reason: b ?? ''}
   if (kind === 'inflight' && a !== undefined) return {type: 'inflight', bytes: Number(a)}
   return undefined
@@ -83,12 +88,15 @@ export function parsePullLine(line: string): PullEvent | undefined {
 
 /**
  * Runs one pull in a Running stage pod: objects land in `destDir` (inside the pod, on the PVC), verified.
+ * With `verifiedDir`, the pod also records `sha256  dest` of each verified object there (what the
+ * staged copy's swap accepts as checked), so the manifest needs no second read of the pulled bytes.
  * Resolves with what was done and what failed; throws only when the exec itself fails.
  */
-export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: string; destDir: string; objects: PullObject[]; caPem?: string; proxy?: Record<string, string>; parallel?: number; onEvent?: (e: PullEvent) => void; signal?: AbortSignal}): Promise<PullResult> {
+export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: string; destDir: string; objects: PullObject[]; caPem?: string; proxy?: Record<string, string>; parallel?: number; verifiedDir?: string; onEvent?: (e: PullEvent) => void; signal?: AbortSignal}): Promise<PullResult> {
   const job = Buffer.from(pullJob(o.objects, o.caPem, o.proxy))
+  const script = Buffer.from(PULL_SCRIPT)
   const parallel = Math.max(1, Math.min(o.parallel ?? 4, 32))
-  const result: PullResult = {done: [], failed: [], bytes: 0}
+  const result: PullResult = {done: [], sha256: new Map(), failed: [], bytes: 0}
   let pending = ''
   const onLine = (line: string) => {
     const ev = parsePullLine(line)
@@ -96,6 +104,7 @@ export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: 
     if (ev.type === 'done') {
       result.done.push(ev.index)
       result.bytes += ev.bytes
+      if (ev.sha256) result.sha256.set(ev.index, ev.sha256)
     } else if (ev.type === 'fail') result.failed.push({index: ev.index, reason: ev.reason})
     o.onEvent?.(ev)
   }
@@ -103,8 +112,11 @@ export async function pullIntoPod(t: ClusterTarget, o: {namespace: string; pod: 
     namespace: o.namespace,
     pod: o.pod,
     container: STAGE_CONTAINER,
-    command: ['/bin/sh', '-c', PULL_SCRIPT, 'tb-pull', String(job.length), String(parallel), o.destDir],
+    // the script itself travels on stdin ahead of the job: the exec request's URL stays short (API servers
+    // and proxies cap it), and dd reads exactly its bytes (head -c may read past them into the job)
+    command: ['/bin/sh', '-c', 's=$(dd bs=1 count="$1" 2>/dev/null) || exit 3; shift; eval "$s"', 'tb-pull', String(script.length), String(job.length), String(parallel), o.destDir, ...(o.verifiedDir ? [o.verifiedDir] : [])],
     stdin: (async function* () {
+      yield script
       yield job
     })(),
     onStdout: (chunk) => {

@@ -6,8 +6,9 @@
 //   resumed run pulls only what is missing, and `wget -c` continues a partial download;
 // - `.tracebloc-source` beside the manifest records the same for the staged copy, so a re-push skips
 //   unchanged objects (hard-linked from the staged copy) and does nothing when none changed;
-// - each object is checked against what the store promised (size, MD5 ETag, checksums) as it lands, then
-//   the pod computes the sha256 of the verified bytes for the manifest;
+// - each object is checked against what the store promised (size, MD5 ETag, checksums) as it lands, and
+//   the pod computes the sha256 of the verified bytes for the manifest in the same pass (files kept from
+//   an interrupted run are hashed afterwards);
 // - presigned URLs that expire (403) are signed again and those objects retried.
 import {shQuote} from '../cluster/exec.js'
 import type {ClusterTarget} from '../cluster/kube.js'
@@ -155,6 +156,8 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
       if (m) have.set(m[2], Number(m[1]))
     }
     const linked = new Set(fromDest.map((e) => e.stagedPath))
+    /** name → sha256 the pod computed while verifying the pull (it recorded them in the verified dir too) */
+    const pulledSha = new Map<string, string>()
     const toPull = o.objects.filter((e) => !linked.has(e.stagedPath) && have.get(e.stagedPath) !== e.size)
     result.resumedFiles = o.objects.length - fromDest.length - toPull.length
 
@@ -165,11 +168,12 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
       // until they are dropped): both must fit before a byte is pulled
       const a = o.ds.archive
       await checkFreeSpace(s, work, a ? a.size + a.index.entries.reduce((n, e) => n + e.size, 0) : need)
-      await (o.ds.archive ? pullArchive(o, s, toPull, result) : pullAll(o, s, toPull, result))
+      await (o.ds.archive ? pullArchive(o, s, toPull, result) : pullAll(o, s, toPull, result, pulledSha))
     }
 
-    // 4. The sha256 of every verified file not linked from the staged copy, and its size.
-    const hashList = o.objects.filter((e) => !linked.has(e.stagedPath))
+    // 4. The sha256 of every verified file neither linked from the staged copy nor hashed by the pull, and its size.
+    for (const [name, sha] of pulledSha) known.set(name, sha)
+    const hashList = o.objects.filter((e) => !linked.has(e.stagedPath) && !pulledSha.has(e.stagedPath))
     const list = smallTar([
       {name: '.tb-hash', text: hashList.map((e) => `${e.stagedPath}\n`).join('')},
       {name: '.tb-keep', text: manifestText(fromDest.map((e) => ({name: e.stagedPath, sha256: known.get(e.stagedPath)})))},
@@ -239,7 +243,7 @@ async function checkFreeSpace(s: Stager, work: string, bytes: number): Promise<v
 }
 
 /** Presign, check the pod reaches the store, pull; expired URLs are signed again (twice at most). */
-async function pullAll(o: RemoteStageOptions, s: Stager, toPull: RemoteObject[], result: RemoteStageResult): Promise<void> {
+async function pullAll(o: RemoteStageOptions, s: Stager, toPull: RemoteObject[], result: RemoteStageResult, pulledSha: Map<string, string>): Promise<void> {
   const bytes = toPull.reduce((a, e) => a + e.size, 0)
   const expires = o.expiresSeconds ?? Math.min(MAX_PRESIGN_SECONDS, 900 + Math.ceil(bytes / PLANNED_BYTES_PER_SECOND))
   const sign = async (e: RemoteObject): Promise<PullObject> => {
@@ -272,7 +276,8 @@ async function pullAll(o: RemoteStageOptions, s: Stager, toPull: RemoteObject[],
       const rate = secs > 0 ? sent / secs : 0
       o.onProgress?.({files: doneFiles, totalFiles: toPull.length, bytes: sent, totalBytes: bytes, skippedFiles: result.skippedFiles + result.resumedFiles, bytesPerSecond: rate, etaSeconds: rate > 0 ? (bytes - sent) / rate : undefined, retries: result.retries})
     }
-    const r = await pullIntoPod(o.t, {namespace: o.namespace, pod: s.pod, destDir: o.paths.work, objects, caPem: o.caPem, proxy: o.proxy, parallel: o.parallel ?? 4, onEvent, signal: o.signal})
+    const r = await pullIntoPod(o.t, {namespace: o.namespace, pod: s.pod, destDir: o.paths.work, verifiedDir: `${o.paths.work}/${VERIFIED_DIR}`, objects, caPem: o.caPem, proxy: o.proxy, parallel: o.parallel ?? 4, onEvent, signal: o.signal})
+    for (const [i, sha] of r.sha256) pulledSha.set(pending[i]!.stagedPath, sha)
     result.pulledFiles += r.done.length
     result.pulledBytes += r.bytes
     if (r.failed.length === 0) return

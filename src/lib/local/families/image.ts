@@ -5,9 +5,10 @@ import path from 'node:path'
 
 import {scanCsv} from '../csv.js'
 import {probeImage, type ImageProbe} from '../image-header.js'
-import type {FileEntry} from '../layout.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, LABEL_MISSING_HINT, referencedName, resolveColumn, type Column} from '../manifest.js'
 import {isCuratedNA} from '../cell-values.js'
+import {DistinctRows} from '../distinct-rows.js'
+import type {FileList} from '../layout.js'
 import {mapLimit} from '../map-limit.js'
 import {Examples, quote, someOf} from '../problems.js'
 import {checkKeypointRow} from './keypoints.js'
@@ -15,6 +16,8 @@ import {vocProblems} from './voc.js'
 import type {FamilyContext, FamilyResult} from './types.js'
 
 const IMAGE_EXTS = new Set(['.jpg', '.jpeg', '.png'])
+
+const indexes = (n: number): number[] => Array.from({length: n}, (_, i) => i)
 
 const stem = (n: string): string => n.slice(0, n.length - path.extname(n).length)
 
@@ -30,12 +33,25 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
   let annCol: Column | null = null
   let visCol: Column | null = null
   let maskCol: Column | null = null
-  const refs: Array<[string, number]> = [] // [filename cell, line]
   const labels = new LabelCounter()
   const kpBad = new Examples()
   const maskIdEmpty = new Examples()
+  // the extension the ingestor will use: the most common one across images/ (mixing is reported below)
+  const byExt = new Map<string, number>()
+  for (const f of images) {
+    const e = path.extname(f.name).toLowerCase()
+    byExt.set(e, (byExt.get(e) ?? 0) + 1)
+  }
+  const extension = [...byExt].sort((a, b) => b[1] - a[1])[0]![0]
+
+  // Rows are matched to images/ while the CSV streams (the listing came first), so no row is kept.
+  const crossChecked = cat.name === 'image_classification' || cat.name === 'semantic_segmentation'
+  const missing = new Examples()
+  const foreign = new Set<string>()
+  const used = new Uint8Array(images.length)
+  let usedCount = 0
   opts.onProgress?.({phase: 'Reading ' + csvName, bytes: 0})
-  const distinct = new Set<string>() // whole rows: identical ones merge into one record
+  const distinct = new DistinctRows() // whole rows: identical ones merge into one record
   const res = await scanCsv(csvFile, {
     onHeader(h) {
       // exact lowercase `filename`: the transfer step does a case-sensitive record.get("filename")
@@ -52,8 +68,19 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
       }
     },
     onRow(f, _row, line) {
-      distinct.add(f.cells().join('\u0000'))
-      if (fnCol) refs.push([f.cell(fnCol.index), line])
+      distinct.add(f)
+      if (fnCol && crossChecked) {
+        const cell = f.cell(fnCol.index)
+        const n = referencedName(cell, extension)
+        const i = images.indexOf(n)
+        if (i >= 0) {
+          if (used[i] === 0) { used[i] = 1; usedCount++ }
+        } else {
+          missing.add(`${quote(n)} (line ${line})`)
+          const ext = path.extname(cell.trim()).toLowerCase()
+          if (ext && !IMAGE_EXTS.has(ext)) foreign.add(ext)
+        }
+      }
       if (labelCol) labels.add(f.cell(labelCol.index).trim())
       if (annCol && visCol && opts.numberOfKeypoints) {
         const err = checkKeypointRow(f.cell(annCol.index), f.cell(visCol.index), opts.numberOfKeypoints)
@@ -74,27 +101,21 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
   }
 
   // one extension across images/
-  const byExt = new Map<string, number>()
-  for (const f of images) {
-    const e = path.extname(f.name).toLowerCase()
-    byExt.set(e, (byExt.get(e) ?? 0) + 1)
-  }
-  const extension = [...byExt].sort((a, b) => b[1] - a[1])[0]![0]
   if (byExt.size > 1) {
     problems.data(`your images mix file types (${[...byExt].map(([e, n]) => `${e} ×${n}`).join(', ')}) — convert them to one type; the ingestor accepts a single extension per dataset`)
   }
 
   // headers of every image: dimensions only
   let done = 0
-  const probes = await mapLimit(images, 32, async (f) => {
-    const p = f.header ?? (await probeImage(f.path))
+  const probes = await mapLimit(indexes(images.length), 32, async (i) => {
+    const p = images.headers?.[i] ?? (await probeImage(images.prefix + images.name(i)))
     if (++done % 1000 === 0) opts.onProgress?.({phase: 'Checking images', files: done})
     return p
   })
   opts.onProgress?.({phase: 'Checking images', files: done})
   const firstOk = probes.find((p) => p.ok) as (ImageProbe & {ok: true}) | undefined
   const target: [number, number] | undefined = opts.targetSize ?? (firstOk ? [firstOk.width, firstOk.height] : undefined)
-  if (!opts.targetSize && firstOk) details.resolutionSource = `detected from ${images[probes.indexOf(firstOk)]!.name}`
+  if (!opts.targetSize && firstOk) details.resolutionSource = `detected from ${images.name(probes.indexOf(firstOk))}`
   checkResolutions('images', images, probes, target, opts, problems, !opts.targetSize)
   details.extension = extension
   details.resolution = target
@@ -112,28 +133,15 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
     problems.input(labelMissingMessage(csvFile, wantedLabel, header, false), LABEL_MISSING_HINT)
   }
 
-  const names = new Set(images.map((f) => f.name))
   const crossCheck = (): void => {
     if (!fnCol) return
-    const missing = new Examples()
-    const foreign = new Set<string>()
-    const used = new Set<string>()
-    for (const [cell, line] of refs) {
-      const n = referencedName(cell, extension)
-      if (names.has(n)) used.add(n)
-      else {
-        missing.add(`${quote(n)} (line ${line})`)
-        const ext = path.extname(cell.trim()).toLowerCase()
-        if (ext && !IMAGE_EXTS.has(ext)) foreign.add(ext)
-      }
-    }
     if (missing.count > 0) {
       // a reference to a type the ingestor does not take (cat.bmp) is skipped from images/, not missing: say so
       const f = [...foreign].sort()
       const why = f.length > 0 ? ` (${f.slice(0, 5).join(', ')} ${f.length === 1 ? 'is not an image type' : 'are not image types'} the ingestor takes: use .jpg, .jpeg or .png)` : ''
       problems.data(`${missing.count} row(s) of ${quote(csvName)} reference images that are not in images/${why}: ${missing} — add the files or remove those rows`)
     }
-    const unused = images.length - used.size
+    const unused = images.length - usedCount
     if (unused > 0) warnings.push(`${unused} image(s) in images/ have no row in ${csvName}; they are uploaded but not labelled`)
   }
 
@@ -143,9 +151,10 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
     const anns = layout.dirs.find((d) => d.subdir === 'annotations')!.files
     pairing(images.map((f) => stem(f.name)), anns.map((f) => stem(f.name)), 'image', 'annotations/', 'annotation', problems)
     const bad = new Examples()
-    await mapLimit(anns, 16, async (a) => {
-      const errs = vocProblems(await readFile(a.path, 'utf8'))
-      if (errs.length > 0) bad.add(`${a.name}: ${errs[0]}`)
+    await mapLimit(indexes(anns.length), 16, async (i) => {
+      const name = anns.name(i)
+      const errs = vocProblems(await readFile(anns.prefix + name, 'utf8'))
+      if (errs.length > 0) bad.add(`${name}: ${errs[0]}`)
     })
     if (bad.count > 0) problems.data(`${bad.count} annotation file(s) are not valid Pascal VOC XML: ${bad} — fix them (root <annotation> with <source>, <size> and <object><bndbox> where xmin<xmax, ymin<ymax)`)
   }
@@ -158,7 +167,7 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
     pairing(images.map((f) => stem(f.name)), good.map((m) => m.name.slice(0, -'_mask.png'.length)), 'image', 'masks/', 'mask', problems)
     if (!maskCol) problems.data(`${quote(csvName)} has no "mask_id" column (columns: ${someOf(header, header.length, 12)}) — add a lowercase "mask_id" column naming each row's mask (e.g. image_001_mask)`)
     else if (maskIdEmpty.count > 0) problems.data(`${maskIdEmpty.count} row(s) of ${quote(csvName)} have an empty mask_id: ${maskIdEmpty} — fill in each row's mask name`)
-    const mprobes = await mapLimit(masks, 16, async (m) => m.header ?? (await probeImage(m.path)))
+    const mprobes = await mapLimit(indexes(masks.length), 16, async (i) => masks.headers?.[i] ?? (await probeImage(masks.prefix + masks.name(i))))
     checkResolutions('masks', masks, mprobes, target, opts, problems, false)
     crossCheck()
   }
@@ -175,12 +184,12 @@ export async function preflightImage(ctx: FamilyContext): Promise<FamilyResult> 
   return {rows: res.rows, distinctRows: distinct.size, label: labelName ?? opts.labelColumn ?? 'label', extension, targetSize: target}
 }
 
-function checkResolutions(dir: string, files: FileEntry[], probes: ImageProbe[], target: [number, number] | undefined, opts: FamilyContext['opts'], problems: FamilyContext['problems'], detected: boolean): void {
+function checkResolutions(dir: string, files: FileList, probes: ImageProbe[], target: [number, number] | undefined, opts: FamilyContext['opts'], problems: FamilyContext['problems'], detected: boolean): void {
   const broken = new Examples()
   const small = new Examples()
   const wrong = new Examples()
   probes.forEach((p, i) => {
-    const name = files[i]!.name
+    const name = files.name(i)
     if (!p.ok) { broken.add(`${name} (${p.detail})`); return }
     if (opts.minSize && (p.width < opts.minSize[0] || p.height < opts.minSize[1])) small.add(`${name} (${p.width}×${p.height})`)
     if (target && (p.width !== target[0] || p.height !== target[1])) wrong.add(`${name} (${p.width}×${p.height})`)

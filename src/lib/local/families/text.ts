@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import {scanCsv} from '../csv.js'
 import {assertReadableCsv, csvShapeProblems, diversityProblem, LabelCounter, labelMissingMessage, LABEL_MISSING_HINT, referencedName, resolveColumn, type Column} from '../manifest.js'
+import {DistinctRows} from '../distinct-rows.js'
 import {mapLimit} from '../map-limit.js'
 import {Examples, quote, someOf} from '../problems.js'
 import type {FamilyContext, FamilyResult} from './types.js'
@@ -22,19 +23,37 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
 
   let fnIdx = -1
   let labelCol: Column | null = null
-  const rows: Array<{ref: string; line: number; label?: string}> = []
   const labels = new LabelCounter()
-  const distinct = new Set<string>() // whole rows: identical ones merge into one record
+  const distinct = new DistinctRows() // whole rows: identical ones merge into one record
+  // Each row's file is looked up while the CSV streams (the listing came first), so no row is kept:
+  // only the rows whose file must be read later (record formats, BIO tags) are noted, as numbers.
+  const files = dir.files
+  const ext = path.extname(files.name(0)).toLowerCase()
+  const readsFiles = cat.recordFields !== undefined || cat.name === 'token_classification'
+  const missing = new Examples()
+  const used = new Uint8Array(files.length)
+  let usedCount = 0
+  let referencing = 0
+  const toRead: number[] = [] // file index, line: pairs
+  const tags: Array<string | undefined> = [] // token_classification: each toRead row's label
   const res = await scanCsv(csvFile, {
     onHeader(h) {
       fnIdx = h.indexOf('filename')
       if (supervised) labelCol = resolveColumn(h, wantedLabel)
     },
     onRow(f, _r, line) {
-      distinct.add(f.cells().join('\u0000'))
+      distinct.add(f)
       const label = labelCol ? f.cell(labelCol.index) : undefined
       if (labelCol) labels.add(label!.trim())
-      if (fnIdx >= 0) rows.push({ref: f.cell(fnIdx), line, label: cat.name === 'token_classification' ? label : undefined})
+      if (fnIdx < 0) return
+      referencing++
+      const name = referencedName(f.cell(fnIdx), ext)
+      const i = files.indexOf(name)
+      if (i < 0) { missing.add(`${quote(name)} (line ${line})`); return }
+      if (used[i] === 0) { used[i] = 1; usedCount++ }
+      if (!readsFiles) return
+      toRead.push(i, line)
+      if (cat.name === 'token_classification') tags.push(label)
     },
     onProgress: (bytes) => opts.onProgress?.({phase: 'Reading ' + csvName, bytes}),
   })
@@ -52,19 +71,14 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
     if (labelCol && cat.classification) details.labels = labels.summary()
   }
 
-  // referenced files: exist, and have the record format the ingestor enforces
-  const ext = path.extname(dir.files[0]!.name).toLowerCase()
-  const byName = new Map(dir.files.map((f) => [f.name, f]))
-  const missing = new Examples()
+  // referenced files have the record format the ingestor enforces
   const badRecord = new Examples()
   const badBio = new Examples()
-  const used = new Set<string>()
-  await mapLimit(rows, 16, async (r) => {
-    const name = referencedName(r.ref, ext)
-    const f = byName.get(name)
-    if (!f) { missing.add(`${quote(name)} (line ${r.line})`); return }
-    used.add(name)
-    if (!cat.recordFields && cat.name !== 'token_classification') return
+  const rowsToRead = Array.from({length: toRead.length / 2}, (_, k) => k)
+  await mapLimit(rowsToRead, 16, async (k) => {
+    const f = files.at(toRead[2 * k]!)!
+    const r = {line: toRead[2 * k + 1]!, label: cat.name === 'token_classification' ? tags[k] : undefined}
+    const name = f.name
     const text = await readFile(f.path, 'utf8')
     if (cat.recordFields) {
       const body = text.replace(/\r?\n$/, '')
@@ -87,8 +101,8 @@ export async function preflightText(ctx: FamilyContext): Promise<FamilyResult> {
   if (missing.count > 0) problems.data(`${missing.count} row(s) of ${quote(csvName)} reference files that are not in ${dir.subdir}/: ${missing} — add the files or remove those rows`)
   if (badRecord.count > 0) problems.data(`${badRecord.count} file(s) in ${dir.subdir}/ don't have the ${cat.name} record format (${cat.recordFields!.names} on one line): ${badRecord} — separate fields with exactly one tab`)
   if (badBio.count > 0) problems.data(`${badBio.count} row(s) of ${quote(csvName)} have labels that are not one BIO tag per word: ${badBio} — each tag must be O, B-<TYPE> or I-<TYPE>, one per whitespace-separated word`)
-  const unused = dir.files.length - used.size
-  if (rows.length > 0 && unused > 0) warnings.push(`${unused} file(s) in ${dir.subdir}/ have no row in ${csvName}; they are uploaded but not referenced`)
+  const unused = files.length - usedCount
+  if (referencing > 0 && unused > 0) warnings.push(`${unused} file(s) in ${dir.subdir}/ have no row in ${csvName}; they are uploaded but not referenced`)
 
   // tokenizer.json: optional for most tasks, but when present it must carry the special tokens
   const needMask = cat.name === 'masked_language_modeling'
