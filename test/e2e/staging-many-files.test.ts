@@ -92,3 +92,21 @@ test(`${FILES} tiny files: Ctrl-C mid-copy then resume, the table counts every f
   assert.equal(again.json.staged.skipped_files, FILES + 1)
   assert.equal(again.json.staged.swapped, false)
 })
+
+test('a batch whose result lines run past 1 MiB (long names, many files per batch) verifies every file', async () => {
+  // 4 500 names of ~250 bytes in one batch: ~1.1 MiB of `<name>: OK` lines from the pod
+  const dir = path.join(tmp, 'long-names-ds')
+  mkdirSync(path.join(dir, 'texts'), {recursive: true})
+  const rows: string[] = ['filename,extension,label']
+  for (let i = 0; i < 4500; i++) {
+    const id = `d${String(i).padStart(7, '0')}`.padEnd(240, 'x')
+    writeFileSync(path.join(dir, 'texts', `${id}.txt`), `document ${i}\n`)
+    rows.push(`${id},.txt,${i % 2 ? 'positive' : 'negative'}`)
+  }
+  writeFileSync(path.join(dir, 'labels.csv'), rows.join('\n') + '\n')
+  const r = await push(dir, 'long_names_t', ['--json'], {env: {TRACEBLOC_STAGE_BATCH_FILES: '5000'}})
+  assert.equal(r.code, 0, r.stderr + r.stdout)
+  assert.equal(r.json.staged.files, 4501)
+  assert.equal(r.json.staged.resent_files, 0)
+  assert.equal(readdirSync(path.join(stagingDir('long_names_t'), 'texts')).length, 4500)
+})

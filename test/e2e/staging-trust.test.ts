@@ -105,6 +105,8 @@ test('a stage image without sha256sum and md5sum is refused, naming the image an
 test('a hash command that checks nothing (exit 0, no lines) passes no file: each file needs its own OK line', async () => {
   for (const [table, env] of [
     ['silent_batch', {}],
+    // the pod checking the batch's sha256 lines themselves: exit 0 must not make them the verified record
+    ['silent_sha256', {TRACEBLOC_STAGE_HASH: 'sha256'}],
     ['silent_large', {TRACEBLOC_STAGE_STREAM_HASH_MIN: '1', TRACEBLOC_STAGE_RANGE_BYTES: '8192'}],
   ] as const) {
     const dir = dataset()
@@ -113,6 +115,10 @@ test('a hash command that checks nothing (exit 0, no lines) passes no file: each
     assert.equal(r.json.reason, 'verify_failed', table)
     assert.doesNotMatch(r.stdout + r.stderr, /every file verified/)
     assert.equal(existsSync(path.join(stagingRoot(), table)), false, `${table}: nothing swapped in`)
+    // nor recorded as verified on the volume, where a later run would keep it unchecked
+    const verified = path.join(stagingRoot(), `${table}.staging-resume`, '.tracebloc-verified.d')
+    const recorded = existsSync(verified) ? readdirSync(verified).map((f) => readFileSync(path.join(verified, f), 'utf8')).join('') : ''
+    assert.equal(recorded, '', `${table}: no file on the verified list`)
   }
 })
 

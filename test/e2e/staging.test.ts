@@ -117,7 +117,7 @@ test('resume after the CLI is SIGKILLed mid-copy: the next run takes over the lo
   const dir = dataset()
   const env = {TRACEBLOC_STAGE_BATCH_FILES: '1'}
   sb.faults.set({execBytesPerSecond: 30_000})
-  const killed = await push(dir, 'kill_t', ['--parallel', '1'], env, {interrupt: {signal: 'SIGKILL', when: (o) => /\b[2-5] verified/.test(o)}})
+  const killed = await push(dir, 'kill_t', ['--parallel', '1'], env, {interrupt: {signal: 'SIGKILL', when: (o) => /\b[2-5] (of 7 files )?verified/.test(o)}})
   sb.faults.clear()
   assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr)
   assert.ok(existsSync(path.join(sb.pvcDir, '.tracebloc-staging', '.kill_t.lock')), 'the killed run still holds the lock')

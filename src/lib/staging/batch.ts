@@ -56,7 +56,9 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
     // exit 1 is "some file did not match" (each has its line); anything else means the check did not run
     `rc=0; ${hashCommand(check)} -c ${M} > ${res} 2>/dev/null || rc=$?`,
     `if [ $rc -gt 1 ]; then echo "${hashCommand(check)} -c exited $rc" >&2; exit ${CHECK_DID_NOT_RUN}; fi`,
-    // record the sha256 lines of the files that passed, atomically (tmp + rename): parallel batches never interleave
+    // record the sha256 lines of the files that passed, atomically (tmp + rename): parallel batches never
+    // interleave. Picked by their own OK lines even when the check exited 0: an exit status alone (a hash
+    // command that checked nothing) never makes a file verified on the volume.
     `awk 'NR==FNR { if (sub(/: OK$/, "")) ok[$0] = 1; next } (substr($0, 67) in ok)' ${res} ${S} > ${okf}.tmp`,
     `mv ${okf}.tmp ${okf}`,
     // every result line: the client counts a file as verified only on its own OK line
@@ -104,6 +106,8 @@ export async function sendBatch(s: Stager, o: StreamOptions, b: Batch, result: S
     },
     onStdinProgress: (n) => meter.wire(n),
     onStdinDone: onSent,
+    // room for every result line (`<name>: OK` or `<name>: FAILED …`): a cut-off listing would fail files that passed
+    capture: checksumFileSize(names, 0) + 64 * names.length + (1 << 16),
   })
   meter.restart()
   if (b.compress) result.compressed = true

@@ -67,7 +67,9 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
   const started = Date.now()
   const s = new Stager(o)
   const {dest, work, backup, lock, root} = o.paths
-  const entries: HashedEntry[] = o.entries.map((e) => ({...e}))
+  // the caller's entries themselves (a copy per file would be held for the whole push): staging records each
+  // file's sha256 on them
+  const entries: HashedEntry[] = o.entries
   for (const e of entries) {
     try {
       checkStageableName(e.name)
@@ -248,12 +250,14 @@ async function dropVerified(s: Stager, bad: HashedEntry[]): Promise<void> {
 const PURGE_FOREIGN = ["nl=$(printf '\\nx')", 'nl=${nl%x}', 'find . -name "*$nl*" -prune -exec rm -rf {} +', 'find . -type l -exec rm -f {} +'].join('\n')
 
 /**
- * Sizes of everything in the work dir against the plan. Files not in the plan are removed in the pod (the
- * names compared there, byte for byte); the rest come back NUL-separated, with their sizes in the same
- * order, so no name can forge a line.
+ * Every planned file in the work dir with its planned size, and nothing else there. The comparison runs in
+ * the pod, so the client never holds a listing of every staged file: it sends `<size> <name>` lines, the pod
+ * removes files not on them (names compared byte for byte), lists the sizes of the rest, and prints the
+ * names of the planned files that are missing or of another size — names from our own list (no newline in
+ * any: checkStageableName), never from the volume, so no file name can forge a line.
  */
 async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry[]> {
-  const want = smallTar([{name: '.tb-want', lines: () => nameLines([...entries, {name: MANIFEST_NAME}])}])
+  const want = smallTar([{name: '.tb-want', lines: () => sizedNameLines(entries)}])
   const files = `find . -type f ! -path './${VERIFIED_DIR}/*' ! -path './${RANGES_DIR}/*' ! -name '.tb-*'`
   const out = await s.sh(
     [
@@ -262,27 +266,25 @@ async function checkTree(s: Stager, entries: HashedEntry[]): Promise<HashedEntry
       `head -c ${want.size} | tar -x -f -`,
       PURGE_FOREIGN,
       `${files} | sed 's|^\\./||' > .tb-have`,
-      `awk 'FILENAME == ".tb-want" { k[$0] = 1; next } !($0 in k)' .tb-want .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
-      `${files} -print0 > .tb-list`,
+      `awk 'FILENAME == ".tb-want" { k[substr($0, index($0, " ") + 1)] = 1; next } !($0 in k) && $0 != "${MANIFEST_NAME}"' .tb-want .tb-have | while IFS= read -r p; do rm -f "./$p"; done`,
       // through sh: busybox 1.37's xargs runs an applet like `stat` in its own process and, with thousands of
       // names, hands it corrupted ones; a child shell is exec'd normally
-      `xargs -0 -r sh -c 'stat -c %s "$@"' sh < .tb-list`,
-      "echo '@@NAMES'",
-      'cat .tb-list',
-      'rm -f .tb-want .tb-have .tb-list',
+      `${files} -exec sh -c 'stat -c "%s %n" "$@"' sh {} + > .tb-sizes`,
+      "echo '@@BAD'",
+      `awk 'FILENAME == ".tb-want" { i = index($0, " "); w[substr($0, i + 1)] = substr($0, 1, i - 1); next } { i = index($0, " "); n = substr($0, i + 3); if ((n in w) && w[n] == substr($0, 1, i - 1)) delete w[n] } END { for (n in w) print n }' .tb-want .tb-sizes`,
+      "echo '@@END'",
+      'rm -f .tb-want .tb-have .tb-sizes',
     ].join('\n'),
     'checking the staged files',
     {stdin: want.stream, capture: 1 << 30},
   )
-  const at = out.indexOf('@@NAMES\n')
-  const sizes = at < 0 ? [] : out.slice(0, at).split('\n').filter(Boolean)
-  const names = at < 0 ? [] : out.slice(at + '@@NAMES\n'.length).split('\0').slice(0, -1)
-  if (at < 0 || sizes.length !== names.length || sizes.some((x) => !/^\d+$/.test(x))) {
+  const at = out.indexOf('@@BAD\n')
+  const end = out.indexOf('@@END\n', at)
+  if (at < 0 || end < 0) {
     throw new CliError('checking the staged files: the stage pod listed them inconsistently', {exitCode: ExitCode.STAGING, reason: 'staging_failed', hint: 'run the push again; nothing was submitted'})
   }
-  const landed = new Map<string, number>()
-  for (const [i, n] of names.entries()) landed.set(n.replace(/^\.\//, ''), Number(sizes[i]))
-  return entries.filter((e) => landed.get(e.name) !== e.size)
+  const bad = new Set(out.slice(at + '@@BAD\n'.length, end).split('\n').filter(Boolean))
+  return bad.size === 0 ? [] : entries.filter((e) => bad.has(e.name))
 }
 
 async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result: StreamResult): Promise<void> {
@@ -298,11 +300,18 @@ async function sendAll(s: Stager, o: StreamOptions, files: HashedEntry[], result
   const bigEnough = o.streamHashMinBytes ?? STREAM_HASH_MIN_BYTES
   const smallBytes = files.reduce((a, e) => (e.size < bigEnough ? a + e.size : a), 0)
   const limits = {files: o.batch?.files ?? DEFAULT_BATCH.files, bytes: o.batch?.bytes ?? defaultBatchBytes(smallBytes)}
-  let text = canCompress ? files.filter((e) => isCompressible(e.name)) : []
+  // one pass, no set of every file: text apart from the rest
+  let text: HashedEntry[] = []
+  let rest: HashedEntry[] = files
+  if (canCompress) {
+    rest = []
+    for (const e of files) (isCompressible(e.name) ? text : rest).push(e)
+  }
   // a little text (labels.csv) does not pay for batches of its own
-  if (mode === 'auto' && text.reduce((a, e) => a + e.size, 0) < COMPRESS_MIN_BYTES) text = []
-  const textSet = new Set(text)
-  const rest = text.length > 0 ? files.filter((e) => !textSet.has(e)) : files
+  if (mode === 'auto' && text.reduce((a, e) => a + e.size, 0) < COMPRESS_MIN_BYTES) {
+    text = []
+    rest = files
+  }
   const queue: Batch[] = []
   const runHex = randomBytes(3).toString('hex')
   let n = 0
@@ -495,6 +504,10 @@ function* manifestLines(entries: Iterable<{name: string; sha256?: string}>): Gen
 
 function* nameLines(entries: Iterable<{name: string}>): Generator<string> {
   for (const e of entries) yield `${e.name}\n`
+}
+
+function* sizedNameLines(entries: Iterable<{name: string; size: number}>): Generator<string> {
+  for (const e of entries) yield `${e.size} ${e.name}\n`
 }
 
 /** Leave the resumable work dir (verified files) for the next run; drop the swap backup and our lock. */

@@ -6,7 +6,6 @@ import type {TokenBucket} from './bandwidth.js'
 import type {HashCache} from './hash-cache.js'
 import type {BatchLimits, HashedEntry} from './manifest.js'
 import type {HashAlgo} from './pod-hash.js'
-import type {TarEntry} from './tar.js'
 
 export interface StageProgress {
   /** 'verifying': everything is sent and the pod is still checking what it received. */
@@ -37,8 +36,11 @@ export interface StreamOptions {
   namespace: string
   pod: string
   table: string
-  /** The plan's files with what preflight saw of each (size, mtime, device, inode): staging checks each file it opens against it. */
-  entries: TarEntry[]
+  /**
+   * The plan's files with what preflight saw of each (size, mtime, device, inode): staging checks each file it
+   * opens against it. Staging works on these objects (no copy per file) and records each file's `sha256` on them.
+   */
+  entries: HashedEntry[]
   paths: StagingPaths
   /** Make a new stage pod when the current one is gone (deleted, evicted); returns its name. */
   recreatePod?: () => Promise<string>
