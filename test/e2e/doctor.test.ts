@@ -8,6 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {after, afterEach, before, describe, test} from 'node:test'
 
+import {until} from '../helpers/until.js'
 import {leftovers, runCli, sandboxPerFile} from './push-cli.js'
 
 const sandbox = sandboxPerFile()
@@ -126,9 +127,22 @@ test('leftovers: a stage pod, a stale table lock and a staged copy without a run
   const sb = sandbox()
   writeFileSync(path.join(sb.pvcDir, '.tracebloc-ingest-old_table.lock'), JSON.stringify({hostname: 'ingest-gone-pod', started_at: '2026-01-01T00:00:00Z'}))
   mkdirSync(path.join(sb.pvcDir, '.tracebloc-staging', 'old_table'), {recursive: true})
+  // a stage pod an hour old that has finished (a CLI killed before it could delete it)
+  const oldPod = 'tracebloc-stage-old-table-0badc0de'
+  sb.store.create(PODS, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {name: oldPod, namespace: 'tracebloc', creationTimestamp: new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z'), labels: {'app.kubernetes.io/managed-by': 'tracebloc-cli', 'tracebloc.io/component': 'stage-pod', 'tracebloc.io/table': 'old_table'}},
+    spec: {restartPolicy: 'Never', containers: [{name: 'stage', image: 'busybox:1.35', command: ['/bin/sh', '-c', 'true']}]},
+  })
+  await until('the old stage pod to finish', () => ['Succeeded', 'Failed'].includes(sb.store.get(PODS, 'tracebloc', oldPod)?.status?.phase))
   try {
     const r = await doctor()
     assert.equal(r.code, 0, r.stdout + r.stderr)
+    const pods = check(r.json, 'stage-pods')
+    assert.equal(pods.status, 'warn')
+    assert.match(pods.detail, new RegExp(`1 left behind: ${oldPod} \\((Succeeded|Failed)\\)`))
+    assert.equal(pods.fix, `kubectl delete pod -n tracebloc ${oldPod}`)
     const locks = check(r.json, 'table-locks')
     assert.equal(locks.status, 'warn')
     assert.match(locks.detail, /old_table/)
@@ -148,6 +162,7 @@ test('leftovers: a stage pod, a stale table lock and a staged copy without a run
     const none = await runCli(['dataset', 'cancel', 'old_table', '-n', 'tracebloc', '--yes', '--kubeconfig', sb.kubeconfigPath, '--json'], {env: env()})
     assert.equal(none.code, 5, none.stdout + none.stderr)
   } finally {
+    sb.store.delete(PODS, 'tracebloc', oldPod)
     rmSync(path.join(sb.pvcDir, '.tracebloc-ingest-old_table.lock'), {force: true})
     rmSync(path.join(sb.pvcDir, '.tracebloc-staging', 'old_table'), {recursive: true, force: true})
   }
