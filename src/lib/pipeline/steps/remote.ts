@@ -13,9 +13,9 @@ import {stageRemote} from '../../remote/stage.js'
 import {TokenBucket} from '../../staging/bandwidth.js'
 import {parseSourceUrl} from '../../remote/url.js'
 import {stagingPaths} from '../../pvc/paths.js'
-import {startStagePod} from '../../pvc/pod.js'
 import {deletePod} from '../../pvc/stage-pod.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
+import {startPushStagePod} from './stage-pod.js'
 
 /** Lists the source and writes the skeleton the local planner reads; the prompt for a category needs it first. */
 export async function openRemote(o: PushOptions, ctx: PushContext, onProgress?: (p: {phase: string; files?: number; bytes?: number}) => void): Promise<void> {
@@ -67,28 +67,7 @@ export function remoteStageStep(o: PushOptions, env: StepEnv): ListrTask<PushCon
         const ns = c.release!.namespace
         const plan = c.plan!
         // the stage pod, labelled so the cluster lets it reach the store; the push's cleanup deletes c.stagePod
-        const startPod = async () =>
-          (
-            await startStagePod(t, {
-              namespace: ns,
-              table: plan.table,
-              serviceAccount: c.release!.ingestorSA,
-              image: o.stageImage,
-              runId: c.idempotencyKey.slice(0, 63),
-              timeoutMs: o.podReadyTimeoutMs,
-              signal: o.signal,
-              extraLabels: {[EGRESS_LABEL]: EGRESS_OBJECT_STORE},
-              onName: (name) => {
-                c.stagePod = name
-                task.output = `creating stage pod ${name}`
-              },
-              afterCreate: async () => {
-                await signalPoint('stage-pod')
-                throwIfInterrupted(o.signal)
-              },
-              onWaiting: (s) => (task.output = `waiting for stage pod: ${s}`),
-            })
-          ).name
+        const startPod = () => startPushStagePod(c, o, task, {[EGRESS_LABEL]: EGRESS_OBJECT_STORE})
         const first = await startPod()
         c.paths = stagingPaths(plan.table)
         const r = await stageRemote({

@@ -8,10 +8,10 @@ import {count, humanBytes, humanDuration, plural} from '../../output/format.js'
 import {humanRate} from '../../output/rate.js'
 import {TokenBucket} from '../../staging/bandwidth.js'
 import {HashCache} from '../../staging/hash-cache.js'
-import {startStagePod} from '../../pvc/pod.js'
 import {deletePod, findOrphanStagePods} from '../../pvc/stage-pod.js'
 import {stageFiles, stagingPaths, type StageProgress, type StreamResult} from '../../staging/stage-files.js'
 import {PushContext, PushOptions, StepEnv, timed} from '../context.js'
+import {startPushStagePod} from './stage-pod.js'
 
 export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> {
   return {
@@ -27,27 +27,7 @@ export function stageStep(o: PushOptions, env: StepEnv): ListrTask<PushContext> 
         await reportOrphans(t, ns, o.cleanOrphans, env.warn)
         // A stage pod that disappears mid-copy (deleted, evicted) is replaced; the work dir on the PVC carries on.
         // the pod lives as long as the step (and a replacement's); the push's cleanup deletes c.stagePod on every path
-        const startPod = async () => {
-          const pod = await startStagePod(t, {
-            namespace: ns,
-            table: plan.table,
-            serviceAccount: c.release!.ingestorSA,
-            image: o.stageImage,
-            runId: c.idempotencyKey.slice(0, 63),
-            timeoutMs: o.podReadyTimeoutMs,
-            signal: o.signal,
-            onName: (name) => {
-              c.stagePod = name
-              task.output = `creating stage pod ${name}`
-            },
-            afterCreate: async () => {
-              await signalPoint('stage-pod')
-              throwIfInterrupted(o.signal)
-            },
-            onWaiting: (s) => (task.output = `waiting for stage pod: ${s}`),
-          })
-          return pod.name
-        }
+        const startPod = () => startPushStagePod(c, o, task)
         const first = await startPod()
         let shownPhase: StageProgress['phase'] | undefined
         c.paths = stagingPaths(plan.table)
