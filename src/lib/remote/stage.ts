@@ -17,8 +17,8 @@ import {checkStageableName, MANIFEST_NAME, manifestText} from '../staging/manife
 import type {StagingPaths} from '../pvc/paths.js'
 import type {TokenBucket} from '../staging/bandwidth.js'
 import type {StreamOptions} from '../staging/types.js'
-import {SWAP_UNVERIFIED, swapScript, VERIFIED_DIR} from '../staging/work-dir.js'
-import {remoteFailure, smallTar, Stager} from '../staging/stager.js'
+import {VERIFIED_DIR} from '../staging/work-dir.js'
+import {smallTar, Stager, swapIntoPlace} from '../staging/stager.js'
 import {classifyEtag} from './facts.js'
 import {type RemoteDataset, type RemoteObject, sha256Mismatch} from './plan.js'
 import {type PullEvent, pullIntoPod, type PullObject} from './pod-pull.js'
@@ -102,7 +102,7 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
     }
   }
   const s = new Stager({t: o.t, namespace: o.namespace, pod: o.pod, table: o.table, entries: [], paths: o.paths, recreatePod: o.recreatePod, signal: o.signal, onNote: o.onNote, bandwidth: o.bandwidth} as StreamOptions)
-  const {dest, work, backup, lock, root} = o.paths
+  const {dest, work, lock} = o.paths
   const W = shQuote(work)
   const D = shQuote(dest)
   const totalBytes = o.objects.reduce((a, e) => a + e.size, 0)
@@ -211,14 +211,7 @@ export async function stageRemote(o: RemoteStageOptions): Promise<RemoteStageRes
       {name: MANIFEST_NAME, text: manifestText(entries)},
       {name: SOURCE_NAME, text: o.objects.map((e) => `${version(e)}\t${e.stagedPath}\n`).join('')},
     ])
-    const B = shQuote(backup)
-    const swap = await s.exec(
-      swapScript({work: W, dest: D, backup: B, lock, root, table: o.table, manifestBytes: man.size, manifestName: MANIFEST_NAME}),
-      'swapping the staged copy into place',
-      {stdin: man.stream, capture: 1 << 24},
-    )
-    if (swap.exitCode === SWAP_UNVERIFIED) throw new CliError('the pod did not verify every pulled file; nothing was swapped in', {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
-    if (swap.exitCode !== 0) throw remoteFailure('swapping the staged copy into place', o.namespace, s.pod, swap)
+    await swapIntoPlace(s, o.table, man, 'pulled')
     result.swapped = true
     return finish()
   } catch (error) {

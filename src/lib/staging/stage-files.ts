@@ -27,8 +27,8 @@ import {checkStageableName, HashedEntry, isCompressible, makeBatches, MANIFEST_N
 import {StagingPaths} from '../pvc/paths.js'
 import {COMPRESS_BELOW_BYTES_PER_SECOND, COMPRESS_JUDGE_BYTES, COMPRESS_MIN_BYTES, DEFAULT_BATCH, DEFAULT_PARALLEL, defaultBatchBytes, STREAM_HASH_MIN_BYTES} from './tuning.js'
 import type {Batch, StreamOptions, StreamResult} from './types.js'
-import {RANGES_DIR, SWAP_UNVERIFIED, swapScript, VERIFIED_DIR} from './work-dir.js'
-import {remoteFailure, smallTar, Stager} from './stager.js'
+import {RANGES_DIR, VERIFIED_DIR} from './work-dir.js'
+import {smallTar, Stager, swapIntoPlace} from './stager.js'
 import {STAGE_CONTAINER} from '../pvc/stage-pod.js'
 import {checkReadWhole, LocalIdentity, openLocal} from './local-file.js'
 import {fileRange} from './tar.js'
@@ -66,7 +66,7 @@ async function hashFile(e: LocalIdentity, signal?: AbortSignal): Promise<string>
 export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
   const started = Date.now()
   const s = new Stager(o)
-  const {dest, work, backup, lock, root} = o.paths
+  const {dest, work, lock} = o.paths
   // the caller's entries themselves (a copy per file would be held for the whole push): staging records each
   // file's sha256 on them
   const entries: HashedEntry[] = o.entries
@@ -199,19 +199,7 @@ export async function stageFiles(o: StreamOptions): Promise<StreamResult> {
 
     // 6. Manifest next to the staged copy, then the atomic swap (dest→backup, work→dest, rm backup) and the sweep.
     const man = smallTar([{name: MANIFEST_NAME, lines: () => manifestLines(entries)}])
-    const W = shQuote(work)
-    const D = shQuote(dest)
-    const B = shQuote(backup)
-    const swap = await s.exec(
-      swapScript({work: W, dest: D, backup: B, lock, root, table: o.table, manifestBytes: man.size, manifestName: MANIFEST_NAME}),
-      'swapping the staged copy into place',
-      {stdin: man.stream, capture: 1 << 24},
-    )
-    if (swap.exitCode === SWAP_UNVERIFIED) {
-      const names = [...swap.stdout.matchAll(/^@@UNVERIFIED (.*)$/gm)].map((m) => m[1])
-      throw new CliError(`the pod did not verify ${names.length} staged file(s): ${names.slice(0, 3).join(', ')}${names.length > 3 ? ' …' : ''}; nothing was swapped in`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
-    }
-    if (swap.exitCode !== 0) throw remoteFailure('swapping the staged copy into place', o.namespace, s.pod, swap)
+    await swapIntoPlace(s, o.table, man, 'staged')
     result.swapped = true
     return finish()
   } catch (error) {

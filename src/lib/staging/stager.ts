@@ -11,7 +11,7 @@ import {availableHashes, chooseHash, HashAlgo, hashProbeScript, hashToolsScript}
 import {STAGING_ROOT} from '../pvc/paths.js'
 import type {StreamOptions} from './types.js'
 import {stdinUnderCap} from './bandwidth.js'
-import {RANGES_DIR, VERIFIED_DIR} from './work-dir.js'
+import {RANGES_DIR, SWAP_UNVERIFIED, swapScript, VERIFIED_DIR} from './work-dir.js'
 import {STAGE_CONTAINER, STAGE_LABELS} from '../pvc/stage-pod.js'
 import {forgetSession, isPodName, lockField, newSessionId, recalledSession, rememberSession} from './stage-session.js'
 import {TarEntry, tarSize, tarStream} from './tar.js'
@@ -366,4 +366,24 @@ function* packLines(lines: Iterable<string>): Generator<Buffer> {
     }
   }
   if (part.length > 0) yield Buffer.from(part.join(''), 'utf8')
+}
+
+/**
+ * The manifest (a smallTar on stdin) next to the staged copy, then the atomic swap (work-dir.ts swapScript:
+ * dest→backup, work→dest, rm backup, the sweep) — the same for a local and a remote push. A file not on the
+ * verified list stops it (exit 7, naming up to three; `what` says which files, e.g. "staged"); nothing is
+ * swapped in then.
+ */
+export async function swapIntoPlace(s: Stager, table: string, manifest: {size: number; stream: () => AsyncIterable<Buffer>}, what: string): Promise<void> {
+  const {work, dest, backup, lock, root} = s.o.paths
+  const swap = await s.exec(
+    swapScript({work: shQuote(work), dest: shQuote(dest), backup: shQuote(backup), lock, root, table, manifestBytes: manifest.size, manifestName: MANIFEST_NAME}),
+    'swapping the staged copy into place',
+    {stdin: manifest.stream, capture: 1 << 24},
+  )
+  if (swap.exitCode === SWAP_UNVERIFIED) {
+    const names = [...swap.stdout.matchAll(/^@@UNVERIFIED (.*)$/gm)].map((m) => m[1])
+    throw new CliError(`the pod did not verify ${names.length} ${what} file(s): ${names.slice(0, 3).join(', ')}${names.length > 3 ? ' …' : ''}; nothing was swapped in`, {exitCode: ExitCode.STAGING, reason: 'verify_failed', hint: 'run the push again; nothing was submitted'})
+  }
+  if (swap.exitCode !== 0) throw remoteFailure('swapping the staged copy into place', s.o.namespace, s.pod, swap)
 }
